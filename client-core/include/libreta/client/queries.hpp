@@ -1,0 +1,89 @@
+// Result types of the replica's queries for a seller on the road: search, filters,
+// reminders, purchase behaviour and RFM. Plain data.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libreta/protocol/customer_book.hpp"
+
+namespace libreta::client {
+
+// Which customers to list. Unset members do not filter.
+struct CustomerFilter {
+  std::optional<std::string> status, relationship, segment, city, region, owner, tag;
+  std::size_t limit = 1000;
+};
+
+struct SearchHit {
+  std::string customer_id;
+  std::string customer_name;
+  std::string table;    // where the match is: customers, contacts or interactions
+  std::string row_id;   // the matching row
+  std::string snippet;  // the matching text, for display
+};
+
+struct DueFollowUp {
+  FollowUp followup;
+  std::string customer_name;
+  std::int64_t days_overdue = 0;  // 0 when due today
+};
+
+// A birthday or anniversary coming up.
+struct UpcomingDate {
+  std::string customer_id;
+  std::string customer_name;
+  std::optional<std::string> contact_id;  // set when it is a contact's date
+  std::string person;                     // whose date it is
+  std::string what;                       // "birthday" or "anniversary"
+  std::string date;                       // the next occurrence, YYYY-MM-DD
+  std::int64_t days_until = 0;
+  std::optional<int> years;  // age or years since, when the original year is known
+};
+
+struct QuietCustomer {
+  std::string customer_id;
+  std::string customer_name;
+  std::optional<std::string> last_contact;  // last interaction or purchase, YYYY-MM-DD
+  std::optional<std::int64_t> days_quiet;   // unset when never contacted
+};
+
+struct LostDeal {
+  Interaction interaction;
+  std::string customer_name;
+};
+
+// What a customer's purchases say about them, as of a given day.
+struct Behaviour {
+  std::string customer_id;
+  std::size_t purchase_count = 0;      // distinct purchase days (orders)
+  std::optional<std::string> first_purchase, last_purchase;
+  std::optional<std::int64_t> days_since_last;
+  double total_spend = 0;
+  double orders_per_month = 0;         // over the months from the first purchase to as_of
+  double average_monthly_spend = 0;    // same window
+};
+
+struct RfmScore {
+  std::string customer_id;
+  std::string customer_name;
+  std::int64_t recency_days = 0;
+  std::size_t frequency = 0;  // orders
+  double monetary = 0;        // total spend
+  int r = 0, f = 0, m = 0;    // 1 (worst) .. 5 (best)
+  std::string segment;        // champions, loyal, potential_loyalist, new, promising,
+                              // need_attention, about_to_sleep, at_risk, cant_lose,
+                              // hibernating, lost
+};
+
+struct RfmReport {
+  bool quintiles = false;  // true: scores by quintiles of the book; false: fixed thresholds
+  std::vector<RfmScore> customers;
+};
+
+// With fewer customers who bought than this, quintiles are meaningless: fixed thresholds.
+inline constexpr std::size_t kRfmMinCustomersForQuintiles = 50;
+
+}  // namespace libreta::client

@@ -1,0 +1,148 @@
+// A seller's local replica of the customer book: one SQLite file (WAL) holding the rows,
+// their per-field versions and the change log (outbox) of local writes not yet sent.
+// A Replica owns one SQLite connection and is not thread-safe: one thread (or one serial
+// executor) calls it. Writes and merges throw libreta::Error and change nothing on failure.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libreta/client/queries.hpp"
+#include "libreta/protocol/change.hpp"
+#include "libreta/protocol/customer_book.hpp"
+#include "libreta/protocol/hlc.hpp"
+#include "libreta/protocol/value.hpp"
+
+namespace libreta::client {
+
+struct ReplicaOptions {
+  // Physical time for the hybrid clock; the system clock when null.
+  std::shared_ptr<ClockSource> clock;
+  std::chrono::milliseconds max_clock_skew = HybridClock::kDefaultMaxSkew;
+  // The replica id to give a new file; a random one when empty. Ignored for an existing
+  // file, which keeps its own.
+  std::string new_replica_id;
+};
+
+// A local change waiting in the outbox, numbered by the replica's own sequence.
+struct OutboxEntry {
+  std::uint64_t seq = 0;
+  Change change;
+};
+
+struct ApplyResult {
+  std::size_t applied = 0;  // changes that won and changed the replica
+  std::size_t ignored = 0;  // older than what the replica had, or repeated
+};
+
+class Replica {
+ public:
+  // Opens the replica file, creating it if missing, and migrates its schema.
+  static std::unique_ptr<Replica> open(const std::filesystem::path& file,
+                                       ReplicaOptions options = {});
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  const std::string& replica_id() const;
+  int schema_version() const;
+  const std::filesystem::path& path() const;
+
+  // ---- Generic access by table and field name --------------------------------------------
+  // Creates a row (a new id when `id` is empty) and returns its id.
+  std::string create(std::string_view table, const Record& fields, std::string id = {});
+  // The live row's fields (not deleted), or nullopt.
+  std::optional<Record> get(std::string_view table, std::string_view id) const;
+  // Sets the given fields (null clears one); returns how many actually changed.
+  std::size_t update(std::string_view table, std::string_view id, const Record& fields);
+  void remove(std::string_view table, std::string_view id);
+  // Adds or removes one tag of a tag-set field; returns whether the set changed.
+  bool add_tag(std::string_view table, std::string_view id, std::string_view field,
+               std::string_view tag);
+  bool remove_tag(std::string_view table, std::string_view id, std::string_view field,
+                  std::string_view tag);
+
+  // ---- Typed access ------------------------------------------------------------------------
+  // create() returns the new id (entity.id is used when set); update() writes the fields
+  // that differ from the stored row and returns how many did.
+  std::string create(const Customer& e) { return create(tables::customers, to_record(e), e.id); }
+  std::string create(const Contact& e) { return create(tables::contacts, to_record(e), e.id); }
+  std::string create(const Interaction& e) {
+    return create(tables::interactions, to_record(e), e.id);
+  }
+  std::string create(const Purchase& e) { return create(tables::purchases, to_record(e), e.id); }
+  std::string create(const FollowUp& e) { return create(tables::followups, to_record(e), e.id); }
+  std::size_t update(const Customer& e) { return update_entity(tables::customers, e.id, to_record(e)); }
+  std::size_t update(const Contact& e) { return update_entity(tables::contacts, e.id, to_record(e)); }
+  std::size_t update(const Interaction& e) {
+    return update_entity(tables::interactions, e.id, to_record(e));
+  }
+  std::size_t update(const Purchase& e) { return update_entity(tables::purchases, e.id, to_record(e)); }
+  std::size_t update(const FollowUp& e) { return update_entity(tables::followups, e.id, to_record(e)); }
+  std::optional<Customer> customer(std::string_view id) const { return typed<Customer>(id); }
+  std::optional<Contact> contact(std::string_view id) const { return typed<Contact>(id); }
+  std::optional<Interaction> interaction(std::string_view id) const { return typed<Interaction>(id); }
+  std::optional<Purchase> purchase(std::string_view id) const { return typed<Purchase>(id); }
+  std::optional<FollowUp> followup(std::string_view id) const { return typed<FollowUp>(id); }
+
+  // A customer's children, newest first for interactions and purchases.
+  std::vector<Contact> contacts_of(std::string_view customer_id) const;
+  std::vector<Interaction> interactions_of(std::string_view customer_id) const;
+  std::vector<Purchase> purchases_of(std::string_view customer_id) const;
+  std::vector<FollowUp> followups_of(std::string_view customer_id) const;
+
+  // ---- Queries for the road (replica_queries.cpp) ------------------------------------------
+  // Full-text search, case- and accent-insensitive, over names, tax ids, emails, phones,
+  // cities and notes of customers, contacts and interactions. Terms are prefixes; all must
+  // match. Results are grouped by customer, best first.
+  std::vector<SearchHit> search(std::string_view text, std::size_t limit = 50) const;
+  std::vector<Customer> list_customers(const CustomerFilter& filter) const;
+  // `today` is YYYY-MM-DD in the seller's time zone.
+  std::vector<DueFollowUp> followups_due(std::string_view today) const;  // today and overdue
+  std::vector<UpcomingDate> upcoming_dates(std::string_view today, int days) const;
+  // Current customers (not prospects, not past) with no interaction or purchase in `days`.
+  std::vector<QuietCustomer> quiet_customers(std::string_view today, int days) const;
+  std::vector<LostDeal> lost_deals_to_revisit(std::string_view today) const;
+  Behaviour behaviour(std::string_view customer_id, std::string_view as_of) const;
+  RfmReport rfm(std::string_view as_of) const;
+
+  // ---- Sync seams --------------------------------------------------------------------------
+  // Local changes not yet acknowledged, oldest first.
+  std::vector<OutboxEntry> pending_changes(std::size_t limit = SIZE_MAX) const;
+  std::size_t pending_count() const;
+  // Drops outbox entries up to and including `seq` (the server has them).
+  void acknowledge(std::uint64_t seq);
+  // Merges changes from elsewhere field by field: the greater version wins. One
+  // transaction: a change that fails validation refuses the whole batch.
+  ApplyResult apply_remote(const std::vector<Change>& changes);
+
+  // Every row of every table with its values and versions, in a deterministic text form:
+  // two replicas holding the same state produce the same bytes.
+  std::string canonical_dump() const;
+
+  HybridClock& clock();
+
+ private:
+  struct Impl;
+  explicit Replica(std::unique_ptr<Impl> impl);
+  std::size_t update_entity(std::string_view table, std::string_view id, const Record& fields);
+  template <class Entity>
+  std::optional<Entity> typed(std::string_view id) const {
+    auto record = get(EntityTable<Entity>::name, id);
+    if (!record) return std::nullopt;
+    Entity e;
+    e.id = std::string(id);
+    from_record(*record, e);
+    return e;
+  }
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace libreta::client

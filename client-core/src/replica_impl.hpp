@@ -1,0 +1,75 @@
+// Private state of a Replica, shared by the files that implement it (replica.cpp: open,
+// writes, outbox; replica_apply.cpp: remote merge and dump; replica_queries.cpp: queries).
+//
+// Storage layout (docs/storage.md has the full description):
+//   <table>        one SQLite table per schema table: id TEXT PRIMARY KEY, one column per
+//                  field (tag sets as a JSON array text, booleans 0/1), deleted INTEGER,
+//                  _versions TEXT (RowVersions::encode), _extra TEXT (JSON object of fields
+//                  from a newer schema, kept verbatim)
+//   search_index   FTS5 (customer_id, tbl, row_id UNINDEXED; body), tokenizer unicode61
+//                  with remove_diacritics 2; one document per live customer/contact/
+//                  interaction row
+//   _outbox        local changes not yet acknowledged (seq, tbl, row_id, field, element,
+//                  value JSON, version, base)
+//   _meta          key/value: replica_id, schema_version, clock
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "libreta/client/replica.hpp"
+#include "libreta/protocol/row_versions.hpp"
+#include "libreta/protocol/schema.hpp"
+#include "sqlite.hpp"
+
+namespace libreta::client {
+
+// The storage schema version of the replica file (tables, indexes, meta), distinct from the
+// customer book schema version. Migrations in replica.cpp bring older files up to it.
+inline constexpr int kReplicaFileVersion = 1;
+
+struct Replica::Impl {
+  std::filesystem::path path;
+  sqlite::Database db;
+  const Schema* schema = nullptr;
+  std::unique_ptr<HybridClock> clock;
+  std::string replica_id;
+
+  // Prepared statements by SQL text, prepared once and reused.
+  mutable std::unordered_map<std::string, sqlite::Statement> statements;
+  sqlite::Statement& statement(const std::string& sql) const {
+    auto it = statements.find(sql);
+    if (it == statements.end()) it = statements.emplace(sql, db.prepare(sql)).first;
+    it->second.reset();
+    return it->second;
+  }
+
+  const TableSpec& table(std::string_view name) const;
+
+  // The stored row (deleted or not) with its versions; nullopt when the id is unknown.
+  struct StoredRow {
+    Record fields;  // set fields only; tag sets as Value(TagSet)
+    bool deleted = false;
+    RowVersions versions;
+    std::string extra;  // JSON object text or empty
+  };
+  std::optional<StoredRow> load(const TableSpec& table, std::string_view id) const;
+  // Writes the whole row (insert or replace) and refreshes its search document.
+  void store(const TableSpec& table, std::string_view id, const StoredRow& row);
+  void refresh_search(const TableSpec& table, std::string_view id, const StoredRow& row);
+
+  // Appends a local change to the outbox, coalescing with a pending change of the same
+  // field (or tag) that was not sent yet.
+  void append_outbox(const Change& change);
+  void save_clock();
+};
+
+// Reads a column value of the given kind from a statement (NULL gives a null Value).
+Value read_column(const sqlite::Statement& stmt, int column, FieldKind kind);
+// Binds a value for a field of the given kind.
+void bind_value(sqlite::Statement& stmt, int index, const Value& value, FieldKind kind);
+
+}  // namespace libreta::client

@@ -1,0 +1,10 @@
+# Project-wide compile flags: warnings everywhere, sanitizers on request.
+add_library(libreta_warnings INTERFACE)
+target_compile_options(libreta_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+if(LIBRETA_WERROR)
+  target_compile_options(libreta_warnings INTERFACE -Werror)
+endif()
+if(LIBRETA_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,36 @@
+// The JSON codec for change records. Decoding takes untrusted text and returns a Result with
+// a clear error rather than throwing; encoding is deterministic (same change, same bytes).
+// Stateless functions, thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "libreta/protocol/change.hpp"
+#include "libreta/protocol/error.hpp"
+#include "libreta/protocol/schema.hpp"
+
+namespace libreta {
+
+// Largest encoded batch of changes a decoder accepts, and most changes in one batch.
+inline constexpr std::size_t kMaxChangesTextBytes = 16u << 20;
+inline constexpr std::size_t kMaxChangesPerBatch = 100'000;
+
+// {"t":table,"r":row,"f":field,["e":element,]"v":value,"ver":version[,"base":version]}
+// Versions travel as text: 64-bit integers are not safe in JSON.
+nlohmann::json change_to_json(const Change& change);
+Result<Change> change_from_json(const nlohmann::json& json);
+
+// A JSON array of changes.
+std::string encode_changes(const std::vector<Change>& changes);
+Result<std::vector<Change>> decode_changes(std::string_view text);
+
+// Checks a decoded change against the schema: known table, valid value for its field kind,
+// element only on tag sets. Fields the schema does not know are accepted untouched (a newer
+// peer's fields are preserved, not dropped). Canonicalizes the value in place.
+Status validate_change(const Schema& schema, Change& change);
+
+}  // namespace libreta

@@ -1,0 +1,49 @@
+// The merge state of one row: the version of each of its fields, and of each tag's adds and
+// removes. Stored compactly as one blob per row. Also the merge rule itself, shared by
+// replicas and server so that both decide identically. Plain data; not thread-safe.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "libreta/protocol/change.hpp"
+#include "libreta/protocol/version.hpp"
+
+namespace libreta {
+
+class RowVersions {
+ public:
+  // The version of a field; none if the field was never set.
+  const Version& field(std::string_view field) const;
+  void set_field(std::string_view field, Version version);
+
+  // Tag sets are observed-remove sets: a tag is present while the newest add is newer than
+  // every add a remove has seen. An add concurrent with a remove therefore survives.
+  const Version& tag_added(std::string_view field, std::string_view tag) const;
+  const Version& tag_removed(std::string_view field, std::string_view tag) const;
+  bool tag_present(std::string_view field, std::string_view tag) const;
+
+  // Applies `change`'s version to this state by the merge rule. Returns true when the row's
+  // visible value changes (the caller then writes change.value, or recomputes the tag set).
+  bool merge(const Change& change);
+
+  // The greatest version of any field: when the row last changed.
+  Version latest() const;
+  bool empty() const { return versions_.empty(); }
+  // Every (key, version) in key order; keys are field names, "field+tag" for a tag's add,
+  // "field-tag" for a tag's remove horizon.
+  const std::map<std::string, Version, std::less<>>& entries() const { return versions_; }
+
+  // Compact, deterministic text: the distinct versions, each followed by its keys.
+  std::string encode() const;
+  static std::optional<RowVersions> decode(std::string_view blob);
+
+  friend bool operator==(const RowVersions&, const RowVersions&) = default;
+
+ private:
+  std::map<std::string, Version, std::less<>> versions_;
+};
+
+}  // namespace libreta

@@ -1,0 +1,25 @@
+#include "libreta/protocol/error.hpp"
+
+namespace libreta {
+
+std::string_view error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::malformed: return "malformed";
+    case ErrorCode::wrong_type: return "wrong_type";
+    case ErrorCode::missing_field: return "missing_field";
+    case ErrorCode::unknown_field: return "unknown_field";
+    case ErrorCode::invalid_value: return "invalid_value";
+    case ErrorCode::too_large: return "too_large";
+    case ErrorCode::unknown_table: return "unknown_table";
+    case ErrorCode::clock_skew: return "clock_skew";
+    case ErrorCode::not_found: return "not_found";
+    case ErrorCode::already_exists: return "already_exists";
+    case ErrorCode::storage: return "storage";
+    case ErrorCode::storage_full: return "storage_full";
+    case ErrorCode::schema_too_new: return "schema_too_new";
+    case ErrorCode::internal: return "internal";
+  }
+  return "unknown";
+}
+
+}  // namespace libreta

@@ -1,0 +1,73 @@
+#include "libreta/protocol/text.hpp"
+
+#include <cstdint>
+
+namespace libreta {
+namespace {
+
+// Base letter of U+00C0..U+017F, lowercase; 0 where there is none.
+char fold_latin(std::uint32_t code) {
+  static constexpr const char* kLatin1 =  // U+00C0..U+00FF
+      "aaaaaaaceeeeiiiidnooooo*ouuuuyts"
+      "aaaaaaaceeeeiiiidnooooo/ouuuuyty";
+  static constexpr const char* kExtendedA =  // U+0100..U+017F
+      "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkklllllll"
+      "lllnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+  if (code >= 0xc0 && code <= 0xff) {
+    const char c = kLatin1[code - 0xc0];
+    return c == '*' || c == '/' ? 0 : c;
+  }
+  if (code >= 0x100 && code <= 0x17f) return kExtendedA[code - 0x100];
+  return 0;
+}
+
+}  // namespace
+
+std::string fold_text(std::string_view utf8) {
+  std::string out;
+  out.reserve(utf8.size());
+  std::size_t i = 0;
+  while (i < utf8.size()) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    if (c < 0x80) {
+      out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      ++i;
+      continue;
+    }
+    if ((c & 0xe0) == 0xc0 && i + 1 < utf8.size()) {
+      const std::uint32_t code =
+          ((c & 0x1fu) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3fu);
+      if (const char base = fold_latin(code)) {
+        out += base;
+        if (code == 0xdf) out += 's';  // ß -> ss
+        i += 2;
+        continue;
+      }
+    }
+    // Anything else is copied through unchanged, whole sequence at a time.
+    std::size_t length = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+    if (i + length > utf8.size()) length = utf8.size() - i;
+    out.append(utf8.substr(i, length));
+    i += length;
+  }
+  return out;
+}
+
+std::string digits_only(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') out += c;
+  }
+  return out;
+}
+
+std::string normalize_tax_id(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c >= 'a' && c <= 'z') out += static_cast<char>(c - 32);
+    else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) out += c;
+  }
+  return out;
+}
+
+}  // namespace libreta
