@@ -1,0 +1,650 @@
+// Replica: opening and migrating the file, local writes and the outbox.
+// Remote merge and the canonical dump are in replica_apply.cpp, queries in
+// replica_queries.cpp.
+#include "libreta/client/replica.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "libreta/protocol/ids.hpp"
+#include "libreta/protocol/text.hpp"
+#include "replica_impl.hpp"
+
+namespace libreta::client {
+namespace {
+
+using json = nlohmann::json;
+
+const char* column_type(FieldKind kind) {
+  switch (kind) {
+    case FieldKind::integer:
+    case FieldKind::boolean: return "INTEGER";
+    case FieldKind::decimal: return "REAL";
+    default: return "TEXT";
+  }
+}
+
+std::string sql_name(std::string_view name) { return "\"" + std::string(name) + "\""; }
+
+// Position of a table in the schema: part of its search documents' rowids.
+int table_index(const Schema& schema, const TableSpec& table) {
+  return static_cast<int>(&table - schema.tables().data());
+}
+
+std::string iso_now(std::uint64_t millis) {
+  const auto days = static_cast<std::int64_t>(millis / 86'400'000);
+  const auto ms_of_day = millis % 86'400'000;
+  char time[16];
+  std::snprintf(time, sizeof time, "T%02u:%02u:%02uZ", static_cast<unsigned>(ms_of_day / 3'600'000),
+                static_cast<unsigned>(ms_of_day / 60'000 % 60),
+                static_cast<unsigned>(ms_of_day / 1000 % 60));
+  return civil_from_days(days) + time;
+}
+
+}  // namespace
+
+std::string value_json(const Value& value) {
+  switch (value.type()) {
+    case Value::Type::null: return "null";
+    case Value::Type::boolean: return value.as_bool() ? "true" : "false";
+    case Value::Type::integer: return json(value.as_integer()).dump();
+    case Value::Type::number: return json(value.as_number()).dump();
+    case Value::Type::text: return json(value.as_text()).dump();
+    case Value::Type::tags: return json(value.as_tags()).dump();
+  }
+  return "null";
+}
+
+Value value_from_json_text(std::string_view text) {
+  const json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || j.is_null()) return Value();
+  if (j.is_boolean()) return Value(j.get<bool>());
+  if (j.is_number_integer()) return Value(j.get<std::int64_t>());
+  if (j.is_number()) return Value(j.get<double>());
+  if (j.is_string()) return Value(j.get<std::string>());
+  if (j.is_array()) {
+    TagSet tags;
+    for (const auto& item : j) {
+      if (item.is_string()) tags.push_back(item.get<std::string>());
+    }
+    return Value(std::move(tags));
+  }
+  return Value();
+}
+
+namespace {
+
+void create_tables(sqlite::Database& db, const Schema& schema) {
+  for (const auto& table : schema.tables()) {
+    std::string sql = "CREATE TABLE IF NOT EXISTS " + sql_name(table.name) + " (id TEXT PRIMARY KEY";
+    for (const auto& field : table.fields) {
+      sql += ", " + sql_name(field.name) + " " + column_type(field.kind);
+    }
+    sql += ", deleted INTEGER NOT NULL DEFAULT 0, _versions TEXT NOT NULL, _extra TEXT)";
+    db.exec(sql);
+  }
+  db.exec(R"sql(
+    CREATE INDEX IF NOT EXISTS customers_owner ON customers(owner);
+    CREATE INDEX IF NOT EXISTS customers_status ON customers(status);
+    CREATE INDEX IF NOT EXISTS customers_city ON customers(city);
+    CREATE INDEX IF NOT EXISTS contacts_customer ON contacts(customer_id);
+    CREATE INDEX IF NOT EXISTS interactions_customer ON interactions(customer_id, date);
+    CREATE INDEX IF NOT EXISTS interactions_revisit ON interactions(revisit_on)
+      WHERE outcome = 'lost';
+    CREATE INDEX IF NOT EXISTS purchases_customer ON purchases(customer_id, date);
+    CREATE INDEX IF NOT EXISTS followups_due ON followups(due) WHERE done IS NOT 1;
+    CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
+      customer_id UNINDEXED, tbl UNINDEXED, row_id UNINDEXED, body,
+      tokenize = 'unicode61 remove_diacritics 2');
+    CREATE TABLE IF NOT EXISTS _outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
+      element TEXT NOT NULL DEFAULT '', value TEXT NOT NULL,
+      version TEXT NOT NULL, base TEXT NOT NULL);
+    CREATE UNIQUE INDEX IF NOT EXISTS _outbox_field ON _outbox(tbl, row_id, field, element);
+  )sql");
+}
+
+// Brings the columns of every table up to the customer book schema: a field added by a
+// newer schema gets its column, and values a newer peer sent before this replica knew the
+// field (kept in _extra) move into it.
+void add_missing_columns(sqlite::Database& db, const Schema& schema) {
+  for (const auto& table : schema.tables()) {
+    std::vector<std::string> columns;
+    auto info = db.prepare("SELECT name FROM pragma_table_info(?)");
+    info.bind(1, table.name);
+    while (info.step()) columns.push_back(info.text(0));
+    for (const auto& field : table.fields) {
+      if (std::find(columns.begin(), columns.end(), field.name) != columns.end()) continue;
+      const std::string t = sql_name(table.name);
+      const std::string path = "'$." + field.name + "'";
+      db.exec("ALTER TABLE " + t + " ADD COLUMN " + sql_name(field.name) + " " +
+              column_type(field.kind));
+      db.exec("UPDATE " + t + " SET " + sql_name(field.name) + " = json_extract(_extra, " + path +
+              "), _extra = nullif(json_remove(_extra, " + path + "), '{}') WHERE _extra IS NOT NULL AND json_type(_extra, " +
+              path + ") IS NOT NULL");
+    }
+  }
+}
+
+std::optional<std::string> read_meta(sqlite::Database& db, std::string_view key) {
+  auto stmt = db.prepare("SELECT value FROM _meta WHERE key = ?");
+  stmt.bind(1, key);
+  if (!stmt.step()) return std::nullopt;
+  return stmt.text(0);
+}
+
+void write_meta(sqlite::Database& db, std::string_view key, std::string_view value) {
+  auto stmt = db.prepare("INSERT INTO _meta(key, value) VALUES(?, ?) "
+                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  stmt.bind(1, key).bind(2, value).run();
+}
+
+void append_search_text(std::string& body, const Value& value, FieldKind kind) {
+  if (!value.is_text()) return;
+  body += value.as_text();
+  body += '\n';
+  // Phones and tax ids are also indexed as one run of characters, so that
+  // "912345678" finds "+34 912 345 678" and "b12345678" finds "B-12.345.678".
+  if (kind == FieldKind::phone) {
+    body += digits_only(value.as_text());
+    body += '\n';
+  } else if (kind == FieldKind::text) {
+    const std::string compact = normalize_tax_id(value.as_text());
+    if (compact.size() >= 6 && compact.size() <= 16 &&
+        compact.find_first_of("0123456789") != std::string::npos &&
+        compact != value.as_text()) {
+      body += compact;
+      body += '\n';
+    }
+  }
+}
+
+}  // namespace
+
+// ---- Column conversions ---------------------------------------------------------------------
+
+Value read_column(const sqlite::Statement& stmt, int column, FieldKind kind) {
+  if (stmt.is_null(column)) return Value();
+  switch (kind) {
+    case FieldKind::integer: return Value(stmt.integer(column));
+    case FieldKind::decimal: return Value(stmt.number(column));
+    case FieldKind::boolean: return Value(stmt.integer(column) != 0);
+    case FieldKind::tag_set: {
+      Value tags = value_from_json_text(stmt.text_view(column));
+      return tags.is_tags() && !tags.as_tags().empty() ? tags : Value();
+    }
+    default: return Value(stmt.text(column));
+  }
+}
+
+void bind_value(sqlite::Statement& stmt, int index, const Value& value, FieldKind kind) {
+  if (value.is_null()) {
+    stmt.bind_null(index);
+    return;
+  }
+  switch (kind) {
+    case FieldKind::integer: stmt.bind(index, value.as_integer()); break;
+    case FieldKind::decimal: stmt.bind(index, value.as_number()); break;
+    case FieldKind::boolean: stmt.bind(index, std::int64_t{value.as_bool() ? 1 : 0}); break;
+    case FieldKind::tag_set:
+      if (value.as_tags().empty()) stmt.bind_null(index);
+      else stmt.bind(index, value_json(value));
+      break;
+    default: stmt.bind(index, value.as_text()); break;
+  }
+}
+
+// ---- Impl -----------------------------------------------------------------------------------
+
+const TableSpec& Replica::Impl::table(std::string_view name) const {
+  const TableSpec* spec = schema->table(name);
+  if (!spec) throw Error(ErrorCode::unknown_table, "unknown table '" + std::string(name) + "'");
+  return *spec;
+}
+
+std::optional<Replica::Impl::StoredRow> Replica::Impl::load(const TableSpec& table,
+                                                            std::string_view id) const {
+  std::string sql = "SELECT deleted, _versions, _extra";
+  for (const auto& field : table.fields) sql += ", " + sql_name(field.name);
+  sql += " FROM " + sql_name(table.name) + " WHERE id = ?";
+  auto& stmt = statement(sql);
+  stmt.bind(1, id);
+  if (!stmt.step()) return std::nullopt;
+  StoredRow row;
+  row.deleted = stmt.integer(0) != 0;
+  auto versions = RowVersions::decode(stmt.text_view(1));
+  if (!versions) {
+    throw Error(ErrorCode::storage, "corrupt versions of " + table.name + " " + std::string(id));
+  }
+  row.versions = std::move(*versions);
+  if (!stmt.is_null(2)) row.extra = stmt.text(2);
+  for (std::size_t i = 0; i < table.fields.size(); ++i) {
+    Value value = read_column(stmt, static_cast<int>(i) + 3, table.fields[i].kind);
+    if (!value.is_null()) row.fields.emplace(table.fields[i].name, std::move(value));
+  }
+  stmt.reset();
+  return row;
+}
+
+void Replica::Impl::store(const TableSpec& table, std::string_view id, const StoredRow& row) {
+  std::string sql = "INSERT INTO " + sql_name(table.name) + " (id, deleted, _versions, _extra";
+  std::string values = "?, ?, ?, ?";
+  std::string updates = "deleted = excluded.deleted, _versions = excluded._versions, "
+                        "_extra = excluded._extra";
+  for (const auto& field : table.fields) {
+    sql += ", " + sql_name(field.name);
+    values += ", ?";
+    updates += ", " + sql_name(field.name) + " = excluded." + sql_name(field.name);
+  }
+  sql += ") VALUES (" + values + ") ON CONFLICT(id) DO UPDATE SET " + updates +
+         " RETURNING rowid";
+  auto& stmt = statement(sql);
+  stmt.bind(1, id).bind(2, std::int64_t{row.deleted ? 1 : 0}).bind(3, row.versions.encode());
+  if (row.extra.empty()) stmt.bind_null(4);
+  else stmt.bind(4, row.extra);
+  for (std::size_t i = 0; i < table.fields.size(); ++i) {
+    auto it = row.fields.find(table.fields[i].name);
+    bind_value(stmt, static_cast<int>(i) + 5, it == row.fields.end() ? Value() : it->second,
+               table.fields[i].kind);
+  }
+  if (!stmt.step()) throw Error(ErrorCode::storage, "row was not written");
+  const std::int64_t rowid = stmt.integer(0);
+  stmt.reset();
+  refresh_search_document(table, rowid, id, row);
+}
+
+void Replica::Impl::refresh_search_document(const TableSpec& table, std::int64_t rowid,
+                                            std::string_view id, const StoredRow& row) {
+  bool searchable = false;
+  for (const auto& field : table.fields) searchable = searchable || field.searchable;
+  if (!searchable) return;
+  // One document per row, keyed by the row's own rowid and its table's position.
+  const std::int64_t doc = rowid * 8 + table_index(*schema, table);
+  auto& remove = statement("DELETE FROM search_index WHERE rowid = ?");
+  remove.bind(1, doc).run();
+  if (row.deleted) return;
+  std::string body;
+  for (const auto& field : table.fields) {
+    if (!field.searchable) continue;
+    auto it = row.fields.find(field.name);
+    if (it != row.fields.end()) append_search_text(body, it->second, field.kind);
+  }
+  if (body.empty()) return;
+  std::string customer_id(id);
+  if (!table.owner_link.empty()) {
+    auto it = row.fields.find(table.owner_link);
+    customer_id = it != row.fields.end() && it->second.is_text() ? it->second.as_text() : "";
+  }
+  auto& insert = statement(
+      "INSERT INTO search_index(rowid, customer_id, tbl, row_id, body) VALUES(?, ?, ?, ?, ?)");
+  insert.bind(1, doc).bind(2, customer_id).bind(3, table.name).bind(4, id).bind(5, body).run();
+}
+
+void Replica::Impl::append_outbox(const Change& change) {
+  // Coalesce with a pending change of the same field: the server needs only the latest
+  // value, judged against the version the seller saw before the first of these edits.
+  auto& previous = statement(
+      "DELETE FROM _outbox WHERE tbl = ? AND row_id = ? AND field = ? AND element = ? "
+      "RETURNING base");
+  previous.bind(1, change.table).bind(2, change.row).bind(3, change.field).bind(4, change.element);
+  std::string base = change.base.to_string();
+  if (previous.step() && change.element.empty()) base = previous.text(0);
+  previous.reset();
+  auto& insert = statement(
+      "INSERT INTO _outbox(tbl, row_id, field, element, value, version, base) "
+      "VALUES(?, ?, ?, ?, ?, ?, ?)");
+  insert.bind(1, change.table).bind(2, change.row).bind(3, change.field).bind(4, change.element);
+  insert.bind(5, value_json(change.value)).bind(6, change.version.to_string()).bind(7, base).run();
+}
+
+void Replica::Impl::save_clock() {
+  auto& stmt = statement("UPDATE _meta SET value = ? WHERE key = 'clock'");
+  stmt.bind(1, clock->last().to_string()).run();
+}
+
+TagSet present_tags(const RowVersions& versions, std::string_view field) {
+  TagSet tags;
+  const std::string prefix = std::string(field) + '+';
+  for (auto it = versions.entries().lower_bound(prefix);
+       it != versions.entries().end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    const std::string_view tag = std::string_view(it->first).substr(prefix.size());
+    if (versions.tag_present(field, tag)) tags.emplace_back(tag);
+  }
+  return tags;
+}
+
+// ---- Opening --------------------------------------------------------------------------------
+
+Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Replica::~Replica() = default;
+
+std::unique_ptr<Replica> Replica::open(const std::filesystem::path& file, ReplicaOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = file;
+  impl->schema = &customer_book_schema();
+  impl->db = sqlite::Database(file.string());
+  auto& db = impl->db;
+  db.exec("PRAGMA journal_mode = WAL");
+  // NORMAL in WAL mode: a commit survives the process being killed; only a power loss can
+  // take back the last commits, and the file stays consistent either way.
+  db.exec("PRAGMA synchronous = NORMAL");
+  db.exec("PRAGMA foreign_keys = OFF");  // children may arrive before their customer
+
+  sqlite::Transaction transaction(db);
+  db.exec("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  const auto file_version = read_meta(db, "file_version");
+  if (file_version && std::stoi(*file_version) > kReplicaFileVersion) {
+    throw Error(ErrorCode::schema_too_new,
+                file.string() + " was written by a newer libreta (replica file version " +
+                    *file_version + ")");
+  }
+  const auto book_version = read_meta(db, "schema_version");
+  if (book_version && std::stoi(*book_version) > impl->schema->version()) {
+    throw Error(ErrorCode::schema_too_new,
+                file.string() + " holds customer book schema " + *book_version +
+                    ", newer than this libreta's " + std::to_string(impl->schema->version()));
+  }
+  // Migrations by file version. Version 1 is the first layout; later versions add steps
+  // here, each guarded by the version it upgrades from.
+  create_tables(db, *impl->schema);
+  add_missing_columns(db, *impl->schema);
+  write_meta(db, "file_version", std::to_string(kReplicaFileVersion));
+  write_meta(db, "schema_version", std::to_string(impl->schema->version()));
+
+  auto replica_id = read_meta(db, "replica_id");
+  if (!replica_id) {
+    replica_id = options.new_replica_id.empty() ? new_replica_id() : options.new_replica_id;
+    if (!is_valid_replica_id(*replica_id)) {
+      throw Error(ErrorCode::invalid_value, "'" + *replica_id + "' is not a valid replica id");
+    }
+    write_meta(db, "replica_id", *replica_id);
+  }
+  impl->replica_id = *replica_id;
+  impl->clock = std::make_unique<HybridClock>(options.clock, options.max_clock_skew);
+  // Never issue a version below one already issued, even if the device clock went back.
+  if (auto saved = read_meta(db, "clock"); saved) {
+    if (auto hlc = Hlc::parse(*saved)) impl->clock->restore(*hlc);
+  } else {
+    write_meta(db, "clock", Hlc().to_string());
+  }
+  transaction.commit();
+  return std::unique_ptr<Replica>(new Replica(std::move(impl)));
+}
+
+const std::string& Replica::replica_id() const { return impl_->replica_id; }
+int Replica::schema_version() const { return impl_->schema->version(); }
+const std::filesystem::path& Replica::path() const { return impl_->path; }
+HybridClock& Replica::clock() { return *impl_->clock; }
+
+// ---- Local writes ---------------------------------------------------------------------------
+
+namespace {
+
+// Validates a value a seller writes: the field must exist and the value suit its kind.
+Value validated(const TableSpec& table, std::string_view field_name, const Value& value,
+                const FieldSpec** spec_out) {
+  const FieldSpec* spec = table.field(field_name);
+  if (!spec) {
+    throw Error(ErrorCode::unknown_field,
+                "'" + std::string(field_name) + "' is not a field of " + table.name);
+  }
+  *spec_out = spec;
+  return spec->validate(value).take();
+}
+
+void check_reference(const Replica::Impl& impl, const FieldSpec& spec, const Value& value) {
+  if (spec.kind != FieldKind::reference || value.is_null()) return;
+  auto& stmt = impl.statement("SELECT 1 FROM " + sql_name(spec.references) +
+                              " WHERE id = ? AND deleted = 0");
+  stmt.bind(1, value.as_text());
+  const bool found = stmt.step();
+  stmt.reset();
+  if (!found) {
+    throw Error(ErrorCode::not_found, "field '" + spec.name + "': no " + spec.references +
+                                          " with id '" + value.as_text() + "'");
+  }
+}
+
+}  // namespace
+
+std::string Replica::create(std::string_view table_name, const Record& fields, std::string id) {
+  auto& impl = *impl_;
+  const TableSpec& table = impl.table(table_name);
+  Impl::StoredRow row;
+  for (const auto& [name, raw] : fields) {
+    const FieldSpec* spec = nullptr;
+    Value value = validated(table, name, raw, &spec);
+    if (!value.is_null() && !(value.is_tags() && value.as_tags().empty())) {
+      row.fields.emplace(name, std::move(value));
+    }
+  }
+  for (const auto& field : table.fields) {
+    if (field.required && !row.fields.count(field.name)) {
+      throw Error(ErrorCode::missing_field,
+                  "a new row of " + table.name + " needs '" + field.name + "'");
+    }
+  }
+  for (const auto& [name, value] : row.fields) check_reference(impl, *table.field(name), value);
+
+  sqlite::Transaction transaction(impl.db);
+  const Hlc now = impl.clock->now();
+  if (id.empty()) {
+    id = new_row_id(now.millis());
+  } else if (!is_valid_row_id(id)) {
+    throw Error(ErrorCode::invalid_value, "'" + id + "' is not a valid id");
+  }
+  if (impl.load(table, id)) {
+    throw Error(ErrorCode::already_exists, table.name + " '" + id + "' already exists");
+  }
+  if (table.name == tables::customers && !row.fields.count("created_at")) {
+    row.fields.emplace("created_at", Value(iso_now(now.millis())));
+  }
+  const Version version{now, impl.replica_id};
+  for (const auto& [name, value] : row.fields) {
+    if (value.is_tags()) {
+      for (const auto& tag : value.as_tags()) {
+        Change change{table.name, id, name, tag, Value(true), version, Version{}};
+        row.versions.merge(change);
+        impl.append_outbox(change);
+      }
+    } else {
+      Change change{table.name, id, name, {}, value, version, Version{}};
+      row.versions.merge(change);
+      impl.append_outbox(change);
+    }
+  }
+  impl.store(table, id, row);
+  impl.save_clock();
+  transaction.commit();
+  return id;
+}
+
+std::optional<Record> Replica::get(std::string_view table_name, std::string_view id) const {
+  auto row = impl_->load(impl_->table(table_name), id);
+  if (!row || row->deleted) return std::nullopt;
+  return std::move(row->fields);
+}
+
+std::size_t Replica::update(std::string_view table_name, std::string_view id,
+                            const Record& fields) {
+  auto& impl = *impl_;
+  const TableSpec& table = impl.table(table_name);
+  // Validate everything before touching anything.
+  std::vector<std::pair<const FieldSpec*, Value>> wanted;
+  for (const auto& [name, raw] : fields) {
+    const FieldSpec* spec = nullptr;
+    Value value = validated(table, name, raw, &spec);
+    if (spec->required && value.is_null()) {
+      throw Error(ErrorCode::invalid_value, "field '" + spec->name + "' cannot be cleared");
+    }
+    wanted.emplace_back(spec, std::move(value));
+  }
+
+  sqlite::Transaction transaction(impl.db);
+  auto row = impl.load(table, id);
+  if (!row || row->deleted) {
+    throw Error(ErrorCode::not_found, "no " + table.name + " with id '" + std::string(id) + "'");
+  }
+  std::vector<Change> changes;
+  std::optional<Version> version;
+  auto next_version = [&] {
+    if (!version) version = Version{impl.clock->now(), impl.replica_id};
+    return *version;
+  };
+  for (auto& [spec, value] : wanted) {
+    auto current = row->fields.find(spec->name);
+    const Value& before = current == row->fields.end() ? Value() : current->second;
+    if (spec->kind == FieldKind::tag_set) {
+      const TagSet old_tags = before.is_tags() ? before.as_tags() : TagSet{};
+      const TagSet new_tags = value.is_tags() ? value.as_tags() : TagSet{};
+      for (const auto& tag : new_tags) {
+        if (!std::binary_search(old_tags.begin(), old_tags.end(), tag)) {
+          changes.push_back({table.name, std::string(id), spec->name, tag, Value(true),
+                             next_version(), row->versions.tag_added(spec->name, tag)});
+        }
+      }
+      for (const auto& tag : old_tags) {
+        if (!std::binary_search(new_tags.begin(), new_tags.end(), tag)) {
+          changes.push_back({table.name, std::string(id), spec->name, tag, Value(false),
+                             next_version(), row->versions.tag_added(spec->name, tag)});
+        }
+      }
+      continue;
+    }
+    if (before == value) continue;
+    check_reference(impl, *spec, value);
+    changes.push_back({table.name, std::string(id), spec->name, {}, value, next_version(),
+                       row->versions.field(spec->name)});
+  }
+  if (changes.empty()) return 0;  // a no-op update writes nothing
+
+  std::size_t changed_fields = 0;
+  std::string last_field;
+  for (const auto& change : changes) {
+    row->versions.merge(change);
+    if (!change.element.empty()) {
+      TagSet tags = present_tags(row->versions, change.field);
+      if (tags.empty()) row->fields.erase(change.field);
+      else row->fields[change.field] = Value(std::move(tags));
+    } else if (change.value.is_null()) {
+      row->fields.erase(change.field);
+    } else {
+      row->fields[change.field] = change.value;
+    }
+    impl.append_outbox(change);
+    if (change.field != last_field) ++changed_fields;
+    last_field = change.field;
+  }
+  impl.store(table, id, *row);
+  impl.save_clock();
+  transaction.commit();
+  return changed_fields;
+}
+
+std::size_t Replica::update_entity(std::string_view table_name, std::string_view id,
+                                   const Record& fields) {
+  // A typed struct holds every field: the ones it leaves unset are cleared.
+  const TableSpec& table = impl_->table(table_name);
+  Record complete = fields;
+  for (const auto& field : table.fields) {
+    if (!complete.count(field.name)) {
+      complete.emplace(field.name, field.kind == FieldKind::tag_set ? Value(TagSet{}) : Value());
+    }
+  }
+  // Required fields left empty in the struct keep their stored value.
+  for (const auto& field : table.fields) {
+    if (field.required && complete[field.name].is_null()) complete.erase(field.name);
+  }
+  return update(table_name, id, complete);
+}
+
+void Replica::remove(std::string_view table_name, std::string_view id) {
+  auto& impl = *impl_;
+  const TableSpec& table = impl.table(table_name);
+  sqlite::Transaction transaction(impl.db);
+  auto row = impl.load(table, id);
+  if (!row || row->deleted) {
+    throw Error(ErrorCode::not_found, "no " + table.name + " with id '" + std::string(id) + "'");
+  }
+  Change change{table.name, std::string(id), kDeletedField, {}, Value(true),
+                Version{impl.clock->now(), impl.replica_id}, row->versions.field(kDeletedField)};
+  row->versions.merge(change);
+  row->deleted = true;
+  impl.append_outbox(change);
+  impl.store(table, id, *row);
+  impl.save_clock();
+  transaction.commit();
+}
+
+bool Replica::add_tag(std::string_view table_name, std::string_view id, std::string_view field,
+                      std::string_view tag) {
+  auto row = get(table_name, id);
+  if (!row) {
+    throw Error(ErrorCode::not_found,
+                "no " + std::string(table_name) + " with id '" + std::string(id) + "'");
+  }
+  TagSet tags;
+  if (auto it = row->find(field); it != row->end() && it->second.is_tags()) {
+    tags = it->second.as_tags();
+  }
+  if (std::find(tags.begin(), tags.end(), tag) != tags.end()) return false;
+  tags.emplace_back(tag);
+  return update(table_name, id, Record{{std::string(field), Value(std::move(tags))}}) > 0;
+}
+
+bool Replica::remove_tag(std::string_view table_name, std::string_view id,
+                         std::string_view field, std::string_view tag) {
+  auto row = get(table_name, id);
+  if (!row) {
+    throw Error(ErrorCode::not_found,
+                "no " + std::string(table_name) + " with id '" + std::string(id) + "'");
+  }
+  TagSet tags;
+  if (auto it = row->find(field); it != row->end() && it->second.is_tags()) {
+    tags = it->second.as_tags();
+  }
+  auto it = std::find(tags.begin(), tags.end(), tag);
+  if (it == tags.end()) return false;
+  tags.erase(it);
+  return update(table_name, id, Record{{std::string(field), Value(std::move(tags))}}) > 0;
+}
+
+// ---- Outbox ---------------------------------------------------------------------------------
+
+std::vector<OutboxEntry> Replica::pending_changes(std::size_t limit) const {
+  auto& stmt = impl_->statement(
+      "SELECT seq, tbl, row_id, field, element, value, version, base FROM _outbox "
+      "ORDER BY seq LIMIT ?");
+  stmt.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+  std::vector<OutboxEntry> entries;
+  while (stmt.step()) {
+    OutboxEntry entry;
+    entry.seq = static_cast<std::uint64_t>(stmt.integer(0));
+    entry.change.table = stmt.text(1);
+    entry.change.row = stmt.text(2);
+    entry.change.field = stmt.text(3);
+    entry.change.element = stmt.text(4);
+    entry.change.value = value_from_json_text(stmt.text_view(5));
+    entry.change.version = Version::parse(stmt.text_view(6)).value_or(Version{});
+    entry.change.base = Version::parse(stmt.text_view(7)).value_or(Version{});
+    entries.push_back(std::move(entry));
+  }
+  stmt.reset();
+  return entries;
+}
+
+std::size_t Replica::pending_count() const {
+  auto& stmt = impl_->statement("SELECT count(*) FROM _outbox");
+  stmt.step();
+  const auto count = static_cast<std::size_t>(stmt.integer(0));
+  stmt.reset();
+  return count;
+}
+
+void Replica::acknowledge(std::uint64_t seq) {
+  auto& stmt = impl_->statement("DELETE FROM _outbox WHERE seq <= ?");
+  stmt.bind(1, static_cast<std::int64_t>(seq)).run();
+}
+
+}  // namespace libreta::client

@@ -1,0 +1,128 @@
+// Replica: merging changes from elsewhere, and the canonical dump used to compare replicas.
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "libreta/protocol/codec.hpp"
+#include "replica_impl.hpp"
+
+namespace libreta::client {
+namespace {
+
+using json = nlohmann::json;
+
+// Sets (or, for null, removes) a field a newer schema has and this one does not know.
+void set_extra(Replica::Impl::StoredRow& row, const std::string& field, const Value& value) {
+  json extra = row.extra.empty() ? json::object() : json::parse(row.extra, nullptr, false);
+  if (!extra.is_object()) extra = json::object();
+  if (value.is_null()) extra.erase(field);
+  else extra[field] = json::parse(value_json(value));
+  row.extra = extra.empty() ? std::string() : extra.dump();
+}
+
+}  // namespace
+
+ApplyResult Replica::apply_remote(const std::vector<Change>& incoming) {
+  auto& impl = *impl_;
+  // Validate the whole batch first: one bad change refuses all of it.
+  std::vector<Change> changes = incoming;
+  Hlc newest;
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    Change& change = changes[i];
+    if (change.version.is_none()) {
+      throw Error(ErrorCode::invalid_value, "change " + std::to_string(i) + " has no version");
+    }
+    if (auto status = validate_change(*impl.schema, change); !status) {
+      throw Error(status.error().code(),
+                  "change " + std::to_string(i) + ": " + status.error().what());
+    }
+    if (!impl.clock->within_skew(change.version.hlc)) {
+      throw Error(ErrorCode::clock_skew, "change " + std::to_string(i) +
+                                             " is dated too far in the future (" +
+                                             change.version.to_string() + ")");
+    }
+    newest = std::max(newest, change.version.hlc);
+  }
+
+  struct Pending {
+    const TableSpec* table;
+    std::string id;
+    Impl::StoredRow row;
+    bool dirty = false;
+  };
+  std::vector<Pending> rows;
+  std::unordered_map<std::string, std::size_t> index;  // "table\0id" -> rows position
+  ApplyResult result;
+
+  sqlite::Transaction transaction(impl.db);
+  for (const Change& change : changes) {
+    std::string key = change.table;
+    key += '\0';
+    key += change.row;
+    auto [it, inserted] = index.try_emplace(std::move(key), rows.size());
+    if (inserted) {
+      const TableSpec& table = impl.table(change.table);
+      auto stored = impl.load(table, change.row);
+      rows.push_back({&table, change.row, stored ? std::move(*stored) : Impl::StoredRow{}});
+    }
+    Pending& pending = rows[it->second];
+    if (!pending.row.versions.merge(change)) {
+      ++result.ignored;
+      continue;
+    }
+    ++result.applied;
+    pending.dirty = true;
+    auto& fields = pending.row.fields;
+    if (!change.element.empty()) {
+      TagSet tags = present_tags(pending.row.versions, change.field);
+      if (tags.empty()) fields.erase(change.field);
+      else fields[change.field] = Value(std::move(tags));
+    } else if (change.field == kDeletedField) {
+      pending.row.deleted = change.value.as_bool();
+    } else if (!pending.table->field(change.field)) {
+      set_extra(pending.row, change.field, change.value);
+    } else if (change.value.is_null()) {
+      fields.erase(change.field);
+    } else {
+      fields[change.field] = change.value;
+    }
+  }
+  for (const auto& pending : rows) {
+    if (pending.dirty) impl.store(*pending.table, pending.id, pending.row);
+  }
+  impl.clock->receive(newest);
+  impl.save_clock();
+  transaction.commit();
+  return result;
+}
+
+std::string Replica::canonical_dump() const {
+  auto& impl = *impl_;
+  std::string out;
+  for (const auto& table : impl.schema->tables()) {
+    std::string sql = "SELECT id, deleted, _versions, _extra";
+    for (const auto& field : table.fields) sql += ", \"" + field.name + "\"";
+    sql += " FROM \"" + table.name + "\" ORDER BY id";
+    auto stmt = impl.db.prepare(sql);
+    while (stmt.step()) {
+      json row = json::object();
+      row["id"] = stmt.text(0);
+      row["deleted"] = stmt.integer(1) != 0;
+      row["versions"] = stmt.text(2);
+      if (!stmt.is_null(3)) row["extra"] = json::parse(stmt.text_view(3), nullptr, false);
+      json fields = json::object();
+      for (std::size_t i = 0; i < table.fields.size(); ++i) {
+        const Value value = read_column(stmt, static_cast<int>(i) + 4, table.fields[i].kind);
+        if (!value.is_null()) fields[table.fields[i].name] = json::parse(value_json(value));
+      }
+      row["fields"] = std::move(fields);
+      out += table.name;
+      out += ' ';
+      out += row.dump();
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+}  // namespace libreta::client

@@ -59,13 +59,21 @@ struct Replica::Impl {
   std::optional<StoredRow> load(const TableSpec& table, std::string_view id) const;
   // Writes the whole row (insert or replace) and refreshes its search document.
   void store(const TableSpec& table, std::string_view id, const StoredRow& row);
-  void refresh_search(const TableSpec& table, std::string_view id, const StoredRow& row);
+  // Replaces the row's search document (rowid * 8 + table position) with its current text.
+  void refresh_search_document(const TableSpec& table, std::int64_t rowid, std::string_view id,
+                               const StoredRow& row);
 
   // Appends a local change to the outbox, coalescing with a pending change of the same
   // field (or tag) that was not sent yet.
   void append_outbox(const Change& change);
   void save_clock();
 };
+
+// The tags of a tag-set field present by the merge state.
+TagSet present_tags(const RowVersions& versions, std::string_view field);
+// A value as JSON text (outbox, _extra) and back.
+std::string value_json(const Value& value);
+Value value_from_json_text(std::string_view text);
 
 // Reads a column value of the given kind from a statement (NULL gives a null Value).
 Value read_column(const sqlite::Statement& stmt, int column, FieldKind kind);

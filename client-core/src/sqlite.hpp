@@ -28,6 +28,8 @@ class Statement {
 
   // Binding is 1-based, like SQLite. Strings are copied (SQLITE_TRANSIENT).
   Statement& bind(int index, std::string_view text);
+  Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
+  Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
   Statement& bind(int index, std::int64_t number);
   Statement& bind(int index, double number);
   Statement& bind_null(int index);

@@ -128,8 +128,10 @@ class Replica {
 
   HybridClock& clock();
 
- private:
+  // Private state, opaque outside client-core/src.
   struct Impl;
+
+ private:
   explicit Replica(std::unique_ptr<Impl> impl);
   std::size_t update_entity(std::string_view table, std::string_view id, const Record& fields);
   template <class Entity>

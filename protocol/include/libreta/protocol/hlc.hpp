@@ -75,6 +75,11 @@ class HybridClock {
   // Takes a timestamp seen from elsewhere into account. Returns false, and changes
   // nothing, when it lies further in the future than the skew limit allows.
   bool receive(Hlc remote);
+  // Raises the clock to at least `issued` with no skew check: for restoring the clock's own
+  // saved state, so that no version is issued twice even if the device clock went back.
+  void restore(Hlc issued) {
+    if (issued > last_) last_ = issued;
+  }
   // Would `remote` be accepted by receive()? Does not change the clock.
   bool within_skew(Hlc remote) const;
   Hlc last() const { return last_; }
