@@ -47,7 +47,11 @@ const Version& RowVersions::field(std::string_view field) const {
 
 void RowVersions::set_field(std::string_view field, Version version) {
   auto it = versions_.find(field);
-  if (it == versions_.end()) {
+  if (version.is_none()) {
+    // No version is the same as never set; storing it would make encode() write a group
+    // that decode() refuses.
+    if (it != versions_.end()) versions_.erase(it);
+  } else if (it == versions_.end()) {
     versions_.emplace(std::string(field), std::move(version));
   } else {
     it->second = std::move(version);

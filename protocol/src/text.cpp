@@ -34,7 +34,8 @@ std::string fold_text(std::string_view utf8) {
       ++i;
       continue;
     }
-    if ((c & 0xe0) == 0xc0 && i + 1 < utf8.size()) {
+    if ((c & 0xe0) == 0xc0 && i + 1 < utf8.size() &&
+        (static_cast<unsigned char>(utf8[i + 1]) & 0xc0) == 0x80) {
       const std::uint32_t code =
           ((c & 0x1fu) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3fu);
       if (const char base = fold_latin(code)) {
@@ -44,9 +45,17 @@ std::string fold_text(std::string_view utf8) {
         continue;
       }
     }
-    // Anything else is copied through unchanged, whole sequence at a time.
-    std::size_t length = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
-    if (i + length > utf8.size()) length = utf8.size() - i;
+    // Anything else is copied through unchanged, whole sequence at a time; a broken sequence
+    // ends at the first byte that is not a continuation, which is then read on its own.
+    const std::size_t expected = (c & 0xe0) == 0xc0   ? 2
+                                 : (c & 0xf0) == 0xe0 ? 3
+                                 : (c & 0xf8) == 0xf0 ? 4
+                                                      : 1;
+    std::size_t length = 1;
+    while (length < expected && i + length < utf8.size() &&
+           (static_cast<unsigned char>(utf8[i + length]) & 0xc0) == 0x80) {
+      ++length;
+    }
     out.append(utf8.substr(i, length));
     i += length;
   }

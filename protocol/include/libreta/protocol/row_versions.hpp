@@ -17,6 +17,7 @@ class RowVersions {
  public:
   // The version of a field; none if the field was never set.
   const Version& field(std::string_view field) const;
+  // Sets a field's version; setting none forgets the field.
   void set_field(std::string_view field, Version version);
 
   // Tag sets are observed-remove sets: a tag is present while the newest add is newer than
