@@ -3,11 +3,16 @@
 #include <nlohmann/json.hpp>
 
 #include "libreta/protocol/ids.hpp"
+#include "value_json.hpp"
 
 namespace libreta {
 namespace {
 
 using json = nlohmann::json;
+
+bool is_field_name(std::string_view name);
+
+}  // namespace
 
 json value_to_json(const Value& value) {
   switch (value.type()) {
@@ -46,6 +51,8 @@ Result<Value> value_from_json(const json& j) {
     default: return Error(ErrorCode::wrong_type, "a value must be null, boolean, number, text or a list of texts");
   }
 }
+
+namespace {
 
 bool is_field_name(std::string_view name) {
   if (name.empty() || name.size() > 64 || name.front() == '_') return false;
@@ -179,6 +186,10 @@ Status validate_change(const Schema& schema, Change& change) {
     if (!change.element.empty() || change.value.is_tags()) {
       return Error(ErrorCode::unknown_field,
                    "unknown field '" + change.field + "' must carry a plain value");
+    }
+    if (change.value.is_text() && change.value.as_text().size() > kMaxLongTextLength) {
+      return Error(ErrorCode::too_large, "unknown field '" + change.field + "' is longer than " +
+                                             std::to_string(kMaxLongTextLength) + " bytes");
     }
     return Ok{};
   }
