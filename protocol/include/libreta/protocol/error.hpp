@@ -30,6 +30,16 @@ enum class ErrorCode : int {
   storage = 300,           // the database refused an operation
   storage_full = 301,      // disk or database full
   schema_too_new = 302,    // the file was written by a newer version of libreta
+  // Sync protocol and sessions (4xx).
+  bad_token = 400,             // unknown or revoked token
+  unsupported_protocol = 401,  // no protocol version in common
+  unsupported_schema = 402,    // the client's schema is newer than the server's
+  unknown_message = 403,       // a "type" this peer does not know
+  out_of_order = 404,          // a message not valid in the session's state (push before hello)
+  forbidden = 405,             // outside the writer's scope or role
+  rate_limited = 406,          // too many messages or connections
+  timeout = 407,               // a handshake or an idle connection took too long
+  shutting_down = 408,         // the server is stopping; reconnect later
   // Internal (9xx).
   internal = 900,
 };
@@ -40,11 +50,16 @@ inline constexpr ErrorCode kAllErrorCodes[] = {
     ErrorCode::unknown_field, ErrorCode::invalid_value,  ErrorCode::too_large,
     ErrorCode::unknown_table, ErrorCode::clock_skew,     ErrorCode::not_found,
     ErrorCode::already_exists, ErrorCode::storage,       ErrorCode::storage_full,
-    ErrorCode::schema_too_new, ErrorCode::internal,
+    ErrorCode::schema_too_new, ErrorCode::bad_token,     ErrorCode::unsupported_protocol,
+    ErrorCode::unsupported_schema, ErrorCode::unknown_message, ErrorCode::out_of_order,
+    ErrorCode::forbidden,     ErrorCode::rate_limited,   ErrorCode::timeout,
+    ErrorCode::shutting_down, ErrorCode::internal,
 };
 
 // Stable snake_case name of a code ("invalid_value"), as used on the wire.
 std::string_view error_code_name(ErrorCode code);
+// The code with that name, or ErrorCode::internal for a name this version does not know.
+ErrorCode error_code_from_name(std::string_view name);
 
 class Error : public std::runtime_error {
  public:

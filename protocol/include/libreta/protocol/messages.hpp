@@ -1,0 +1,96 @@
+// The sync protocol's messages (docs/protocol.md) and their JSON codec. Every message is one
+// JSON object in one WebSocket text frame, with a "type" member. Decoding returns a Result
+// and never throws. Plain data, thread-safe functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "libreta/protocol/change.hpp"
+#include "libreta/protocol/error.hpp"
+#include "libreta/protocol/row_state.hpp"
+
+namespace libreta {
+
+// Version 1 of the wire protocol. A server speaks every version from kMinProtocolVersion.
+inline constexpr int kProtocolVersion = 1;
+inline constexpr int kMinProtocolVersion = 1;
+
+// Largest sequence number on the wire: sequences travel as JSON numbers, exact up to 2^53.
+inline constexpr std::uint64_t kMaxWireSequence = (1ULL << 53) - 1;
+
+// Client -> server, first message: who is connecting.
+struct Hello {
+  int protocol = kProtocolVersion;
+  int schema = 0;        // the client's customer book schema version
+  std::string replica;   // the device's replica id
+  std::string token;
+};
+
+// Server -> client, answer to a good hello.
+struct Welcome {
+  int protocol = kProtocolVersion;
+  int schema = 0;           // the server's schema version
+  std::string user;
+  std::string role;
+  std::uint64_t acked = 0;  // highest local sequence of this replica the server holds
+};
+
+// A local change with the sequence number it has in the sending replica's change log.
+struct PushedChange {
+  std::uint64_t seq = 0;
+  Change change;
+};
+
+// Client -> server: a batch from the change log, in sequence order.
+struct Push {
+  std::vector<PushedChange> changes;
+};
+
+// The losing side of a concurrent edit, as told to the writer whose push it concerned.
+struct ConflictNotice {
+  std::string table, row, field;
+  Value kept, lost;
+  Version kept_version, lost_version;
+};
+
+// Server -> client: every change up to `upto` is durably stored.
+struct Ack {
+  std::uint64_t upto = 0;
+  std::vector<ConflictNotice> conflicts;
+};
+
+// Client -> server: send rows changed after `since`, continuing a scan at `after` (equal to
+// `since` when a new scan starts). See docs/protocol.md, "Pull".
+struct Pull {
+  std::uint64_t since = 0;
+  std::uint64_t after = 0;
+};
+
+// Server -> client: a page of a pull, or a live update (live = true).
+struct Rows {
+  std::uint64_t since = 0;
+  std::uint64_t after = 0;  // where the next page starts; the new cursor when !more
+  bool more = false;
+  bool live = false;
+  std::vector<RowState> rows;
+};
+
+// Either way: something went wrong. `fatal` errors close the connection.
+struct ProtocolError {
+  ErrorCode code = ErrorCode::internal;
+  std::string message;
+  bool fatal = false;
+};
+
+using Message = std::variant<Hello, Welcome, Push, Ack, Pull, Rows, ProtocolError>;
+
+std::string encode_message(const Message& message);
+Result<Message> decode_message(std::string_view text);
+// The "type" name of a message ("hello", "push"...).
+std::string_view message_type(const Message& message);
+
+}  // namespace libreta

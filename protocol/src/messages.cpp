@@ -1,0 +1,298 @@
+#include "libreta/protocol/messages.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "libreta/protocol/codec.hpp"
+#include "libreta/protocol/ids.hpp"
+#include "value_json.hpp"
+
+namespace libreta {
+namespace {
+
+using json = nlohmann::json;
+
+struct Encoder {
+  json operator()(const Hello& m) const {
+    return {{"type", "hello"}, {"protocol", m.protocol}, {"schema", m.schema},
+            {"replica", m.replica}, {"token", m.token}};
+  }
+  json operator()(const Welcome& m) const {
+    return {{"type", "welcome"}, {"protocol", m.protocol}, {"schema", m.schema},
+            {"user", m.user},    {"role", m.role},         {"acked", m.acked}};
+  }
+  json operator()(const Push& m) const {
+    json changes = json::array();
+    for (const auto& pushed : m.changes) {
+      json change = change_to_json(pushed.change);
+      change["s"] = pushed.seq;
+      changes.push_back(std::move(change));
+    }
+    return {{"type", "push"}, {"changes", std::move(changes)}};
+  }
+  json operator()(const Ack& m) const {
+    json j = {{"type", "ack"}, {"upto", m.upto}};
+    if (!m.conflicts.empty()) {
+      json conflicts = json::array();
+      for (const auto& c : m.conflicts) {
+        conflicts.push_back({{"t", c.table},
+                             {"r", c.row},
+                             {"f", c.field},
+                             {"kept", value_to_json(c.kept)},
+                             {"kept_ver", c.kept_version.to_string()},
+                             {"lost", value_to_json(c.lost)},
+                             {"lost_ver", c.lost_version.to_string()}});
+      }
+      j["conflicts"] = std::move(conflicts);
+    }
+    return j;
+  }
+  json operator()(const Pull& m) const {
+    return {{"type", "pull"}, {"since", m.since}, {"after", m.after}};
+  }
+  json operator()(const Rows& m) const {
+    json rows = json::array();
+    for (const auto& row : m.rows) rows.push_back(row_state_to_json(row));
+    json j = {{"type", "rows"}, {"since", m.since}, {"after", m.after}, {"more", m.more},
+              {"rows", std::move(rows)}};
+    if (m.live) j["live"] = true;
+    return j;
+  }
+  json operator()(const ProtocolError& m) const {
+    return {{"type", "error"}, {"code", std::string(error_code_name(m.code))},
+            {"message", m.message}, {"fatal", m.fatal}};
+  }
+};
+
+// Reads members of one message, remembering the first problem.
+class Reader {
+ public:
+  Reader(const json& j, std::string_view type, std::initializer_list<std::string_view> allowed)
+      : j_(j), type_(type) {
+    for (const auto& [key, value] : j.items()) {
+      bool known = key == "type";
+      for (auto name : allowed) known = known || key == name;
+      if (!known) fail(ErrorCode::unknown_field, "unknown member \"" + key + "\"");
+    }
+  }
+  const json* member(const char* key, bool required = true) {
+    auto it = j_.find(key);
+    if (it == j_.end()) {
+      if (required) fail(ErrorCode::missing_field, std::string("missing \"") + key + "\"");
+      return nullptr;
+    }
+    return &*it;
+  }
+  std::string text(const char* key, std::size_t max = 4096) {
+    const json* m = member(key);
+    if (!m) return {};
+    if (!m->is_string()) return fail(ErrorCode::wrong_type, std::string("\"") + key + "\" must be text"), "";
+    if (m->get_ref<const std::string&>().size() > max) {
+      return fail(ErrorCode::too_large, std::string("\"") + key + "\" is too long"), "";
+    }
+    return m->get<std::string>();
+  }
+  std::uint64_t sequence(const char* key, bool required = true) {
+    const json* m = member(key, required);
+    if (!m) return 0;
+    if (!m->is_number_unsigned() && !(m->is_number_integer() && m->get<std::int64_t>() >= 0)) {
+      fail(ErrorCode::wrong_type, std::string("\"") + key + "\" must be a whole number >= 0");
+      return 0;
+    }
+    const auto value = m->get<std::uint64_t>();
+    if (value > kMaxWireSequence) fail(ErrorCode::invalid_value, std::string("\"") + key + "\" is too large");
+    return value;
+  }
+  int integer(const char* key) {
+    const json* m = member(key);
+    if (!m) return 0;
+    if (!m->is_number_integer() || m->get<std::int64_t>() < 0 || m->get<std::int64_t>() > 1'000'000) {
+      fail(ErrorCode::wrong_type, std::string("\"") + key + "\" must be a small whole number");
+      return 0;
+    }
+    return m->get<int>();
+  }
+  bool boolean(const char* key, bool required = true) {
+    const json* m = member(key, required);
+    if (!m) return false;
+    if (!m->is_boolean()) return fail(ErrorCode::wrong_type, std::string("\"") + key + "\" must be true or false"), false;
+    return m->get<bool>();
+  }
+  const json* array(const char* key, bool required = true) {
+    const json* m = member(key, required);
+    if (m && !m->is_array()) {
+      fail(ErrorCode::wrong_type, std::string("\"") + key + "\" must be an array");
+      return nullptr;
+    }
+    return m;
+  }
+  void fail(ErrorCode code, const std::string& why) {
+    if (!error_) error_ = Error(code, std::string(type_) + ": " + why);
+  }
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  const json& j_;
+  std::string_view type_;
+  std::optional<Error> error_;
+};
+
+template <class T>
+Result<Message> finish(Reader& reader, T message) {
+  if (reader.error()) return *reader.error();
+  return Message(std::move(message));
+}
+
+Result<Message> decode(const json& j, const std::string& type) {
+  if (type == "hello") {
+    Reader r(j, type, {"protocol", "schema", "replica", "token"});
+    Hello m;
+    m.protocol = r.integer("protocol");
+    m.schema = r.integer("schema");
+    m.replica = r.text("replica", 64);
+    m.token = r.text("token", 512);
+    if (!r.error() && !is_valid_replica_id(m.replica)) {
+      r.fail(ErrorCode::invalid_value, "\"replica\" is not a valid replica id");
+    }
+    return finish(r, std::move(m));
+  }
+  if (type == "welcome") {
+    Reader r(j, type, {"protocol", "schema", "user", "role", "acked"});
+    Welcome m;
+    m.protocol = r.integer("protocol");
+    m.schema = r.integer("schema");
+    m.user = r.text("user");
+    m.role = r.text("role");
+    m.acked = r.sequence("acked");
+    return finish(r, std::move(m));
+  }
+  if (type == "push") {
+    Reader r(j, type, {"changes"});
+    Push m;
+    if (const json* changes = r.array("changes")) {
+      if (changes->size() > kMaxChangesPerBatch) {
+        r.fail(ErrorCode::too_large, "more than " + std::to_string(kMaxChangesPerBatch) + " changes");
+        return *r.error();
+      }
+      m.changes.reserve(changes->size());
+      std::uint64_t previous = 0;
+      for (std::size_t i = 0; i < changes->size() && !r.error(); ++i) {
+        json item = (*changes)[i];
+        if (!item.is_object() || !item.contains("s")) {
+          r.fail(ErrorCode::missing_field, "change " + std::to_string(i) + " has no \"s\"");
+          break;
+        }
+        const json& s = item["s"];
+        if (!s.is_number_unsigned() || s.get<std::uint64_t>() == 0 ||
+            s.get<std::uint64_t>() > kMaxWireSequence || s.get<std::uint64_t>() <= previous) {
+          r.fail(ErrorCode::invalid_value,
+                 "change " + std::to_string(i) + ": \"s\" must be a whole number above the previous one");
+          break;
+        }
+        previous = s.get<std::uint64_t>();
+        item.erase("s");
+        auto change = change_from_json(item);
+        if (!change) {
+          r.fail(change.error().code(), "change " + std::to_string(i) + ": " + change.error().what());
+          break;
+        }
+        m.changes.push_back({previous, std::move(change).value()});
+      }
+    }
+    return finish(r, std::move(m));
+  }
+  if (type == "ack") {
+    Reader r(j, type, {"upto", "conflicts"});
+    Ack m;
+    m.upto = r.sequence("upto");
+    if (const json* conflicts = r.array("conflicts", false)) {
+      for (const auto& c : *conflicts) {
+        if (!c.is_object()) {
+          r.fail(ErrorCode::wrong_type, "a conflict must be an object");
+          break;
+        }
+        Reader cr(c, "conflict", {"t", "r", "f", "kept", "kept_ver", "lost", "lost_ver"});
+        ConflictNotice notice;
+        notice.table = cr.text("t");
+        notice.row = cr.text("r");
+        notice.field = cr.text("f");
+        const auto kept_version = Version::parse(cr.text("kept_ver"));
+        const auto lost_version = Version::parse(cr.text("lost_ver"));
+        auto kept = cr.member("kept") ? value_from_json(c["kept"]) : Result<Value>(Value());
+        auto lost = cr.member("lost") ? value_from_json(c["lost"]) : Result<Value>(Value());
+        if (cr.error()) {
+          r.fail(cr.error()->code(), cr.error()->what());
+          break;
+        }
+        if (!kept_version || !lost_version || !kept || !lost) {
+          r.fail(ErrorCode::invalid_value, "a conflict has a bad value or version");
+          break;
+        }
+        notice.kept = std::move(kept).value();
+        notice.lost = std::move(lost).value();
+        notice.kept_version = *kept_version;
+        notice.lost_version = *lost_version;
+        m.conflicts.push_back(std::move(notice));
+      }
+    }
+    return finish(r, std::move(m));
+  }
+  if (type == "pull") {
+    Reader r(j, type, {"since", "after"});
+    Pull m;
+    m.since = r.sequence("since");
+    m.after = r.sequence("after");
+    if (!r.error() && m.after < m.since) r.fail(ErrorCode::invalid_value, "\"after\" is below \"since\"");
+    return finish(r, std::move(m));
+  }
+  if (type == "rows") {
+    Reader r(j, type, {"since", "after", "more", "live", "rows"});
+    Rows m;
+    m.since = r.sequence("since");
+    m.after = r.sequence("after");
+    m.more = r.boolean("more");
+    m.live = r.boolean("live", false);
+    if (const json* rows = r.array("rows")) {
+      m.rows.reserve(rows->size());
+      for (std::size_t i = 0; i < rows->size() && !r.error(); ++i) {
+        auto row = row_state_from_json((*rows)[i]);
+        if (!row) {
+          r.fail(row.error().code(), "row " + std::to_string(i) + ": " + row.error().what());
+          break;
+        }
+        m.rows.push_back(std::move(row).value());
+      }
+    }
+    return finish(r, std::move(m));
+  }
+  if (type == "error") {
+    Reader r(j, type, {"code", "message", "fatal"});
+    ProtocolError m;
+    m.code = error_code_from_name(r.text("code"));
+    m.message = r.text("message");
+    m.fatal = r.boolean("fatal");
+    return finish(r, std::move(m));
+  }
+  return Error(ErrorCode::unknown_message, "unknown message type \"" + type.substr(0, 64) + "\"");
+}
+
+}  // namespace
+
+std::string encode_message(const Message& message) { return std::visit(Encoder{}, message).dump(); }
+
+Result<Message> decode_message(std::string_view text) {
+  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Error(ErrorCode::malformed, "the message is not valid JSON");
+  if (!j.is_object()) return Error(ErrorCode::wrong_type, "a message must be a JSON object");
+  auto type = j.find("type");
+  if (type == j.end()) return Error(ErrorCode::missing_field, "the message has no \"type\"");
+  if (!type->is_string()) return Error(ErrorCode::wrong_type, "\"type\" must be text");
+  return decode(j, type->get<std::string>());
+}
+
+std::string_view message_type(const Message& message) {
+  static constexpr std::string_view kNames[] = {"hello", "welcome", "push", "ack",
+                                                "pull",  "rows",    "error"};
+  return kNames[message.index()];
+}
+
+}  // namespace libreta
