@@ -102,6 +102,11 @@ void create_tables(sqlite::Database& db, const Schema& schema) {
       element TEXT NOT NULL DEFAULT '', value TEXT NOT NULL,
       version TEXT NOT NULL, base TEXT NOT NULL);
     CREATE UNIQUE INDEX IF NOT EXISTS _outbox_field ON _outbox(tbl, row_id, field, element);
+    CREATE TABLE IF NOT EXISTS _conflicts (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
+      kept TEXT NOT NULL, kept_version TEXT NOT NULL,
+      lost TEXT NOT NULL, lost_version TEXT NOT NULL);
   )sql");
 }
 
@@ -299,8 +304,21 @@ void Replica::Impl::append_outbox(const Change& change) {
 }
 
 void Replica::Impl::save_clock() {
-  auto& stmt = statement("UPDATE _meta SET value = ? WHERE key = 'clock'");
+  // Another connection to this file (the sync session, another process) may have saved a
+  // later clock: keep the greater. Fixed-width hex compares like the numbers.
+  auto& stmt = statement("UPDATE _meta SET value = max(value, ?) WHERE key = 'clock'");
   stmt.bind(1, clock->last().to_string()).run();
+}
+
+Hlc Replica::Impl::next_version_clock() {
+  // Catch up with versions issued through other connections to the same file, so that a
+  // local write is always newer than everything this file has seen.
+  auto& stmt = statement("SELECT value FROM _meta WHERE key = 'clock'");
+  if (stmt.step()) {
+    if (auto saved = Hlc::parse(stmt.text_view(0))) clock->restore(*saved);
+  }
+  stmt.reset();
+  return clock->now();
 }
 
 TagSet present_tags(const RowVersions& versions, std::string_view field) {
@@ -428,7 +446,7 @@ std::string Replica::create(std::string_view table_name, const Record& fields, s
   for (const auto& [name, value] : row.fields) check_reference(impl, *table.field(name), value);
 
   sqlite::Transaction transaction(impl.db);
-  const Hlc now = impl.clock->now();
+  const Hlc now = impl.next_version_clock();
   if (id.empty()) {
     id = new_row_id(now.millis());
   } else if (!is_valid_row_id(id)) {
@@ -489,7 +507,7 @@ std::size_t Replica::update(std::string_view table_name, std::string_view id,
   std::vector<Change> changes;
   std::optional<Version> version;
   auto next_version = [&] {
-    if (!version) version = Version{impl.clock->now(), impl.replica_id};
+    if (!version) version = Version{impl.next_version_clock(), impl.replica_id};
     return *version;
   };
   for (auto& [spec, value] : wanted) {
@@ -568,7 +586,8 @@ void Replica::remove(std::string_view table_name, std::string_view id) {
     throw Error(ErrorCode::not_found, "no " + table.name + " with id '" + std::string(id) + "'");
   }
   Change change{table.name, std::string(id), kDeletedField, {}, Value(true),
-                Version{impl.clock->now(), impl.replica_id}, row->versions.field(kDeletedField)};
+                Version{impl.next_version_clock(), impl.replica_id},
+                row->versions.field(kDeletedField)};
   row->versions.merge(change);
   row->deleted = true;
   impl.append_outbox(change);

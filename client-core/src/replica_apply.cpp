@@ -23,6 +23,94 @@ void set_extra(Replica::Impl::StoredRow& row, const std::string& field, const Va
 }  // namespace
 
 ApplyResult Replica::apply_remote(const std::vector<Change>& incoming) {
+  sqlite::Transaction transaction(impl_->db);
+  ApplyResult result = apply_remote_in_transaction(incoming);
+  transaction.commit();
+  return result;
+}
+
+ApplyResult Replica::apply_page(const std::vector<RowState>& rows, SyncCursor next) {
+  std::vector<Change> changes;
+  for (const auto& row : rows) {
+    auto row_changes = to_changes(row);
+    changes.insert(changes.end(), std::make_move_iterator(row_changes.begin()),
+                   std::make_move_iterator(row_changes.end()));
+  }
+  sqlite::Transaction transaction(impl_->db);
+  ApplyResult result = apply_remote_in_transaction(changes);
+  auto& stmt = impl_->statement(
+      "INSERT INTO _meta(key, value) VALUES('cursor', ?) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  stmt.bind(1, std::to_string(next.since) + ":" + std::to_string(next.after)).run();
+  transaction.commit();
+  return result;
+}
+
+SyncCursor Replica::sync_cursor() const {
+  auto& stmt = impl_->statement("SELECT value FROM _meta WHERE key = 'cursor'");
+  std::optional<std::string> text;
+  if (stmt.step()) text = stmt.text(0);
+  stmt.reset();
+  SyncCursor cursor;
+  if (!text) return cursor;
+  const auto colon = text->find(':');
+  if (colon == std::string::npos) return cursor;
+  cursor.since = std::stoull(text->substr(0, colon));
+  cursor.after = std::stoull(text->substr(colon + 1));
+  return cursor;
+}
+
+std::optional<std::string> Replica::setting(std::string_view key) const {
+  auto& stmt = impl_->statement("SELECT value FROM _meta WHERE key = ?");
+  stmt.bind(1, "setting." + std::string(key));
+  std::optional<std::string> value;
+  if (stmt.step()) value = stmt.text(0);
+  stmt.reset();
+  return value;
+}
+
+void Replica::set_setting(std::string_view key, std::string_view value) {
+  auto& stmt = impl_->statement(
+      "INSERT INTO _meta(key, value) VALUES(?, ?) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  stmt.bind(1, "setting." + std::string(key)).bind(2, value).run();
+}
+
+void Replica::record_conflicts(const std::vector<ConflictNotice>& conflicts) {
+  if (conflicts.empty()) return;
+  sqlite::Transaction transaction(impl_->db);
+  auto& stmt = impl_->statement(
+      "INSERT INTO _conflicts(tbl, row_id, field, kept, kept_version, lost, lost_version) "
+      "VALUES(?, ?, ?, ?, ?, ?, ?)");
+  for (const auto& c : conflicts) {
+    stmt.bind(1, c.table).bind(2, c.row).bind(3, c.field).bind(4, value_json(c.kept));
+    stmt.bind(5, c.kept_version.to_string()).bind(6, value_json(c.lost));
+    stmt.bind(7, c.lost_version.to_string()).run();
+  }
+  transaction.commit();
+}
+
+std::vector<ConflictNotice> Replica::reported_conflicts() const {
+  auto& stmt = impl_->statement(
+      "SELECT tbl, row_id, field, kept, kept_version, lost, lost_version FROM _conflicts "
+      "ORDER BY id");
+  std::vector<ConflictNotice> out;
+  while (stmt.step()) {
+    ConflictNotice c;
+    c.table = stmt.text(0);
+    c.row = stmt.text(1);
+    c.field = stmt.text(2);
+    c.kept = value_from_json_text(stmt.text_view(3));
+    c.kept_version = Version::parse(stmt.text_view(4)).value_or(Version{});
+    c.lost = value_from_json_text(stmt.text_view(5));
+    c.lost_version = Version::parse(stmt.text_view(6)).value_or(Version{});
+    out.push_back(std::move(c));
+  }
+  stmt.reset();
+  return out;
+}
+
+ApplyResult Replica::apply_remote_in_transaction(const std::vector<Change>& incoming) {
   auto& impl = *impl_;
   // Validate the whole batch first: one bad change refuses all of it.
   std::vector<Change> changes = incoming;
@@ -54,7 +142,6 @@ ApplyResult Replica::apply_remote(const std::vector<Change>& incoming) {
   std::unordered_map<std::string, std::size_t> index;  // "table\0id" -> rows position
   ApplyResult result;
 
-  sqlite::Transaction transaction(impl.db);
   for (const Change& change : changes) {
     std::string key = change.table;
     key += '\0';
@@ -92,7 +179,6 @@ ApplyResult Replica::apply_remote(const std::vector<Change>& incoming) {
   }
   impl.clock->receive(newest);
   impl.save_clock();
-  transaction.commit();
   return result;
 }
 

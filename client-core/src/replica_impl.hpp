@@ -67,6 +67,8 @@ struct Replica::Impl {
   // field (or tag) that was not sent yet.
   void append_outbox(const Change& change);
   void save_clock();
+  // A new clock value for a local write, above any saved by another connection.
+  Hlc next_version_clock();
 };
 
 // The tags of a tag-set field present by the merge state.

@@ -17,6 +17,8 @@
 #include "libreta/protocol/change.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/hlc.hpp"
+#include "libreta/protocol/messages.hpp"
+#include "libreta/protocol/row_state.hpp"
 #include "libreta/protocol/value.hpp"
 
 namespace libreta::client {
@@ -34,6 +36,14 @@ struct ReplicaOptions {
 struct OutboxEntry {
   std::uint64_t seq = 0;
   Change change;
+};
+
+// Where this replica stands in the server's change stream (docs/protocol.md, "Pull"):
+// everything up to `since` is here, and a scan of what changed after it has reached `after`.
+struct SyncCursor {
+  std::uint64_t since = 0;
+  std::uint64_t after = 0;
+  friend bool operator==(const SyncCursor&, const SyncCursor&) = default;
 };
 
 struct ApplyResult {
@@ -121,6 +131,21 @@ class Replica {
   // Merges changes from elsewhere field by field: the greater version wins. One
   // transaction: a change that fails validation refuses the whole batch.
   ApplyResult apply_remote(const std::vector<Change>& changes);
+  // The same, inside a transaction the caller opened (apply_page).
+  ApplyResult apply_remote_in_transaction(const std::vector<Change>& changes);
+
+  // Merges a page of rows from the server and stores the new cursor in the same
+  // transaction, so that an interrupted download resumes after the last page applied.
+  ApplyResult apply_page(const std::vector<RowState>& rows, SyncCursor next);
+  SyncCursor sync_cursor() const;
+
+  // Conflicts the server reported about this replica's edits, newest last.
+  void record_conflicts(const std::vector<ConflictNotice>& conflicts);
+  std::vector<ConflictNotice> reported_conflicts() const;
+
+  // Small named values kept in the replica file (server address, last sync time...).
+  std::optional<std::string> setting(std::string_view key) const;
+  void set_setting(std::string_view key, std::string_view value);
 
   // Every row of every table with its values and versions, in a deterministic text form:
   // two replicas holding the same state produce the same bytes.
