@@ -23,7 +23,7 @@
 #include "libreta/client/replica.hpp"
 #include "libreta/protocol/row_versions.hpp"
 #include "libreta/protocol/schema.hpp"
-#include "sqlite.hpp"
+#include "libreta/sqlite/sqlite.hpp"
 
 namespace libreta::client {
 

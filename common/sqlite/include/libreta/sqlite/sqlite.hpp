@@ -1,6 +1,6 @@
-// A thin RAII layer over the SQLite C API for client-core: a connection, prepared statements
-// and transactions. Errors become libreta::Error (storage, or storage_full for a full disk).
-// Not thread-safe: one connection belongs to one thread at a time.
+// A thin RAII layer over the SQLite C API, shared by client-core and server: a connection, prepared
+// statements and transactions. Errors become libreta::Error (storage, or storage_full for a full
+// disk). Not thread-safe: one connection belongs to one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,9 @@ class Statement {
 
   // Binding is 1-based, like SQLite. Strings are copied (SQLITE_TRANSIENT).
   Statement& bind(int index, std::string_view text);
-  Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
+  Statement& bind(int index, const std::string& text) {
+    return bind(index, std::string_view(text));
+  }
   Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
   Statement& bind(int index, std::int64_t number);
   Statement& bind(int index, double number);

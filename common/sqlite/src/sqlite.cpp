@@ -1,4 +1,4 @@
-#include "sqlite.hpp"
+#include "libreta/sqlite/sqlite.hpp"
 
 #include <string>
 #include <utility>
