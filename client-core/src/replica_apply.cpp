@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "libreta/protocol/canonical.hpp"
 #include "libreta/protocol/codec.hpp"
 #include "replica_impl.hpp"
 
@@ -184,30 +185,36 @@ ApplyResult Replica::apply_remote_in_transaction(const std::vector<Change>& inco
 
 std::string Replica::canonical_dump() const {
   auto& impl = *impl_;
-  std::string out;
+  std::vector<std::string> lines;
   for (const auto& table : impl.schema->tables()) {
     std::string sql = "SELECT id, deleted, _versions, _extra";
     for (const auto& field : table.fields) sql += ", \"" + field.name + "\"";
-    sql += " FROM \"" + table.name + "\" ORDER BY id";
+    sql += " FROM \"" + table.name + "\"";
     auto stmt = impl.db.prepare(sql);
     while (stmt.step()) {
-      json row = json::object();
-      row["id"] = stmt.text(0);
-      row["deleted"] = stmt.integer(1) != 0;
-      row["versions"] = stmt.text(2);
-      if (!stmt.is_null(3)) row["extra"] = json::parse(stmt.text_view(3), nullptr, false);
-      json fields = json::object();
+      auto versions = RowVersions::decode(stmt.text_view(2)).value_or(RowVersions{});
+      Record values;
       for (std::size_t i = 0; i < table.fields.size(); ++i) {
-        const Value value = read_column(stmt, static_cast<int>(i) + 4, table.fields[i].kind);
-        if (!value.is_null()) fields[table.fields[i].name] = json::parse(value_json(value));
+        Value value = read_column(stmt, static_cast<int>(i) + 4, table.fields[i].kind);
+        if (!value.is_null()) values.emplace(table.fields[i].name, std::move(value));
       }
-      row["fields"] = std::move(fields);
-      out += table.name;
-      out += ' ';
-      out += row.dump();
-      out += '\n';
+      if (!stmt.is_null(3)) {
+        const json extra = json::parse(stmt.text_view(3), nullptr, false);
+        if (extra.is_object()) {
+          for (const auto& [name, value] : extra.items()) {
+            values.emplace(name, value_from_json_text(value.dump()));
+          }
+        }
+      }
+      if (!versions.field(kDeletedField).is_none()) {
+        values.emplace(kDeletedField, Value(stmt.integer(1) != 0));
+      }
+      lines.push_back(canonical_row(table.name, stmt.text_view(0), values, versions));
     }
   }
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const auto& line : lines) out += line;
   return out;
 }
 

@@ -4,7 +4,7 @@
 
 #include "libreta/protocol/codec.hpp"
 #include "libreta/protocol/ids.hpp"
-#include "value_json.hpp"
+#include "libreta/protocol/value_json.hpp"
 
 namespace libreta {
 namespace {
@@ -43,6 +43,18 @@ struct Encoder {
                              {"lost_ver", c.lost_version.to_string()}});
       }
       j["conflicts"] = std::move(conflicts);
+    }
+    if (!m.refused.empty()) {
+      json refused = json::array();
+      for (const auto& r : m.refused) {
+        refused.push_back({{"s", r.seq},
+                           {"t", r.table},
+                           {"r", r.row},
+                           {"f", r.field},
+                           {"code", std::string(error_code_name(r.code))},
+                           {"message", r.message}});
+      }
+      j["refused"] = std::move(refused);
     }
     return j;
   }
@@ -201,7 +213,7 @@ Result<Message> decode(const json& j, const std::string& type) {
     return finish(r, std::move(m));
   }
   if (type == "ack") {
-    Reader r(j, type, {"upto", "conflicts"});
+    Reader r(j, type, {"upto", "conflicts", "refused"});
     Ack m;
     m.upto = r.sequence("upto");
     if (const json* conflicts = r.array("conflicts", false)) {
@@ -232,6 +244,27 @@ Result<Message> decode(const json& j, const std::string& type) {
         notice.kept_version = *kept_version;
         notice.lost_version = *lost_version;
         m.conflicts.push_back(std::move(notice));
+      }
+    }
+    if (const json* refused = r.array("refused", false)) {
+      for (const auto& item : *refused) {
+        if (!item.is_object()) {
+          r.fail(ErrorCode::wrong_type, "a refusal must be an object");
+          break;
+        }
+        Reader rr(item, "refused", {"s", "t", "r", "f", "code", "message"});
+        RefusedChange change;
+        change.seq = rr.sequence("s");
+        change.table = rr.text("t");
+        change.row = rr.text("r");
+        change.field = rr.text("f");
+        change.code = error_code_from_name(rr.text("code"));
+        change.message = rr.text("message");
+        if (rr.error()) {
+          r.fail(rr.error()->code(), rr.error()->what());
+          break;
+        }
+        m.refused.push_back(std::move(change));
       }
     }
     return finish(r, std::move(m));

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "libreta/protocol/ids.hpp"
-#include "value_json.hpp"
+#include "libreta/protocol/value_json.hpp"
 
 namespace libreta {
 

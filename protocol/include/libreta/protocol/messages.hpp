@@ -57,10 +57,21 @@ struct ConflictNotice {
   Version kept_version, lost_version;
 };
 
-// Server -> client: every change up to `upto` is durably stored.
+// A pushed change the server would not take (invalid, outside the writer's scope...). It is
+// acknowledged all the same, so that it leaves the change log instead of blocking it; the
+// client keeps the refusal to show the seller.
+struct RefusedChange {
+  std::uint64_t seq = 0;
+  std::string table, row, field;
+  ErrorCode code = ErrorCode::invalid_value;
+  std::string message;
+};
+
+// Server -> client: every change up to `upto` is durably stored, or refused.
 struct Ack {
   std::uint64_t upto = 0;
   std::vector<ConflictNotice> conflicts;
+  std::vector<RefusedChange> refused;
 };
 
 // Client -> server: send rows changed after `since`, continuing a scan at `after` (equal to

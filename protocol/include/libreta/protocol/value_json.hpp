@@ -1,4 +1,5 @@
-// Values to and from JSON, shared by the codecs of protocol/src.
+// Values to and from JSON, as they travel in changes, rows and the server's storage.
+// Decoding returns a Result and never throws. Thread-safe functions.
 #pragma once
 
 #include <nlohmann/json.hpp>
