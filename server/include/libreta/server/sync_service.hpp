@@ -1,0 +1,110 @@
+// The sync service: the server's sync logic, knowing nothing of sockets. A transport (the
+// Beast WebSocket session, or a test) opens a SyncConnection per client, feeds it text
+// frames, and gives it an Outbound to answer through.
+//
+// Threads: each SyncConnection's methods are called on that connection's serial executor
+// (its strand); the service's own work completes there through Outbound::post. Pushes from
+// all connections go to one writer thread that applies many sessions' batches in one
+// transaction (group commit), then acknowledges them and fans the committed rows out to
+// the live connections. SyncService's public methods are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "libreta/protocol/hlc.hpp"
+#include "libreta/protocol/messages.hpp"
+#include "libreta/server/store.hpp"
+
+namespace libreta::server {
+
+// How a connection talks back. Implemented by the transport; every method is thread-safe.
+class Outbound {
+ public:
+  virtual ~Outbound() = default;
+  // Queues one text frame. A frame may be shared by many connections: never modified.
+  virtual void send(std::shared_ptr<const std::string> frame) = 0;
+  // Sends the frame, then closes the connection.
+  virtual void send_and_close(std::shared_ptr<const std::string> frame) = 0;
+  // Runs `task` on the connection's serial executor, after what is already queued there.
+  virtual void post(std::function<void()> task) = 0;
+};
+
+struct SyncServiceOptions {
+  std::shared_ptr<ClockSource> clock;  // system clock when null
+  std::chrono::milliseconds max_clock_skew = HybridClock::kDefaultMaxSkew;
+  std::size_t page_rows = 1000;          // rows per page of a pull
+  std::size_t max_group_changes = 50'000;  // changes applied in one group commit at most
+};
+
+struct SyncServiceStats {
+  std::uint64_t connections = 0;         // open now
+  std::uint64_t live_connections = 0;    // caught up and receiving live updates
+  std::uint64_t changes_applied = 0;     // since start
+  std::uint64_t commits = 0;             // group commits since start
+  std::uint64_t conflicts = 0;           // recorded since start
+  std::uint64_t last_seq = 0;
+};
+
+class SyncConnection;
+
+class SyncService : public std::enable_shared_from_this<SyncService> {
+ public:
+  static std::shared_ptr<SyncService> create(Store& store, SyncServiceOptions options = {});
+  ~SyncService();
+
+  // A new client connection; `peer` names it in logs.
+  std::shared_ptr<SyncConnection> open_connection(std::shared_ptr<Outbound> out,
+                                                  std::string peer);
+  // Stops taking pushes, applies and acknowledges what was already queued, and stops the
+  // writer. Connections are told the server is shutting down.
+  void stop();
+  SyncServiceStats stats() const;
+  Store& store();
+
+  struct Impl;
+
+ private:
+  explicit SyncService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  friend class SyncConnection;
+};
+
+// One client's session: hello → (push | pull)* → live. Not thread-safe: its owner calls it
+// on one serial executor.
+class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
+ public:
+  ~SyncConnection();
+  // One text frame from the client.
+  void on_message(std::string_view text);
+  // A binary frame: not part of protocol version 1.
+  void on_binary_message();
+  // The transport closed; no more calls follow.
+  void on_closed();
+  // Whether hello was accepted (a transport closes connections that stay anonymous).
+  bool authenticated() const;
+  // A commit's sequences (from, to] and its live Rows frame. Called by the service's writer;
+  // thread-safe: the work is posted to the connection's executor.
+  void notify_commit(std::uint64_t from, std::uint64_t to,
+                     std::shared_ptr<const std::string> frame);
+
+  struct State;
+  SyncConnection(std::shared_ptr<SyncService> service, std::shared_ptr<Outbound> out,
+                 std::string peer);
+
+ private:
+  void handle(Hello hello);
+  void handle(Push push);
+  void handle(Pull pull);
+  void send_error(ErrorCode code, std::string message, bool fatal);
+  void send_page(std::uint64_t since, std::uint64_t after, bool live);
+  void on_commit(std::uint64_t from, std::uint64_t to, const std::shared_ptr<const std::string>& frame);
+
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace libreta::server

@@ -1,0 +1,396 @@
+// The SQLite Store: one write connection (the writer thread's) and a pool of readers.
+//
+// Tables:
+//   rows(tbl, id, fields JSON, versions RowVersions blob, key_seqs JSON, seq)
+//       one row per synced row; key_seqs groups version keys by the server sequence of
+//       their last change ({"<seq>":[keys]}); seq is the greatest, indexed for pulls
+//   replicas(replica, user, acked, updated_ms)   push idempotency and authorship
+//   tokens(id, hash, user, role, created_ms, revoked_ms)
+//   conflicts(...)                                the conflict inbox
+//   meta(key, value)                              last_seq, file_version
+#include "libreta/server/sqlite_store.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "libreta/protocol/canonical.hpp"
+#include "libreta/protocol/value_json.hpp"
+#include "libreta/sqlite/sqlite.hpp"
+
+namespace libreta::server {
+namespace {
+
+using json = nlohmann::json;
+constexpr int kServerFileVersion = 1;
+
+std::string encode_fields(const Record& fields) {
+  json j = json::object();
+  for (const auto& [name, value] : fields) j[name] = value_to_json(value);
+  return j.dump();
+}
+
+Record decode_fields(std::string_view text) {
+  Record fields;
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) throw Error(ErrorCode::storage, "corrupt row fields in the server store");
+  for (const auto& [name, value] : j.items()) {
+    auto decoded = value_from_json(value);
+    if (decoded) fields.emplace(name, std::move(decoded).value());
+  }
+  return fields;
+}
+
+std::string encode_key_seqs(const std::map<std::string, std::uint64_t, std::less<>>& seqs) {
+  std::map<std::uint64_t, std::vector<std::string>> groups;
+  for (const auto& [key, seq] : seqs) groups[seq].push_back(key);
+  json j = json::object();
+  for (auto& [seq, keys] : groups) j[std::to_string(seq)] = std::move(keys);
+  return j.dump();
+}
+
+std::map<std::string, std::uint64_t, std::less<>> decode_key_seqs(std::string_view text) {
+  std::map<std::string, std::uint64_t, std::less<>> seqs;
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) throw Error(ErrorCode::storage, "corrupt key sequences in the server store");
+  for (const auto& [seq, keys] : j.items()) {
+    const std::uint64_t number = std::stoull(seq);
+    for (const auto& key : keys) seqs[key.get<std::string>()] = number;
+  }
+  return seqs;
+}
+
+void configure(sqlite::Database& db) {
+  db.exec("PRAGMA journal_mode = WAL");
+  // FULL: a commit is on disk before it returns, so an acknowledged push survives a crash
+  // of the machine, not only of the process.
+  db.exec("PRAGMA synchronous = FULL");
+}
+
+void create_schema(sqlite::Database& db) {
+  db.exec(R"sql(
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS rows (
+      tbl TEXT NOT NULL, id TEXT NOT NULL, fields TEXT NOT NULL, versions TEXT NOT NULL,
+      key_seqs TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tbl, id));
+    CREATE UNIQUE INDEX IF NOT EXISTS rows_seq ON rows(seq);
+    CREATE TABLE IF NOT EXISTS replicas (
+      replica TEXT PRIMARY KEY, user TEXT NOT NULL, acked INTEGER NOT NULL,
+      updated_ms INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS tokens (
+      id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, user TEXT NOT NULL, role TEXT NOT NULL,
+      created_ms INTEGER NOT NULL, revoked_ms INTEGER);
+    CREATE TABLE IF NOT EXISTS conflicts (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
+      tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
+      kept_value TEXT NOT NULL, kept_version TEXT NOT NULL, kept_user TEXT NOT NULL,
+      lost_value TEXT NOT NULL, lost_version TEXT NOT NULL, lost_user TEXT NOT NULL,
+      detected_ms INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS conflicts_row ON conflicts(tbl, row_id);
+    INSERT OR IGNORE INTO meta(key, value) VALUES ('last_seq', '0');
+  )sql");
+}
+
+std::uint64_t read_last_seq(const sqlite::Database& db) {
+  auto stmt = db.prepare("SELECT value FROM meta WHERE key = 'last_seq'");
+  return stmt.step() ? std::stoull(stmt.text(0)) : 0;
+}
+
+ServerRow read_row(const sqlite::Statement& stmt) {
+  // Columns: tbl, id, fields, versions, key_seqs, seq
+  ServerRow row;
+  row.table = stmt.text(0);
+  row.id = stmt.text(1);
+  row.fields = decode_fields(stmt.text_view(2));
+  auto versions = RowVersions::decode(stmt.text_view(3));
+  if (!versions) throw Error(ErrorCode::storage, "corrupt versions in the server store");
+  row.versions = std::move(*versions);
+  row.key_seqs = decode_key_seqs(stmt.text_view(4));
+  row.seq = static_cast<std::uint64_t>(stmt.integer(5));
+  return row;
+}
+
+TokenRecord read_token(const sqlite::Statement& stmt) {
+  TokenRecord token;
+  token.id = stmt.text(0);
+  token.hash = stmt.text(1);
+  token.user = stmt.text(2);
+  token.role = parse_role(stmt.text_view(3)).value_or(Role::seller);
+  token.created_ms = static_cast<std::uint64_t>(stmt.integer(4));
+  if (!stmt.is_null(5)) token.revoked_ms = static_cast<std::uint64_t>(stmt.integer(5));
+  return token;
+}
+
+Value parse_value(std::string_view text) {
+  auto decoded = value_from_json(json::parse(text, nullptr, false));
+  return decoded ? std::move(decoded).value() : Value();
+}
+
+class SqliteStore;
+
+class SqliteWriter final : public StoreWriter {
+ public:
+  SqliteWriter(sqlite::Database& db, std::unique_lock<std::mutex> lock)
+      : lock_(std::move(lock)), db_(db), transaction_(db) {}
+
+  std::optional<ServerRow> load_row(std::string_view table, std::string_view id) override {
+    auto stmt = db_.prepare(
+        "SELECT tbl, id, fields, versions, key_seqs, seq FROM rows WHERE tbl = ? AND id = ?");
+    stmt.bind(1, table).bind(2, id);
+    if (!stmt.step()) return std::nullopt;
+    return read_row(stmt);
+  }
+
+  void save_row(const ServerRow& row) override {
+    auto stmt = db_.prepare(
+        "INSERT INTO rows(tbl, id, fields, versions, key_seqs, seq) VALUES(?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(tbl, id) DO UPDATE SET fields = excluded.fields, "
+        "versions = excluded.versions, key_seqs = excluded.key_seqs, seq = excluded.seq");
+    stmt.bind(1, row.table).bind(2, row.id).bind(3, encode_fields(row.fields));
+    stmt.bind(4, row.versions.encode()).bind(5, encode_key_seqs(row.key_seqs));
+    stmt.bind(6, static_cast<std::int64_t>(row.seq)).run();
+  }
+
+  std::uint64_t acked(std::string_view replica) override {
+    auto stmt = db_.prepare("SELECT acked FROM replicas WHERE replica = ?");
+    stmt.bind(1, replica);
+    return stmt.step() ? static_cast<std::uint64_t>(stmt.integer(0)) : 0;
+  }
+
+  void set_acked(std::string_view replica, std::string_view user, std::uint64_t seq) override {
+    auto stmt = db_.prepare(
+        "INSERT INTO replicas(replica, user, acked, updated_ms) "
+        "VALUES(?, ?, ?, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)) "
+        "ON CONFLICT(replica) DO UPDATE SET user = excluded.user, "
+        "acked = max(acked, excluded.acked), updated_ms = excluded.updated_ms");
+    stmt.bind(1, replica).bind(2, user).bind(3, static_cast<std::int64_t>(seq)).run();
+  }
+
+  std::optional<std::string> user_of_replica(std::string_view replica) override {
+    auto stmt = db_.prepare("SELECT user FROM replicas WHERE replica = ?");
+    stmt.bind(1, replica);
+    if (!stmt.step()) return std::nullopt;
+    return stmt.text(0);
+  }
+
+  void add_conflict(const ConflictRecord& c) override {
+    auto stmt = db_.prepare(
+        "INSERT INTO conflicts(kind, tbl, row_id, field, kept_value, kept_version, kept_user, "
+        "lost_value, lost_version, lost_user, detected_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+    stmt.bind(1, c.kind).bind(2, c.table).bind(3, c.row).bind(4, c.field);
+    stmt.bind(5, value_to_json(c.kept_value).dump()).bind(6, c.kept_version.to_string());
+    stmt.bind(7, c.kept_user).bind(8, value_to_json(c.lost_value).dump());
+    stmt.bind(9, c.lost_version.to_string()).bind(10, c.lost_user);
+    stmt.bind(11, static_cast<std::int64_t>(c.detected_ms)).run();
+  }
+
+  std::uint64_t last_seq() override { return read_last_seq(db_); }
+
+  void set_last_seq(std::uint64_t seq) override {
+    auto stmt = db_.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'");
+    stmt.bind(1, std::to_string(seq)).run();
+  }
+
+  void commit() override { transaction_.commit(); }
+
+ private:
+  std::unique_lock<std::mutex> lock_;  // one writer at a time
+  sqlite::Database& db_;
+  sqlite::Transaction transaction_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::filesystem::path file, SqliteStoreOptions options)
+      : file_(std::move(file)), writer_(file_.string()) {
+    configure(writer_);
+    if (options.max_bytes > 0) {
+      auto page_size = writer_.prepare("PRAGMA page_size");
+      page_size.step();
+      const auto pages = options.max_bytes / static_cast<std::uint64_t>(page_size.integer(0));
+      writer_.exec("PRAGMA max_page_count = " + std::to_string(std::max<std::uint64_t>(pages, 16)));
+    }
+    sqlite::Transaction transaction(writer_);
+    create_schema(writer_);
+    auto version = writer_.prepare("SELECT value FROM meta WHERE key = 'file_version'");
+    if (version.step() && std::stoi(version.text(0)) > kServerFileVersion) {
+      throw Error(ErrorCode::schema_too_new,
+                  file_.string() + " was written by a newer libreta-server");
+    }
+    writer_.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('file_version', '" +
+                 std::to_string(kServerFileVersion) + "')");
+    transaction.commit();
+  }
+
+  std::unique_ptr<StoreWriter> begin_write() override {
+    std::unique_lock lock(write_mutex_);
+    return std::make_unique<SqliteWriter>(writer_, std::move(lock));
+  }
+
+  std::vector<ServerRow> rows_after(std::uint64_t since, std::uint64_t after,
+                                    std::size_t limit) override {
+    auto reader = borrow_reader();
+    auto stmt = reader->prepare(
+        "SELECT tbl, id, fields, versions, key_seqs, seq FROM rows WHERE seq > ? "
+        "ORDER BY seq LIMIT ?");
+    stmt.bind(1, static_cast<std::int64_t>(after)).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<ServerRow> rows;
+    while (stmt.step()) rows.push_back(read_row(stmt));
+    stmt = {};
+    give_back(std::move(reader));
+    (void)since;  // reduction to the keys changed after `since` is ServerRow::state_after
+    return rows;
+  }
+
+  std::uint64_t last_seq() override {
+    auto reader = borrow_reader();
+    const auto seq = read_last_seq(*reader);
+    give_back(std::move(reader));
+    return seq;
+  }
+
+  std::uint64_t acked(std::string_view replica) override {
+    auto reader = borrow_reader();
+    auto stmt = reader->prepare("SELECT acked FROM replicas WHERE replica = ?");
+    stmt.bind(1, replica);
+    const std::uint64_t seq = stmt.step() ? static_cast<std::uint64_t>(stmt.integer(0)) : 0;
+    stmt = {};
+    give_back(std::move(reader));
+    return seq;
+  }
+
+  void add_token(const TokenRecord& token) override {
+    std::lock_guard lock(write_mutex_);
+    auto stmt = writer_.prepare(
+        "INSERT INTO tokens(id, hash, user, role, created_ms, revoked_ms) VALUES(?,?,?,?,?,NULL)");
+    stmt.bind(1, token.id).bind(2, token.hash).bind(3, token.user).bind(4, role_name(token.role));
+    stmt.bind(5, static_cast<std::int64_t>(token.created_ms)).run();
+  }
+
+  std::optional<TokenRecord> find_token_by_hash(std::string_view hash) override {
+    auto reader = borrow_reader();
+    auto stmt = reader->prepare(
+        "SELECT id, hash, user, role, created_ms, revoked_ms FROM tokens WHERE hash = ?");
+    stmt.bind(1, hash);
+    std::optional<TokenRecord> token;
+    if (stmt.step()) token = read_token(stmt);
+    stmt = {};
+    give_back(std::move(reader));
+    return token;
+  }
+
+  std::vector<TokenRecord> tokens() override {
+    auto reader = borrow_reader();
+    auto stmt = reader->prepare(
+        "SELECT id, hash, user, role, created_ms, revoked_ms FROM tokens ORDER BY created_ms, id");
+    std::vector<TokenRecord> tokens;
+    while (stmt.step()) tokens.push_back(read_token(stmt));
+    stmt = {};
+    give_back(std::move(reader));
+    return tokens;
+  }
+
+  bool revoke_token(std::string_view id, std::uint64_t now_ms) override {
+    std::lock_guard lock(write_mutex_);
+    auto stmt = writer_.prepare(
+        "UPDATE tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL");
+    stmt.bind(1, static_cast<std::int64_t>(now_ms)).bind(2, id).run();
+    return writer_.changes() > 0;
+  }
+
+  std::vector<ConflictRecord> conflicts(std::size_t limit) override {
+    auto reader = borrow_reader();
+    auto stmt = reader->prepare(
+        "SELECT id, kind, tbl, row_id, field, kept_value, kept_version, kept_user, lost_value, "
+        "lost_version, lost_user, detected_ms FROM conflicts ORDER BY id LIMIT ?");
+    stmt.bind(1, static_cast<std::int64_t>(limit));
+    std::vector<ConflictRecord> out;
+    while (stmt.step()) {
+      ConflictRecord c;
+      c.id = static_cast<std::uint64_t>(stmt.integer(0));
+      c.kind = stmt.text(1);
+      c.table = stmt.text(2);
+      c.row = stmt.text(3);
+      c.field = stmt.text(4);
+      c.kept_value = parse_value(stmt.text_view(5));
+      c.kept_version = Version::parse(stmt.text_view(6)).value_or(Version{});
+      c.kept_user = stmt.text(7);
+      c.lost_value = parse_value(stmt.text_view(8));
+      c.lost_version = Version::parse(stmt.text_view(9)).value_or(Version{});
+      c.lost_user = stmt.text(10);
+      c.detected_ms = static_cast<std::uint64_t>(stmt.integer(11));
+      out.push_back(std::move(c));
+    }
+    stmt = {};
+    give_back(std::move(reader));
+    return out;
+  }
+
+  std::string canonical_dump() override {
+    auto reader = borrow_reader();
+    auto stmt = reader->prepare("SELECT tbl, id, fields, versions, key_seqs, seq FROM rows");
+    std::vector<std::string> lines;
+    while (stmt.step()) {
+      const ServerRow row = read_row(stmt);
+      lines.push_back(canonical_row(row.table, row.id, row.fields, row.versions));
+    }
+    stmt = {};
+    give_back(std::move(reader));
+    std::sort(lines.begin(), lines.end());
+    std::string out;
+    for (const auto& line : lines) out += line;
+    return out;
+  }
+
+ private:
+  std::unique_ptr<sqlite::Database> borrow_reader() {
+    {
+      std::lock_guard lock(readers_mutex_);
+      if (!readers_.empty()) {
+        auto reader = std::move(readers_.back());
+        readers_.pop_back();
+        return reader;
+      }
+    }
+    auto reader = std::make_unique<sqlite::Database>(file_.string(), false);
+    reader->exec("PRAGMA query_only = ON");
+    return reader;
+  }
+
+  void give_back(std::unique_ptr<sqlite::Database> reader) {
+    std::lock_guard lock(readers_mutex_);
+    if (readers_.size() < kMaxIdleReaders) readers_.push_back(std::move(reader));
+  }
+
+  static constexpr std::size_t kMaxIdleReaders = 8;
+  std::filesystem::path file_;
+  std::mutex write_mutex_;
+  sqlite::Database writer_;
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<sqlite::Database>> readers_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& file,
+                                         SqliteStoreOptions options) {
+  return std::make_unique<SqliteStore>(file, options);
+}
+
+RowState ServerRow::state_after(std::uint64_t since) const {
+  RowState state;
+  state.table = table;
+  state.id = id;
+  for (const auto& [key, version] : versions.entries()) {
+    if (since > 0) {
+      auto key_seq = key_seqs.find(key);
+      if (key_seq != key_seqs.end() && key_seq->second <= since) continue;
+    }
+    state.versions.set_field(key, version);
+    if (key.find_first_of("+-") != std::string::npos) continue;  // a tag's state
+    if (auto value = fields.find(key); value != fields.end()) state.fields.emplace(key, value->second);
+  }
+  return state;
+}
+
+}  // namespace libreta::server
