@@ -18,13 +18,28 @@ using json = nlohmann::json;
 const char* column_type(FieldKind kind) {
   switch (kind) {
     case FieldKind::integer:
-    case FieldKind::boolean: return "INTEGER";
-    case FieldKind::decimal: return "REAL";
-    default: return "TEXT";
+    case FieldKind::boolean:
+      return "INTEGER";
+    case FieldKind::decimal:
+      return "REAL";
+    default:
+      return "TEXT";
   }
 }
 
-std::string sql_name(std::string_view name) { return "\"" + std::string(name) + "\""; }
+// The shortest run of digits of a phone that search finds from its start.
+constexpr std::size_t kMinPhoneSearchDigits = 6;
+
+std::string to_lower_ascii(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return text;
+}
+
+std::string sql_name(std::string_view name) {
+  return "\"" + std::string(name) + "\"";
+}
 
 // Position of a table in the schema: part of its search documents' rowids.
 int table_index(const Schema& schema, const TableSpec& table) {
@@ -45,12 +60,18 @@ std::string iso_now(std::uint64_t millis) {
 
 std::string value_json(const Value& value) {
   switch (value.type()) {
-    case Value::Type::null: return "null";
-    case Value::Type::boolean: return value.as_bool() ? "true" : "false";
-    case Value::Type::integer: return json(value.as_integer()).dump();
-    case Value::Type::number: return json(value.as_number()).dump();
-    case Value::Type::text: return json(value.as_text()).dump();
-    case Value::Type::tags: return json(value.as_tags()).dump();
+    case Value::Type::null:
+      return "null";
+    case Value::Type::boolean:
+      return value.as_bool() ? "true" : "false";
+    case Value::Type::integer:
+      return json(value.as_integer()).dump();
+    case Value::Type::number:
+      return json(value.as_number()).dump();
+    case Value::Type::text:
+      return json(value.as_text()).dump();
+    case Value::Type::tags:
+      return json(value.as_tags()).dump();
   }
   return "null";
 }
@@ -76,7 +97,8 @@ namespace {
 
 void create_tables(sqlite::Database& db, const Schema& schema) {
   for (const auto& table : schema.tables()) {
-    std::string sql = "CREATE TABLE IF NOT EXISTS " + sql_name(table.name) + " (id TEXT PRIMARY KEY";
+    std::string sql =
+        "CREATE TABLE IF NOT EXISTS " + sql_name(table.name) + " (id TEXT PRIMARY KEY";
     for (const auto& field : table.fields) {
       sql += ", " + sql_name(field.name) + " " + column_type(field.kind);
     }
@@ -126,8 +148,8 @@ void add_missing_columns(sqlite::Database& db, const Schema& schema) {
       db.exec("ALTER TABLE " + t + " ADD COLUMN " + sql_name(field.name) + " " +
               column_type(field.kind));
       db.exec("UPDATE " + t + " SET " + sql_name(field.name) + " = json_extract(_extra, " + path +
-              "), _extra = nullif(json_remove(_extra, " + path + "), '{}') WHERE _extra IS NOT NULL AND json_type(_extra, " +
-              path + ") IS NOT NULL");
+              "), _extra = nullif(json_remove(_extra, " + path +
+              "), '{}') WHERE _extra IS NOT NULL AND json_type(_extra, " + path + ") IS NOT NULL");
     }
   }
 }
@@ -140,25 +162,38 @@ std::optional<std::string> read_meta(sqlite::Database& db, std::string_view key)
 }
 
 void write_meta(sqlite::Database& db, std::string_view key, std::string_view value) {
-  auto stmt = db.prepare("INSERT INTO _meta(key, value) VALUES(?, ?) "
-                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  auto stmt = db.prepare(
+      "INSERT INTO _meta(key, value) VALUES(?, ?) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   stmt.bind(1, key).bind(2, value).run();
 }
 
 void append_search_text(std::string& body, const Value& value, FieldKind kind) {
   if (!value.is_text()) return;
-  body += value.as_text();
+  const std::string& text = value.as_text();
+  body += text;
   body += '\n';
-  // Phones and tax ids are also indexed as one run of characters, so that
-  // "912345678" finds "+34 912 345 678" and "b12345678" finds "B-12.345.678".
+  // The tokenizer removes accents but does not fold every letter (ß, æ, ø, ł...): the
+  // folded form is indexed too, so that "strasse" finds "Straße".
+  if (std::string folded = fold_text(text); folded != text && folded != to_lower_ascii(text)) {
+    body += folded;
+    body += '\n';
+  }
   if (kind == FieldKind::phone) {
-    body += digits_only(value.as_text());
+    // Phones are also indexed as runs of digits: the whole number and each of its endings
+    // of at least kMinPhoneSearchDigits digits, so that "912345678" and "345678" find
+    // "+34 912 345 678" as a prefix search.
+    const std::string digits = digits_only(text);
+    for (std::size_t start = 0; start + kMinPhoneSearchDigits <= digits.size(); ++start) {
+      body += digits.substr(start);
+      body += ' ';
+    }
     body += '\n';
   } else if (kind == FieldKind::text) {
-    const std::string compact = normalize_tax_id(value.as_text());
+    // A tax id is also indexed as one run of characters: "b12345678" finds "B-12.345.678".
+    const std::string compact = normalize_tax_id(text);
     if (compact.size() >= 6 && compact.size() <= 16 &&
-        compact.find_first_of("0123456789") != std::string::npos &&
-        compact != value.as_text()) {
+        compact.find_first_of("0123456789") != std::string::npos && compact != text) {
       body += compact;
       body += '\n';
     }
@@ -172,14 +207,18 @@ void append_search_text(std::string& body, const Value& value, FieldKind kind) {
 Value read_column(const sqlite::Statement& stmt, int column, FieldKind kind) {
   if (stmt.is_null(column)) return Value();
   switch (kind) {
-    case FieldKind::integer: return Value(stmt.integer(column));
-    case FieldKind::decimal: return Value(stmt.number(column));
-    case FieldKind::boolean: return Value(stmt.integer(column) != 0);
+    case FieldKind::integer:
+      return Value(stmt.integer(column));
+    case FieldKind::decimal:
+      return Value(stmt.number(column));
+    case FieldKind::boolean:
+      return Value(stmt.integer(column) != 0);
     case FieldKind::tag_set: {
       Value tags = value_from_json_text(stmt.text_view(column));
       return tags.is_tags() && !tags.as_tags().empty() ? tags : Value();
     }
-    default: return Value(stmt.text(column));
+    default:
+      return Value(stmt.text(column));
   }
 }
 
@@ -189,14 +228,24 @@ void bind_value(sqlite::Statement& stmt, int index, const Value& value, FieldKin
     return;
   }
   switch (kind) {
-    case FieldKind::integer: stmt.bind(index, value.as_integer()); break;
-    case FieldKind::decimal: stmt.bind(index, value.as_number()); break;
-    case FieldKind::boolean: stmt.bind(index, std::int64_t{value.as_bool() ? 1 : 0}); break;
-    case FieldKind::tag_set:
-      if (value.as_tags().empty()) stmt.bind_null(index);
-      else stmt.bind(index, value_json(value));
+    case FieldKind::integer:
+      stmt.bind(index, value.as_integer());
       break;
-    default: stmt.bind(index, value.as_text()); break;
+    case FieldKind::decimal:
+      stmt.bind(index, value.as_number());
+      break;
+    case FieldKind::boolean:
+      stmt.bind(index, std::int64_t{value.as_bool() ? 1 : 0});
+      break;
+    case FieldKind::tag_set:
+      if (value.as_tags().empty())
+        stmt.bind_null(index);
+      else
+        stmt.bind(index, value_json(value));
+      break;
+    default:
+      stmt.bind(index, value.as_text());
+      break;
   }
 }
 
@@ -220,6 +269,7 @@ std::optional<Replica::Impl::StoredRow> Replica::Impl::load(const TableSpec& tab
   row.deleted = stmt.integer(0) != 0;
   auto versions = RowVersions::decode(stmt.text_view(1));
   if (!versions) {
+    stmt.reset();
     throw Error(ErrorCode::storage, "corrupt versions of " + table.name + " " + std::string(id));
   }
   row.versions = std::move(*versions);
@@ -235,19 +285,21 @@ std::optional<Replica::Impl::StoredRow> Replica::Impl::load(const TableSpec& tab
 void Replica::Impl::store(const TableSpec& table, std::string_view id, const StoredRow& row) {
   std::string sql = "INSERT INTO " + sql_name(table.name) + " (id, deleted, _versions, _extra";
   std::string values = "?, ?, ?, ?";
-  std::string updates = "deleted = excluded.deleted, _versions = excluded._versions, "
-                        "_extra = excluded._extra";
+  std::string updates =
+      "deleted = excluded.deleted, _versions = excluded._versions, "
+      "_extra = excluded._extra";
   for (const auto& field : table.fields) {
     sql += ", " + sql_name(field.name);
     values += ", ?";
     updates += ", " + sql_name(field.name) + " = excluded." + sql_name(field.name);
   }
-  sql += ") VALUES (" + values + ") ON CONFLICT(id) DO UPDATE SET " + updates +
-         " RETURNING rowid";
+  sql += ") VALUES (" + values + ") ON CONFLICT(id) DO UPDATE SET " + updates + " RETURNING rowid";
   auto& stmt = statement(sql);
   stmt.bind(1, id).bind(2, std::int64_t{row.deleted ? 1 : 0}).bind(3, row.versions.encode());
-  if (row.extra.empty()) stmt.bind_null(4);
-  else stmt.bind(4, row.extra);
+  if (row.extra.empty())
+    stmt.bind_null(4);
+  else
+    stmt.bind(4, row.extra);
   for (std::size_t i = 0; i < table.fields.size(); ++i) {
     auto it = row.fields.find(table.fields[i].name);
     bind_value(stmt, static_cast<int>(i) + 5, it == row.fields.end() ? Value() : it->second,
@@ -359,9 +411,9 @@ std::unique_ptr<Replica> Replica::open(const std::filesystem::path& file, Replic
   }
   const auto book_version = read_meta(db, "schema_version");
   if (book_version && std::stoi(*book_version) > impl->schema->version()) {
-    throw Error(ErrorCode::schema_too_new,
-                file.string() + " holds customer book schema " + *book_version +
-                    ", newer than this libreta's " + std::to_string(impl->schema->version()));
+    throw Error(ErrorCode::schema_too_new, file.string() + " holds customer book schema " +
+                                               *book_version + ", newer than this libreta's " +
+                                               std::to_string(impl->schema->version()));
   }
   // Migrations by file version. Version 1 is the first layout; later versions add steps
   // here, each guarded by the version it upgrades from.
@@ -390,10 +442,18 @@ std::unique_ptr<Replica> Replica::open(const std::filesystem::path& file, Replic
   return std::unique_ptr<Replica>(new Replica(std::move(impl)));
 }
 
-const std::string& Replica::replica_id() const { return impl_->replica_id; }
-int Replica::schema_version() const { return impl_->schema->version(); }
-const std::filesystem::path& Replica::path() const { return impl_->path; }
-HybridClock& Replica::clock() { return *impl_->clock; }
+const std::string& Replica::replica_id() const {
+  return impl_->replica_id;
+}
+int Replica::schema_version() const {
+  return impl_->schema->version();
+}
+const std::filesystem::path& Replica::path() const {
+  return impl_->path;
+}
+HybridClock& Replica::clock() {
+  return *impl_->clock;
+}
 
 // ---- Local writes ---------------------------------------------------------------------------
 
@@ -532,7 +592,12 @@ std::size_t Replica::update(std::string_view table_name, std::string_view id,
     }
     if (before == value) continue;
     check_reference(impl, *spec, value);
-    changes.push_back({table.name, std::string(id), spec->name, {}, value, next_version(),
+    changes.push_back({table.name,
+                       std::string(id),
+                       spec->name,
+                       {},
+                       value,
+                       next_version(),
                        row->versions.field(spec->name)});
   }
   if (changes.empty()) return 0;  // a no-op update writes nothing
@@ -543,8 +608,10 @@ std::size_t Replica::update(std::string_view table_name, std::string_view id,
     row->versions.merge(change);
     if (!change.element.empty()) {
       TagSet tags = present_tags(row->versions, change.field);
-      if (tags.empty()) row->fields.erase(change.field);
-      else row->fields[change.field] = Value(std::move(tags));
+      if (tags.empty())
+        row->fields.erase(change.field);
+      else
+        row->fields[change.field] = Value(std::move(tags));
     } else if (change.value.is_null()) {
       row->fields.erase(change.field);
     } else {
@@ -585,7 +652,11 @@ void Replica::remove(std::string_view table_name, std::string_view id) {
   if (!row || row->deleted) {
     throw Error(ErrorCode::not_found, "no " + table.name + " with id '" + std::string(id) + "'");
   }
-  Change change{table.name, std::string(id), kDeletedField, {}, Value(true),
+  Change change{table.name,
+                std::string(id),
+                kDeletedField,
+                {},
+                Value(true),
                 Version{impl.next_version_clock(), impl.replica_id},
                 row->versions.field(kDeletedField)};
   row->versions.merge(change);
@@ -612,8 +683,8 @@ bool Replica::add_tag(std::string_view table_name, std::string_view id, std::str
   return update(table_name, id, Record{{std::string(field), Value(std::move(tags))}}) > 0;
 }
 
-bool Replica::remove_tag(std::string_view table_name, std::string_view id,
-                         std::string_view field, std::string_view tag) {
+bool Replica::remove_tag(std::string_view table_name, std::string_view id, std::string_view field,
+                         std::string_view tag) {
   auto row = get(table_name, id);
   if (!row) {
     throw Error(ErrorCode::not_found,

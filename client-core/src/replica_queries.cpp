@@ -1,0 +1,700 @@
+// Queries for a seller on the road: the children of a customer, full-text search, customer
+// lists, reminders (follow-ups, birthdays, quiet customers, lost deals), purchase behaviour
+// and RFM. All read-only. Every query skips deleted rows and the children of deleted
+// customers; dates are compared as text, which orders YYYY-MM-DD correctly.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "libreta/protocol/text.hpp"
+#include "replica_impl.hpp"
+
+namespace libreta::client {
+namespace {
+
+// The months of a behaviour window: an average Gregorian month (365.25 / 12 days).
+constexpr double kDaysPerMonth = 30.4375;
+// A search text is read up to this many bytes: more is not something a seller types.
+constexpr std::size_t kMaxSearchTextBytes = 1'000;
+// More terms than this in a search text are ignored: nobody types them, and each one costs
+// a pass over the index.
+constexpr std::size_t kMaxSearchTerms = 16;
+// Longest snippet shown.
+constexpr std::size_t kMaxSnippetBytes = 160;
+
+// Prepared statements come from the Impl cache and outlive a query; resetting them on the
+// way out ends the read they hold, also when a loop stops early or throws.
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(sqlite::Statement& stmt) : stmt_(stmt) {}
+  ~ResetOnExit() { stmt_.reset(); }
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
+
+ private:
+  sqlite::Statement& stmt_;
+};
+
+std::int64_t to_sql_limit(std::size_t limit) {
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(std::min(limit, kMax));
+}
+
+// The day number of a YYYY-MM-DD argument; a malformed one is the caller's error.
+std::int64_t day_argument(std::string_view date, std::string_view what) {
+  if (!is_valid_date(date)) {
+    throw Error(ErrorCode::invalid_value,
+                std::string(what) + " '" + std::string(date) + "' is not a YYYY-MM-DD date");
+  }
+  return *parse_day_number(date);
+}
+
+// "alias.id, alias."field1", ..." for every field of the table, in schema order.
+std::string select_columns(const TableSpec& table, std::string_view alias) {
+  std::string out(alias);
+  out += ".id";
+  for (const auto& field : table.fields) {
+    out += ", ";
+    out += alias;
+    out += ".\"";
+    out += field.name;
+    out += '"';
+  }
+  return out;
+}
+
+int column_count(const TableSpec& table) {
+  return 1 + static_cast<int>(table.fields.size());
+}
+
+// Reads a row selected with select_columns(), starting at column `first`.
+template <class Entity>
+Entity read_entity(const sqlite::Statement& stmt, const TableSpec& table, int first = 0) {
+  Entity entity;
+  entity.id = stmt.text(first);
+  Record record;
+  for (std::size_t i = 0; i < table.fields.size(); ++i) {
+    const auto& field = table.fields[i];
+    Value value = read_column(stmt, first + 1 + static_cast<int>(i), field.kind);
+    if (!value.is_null()) record.emplace(field.name, std::move(value));
+  }
+  from_record(record, entity);
+  return entity;
+}
+
+// Live rows of a child table belonging to a live customer, in the given order.
+template <class Entity>
+std::vector<Entity> live_children(const Replica::Impl& impl, std::string_view customer_id,
+                                  std::string_view order_by) {
+  const TableSpec& table = impl.table(EntityTable<Entity>::name);
+  const std::string sql = "SELECT " + select_columns(table, "t") + " FROM " + table.name +
+                          " t JOIN customers c ON c.id = t.customer_id AND c.deleted = 0"
+                          " WHERE t.customer_id = ?1 AND t.deleted = 0 ORDER BY " +
+                          std::string(order_by);
+  auto& stmt = impl.statement(sql);
+  ResetOnExit reset(stmt);
+  stmt.bind(1, customer_id);
+  std::vector<Entity> out;
+  while (stmt.step()) out.push_back(read_entity<Entity>(stmt, table));
+  return out;
+}
+
+// Sorts by a key computed once per item (names are folded so that a seller reads them in
+// order, accents and case aside: "Álamo" before "Zurita"); equal keys keep their order.
+template <class T, class KeyOf>
+void sort_by_key(std::vector<T>& items, KeyOf key_of) {
+  using Key = decltype(key_of(items.front()));
+  std::vector<std::pair<Key, std::size_t>> keys;
+  keys.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) keys.emplace_back(key_of(items[i]), i);
+  std::stable_sort(keys.begin(), keys.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<T> sorted;
+  sorted.reserve(items.size());
+  for (auto& key : keys) sorted.push_back(std::move(items[key.second]));
+  items = std::move(sorted);
+}
+
+// ---- Search text ---------------------------------------------------------------------------
+
+// Decodes one UTF-8 code point at `i`, advancing it; an invalid byte gives U+FFFD.
+char32_t next_code_point(std::string_view text, std::size_t& i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  std::size_t length = c < 0x80             ? 1
+                       : (c & 0xe0) == 0xc0 ? 2
+                       : (c & 0xf0) == 0xe0 ? 3
+                       : (c & 0xf8) == 0xf0 ? 4
+                                            : 0;
+  if (length == 0 || i + length > text.size()) {
+    ++i;
+    return 0xfffd;
+  }
+  char32_t code = length == 1   ? c
+                  : length == 2 ? (c & 0x1f)
+                  : length == 3 ? (c & 0x0f)
+                                : (c & 0x07);
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) {
+      ++i;
+      return 0xfffd;
+    }
+    code = (code << 6) | (byte(i + k) & 0x3f);
+  }
+  i += length;
+  return code;
+}
+
+// Whether a code point belongs to a search term. Mirrors the FTS5 unicode61 tokenizer
+// closely enough for the text sellers type: ASCII letters and digits, letters of other
+// scripts; punctuation, symbols and emoji separate terms. A character misjudged here can
+// only make a search find less, never fail: every term is a quoted FTS5 string.
+bool is_term_char(char32_t c) {
+  if (c < 0x80) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  }
+  if (c < 0xc0) {  // Latin-1 punctuation and symbols, except its letters and digits
+    return c == 0xaa || c == 0xb2 || c == 0xb3 || c == 0xb5 || c == 0xb9 || c == 0xba ||
+           (c >= 0xbc && c <= 0xbe);
+  }
+  if (c == 0xd7 || c == 0xf7) return false;        // × ÷
+  if (c >= 0x2000 && c <= 0x2bff) return false;    // punctuation, currency, arrows
+  if (c >= 0x3000 && c <= 0x303f) return false;    // CJK punctuation
+  if (c >= 0xfe00 && c <= 0xfe0f) return false;    // variation selectors
+  if (c >= 0xff00 && c <= 0xff0f) return false;    // fullwidth punctuation
+  if (c == 0xfeff || c == 0xfffd) return false;    // BOM, invalid byte
+  if (c >= 0x1f000 && c <= 0x1faff) return false;  // emoji and pictographs
+  return true;
+}
+
+// The user's text cut into terms (raw bytes, not folded yet).
+std::vector<std::string> search_terms(std::string_view text) {
+  std::vector<std::string> terms;
+  std::string current;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t start = i;
+    const char32_t c = next_code_point(text, i);
+    if (is_term_char(c)) {
+      current.append(text.substr(start, i - start));
+    } else if (!current.empty()) {
+      terms.push_back(std::move(current));
+      current.clear();
+    }
+  }
+  if (!current.empty()) terms.push_back(std::move(current));
+  if (terms.size() > kMaxSearchTerms) terms.resize(kMaxSearchTerms);
+  return terms;
+}
+
+// An FTS5 expression: every term as a quoted prefix, all ANDed. Terms hold no quote (it is
+// a separator), so FTS syntax typed by the user (AND, NEAR, *, parentheses) is plain text.
+// A term is looked up folded ("strasse" for "Straße") and, when folding changed more than
+// the tokenizer would, as typed too, so it matches whether the document was folded or not.
+std::string fts_expression(const std::vector<std::string>& terms) {
+  std::string expression;
+  for (const auto& term : terms) {
+    const std::string folded = fold_text(term);
+    if (!expression.empty()) expression += " AND ";
+    if (folded == term) {
+      expression += '"' + folded + "\"*";
+    } else {
+      expression += "(\"" + folded + "\"* OR \"" + term + "\"*)";
+    }
+  }
+  return expression;
+}
+
+// A snippet for display: the document's lines (one per field) joined by " · ", cut to at
+// most `max_bytes` without splitting a UTF-8 sequence.
+std::string display_snippet(std::string_view raw, std::size_t max_bytes) {
+  std::string text;
+  std::size_t start = 0;
+  while (start <= raw.size()) {
+    std::size_t end = raw.find('\n', start);
+    if (end == std::string_view::npos) end = raw.size();
+    const std::string_view line = raw.substr(start, end - start);
+    if (!line.empty()) {
+      if (!text.empty()) text += " · ";
+      text += line;
+    }
+    start = end + 1;
+  }
+  if (text.size() <= max_bytes) return text;
+  std::size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;
+  text.resize(end);
+  return text + "…";
+}
+
+// ---- Reminders -------------------------------------------------------------------------------
+
+bool is_leap_year(int year) {
+  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+struct NextOccurrence {
+  std::int64_t day = 0;
+  int year = 0;
+};
+
+// The first day on or after `today` (a day number in `today_year`) that falls on the
+// month and day of `date`; 29 February falls on 28 February in other years.
+std::optional<NextOccurrence> next_occurrence(std::string_view date, std::int64_t today,
+                                              int today_year) {
+  if (!is_valid_date(date)) return std::nullopt;
+  const int month = std::stoi(std::string(date.substr(5, 2)));
+  const int day = std::stoi(std::string(date.substr(8, 2)));
+  for (int year = today_year; year <= today_year + 1; ++year) {
+    const int actual_day = month == 2 && day == 29 && !is_leap_year(year) ? 28 : day;
+    const std::int64_t number = days_from_civil(year, month, actual_day);
+    if (number >= today) return NextOccurrence{number, year};
+  }
+  return std::nullopt;  // unreachable for a valid date
+}
+
+// ---- RFM -------------------------------------------------------------------------------------
+
+// Segments in report order, best relationship first.
+constexpr std::array<std::string_view, 11> kSegments = {"champions",
+                                                        "loyal",
+                                                        "potential_loyalist",
+                                                        "new",
+                                                        "promising",
+                                                        "need_attention",
+                                                        "about_to_sleep",
+                                                        "cant_lose",
+                                                        "at_risk",
+                                                        "hibernating",
+                                                        "lost"};
+
+std::string_view rfm_segment(int r, int f) {
+  if (r >= 4 && f >= 4) return "champions";
+  if (r == 3 && f >= 4) return "loyal";
+  if (r >= 4 && f >= 2) return "potential_loyalist";  // f is 2..3 here
+  if (r == 5) return "new";                           // f == 1
+  if (r == 4) return "promising";                     // f == 1
+  if (r == 3 && f >= 2) return "need_attention";
+  if (r == 3) return "about_to_sleep";
+  if (f == 5) return "cant_lose";  // r <= 2 from here on
+  if (f >= 3) return "at_risk";
+  if (r == 2) return "hibernating";
+  return "lost";
+}
+
+std::size_t segment_order(std::string_view segment) {
+  return static_cast<std::size_t>(std::find(kSegments.begin(), kSegments.end(), segment) -
+                                  kSegments.begin());
+}
+
+int fixed_recency_score(std::int64_t days) {
+  if (days <= 30) return 5;
+  if (days <= 90) return 4;
+  if (days <= 180) return 3;
+  if (days <= 365) return 2;
+  return 1;
+}
+
+int fixed_frequency_score(std::size_t orders) {
+  if (orders >= 12) return 5;
+  if (orders >= 6) return 4;
+  if (orders >= 3) return 3;
+  return orders == 2 ? 2 : 1;
+}
+
+int fixed_monetary_score(double spend) {
+  if (spend >= 10000) return 5;
+  if (spend >= 5000) return 4;
+  if (spend >= 1000) return 3;
+  if (spend >= 250) return 2;
+  return 1;
+}
+
+// Scores 1..5 by quintiles of `values`, where a higher value is better: score =
+// 1 + floor(5 * rank / n). Tie rule: a customer's rank is the number of customers with a
+// strictly lower value, so equal values always get the same score (the lowest their block
+// reaches) and the result does not depend on the order of the input.
+std::vector<int> quintile_scores(const std::vector<double>& values) {
+  std::vector<double> sorted = values;
+  std::sort(sorted.begin(), sorted.end());
+  const auto n = static_cast<std::int64_t>(values.size());
+  std::vector<int> scores;
+  scores.reserve(values.size());
+  for (double value : values) {
+    const auto rank = static_cast<std::int64_t>(
+        std::lower_bound(sorted.begin(), sorted.end(), value) - sorted.begin());
+    scores.push_back(static_cast<int>(std::min<std::int64_t>(5, 1 + 5 * rank / n)));
+  }
+  return scores;
+}
+
+}  // namespace
+
+// ---- A customer's children -----------------------------------------------------------------
+
+std::vector<Contact> Replica::contacts_of(std::string_view customer_id) const {
+  auto contacts = live_children<Contact>(*impl_, customer_id, "t.id");
+  sort_by_key(contacts, [](const Contact& c) { return std::tuple(fold_text(c.name), c.name); });
+  return contacts;
+}
+
+std::vector<Interaction> Replica::interactions_of(std::string_view customer_id) const {
+  return live_children<Interaction>(*impl_, customer_id, "t.date DESC, t.id DESC");
+}
+
+std::vector<Purchase> Replica::purchases_of(std::string_view customer_id) const {
+  return live_children<Purchase>(*impl_, customer_id, "t.date DESC, t.id DESC");
+}
+
+std::vector<FollowUp> Replica::followups_of(std::string_view customer_id) const {
+  return live_children<FollowUp>(*impl_, customer_id, "t.due, t.id");
+}
+
+// ---- Search ----------------------------------------------------------------------------------
+
+std::vector<SearchHit> Replica::search(std::string_view text, std::size_t limit) const {
+  text = text.substr(0, kMaxSearchTextBytes);  // a cut sequence only ends the last term
+  const std::vector<std::string> terms = search_terms(text);
+  if (terms.empty() || limit == 0) return {};
+
+  // Matches ranked by bm25 (lower is better). A
+  // stale document (deleted row, deleted customer) never shows. One hit per customer: its
+  // own row when it matched, else its best-ranked child; customers ordered by their best
+  // match.
+  std::string sql =
+      "WITH matches AS ("
+      " SELECT customer_id, tbl, row_id, bm25(search_index) AS score,"
+      "  snippet(search_index, 3, '', '', '…', 12) AS snip"
+      " FROM search_index WHERE search_index MATCH ?1";
+  sql +=
+      "), live AS ("
+      " SELECT m.* FROM matches m"
+      " JOIN customers c ON c.id = m.customer_id AND c.deleted = 0"
+      " WHERE m.tbl = 'customers' AND m.row_id = m.customer_id"
+      "  OR m.tbl = 'contacts' AND EXISTS (SELECT 1 FROM contacts x"
+      "   WHERE x.id = m.row_id AND x.customer_id = m.customer_id AND x.deleted = 0)"
+      "  OR m.tbl = 'interactions' AND EXISTS (SELECT 1 FROM interactions x"
+      "   WHERE x.id = m.row_id AND x.customer_id = m.customer_id AND x.deleted = 0)"
+      "), grouped AS ("
+      " SELECT live.*, MIN(score) OVER (PARTITION BY customer_id) AS best,"
+      "  ROW_NUMBER() OVER (PARTITION BY customer_id"
+      "   ORDER BY tbl = 'customers' DESC, score, row_id) AS pick"
+      " FROM live)"
+      " SELECT g.customer_id, c.name, g.tbl, g.row_id, g.snip, g.score"
+      " FROM grouped g JOIN customers c ON c.id = g.customer_id"
+      " WHERE g.pick = 1 ORDER BY g.best, c.name COLLATE NOCASE, g.customer_id LIMIT ?2";
+
+  auto& stmt = impl_->statement(sql);
+  ResetOnExit reset(stmt);
+  stmt.bind(1, fts_expression(terms));
+  stmt.bind(2, to_sql_limit(limit));
+  std::vector<SearchHit> hits;
+  while (stmt.step()) {
+    SearchHit hit;
+    hit.customer_id = stmt.text(0);
+    hit.customer_name = stmt.text(1);
+    hit.table = stmt.text(2);
+    hit.row_id = stmt.text(3);
+    hit.snippet = display_snippet(stmt.text_view(4), kMaxSnippetBytes);
+    if (hit.snippet.empty()) hit.snippet = hit.customer_name;
+    hits.push_back(std::move(hit));
+  }
+  return hits;
+}
+
+// ---- Lists and reminders --------------------------------------------------------------------
+
+std::vector<Customer> Replica::list_customers(const CustomerFilter& filter) const {
+  if (filter.limit == 0) return {};
+  // First the ids and names of every match, ordered here by folded name (SQLite's NOCASE
+  // would put "Álamo" after "Zurita"); then the whole rows of the first `limit` of them.
+  // One statement for every combination of filters: an unset one binds NULL and drops out.
+  struct Match {
+    std::string key, name, id;
+  };
+  std::vector<Match> matches;
+  {
+    auto& stmt = impl_->statement(
+        "SELECT c.id, c.name FROM customers c WHERE c.deleted = 0"
+        " AND (?1 IS NULL OR c.status = ?1)"
+        " AND (?2 IS NULL OR c.relationship = ?2)"
+        " AND (?3 IS NULL OR c.segment = ?3)"
+        " AND (?4 IS NULL OR c.city = ?4)"
+        " AND (?5 IS NULL OR c.region = ?5)"
+        " AND (?6 IS NULL OR c.owner = ?6)"
+        " AND (?7 IS NULL OR CASE WHEN json_valid(c.tags)"
+        "  THEN EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value = ?7) ELSE 0 END)");
+    ResetOnExit reset(stmt);
+    stmt.bind(1, filter.status);
+    stmt.bind(2, filter.relationship);
+    stmt.bind(3, filter.segment);
+    stmt.bind(4, filter.city);
+    stmt.bind(5, filter.region);
+    stmt.bind(6, filter.owner);
+    stmt.bind(7, filter.tag);
+    while (stmt.step()) {
+      std::string name = stmt.text(1);
+      matches.push_back({fold_text(name), std::move(name), stmt.text(0)});
+    }
+  }
+  const auto by_name = [](const Match& a, const Match& b) {
+    return std::tie(a.key, a.name, a.id) < std::tie(b.key, b.name, b.id);
+  };
+  const std::size_t count = std::min(filter.limit, matches.size());
+  std::partial_sort(matches.begin(), matches.begin() + static_cast<std::ptrdiff_t>(count),
+                    matches.end(), by_name);
+
+  const TableSpec& table = impl_->table(tables::customers);
+  auto& stmt = impl_->statement("SELECT " + select_columns(table, "c") +
+                                " FROM customers c WHERE c.id = ?1");
+  std::vector<Customer> out;
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    ResetOnExit reset(stmt);
+    stmt.bind(1, matches[i].id);
+    if (stmt.step()) out.push_back(read_entity<Customer>(stmt, table));
+  }
+  return out;
+}
+
+std::vector<DueFollowUp> Replica::followups_due(std::string_view today) const {
+  const std::int64_t today_number = day_argument(today, "today");
+  const TableSpec& table = impl_->table(tables::followups);
+  const std::string sql = "SELECT " + select_columns(table, "f") +
+                          ", c.name FROM followups f"
+                          " JOIN customers c ON c.id = f.customer_id AND c.deleted = 0"
+                          " WHERE f.deleted = 0 AND f.done IS NOT 1 AND f.due <= ?1"
+                          " ORDER BY f.due, c.name COLLATE NOCASE, f.id";
+  auto& stmt = impl_->statement(sql);
+  ResetOnExit reset(stmt);
+  stmt.bind(1, today);
+  std::vector<DueFollowUp> out;
+  while (stmt.step()) {
+    DueFollowUp due;
+    due.followup = read_entity<FollowUp>(stmt, table);
+    due.customer_name = stmt.text(column_count(table));
+    if (const auto due_number = parse_day_number(due.followup.due)) {
+      due.days_overdue = std::max<std::int64_t>(0, today_number - *due_number);
+    }
+    out.push_back(std::move(due));
+  }
+  return out;
+}
+
+std::vector<UpcomingDate> Replica::upcoming_dates(std::string_view today, int days) const {
+  const std::int64_t today_number = day_argument(today, "today");
+  if (days < 0) return {};
+  const int today_year = std::stoi(std::string(today.substr(0, 4)));
+  const std::int64_t horizon = today_number + days;
+  std::vector<UpcomingDate> out;
+
+  // Adds the date when its next occurrence falls within [today, today + days].
+  const auto consider = [&](const UpcomingDate& who, const std::optional<std::string>& date,
+                            std::string_view what) {
+    if (!date) return;
+    const auto next = next_occurrence(*date, today_number, today_year);
+    if (!next || next->day > horizon) return;
+    UpcomingDate upcoming = who;
+    upcoming.what = std::string(what);
+    upcoming.date = civil_from_days(next->day);
+    upcoming.days_until = next->day - today_number;
+    const int since = std::stoi(date->substr(0, 4));
+    if (since < next->year) upcoming.years = next->year - since;
+    out.push_back(std::move(upcoming));
+  };
+
+  // A customer's birthday (a person's) and anniversary (customer since); any set date
+  // counts, whatever the kind, since the seller entered it to be reminded.
+  {
+    auto& stmt = impl_->statement(
+        "SELECT id, name, birthday, anniversary FROM customers"
+        " WHERE deleted = 0 AND (birthday IS NOT NULL OR anniversary IS NOT NULL)");
+    ResetOnExit reset(stmt);
+    while (stmt.step()) {
+      UpcomingDate who;
+      who.customer_id = stmt.text(0);
+      who.customer_name = stmt.text(1);
+      who.person = who.customer_name;
+      consider(who, stmt.optional_text(2), "birthday");
+      consider(who, stmt.optional_text(3), "anniversary");
+    }
+  }
+  {
+    auto& stmt = impl_->statement(
+        "SELECT k.id, k.name, k.birthday, k.anniversary, c.id, c.name FROM contacts k"
+        " JOIN customers c ON c.id = k.customer_id AND c.deleted = 0"
+        " WHERE k.deleted = 0 AND (k.birthday IS NOT NULL OR k.anniversary IS NOT NULL)");
+    ResetOnExit reset(stmt);
+    while (stmt.step()) {
+      UpcomingDate who;
+      who.contact_id = stmt.text(0);
+      who.person = stmt.text(1);
+      who.customer_id = stmt.text(4);
+      who.customer_name = stmt.text(5);
+      consider(who, stmt.optional_text(2), "birthday");
+      consider(who, stmt.optional_text(3), "anniversary");
+    }
+  }
+
+  sort_by_key(out, [](const UpcomingDate& u) {
+    return std::tuple(u.days_until, fold_text(u.person), fold_text(u.customer_name), u.what,
+                      u.contact_id.value_or(u.customer_id));
+  });
+  return out;
+}
+
+std::vector<QuietCustomer> Replica::quiet_customers(std::string_view today, int days) const {
+  const std::int64_t today_number = day_argument(today, "today");
+  // The last contact is the later of the last interaction (its day) and the last purchase;
+  // things dated after today (a visit logged ahead) have not happened yet.
+  auto& stmt = impl_->statement(
+      "SELECT c.id, c.name,"
+      " (SELECT MAX(substr(i.date, 1, 10)) FROM interactions i"
+      "  WHERE i.customer_id = c.id AND i.deleted = 0 AND substr(i.date, 1, 10) <= ?1),"
+      " (SELECT MAX(p.date) FROM purchases p"
+      "  WHERE p.customer_id = c.id AND p.deleted = 0 AND p.date <= ?1)"
+      " FROM customers c WHERE c.deleted = 0 AND c.status IN ('active', 'occasional')");
+  ResetOnExit reset(stmt);
+  stmt.bind(1, today);
+  std::vector<QuietCustomer> out;
+  while (stmt.step()) {
+    QuietCustomer quiet;
+    quiet.customer_id = stmt.text(0);
+    quiet.customer_name = stmt.text(1);
+    const auto interaction = stmt.optional_text(2);
+    const auto purchase = stmt.optional_text(3);
+    if (interaction && purchase) {
+      quiet.last_contact = std::max(*interaction, *purchase);
+    } else {
+      quiet.last_contact = interaction ? interaction : purchase;
+    }
+    if (quiet.last_contact) {
+      const auto last = parse_day_number(*quiet.last_contact);
+      if (!last) continue;  // not a date: nothing sensible to say
+      quiet.days_quiet = today_number - *last;
+      if (*quiet.days_quiet <= days) continue;
+    }
+    out.push_back(std::move(quiet));
+  }
+  // Never contacted first, then the longest silence.
+  sort_by_key(out, [](const QuietCustomer& q) {
+    return std::tuple(q.days_quiet.has_value(), -q.days_quiet.value_or(0),
+                      fold_text(q.customer_name), q.customer_id);
+  });
+  return out;
+}
+
+std::vector<LostDeal> Replica::lost_deals_to_revisit(std::string_view today) const {
+  day_argument(today, "today");
+  const TableSpec& table = impl_->table(tables::interactions);
+  const std::string sql = "SELECT " + select_columns(table, "i") +
+                          ", c.name FROM interactions i"
+                          " JOIN customers c ON c.id = i.customer_id AND c.deleted = 0"
+                          " WHERE i.deleted = 0 AND i.outcome = 'lost' AND i.revisit_on IS NOT NULL"
+                          " AND i.revisit_on <= ?1"
+                          " ORDER BY i.revisit_on, i.date, i.id";
+  auto& stmt = impl_->statement(sql);
+  ResetOnExit reset(stmt);
+  stmt.bind(1, today);
+  std::vector<LostDeal> out;
+  while (stmt.step()) {
+    LostDeal deal;
+    deal.interaction = read_entity<Interaction>(stmt, table);
+    deal.customer_name = stmt.text(column_count(table));
+    out.push_back(std::move(deal));
+  }
+  return out;
+}
+
+// ---- Purchase behaviour ----------------------------------------------------------------------
+
+Behaviour Replica::behaviour(std::string_view customer_id, std::string_view as_of) const {
+  const std::int64_t as_of_number = day_argument(as_of, "as_of");
+  Behaviour result;
+  result.customer_id = std::string(customer_id);
+  // An order is the purchases of one day: several lines bought together count once.
+  auto& stmt = impl_->statement(
+      "SELECT COUNT(DISTINCT p.date), MIN(p.date), MAX(p.date), TOTAL(p.amount)"
+      " FROM purchases p JOIN customers c ON c.id = p.customer_id AND c.deleted = 0"
+      " WHERE p.customer_id = ?1 AND p.deleted = 0 AND p.date <= ?2");
+  ResetOnExit reset(stmt);
+  stmt.bind(1, customer_id);
+  stmt.bind(2, as_of);
+  if (!stmt.step() || stmt.integer(0) == 0) return result;
+  result.purchase_count = static_cast<std::size_t>(stmt.integer(0));
+  result.first_purchase = stmt.text(1);
+  result.last_purchase = stmt.text(2);
+  result.total_spend = stmt.number(3);
+  const auto first = parse_day_number(*result.first_purchase);
+  const auto last = parse_day_number(*result.last_purchase);
+  if (last) result.days_since_last = as_of_number - *last;
+  const double window_days = first ? static_cast<double>(as_of_number - *first) : 0.0;
+  const double months = std::max(1.0, window_days / kDaysPerMonth);
+  result.orders_per_month = static_cast<double>(result.purchase_count) / months;
+  result.average_monthly_spend = result.total_spend / months;
+  return result;
+}
+
+RfmReport Replica::rfm(std::string_view as_of) const {
+  const std::int64_t as_of_number = day_argument(as_of, "as_of");
+  auto& stmt = impl_->statement(
+      "SELECT c.id, c.name, MAX(p.date), COUNT(DISTINCT p.date), TOTAL(p.amount)"
+      " FROM customers c JOIN purchases p ON p.customer_id = c.id AND p.deleted = 0"
+      " WHERE c.deleted = 0 AND p.date <= ?1"
+      " GROUP BY c.id");
+  ResetOnExit reset(stmt);
+  stmt.bind(1, as_of);
+  RfmReport report;
+  while (stmt.step()) {
+    const auto last = parse_day_number(stmt.text_view(2));
+    if (!last) continue;
+    RfmScore score;
+    score.customer_id = stmt.text(0);
+    score.customer_name = stmt.text(1);
+    score.recency_days = as_of_number - *last;
+    score.frequency = static_cast<std::size_t>(stmt.integer(3));
+    score.monetary = stmt.number(4);
+    report.customers.push_back(std::move(score));
+  }
+
+  auto& customers = report.customers;
+  report.quintiles = customers.size() >= kRfmMinCustomersForQuintiles;
+  if (report.quintiles) {
+    std::vector<double> recency, frequency, monetary;
+    for (const auto& c : customers) {
+      recency.push_back(-static_cast<double>(c.recency_days));  // fewer days is better
+      frequency.push_back(static_cast<double>(c.frequency));
+      monetary.push_back(c.monetary);
+    }
+    const auto r = quintile_scores(recency);
+    const auto f = quintile_scores(frequency);
+    const auto m = quintile_scores(monetary);
+    for (std::size_t i = 0; i < customers.size(); ++i) {
+      customers[i].r = r[i];
+      customers[i].f = f[i];
+      customers[i].m = m[i];
+    }
+  } else {
+    for (auto& c : customers) {
+      c.r = fixed_recency_score(c.recency_days);
+      c.f = fixed_frequency_score(c.frequency);
+      c.m = fixed_monetary_score(c.monetary);
+    }
+  }
+  for (auto& c : customers) c.segment = std::string(rfm_segment(c.r, c.f));
+
+  sort_by_key(customers, [](const RfmScore& c) {
+    return std::tuple(segment_order(c.segment), -c.monetary, fold_text(c.customer_name),
+                      c.customer_id);
+  });
+  return report;
+}
+
+}  // namespace libreta::client
