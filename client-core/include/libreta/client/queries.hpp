@@ -74,8 +74,8 @@ struct RfmScore {
   double monetary = 0;        // total spend
   int r = 0, f = 0, m = 0;    // 1 (worst) .. 5 (best)
   std::string segment;        // champions, loyal, potential_loyalist, new, promising,
-                              // need_attention, about_to_sleep, at_risk, cant_lose,
-                              // hibernating, lost
+                              // need_attention, about_to_sleep, cant_lose, at_risk,
+                              // hibernating, lost (the report's order)
 };
 
 struct RfmReport {
