@@ -16,8 +16,10 @@ using json = nlohmann::json;
 void set_extra(Replica::Impl::StoredRow& row, const std::string& field, const Value& value) {
   json extra = row.extra.empty() ? json::object() : json::parse(row.extra, nullptr, false);
   if (!extra.is_object()) extra = json::object();
-  if (value.is_null()) extra.erase(field);
-  else extra[field] = json::parse(value_json(value));
+  if (value.is_null())
+    extra.erase(field);
+  else
+    extra[field] = json::parse(value_json(value));
   row.extra = extra.empty() ? std::string() : extra.dump();
 }
 
@@ -163,8 +165,10 @@ ApplyResult Replica::apply_remote_in_transaction(const std::vector<Change>& inco
     auto& fields = pending.row.fields;
     if (!change.element.empty()) {
       TagSet tags = present_tags(pending.row.versions, change.field);
-      if (tags.empty()) fields.erase(change.field);
-      else fields[change.field] = Value(std::move(tags));
+      if (tags.empty())
+        fields.erase(change.field);
+      else
+        fields[change.field] = Value(std::move(tags));
     } else if (change.field == kDeletedField) {
       pending.row.deleted = change.value.as_bool();
     } else if (!pending.table->field(change.field)) {

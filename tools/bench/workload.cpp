@@ -1,0 +1,674 @@
+#include "workload.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iterator>
+#include <stdexcept>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "libreta/protocol/hlc.hpp"
+#include "libreta/protocol/schema.hpp"
+#include "libreta/protocol/text.hpp"
+
+namespace libreta::workload {
+namespace {
+
+// Salts keep the customer and edit streams apart for the same index.
+constexpr std::uint64_t kCustomerSalt = 0x637573746f6d6572ULL;  // "customer"
+constexpr std::uint64_t kEditSalt = 0x65646974732d2d2dULL;      // "edits---"
+
+template <class T>
+struct Weighted {
+  T value;
+  int weight;
+};
+
+template <class T, std::size_t N>
+const T& pick_weighted(Rng& rng, const Weighted<T> (&table)[N]) {
+  int total = 0;
+  for (const auto& entry : table) total += entry.weight;
+  int roll = static_cast<int>(rng.below(static_cast<std::size_t>(total)));
+  for (const auto& entry : table) {
+    if (roll < entry.weight) return entry.value;
+    roll -= entry.weight;
+  }
+  return table[N - 1].value;
+}
+
+template <class T, std::size_t N>
+const T& pick(Rng& rng, const T (&table)[N]) {
+  return table[rng.below(N)];
+}
+
+// ---- Reference data ----------------------------------------------------------------------
+
+struct City {
+  const char* name;
+  const char* region;
+  const char* phone_prefix;   // the landline prefix of its province, after +34
+  const char* postal_prefix;  // the two digits of its province
+  int weight;                 // roughly by population, so big cities hold more customers
+};
+
+constexpr City kCities[] = {
+    {"Madrid", "Comunidad de Madrid", "91", "28", 16},
+    {"Barcelona", "Cataluña", "93", "08", 12},
+    {"Valencia", "Comunitat Valenciana", "96", "46", 7},
+    {"Sevilla", "Andalucía", "954", "41", 6},
+    {"Zaragoza", "Aragón", "976", "50", 5},
+    {"Málaga", "Andalucía", "952", "29", 5},
+    {"Murcia", "Región de Murcia", "968", "30", 4},
+    {"Palma", "Illes Balears", "971", "07", 4},
+    {"Las Palmas de Gran Canaria", "Canarias", "928", "35", 4},
+    {"Bilbao", "País Vasco", "944", "48", 3},
+    {"Alicante", "Comunitat Valenciana", "965", "03", 3},
+    {"Córdoba", "Andalucía", "957", "14", 3},
+    {"Valladolid", "Castilla y León", "983", "47", 3},
+    {"Vigo", "Galicia", "986", "36", 3},
+    {"Gijón", "Principado de Asturias", "985", "33", 3},
+    {"A Coruña", "Galicia", "981", "15", 2},
+    {"Granada", "Andalucía", "958", "18", 2},
+    {"Vitoria-Gasteiz", "País Vasco", "945", "01", 2},
+    {"Pamplona", "Comunidad Foral de Navarra", "948", "31", 2},
+    {"Santander", "Cantabria", "942", "39", 2},
+    {"Logroño", "La Rioja", "941", "26", 2},
+    {"Badajoz", "Extremadura", "924", "06", 2},
+    {"Toledo", "Castilla-La Mancha", "925", "45", 2},
+    {"Salamanca", "Castilla y León", "923", "37", 2},
+};
+static_assert(std::size(kCities) == 24);
+
+constexpr const char* kFirstNames[] = {
+    "José",      "María",    "Antonio",    "Carmen",   "Manuel",     "Ana",    "Francisco",
+    "Isabel",    "David",    "Laura",      "Juan",     "Lucía",      "Javier", "Cristina",
+    "José Luis", "Marta",    "Jesús",      "Pilar",    "Carlos",     "Elena",  "Alejandro",
+    "Sofía",     "Miguel",   "Paula",      "Rafael",   "Raquel",     "Pablo",  "Beatriz",
+    "Sergio",    "Mónica",   "Fernando",   "Rocío",    "Jorge",      "Inés",   "Álvaro",
+    "Begoña",    "Ángel",    "Nuria",      "Raúl",     "Ángela",     "Iñaki",  "Verónica",
+    "Rubén",     "Silvia",   "Adrián",     "Noelia",   "Óscar",      "Irene",  "Andrés",
+    "Ainhoa",    "Joaquín",  "Montserrat", "Ramón",    "Concepción", "Víctor", "Dolores",
+    "Íñigo",     "Remedios", "Tomás",      "Asunción",
+};
+
+constexpr const char* kSurnames[] = {
+    "García",   "Fernández", "González",   "Rodríguez",   "López",    "Martínez",  "Sánchez",
+    "Pérez",    "Gómez",     "Martín",     "Jiménez",     "Ruiz",     "Hernández", "Díaz",
+    "Moreno",   "Muñoz",     "Álvarez",    "Romero",      "Alonso",   "Gutiérrez", "Navarro",
+    "Torres",   "Domínguez", "Vázquez",    "Ramos",       "Gil",      "Ramírez",   "Serrano",
+    "Blanco",   "Molina",    "Morales",    "Suárez",      "Ortega",   "Delgado",   "Castro",
+    "Ortiz",    "Rubio",     "Marín",      "Sanz",        "Núñez",    "Iglesias",  "Medina",
+    "Garrido",  "Cortés",    "Castillo",   "Santos",      "Lozano",   "Guerrero",  "Cano",
+    "Prieto",   "Méndez",    "Cruz",       "Calvo",       "Gallego",  "Vidal",     "León",
+    "Márquez",  "Herrera",   "Peña",       "Flores",      "Cabrera",  "Campos",    "Vega",
+    "Fuentes",  "Carrasco",  "Díez",       "Caballero",   "Reyes",    "Nieto",     "Aguilar",
+    "Pascual",  "Santana",   "Herrero",    "Lorenzo",     "Montero",  "Hidalgo",   "Giménez",
+    "Ibáñez",   "Ferrer",    "Durán",      "Santiago",    "Benítez",  "Mora",      "Vicente",
+    "Vargas",   "Arias",     "Carmona",    "Crespo",      "Román",    "Pastor",    "Soto",
+    "Sáez",     "Velasco",   "Moya",       "Soler",       "Parra",    "Esteban",   "Bravo",
+    "Gallardo", "Rojas",     "Echeverría", "Zubizarreta", "Quiñones", "Muñiz",
+};
+
+constexpr const char* kActivities[] = {
+    "Distribuciones", "Ferretería", "Suministros", "Talleres",    "Construcciones", "Transportes",
+    "Panadería",      "Farmacia",   "Hostelería",  "Bodegas",     "Muebles",        "Electricidad",
+    "Fontanería",     "Comercial",  "Almacenes",   "Carpintería", "Instalaciones",  "Gestoría",
+    "Clínica Dental", "Óptica",     "Librería",    "Papelería",   "Frutas",         "Cafetería",
+    "Conservas",      "Reformas",   "Imprenta",    "Cerámicas",   "Aceites",        "Limpiezas",
+};
+
+struct LegalForm {
+  const char* suffix;
+  char cif_letter;  // the CIF letter of that legal form
+};
+constexpr Weighted<LegalForm> kLegalForms[] = {
+    {{"S.L.", 'B'}, 55},   {{"S.A.", 'A'}, 15}, {{"S.L.U.", 'B'}, 15},
+    {{"S.Coop.", 'F'}, 8}, {{"C.B.", 'E'}, 7},
+};
+
+constexpr Weighted<const char*> kStreetTypes[] = {{"Calle", 70}, {"Avenida", 20}, {"Plaza", 10}};
+constexpr const char* kStreetNames[] = {
+    "Mayor",
+    "de Alcalá",
+    "Real",
+    "del Carmen",
+    "de la Constitución",
+    "San Fernando",
+    "de Andalucía",
+    "Nueva",
+    "del Sol",
+    "de la Paz",
+    "de España",
+    "de los Reyes Católicos",
+    "Doctor Fleming",
+    "de Cervantes",
+    "Blas de Otero",
+    "de la Estación",
+    "Santa Ana",
+    "del Pilar",
+    "de Goya",
+    "Ramón y Cajal",
+    "Miguel Hernández",
+    "Federico García Lorca",
+    "de Colón",
+    "de la Ribera",
+    "Príncipe de Vergara",
+    "San Vicente",
+    "de Castilla",
+    "Juan de Austria",
+    "de los Olmos",
+    "Núñez de Balboa",
+};
+constexpr const char* kDoors[] = {"A", "B", "C", "D", "izda.", "dcha.", "centro"};
+
+constexpr Weighted<const char*> kCountries[] = {
+    {"España", 94}, {"Portugal", 3}, {"Francia", 2}, {"Andorra", 1}};
+constexpr Weighted<const char*> kStatuses[] = {
+    {"prospect", 30}, {"active", 35}, {"occasional", 15}, {"inactive", 12}, {"lost", 8}};
+constexpr Weighted<const char*> kSegments[] = {{"A", 15}, {"B", 35}, {"C", 50}};
+constexpr Weighted<const char*> kSocioeconomicLevels[] = {{"A", 10},  {"B", 20}, {"C1", 25},
+                                                          {"C2", 20}, {"D", 15}, {"E", 10}};
+constexpr const char* kEmailProviders[] = {"gmail.com",  "hotmail.com",    "yahoo.es",
+                                           "outlook.es", "telefonica.net", "icloud.com"};
+constexpr Weighted<const char*> kCompanyMailboxes[] = {
+    {"info", 60}, {"contacto", 15}, {"pedidos", 10}, {"administracion", 10}, {"comercial", 5}};
+
+constexpr const char* kTags[] = {
+    "vip",           "moroso",          "pago-30d",    "pago-60d",   "pago-90d",
+    "contado",       "recurrente",      "estacional",  "mayorista",  "minorista",
+    "franquicia",    "online",          "referido",    "feria-2024", "descuento-volumen",
+    "envío-urgente", "requiere-visita", "exportación",
+};
+static_assert(std::size(kTags) == 18);
+static_assert(std::size(kWorkloadFields) == 22);
+
+constexpr const char* kNoteSentences[] = {
+    "Prefiere que le visiten los martes por la mañana.",
+    "Pide presupuesto para la campaña de otoño.",
+    "Paga a 60 días; enviar la factura antes del día 25.",
+    "Muy satisfecho con el último pedido, quiere repetir.",
+    "Se queja del plazo de entrega del mes pasado.",
+    "Interesado en la nueva línea de productos ecológicos.",
+    "Hablar con el responsable de compras, no con recepción.",
+    "Tiene almacén nuevo en el polígono; revisar la dirección de envío.",
+    "La competencia le ofrece un 5 % menos; negociar descuento por volumen.",
+    "Cliente de toda la vida, trato muy cordial.",
+    "No llamar antes de las 10:00 ni a la hora de comer.",
+    "Ha cambiado de gerente; concertar una reunión de presentación.",
+    "Solicita muestras del catálogo de primavera.",
+    "Pendiente de confirmar el pedido de diciembre.",
+    "Le interesa la financiación a 12 meses sin intereses.",
+    "Revisar el riesgo antes de servir pedidos nuevos.",
+    "Cierra por vacaciones la segunda quincena de agosto.",
+    "Quiere recibir las ofertas por correo electrónico.",
+    "Conoce a otros comercios de la zona que podrían comprarnos.",
+    "Última visita: buena acogida del expositor nuevo.",
+    "Pregunta por el envío gratuito a partir de 300 €.",
+    "Reclamó un albarán duplicado; ya está resuelto.",
+    "Valora mucho la atención personal y la rapidez.",
+    "Compra sobre todo en Navidad y en Semana Santa.",
+};
+
+// 2015-01-01T00:00:00Z and 2025-01-01T00:00:00Z in seconds since the epoch.
+constexpr std::int64_t kFirstSecond = 1'420'070'400;
+constexpr std::int64_t kEndSecond = 1'735'689'600;
+
+// ---- Drawing values -----------------------------------------------------------------------
+
+std::string digits(Rng& rng, std::size_t count) {
+  std::string text;
+  for (std::size_t i = 0; i < count; ++i) text += static_cast<char>('0' + rng.below(10));
+  return text;
+}
+
+// "+34 ddd ddd ddd" from nine digits.
+std::string spanish_phone(const std::string& nine) {
+  return "+34 " + nine.substr(0, 3) + " " + nine.substr(3, 3) + " " + nine.substr(6, 3);
+}
+
+std::string draw_phone(Rng& rng, const City& city) {
+  const std::string prefix = city.phone_prefix;
+  return spanish_phone(prefix + digits(rng, 9 - prefix.size()));
+}
+
+std::string draw_mobile(Rng& rng) {
+  std::string prefix = rng.percent(85) ? "6" : "7" + std::to_string(rng.between(1, 4));
+  return spanish_phone(prefix + digits(rng, 9 - prefix.size()));
+}
+
+// Lowercase ASCII letters and digits only: "Ferretería Peña" -> "ferreteriapena".
+std::string slug(std::string_view text) {
+  std::string out;
+  for (char c : fold_text(text)) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) out += c;
+  }
+  return out;
+}
+
+struct CompanyName {
+  std::string name;
+  std::string domain;  // for its email
+  char cif_letter;
+};
+
+CompanyName draw_company_name(Rng& rng) {
+  const std::string activity = pick(rng, kActivities);
+  const std::string surname = pick(rng, kSurnames);
+  std::string name = activity + " " + surname;
+  std::string domain = slug(activity) + slug(surname);
+  if (rng.percent(30)) {
+    const std::string partner = pick(rng, kSurnames);
+    name += " y " + partner;
+    domain = slug(surname) + "y" + slug(partner);
+  }
+  const LegalForm& form = pick_weighted(rng, kLegalForms);
+  name += " ";
+  name += form.suffix;
+  return {std::move(name), std::move(domain), form.cif_letter};
+}
+
+struct PersonName {
+  std::string first, surname1, surname2;
+  std::string full() const { return first + " " + surname1 + " " + surname2; }
+};
+
+PersonName draw_person_name(Rng& rng) {
+  return {pick(rng, kFirstNames), pick(rng, kSurnames), pick(rng, kSurnames)};
+}
+
+std::string company_email(Rng& rng, const std::string& domain) {
+  return std::string(pick_weighted(rng, kCompanyMailboxes)) + "@" + domain + ".es";
+}
+
+std::string person_email(Rng& rng, const PersonName& person) {
+  char number[3];
+  std::snprintf(number, sizeof number, "%02d", static_cast<int>(rng.below(100)));
+  return slug(person.first) + "." + slug(person.surname1) + number + "@" +
+         pick(rng, kEmailProviders);
+}
+
+// The CIF control digit of seven digits (for letters whose control is a digit).
+char cif_control(const std::string& seven) {
+  int sum = 0;
+  for (std::size_t i = 0; i < 7; ++i) {
+    const int d = seven[i] - '0';
+    if (i % 2 == 1) {
+      sum += d;
+    } else {
+      const int doubled = 2 * d;
+      sum += doubled / 10 + doubled % 10;
+    }
+  }
+  return static_cast<char>('0' + (10 - sum % 10) % 10);
+}
+
+std::string draw_cif(Rng& rng, char letter) {
+  std::string seven = std::to_string(rng.between(1, 99)) + digits(rng, 5);
+  if (seven.size() == 6) seven = "0" + seven;
+  return std::string(1, letter) + seven + cif_control(seven);
+}
+
+std::string draw_dni(Rng& rng) {
+  static constexpr char kLetters[] = "TRWAGMYFPDXBNJZSQVHLCKE";
+  const auto number = rng.between(1'000'000, 99'999'999);
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%08lld%c", static_cast<long long>(number),
+                kLetters[number % 23]);
+  return buffer;
+}
+
+std::string draw_address(Rng& rng, const City& city) {
+  std::string address = pick_weighted(rng, kStreetTypes);
+  address += " ";
+  address += pick(rng, kStreetNames);
+  address += " " + std::to_string(rng.between(1, 180));
+  if (rng.percent(60)) {
+    address += ", " + std::to_string(rng.between(1, 8)) + "º " + pick(rng, kDoors);
+  }
+  char postal[8];
+  std::snprintf(postal, sizeof postal, "%03d", static_cast<int>(rng.between(1, 80)));
+  address += ", ";
+  address += city.postal_prefix;
+  address += postal;
+  address += " ";
+  address += city.name;
+  return address;
+}
+
+// Sentences without repeats until about 200 characters.
+std::string draw_notes(Rng& rng) {
+  constexpr std::size_t kCount = std::size(kNoteSentences);
+  bool used[kCount] = {};
+  std::string notes;
+  while (notes.size() < 171) {
+    std::size_t i = rng.below(kCount);
+    while (used[i]) i = (i + 1) % kCount;
+    used[i] = true;
+    if (!notes.empty()) notes += ' ';
+    notes += kNoteSentences[i];
+  }
+  return notes;
+}
+
+TagSet draw_tags(Rng& rng) {
+  const std::size_t count = rng.below(5);
+  TagSet tags;
+  while (tags.size() < count) {
+    std::string tag = pick(rng, kTags);
+    if (std::find(tags.begin(), tags.end(), tag) == tags.end()) tags.push_back(std::move(tag));
+  }
+  std::sort(tags.begin(), tags.end());
+  return tags;
+}
+
+std::string draw_owner(Rng& rng) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "seller-%02d", static_cast<int>(rng.between(1, 20)));
+  return buffer;
+}
+
+// Log-uniform within a range that depends on kind and segment, rounded to cents.
+double draw_revenue(Rng& rng, bool company, const std::string& segment) {
+  double lo = 0, hi = 0;
+  const int s = segment == "A" ? 0 : segment == "B" ? 1 : 2;
+  if (company) {
+    static constexpr double kLo[] = {1'000'000, 200'000, 20'000};
+    static constexpr double kHi[] = {20'000'000, 2'000'000, 300'000};
+    lo = kLo[s], hi = kHi[s];
+  } else {
+    static constexpr double kLo[] = {80'000, 30'000, 10'000};
+    static constexpr double kHi[] = {300'000, 90'000, 40'000};
+    lo = kLo[s], hi = kHi[s];
+  }
+  const double value = lo * std::pow(hi / lo, rng.unit());
+  return std::round(value * 100.0) / 100.0;
+}
+
+std::string draw_potential(Rng& rng, const std::string& segment) {
+  static constexpr Weighted<const char*> kA[] = {{"alto", 60}, {"medio", 30}, {"bajo", 10}};
+  static constexpr Weighted<const char*> kB[] = {{"alto", 30}, {"medio", 50}, {"bajo", 20}};
+  static constexpr Weighted<const char*> kC[] = {{"alto", 10}, {"medio", 40}, {"bajo", 50}};
+  return segment == "A"   ? pick_weighted(rng, kA)
+         : segment == "B" ? pick_weighted(rng, kB)
+                          : pick_weighted(rng, kC);
+}
+
+std::string iso_utc(std::int64_t seconds) {
+  const std::int64_t days = seconds / 86'400;
+  const std::int64_t rest = seconds % 86'400;
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%sT%02d:%02d:%02dZ", civil_from_days(days).c_str(),
+                static_cast<int>(rest / 3600), static_cast<int>(rest / 60 % 60),
+                static_cast<int>(rest % 60));
+  return buffer;
+}
+
+std::string draw_uuid(Rng& rng) {
+  const std::uint64_t high = (rng.next() & ~0xf000ULL) | 0x4000ULL;  // version 4
+  const std::uint64_t low = (rng.next() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%08llx-%04llx-%04llx-%04llx-%012llx",
+                static_cast<unsigned long long>(high >> 32),
+                static_cast<unsigned long long>((high >> 16) & 0xffff),
+                static_cast<unsigned long long>(high & 0xffff),
+                static_cast<unsigned long long>(low >> 48),
+                static_cast<unsigned long long>(low & 0xffffffffffffULL));
+  return std::string(buffer, 36);
+}
+
+const City& city_named(const std::string& name) {
+  for (const auto& city : kCities) {
+    if (name == city.name) return city;
+  }
+  throw std::invalid_argument("workload: unknown city '" + name + "'");
+}
+
+// The fields every customer stream draws first, in this order: id, kind, city.
+struct Head {
+  std::string id;
+  bool company;
+  const City* city;
+};
+
+Head draw_head(Rng& rng) {
+  Head head;
+  head.id = draw_uuid(rng);
+  head.company = rng.percent(70);
+  int total = 0;
+  for (const auto& city : kCities) total += city.weight;
+  int roll = static_cast<int>(rng.below(static_cast<std::size_t>(total)));
+  head.city = &kCities[std::size(kCities) - 1];
+  for (const auto& city : kCities) {
+    if (roll < city.weight) {
+      head.city = &city;
+      break;
+    }
+    roll -= city.weight;
+  }
+  return head;
+}
+
+}  // namespace
+
+// ---- Rng -------------------------------------------------------------------------------------
+
+std::uint64_t mix64(std::uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t Rng::next() {
+  state_ += 0x9e3779b97f4a7c15ULL;
+  return mix64(state_);
+}
+
+std::size_t Rng::below(std::size_t n) {
+  return static_cast<std::size_t>(unit() * double(n));
+}
+
+std::int64_t Rng::between(std::int64_t lo, std::int64_t hi) {
+  return lo + static_cast<std::int64_t>(below(static_cast<std::size_t>(hi - lo + 1)));
+}
+
+double Rng::unit() {
+  return static_cast<double>(next() >> 11) * 0x1.0p-53;
+}
+
+Rng customer_rng(std::uint64_t index, std::uint64_t seed) {
+  return Rng(mix64(mix64(seed ^ kCustomerSalt) ^ index));
+}
+
+Rng edit_rng(std::uint64_t index, std::uint64_t seed) {
+  return Rng(mix64(mix64(seed ^ kEditSalt) ^ index));
+}
+
+// ---- Customers -------------------------------------------------------------------------------
+
+Customer make_customer(std::uint64_t index, std::uint64_t seed) {
+  Rng rng = customer_rng(index, seed);
+  Head head = draw_head(rng);
+  const City& city = *head.city;
+
+  Customer c;
+  c.id = std::move(head.id);
+  c.kind = head.company ? "company" : "person";
+  if (head.company) {
+    CompanyName company = draw_company_name(rng);
+    c.name = std::move(company.name);
+    c.tax_id = draw_cif(rng, company.cif_letter);
+    c.email = company_email(rng, company.domain);
+  } else {
+    const PersonName person = draw_person_name(rng);
+    c.name = person.full();
+    c.tax_id = draw_dni(rng);
+    c.email = person_email(rng, person);
+  }
+  c.phone = draw_phone(rng, city);
+  c.mobile = draw_mobile(rng);
+  c.billing_address = draw_address(rng, city);
+  c.shipping_address = rng.percent(60) ? *c.billing_address : draw_address(rng, city);
+  c.city = city.name;
+  c.region = city.region;
+  c.country = pick_weighted(rng, kCountries);
+  c.status = pick_weighted(rng, kStatuses);
+  c.segment = pick_weighted(rng, kSegments);
+  c.owner = draw_owner(rng);
+  c.annual_revenue = draw_revenue(rng, head.company, *c.segment);
+  c.purchase_potential = draw_potential(rng, *c.segment);
+  c.socioeconomic_level = pick_weighted(rng, kSocioeconomicLevels);
+  c.tags = draw_tags(rng);
+  c.notes = draw_notes(rng);
+  const std::int64_t created = rng.between(kFirstSecond, kEndSecond - 1);
+  const std::int64_t updated = rng.between(created, kEndSecond - 1);
+  c.created_at = iso_utc(created);
+  c.updated_at = iso_utc(updated);
+  return c;
+}
+
+std::vector<Customer> make_customers(std::size_t n, std::uint64_t seed) {
+  std::vector<Customer> customers;
+  customers.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) customers.push_back(make_customer(i, seed));
+  return customers;
+}
+
+std::string customer_id(std::uint64_t index, std::uint64_t seed) {
+  Rng rng = customer_rng(index, seed);
+  return draw_uuid(rng);
+}
+
+// ---- Edits -----------------------------------------------------------------------------------
+
+std::vector<Edit> make_edits(std::size_t n_customers, std::size_t m, std::uint64_t seed) {
+  if (n_customers == 0 && m > 0) throw std::invalid_argument("workload: edits need customers");
+  std::vector<Edit> edits;
+  edits.reserve(m);
+  for (std::size_t j = 0; j < m; ++j) {
+    Rng rng = edit_rng(j, seed);
+    Edit edit;
+    edit.customer = rng.below(n_customers);
+    // A fresh value depends on the customer as created (kind, city, segment, name): edits
+    // of the name or segment earlier in the list do not shift later draws, so edit j
+    // stays a function of (j, n, seed) alone.
+    const Customer base = make_customer(edit.customer, seed);
+    const bool company = base.kind == "company";
+    const City& city = city_named(*base.city);
+    edit.customer_id = base.id;
+
+    int total = 0;
+    for (const auto& [field, weight] : kEditFieldWeights) total += weight;
+    int roll = static_cast<int>(rng.below(static_cast<std::size_t>(total)));
+    for (const auto& [field, weight] : kEditFieldWeights) {
+      if (roll < weight) {
+        edit.field = field;
+        break;
+      }
+      roll -= weight;
+    }
+
+    const std::string& f = edit.field;
+    if (f == "status") {
+      edit.value = pick_weighted(rng, kStatuses);
+    } else if (f == "notes") {
+      edit.value = draw_notes(rng);
+    } else if (f == "phone") {
+      edit.value = draw_phone(rng, city);
+    } else if (f == "mobile") {
+      edit.value = draw_mobile(rng);
+    } else if (f == "email") {
+      // The address derives from the name as created: replay the start of its stream.
+      Rng replay = customer_rng(edit.customer, seed);
+      draw_head(replay);
+      if (company) {
+        edit.value = company_email(rng, draw_company_name(replay).domain);
+      } else {
+        edit.value = person_email(rng, draw_person_name(replay));
+      }
+    } else if (f == "owner") {
+      edit.value = draw_owner(rng);
+    } else if (f == "segment") {
+      edit.value = pick_weighted(rng, kSegments);
+    } else if (f == "annual_revenue") {
+      edit.value = draw_revenue(rng, company, *base.segment);
+    } else if (f == "purchase_potential") {
+      edit.value = draw_potential(rng, *base.segment);
+    } else if (f == "tags") {
+      edit.value = draw_tags(rng);
+    } else if (f == "billing_address" || f == "shipping_address") {
+      edit.value = draw_address(rng, city);
+    } else if (f == "name") {
+      edit.value = company ? draw_company_name(rng).name : draw_person_name(rng).full();
+    }
+    edits.push_back(std::move(edit));
+  }
+  return edits;
+}
+
+// ---- Remote changes --------------------------------------------------------------------------
+
+Version server_version(std::uint64_t index) {
+  return Version{Hlc::from_parts(kServerEpochMillis + index, 0), kServerReplicaId};
+}
+
+std::size_t append_customer_changes(const Customer& customer, std::uint64_t index,
+                                    std::vector<Change>& out) {
+  const Version version = server_version(index);
+  const std::size_t before = out.size();
+  for (auto& [field, value] : to_record(customer)) {
+    if (value.is_tags()) {
+      for (const auto& tag : value.as_tags()) {
+        out.push_back(Change{tables::customers, customer.id, field, tag, Value(true), version, {}});
+      }
+    } else {
+      out.push_back(Change{tables::customers, customer.id, field, {}, value, version, {}});
+    }
+  }
+  return out.size() - before;
+}
+
+std::vector<Change> customer_changes(const Customer& customer, std::uint64_t index) {
+  std::vector<Change> changes;
+  append_customer_changes(customer, index, changes);
+  return changes;
+}
+
+// ---- Sizes -----------------------------------------------------------------------------------
+
+std::string compact_json(const Customer& c) {
+  // nlohmann::ordered_json keeps the field order of WORKLOAD.md's table.
+  nlohmann::ordered_json j;
+  const auto text = [](const OptText& v) { return v ? nlohmann::ordered_json(*v) : nullptr; };
+  j["id"] = c.id;
+  j["kind"] = c.kind;
+  j["name"] = c.name;
+  j["tax_id"] = text(c.tax_id);
+  j["email"] = text(c.email);
+  j["phone"] = text(c.phone);
+  j["mobile"] = text(c.mobile);
+  j["billing_address"] = text(c.billing_address);
+  j["shipping_address"] = text(c.shipping_address);
+  j["city"] = text(c.city);
+  j["region"] = text(c.region);
+  j["country"] = text(c.country);
+  j["status"] = c.status;
+  j["segment"] = text(c.segment);
+  j["owner"] = text(c.owner);
+  j["annual_revenue"] =
+      c.annual_revenue ? nlohmann::ordered_json(*c.annual_revenue) : nlohmann::ordered_json();
+  j["purchase_potential"] = text(c.purchase_potential);
+  j["socioeconomic_level"] = text(c.socioeconomic_level);
+  j["tags"] = c.tags;
+  j["notes"] = text(c.notes);
+  j["created_at"] = text(c.created_at);
+  j["updated_at"] = text(c.updated_at);
+  return j.dump();
+}
+
+std::size_t compact_json_size(const Customer& customer) {
+  return compact_json(customer).size();
+}
+
+}  // namespace libreta::workload
