@@ -41,11 +41,6 @@ std::string sql_name(std::string_view name) {
   return "\"" + std::string(name) + "\"";
 }
 
-// Position of a table in the schema: part of its search documents' rowids.
-int table_index(const Schema& schema, const TableSpec& table) {
-  return static_cast<int>(&table - schema.tables().data());
-}
-
 std::string iso_now(std::uint64_t millis) {
   const auto days = static_cast<std::int64_t>(millis / 86'400'000);
   const auto ms_of_day = millis % 86'400'000;
@@ -124,6 +119,7 @@ void create_tables(sqlite::Database& db, const Schema& schema) {
       element TEXT NOT NULL DEFAULT '', value TEXT NOT NULL,
       version TEXT NOT NULL, base TEXT NOT NULL);
     CREATE UNIQUE INDEX IF NOT EXISTS _outbox_field ON _outbox(tbl, row_id, field, element);
+    CREATE TABLE IF NOT EXISTS _search_pending (doc INTEGER PRIMARY KEY);
     CREATE TABLE IF NOT EXISTS _conflicts (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
@@ -257,69 +253,162 @@ const TableSpec& Replica::Impl::table(std::string_view name) const {
   return *spec;
 }
 
-std::optional<Replica::Impl::StoredRow> Replica::Impl::load(const TableSpec& table,
-                                                            std::string_view id) const {
-  std::string sql = "SELECT deleted, _versions, _extra";
-  for (const auto& field : table.fields) sql += ", " + sql_name(field.name);
-  sql += " FROM " + sql_name(table.name) + " WHERE id = ?";
-  auto& stmt = statement(sql);
-  stmt.bind(1, id);
-  if (!stmt.step()) return std::nullopt;
-  StoredRow row;
-  row.deleted = stmt.integer(0) != 0;
-  auto versions = RowVersions::decode(stmt.text_view(1));
+namespace {
+
+Replica::Impl::TableSql make_table_sql(const TableSpec& table) {
+  Replica::Impl::TableSql sql;
+  std::string columns;
+  std::string placeholders;
+  std::string assignments;
+  for (const auto& field : table.fields) {
+    columns += ", " + sql_name(field.name);
+    placeholders += ", ?";
+    assignments += ", " + sql_name(field.name) + " = ?";
+    sql.searchable = sql.searchable || field.searchable;
+  }
+  const std::string name = sql_name(table.name);
+  const std::string select =
+      "SELECT rowid, id, deleted, _versions, _extra" + columns + " FROM " + name;
+  sql.load_by_id = select + " WHERE id = ?";
+  sql.load_by_rowid = select + " WHERE rowid = ?";
+  sql.insert = "INSERT INTO " + name + " (deleted, _versions, _extra, id" + columns +
+               ") VALUES (?, ?, ?, ?" + placeholders + ")";
+  sql.update_all = "UPDATE " + name + " SET deleted = ?, _versions = ?, _extra = ?, id = ?" +
+                   assignments + " WHERE rowid = ?";
+  return sql;
+}
+
+// Reads a row selected with TableSql's load statements.
+Replica::Impl::StoredRow read_stored_row(const TableSpec& table, sqlite::Statement& stmt,
+                                         std::string* id) {
+  Replica::Impl::StoredRow row;
+  row.rowid = stmt.integer(0);
+  if (id) *id = stmt.text(1);
+  row.deleted = stmt.integer(2) != 0;
+  auto versions = RowVersions::decode(stmt.text_view(3));
   if (!versions) {
+    const std::string which = stmt.text(1);
     stmt.reset();
-    throw Error(ErrorCode::storage, "corrupt versions of " + table.name + " " + std::string(id));
+    throw Error(ErrorCode::storage, "corrupt versions of " + table.name + " " + which);
   }
   row.versions = std::move(*versions);
-  if (!stmt.is_null(2)) row.extra = stmt.text(2);
+  if (!stmt.is_null(4)) row.extra = stmt.text(4);
   for (std::size_t i = 0; i < table.fields.size(); ++i) {
-    Value value = read_column(stmt, static_cast<int>(i) + 3, table.fields[i].kind);
+    Value value = read_column(stmt, static_cast<int>(i) + 5, table.fields[i].kind);
     if (!value.is_null()) row.fields.emplace(table.fields[i].name, std::move(value));
   }
   stmt.reset();
   return row;
 }
 
-void Replica::Impl::store(const TableSpec& table, std::string_view id, const StoredRow& row) {
-  std::string sql = "INSERT INTO " + sql_name(table.name) + " (id, deleted, _versions, _extra";
-  std::string values = "?, ?, ?, ?";
-  std::string updates =
-      "deleted = excluded.deleted, _versions = excluded._versions, "
-      "_extra = excluded._extra";
-  for (const auto& field : table.fields) {
-    sql += ", " + sql_name(field.name);
-    values += ", ?";
-    updates += ", " + sql_name(field.name) + " = excluded." + sql_name(field.name);
-  }
-  sql += ") VALUES (" + values + ") ON CONFLICT(id) DO UPDATE SET " + updates + " RETURNING rowid";
-  auto& stmt = statement(sql);
-  stmt.bind(1, id).bind(2, std::int64_t{row.deleted ? 1 : 0}).bind(3, row.versions.encode());
-  if (row.extra.empty())
-    stmt.bind_null(4);
-  else
-    stmt.bind(4, row.extra);
-  for (std::size_t i = 0; i < table.fields.size(); ++i) {
-    auto it = row.fields.find(table.fields[i].name);
-    bind_value(stmt, static_cast<int>(i) + 5, it == row.fields.end() ? Value() : it->second,
-               table.fields[i].kind);
-  }
-  if (!stmt.step()) throw Error(ErrorCode::storage, "row was not written");
-  const std::int64_t rowid = stmt.integer(0);
-  stmt.reset();
-  refresh_search_document(table, rowid, id, row);
+void bind_field(sqlite::Statement& stmt, int index, const Replica::Impl::StoredRow& row,
+                const FieldSpec& field) {
+  auto it = row.fields.find(field.name);
+  bind_value(stmt, index, it == row.fields.end() ? Value() : it->second, field.kind);
 }
 
-void Replica::Impl::refresh_search_document(const TableSpec& table, std::int64_t rowid,
-                                            std::string_view id, const StoredRow& row) {
-  bool searchable = false;
-  for (const auto& field : table.fields) searchable = searchable || field.searchable;
-  if (!searchable) return;
-  // One document per row, keyed by the row's own rowid and its table's position.
-  const std::int64_t doc = rowid * 8 + table_index(*schema, table);
-  auto& remove = statement("DELETE FROM search_index WHERE rowid = ?");
-  remove.bind(1, doc).run();
+// Binds every field of a whole-row statement whose field parameters start at `first`. The
+// statement comes reset with every parameter null, so only the row's set fields are bound;
+// their text is bound without a copy (the row outlives the statement's step).
+void bind_all_fields(sqlite::Statement& stmt, int first, const TableSpec& table,
+                     const Replica::Impl::StoredRow& row) {
+  for (const auto& [name, value] : row.fields) {
+    auto position = table.field_positions.find(name);
+    if (position == table.field_positions.end()) continue;
+    const FieldSpec& field = table.fields[position->second];
+    const int index = first + static_cast<int>(position->second);
+    if (value.is_text() && field.kind != FieldKind::integer && field.kind != FieldKind::decimal &&
+        field.kind != FieldKind::boolean && field.kind != FieldKind::tag_set) {
+      stmt.bind_static(index, value.as_text());
+    } else {
+      bind_value(stmt, index, value, field.kind);
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<Replica::Impl::StoredRow> Replica::Impl::load(const TableSpec& table,
+                                                            std::string_view id) const {
+  auto& stmt = statement(table_sql[position(table)].load_by_id);
+  stmt.bind(1, id);
+  if (!stmt.step()) {
+    stmt.reset();
+    return std::nullopt;
+  }
+  return read_stored_row(table, stmt, nullptr);
+}
+
+std::optional<Replica::Impl::StoredRow> Replica::Impl::load_rowid(const TableSpec& table,
+                                                                  std::int64_t rowid,
+                                                                  std::string* id) const {
+  auto& stmt = statement(table_sql[position(table)].load_by_rowid);
+  stmt.bind(1, rowid);
+  if (!stmt.step()) {
+    stmt.reset();
+    return std::nullopt;
+  }
+  return read_stored_row(table, stmt, id);
+}
+
+void Replica::Impl::store(const TableSpec& table, std::string_view id, StoredRow& row,
+                          Search search, const std::vector<std::string>* changed) {
+  const TableSql& sql = table_sql[position(table)];
+  const bool is_new = row.rowid == 0;
+  const std::string versions = row.versions.encode();
+  auto bind_common = [&](sqlite::Statement& stmt) {
+    stmt.bind(1, std::int64_t{row.deleted ? 1 : 0}).bind_static(2, versions);
+    if (row.extra.empty())
+      stmt.bind_null(3);
+    else
+      stmt.bind(3, row.extra);
+    stmt.bind(4, id);
+  };
+  if (is_new) {
+    auto& stmt = statement(sql.insert);
+    bind_common(stmt);
+    bind_all_fields(stmt, 5, table, row);
+    stmt.run();
+    row.rowid = sqlite3_last_insert_rowid(db.handle());
+  } else if (changed) {
+    // Only the columns that changed: an edit of one field writes one column and the versions.
+    std::string text =
+        "UPDATE " + sql_name(table.name) + " SET deleted = ?, _versions = ?, _extra = ?, id = ?";
+    std::vector<const FieldSpec*> specs;
+    for (const auto& name : *changed) {
+      const FieldSpec* spec = table.field(name);
+      if (!spec || std::find(specs.begin(), specs.end(), spec) != specs.end()) continue;
+      specs.push_back(spec);
+      text += ", " + sql_name(spec->name) + " = ?";
+    }
+    text += " WHERE rowid = ?";
+    auto& stmt = statement(text);
+    bind_common(stmt);
+    int index = 5;
+    for (const FieldSpec* spec : specs) bind_field(stmt, index++, row, *spec);
+    stmt.bind(index, row.rowid).run();
+  } else {
+    auto& stmt = statement(sql.update_all);
+    bind_common(stmt);
+    bind_all_fields(stmt, 5, table, row);
+    stmt.bind(static_cast<int>(table.fields.size()) + 5, row.rowid).run();
+  }
+  if (!sql.searchable || search == Search::untouched) return;
+  if (search == Search::now) {
+    refresh_search_document(table, id, row, is_new);
+  } else {
+    auto& pending = statement("INSERT OR IGNORE INTO _search_pending(doc) VALUES(?)");
+    pending.bind(1, row.rowid * 8 + position(table)).run();
+  }
+}
+
+void Replica::Impl::refresh_search_document(const TableSpec& table, std::string_view id,
+                                            const StoredRow& row, bool is_new) {
+  const std::int64_t doc = row.rowid * 8 + position(table);
+  if (!is_new) {
+    auto& remove = statement("DELETE FROM search_index WHERE rowid = ?");
+    remove.bind(1, doc).run();
+  }
   if (row.deleted) return;
   std::string body;
   for (const auto& field : table.fields) {
@@ -336,6 +425,33 @@ void Replica::Impl::refresh_search_document(const TableSpec& table, std::int64_t
   auto& insert = statement(
       "INSERT INTO search_index(rowid, customer_id, tbl, row_id, body) VALUES(?, ?, ?, ?, ?)");
   insert.bind(1, doc).bind(2, customer_id).bind(3, table.name).bind(4, id).bind(5, body).run();
+}
+
+std::size_t Replica::Impl::index_pending_search() {
+  std::vector<std::int64_t> docs;
+  {
+    auto& stmt = statement("SELECT doc FROM _search_pending ORDER BY doc");
+    while (stmt.step()) docs.push_back(stmt.integer(0));
+    stmt.reset();
+  }
+  if (docs.empty()) return 0;
+  sqlite::Transaction transaction(db);
+  for (const std::int64_t doc : docs) {
+    const auto& tables = schema->tables();
+    const std::size_t position = static_cast<std::size_t>(doc % 8);
+    if (position >= tables.size()) continue;
+    std::string id;
+    auto row = load_rowid(tables[position], doc / 8, &id);
+    if (row) {
+      refresh_search_document(tables[position], id, *row, false);
+    } else {
+      auto& remove = statement("DELETE FROM search_index WHERE rowid = ?");
+      remove.bind(1, doc).run();
+    }
+  }
+  db.exec("DELETE FROM _search_pending");
+  transaction.commit();
+  return docs.size();
 }
 
 void Replica::Impl::append_outbox(const Change& change) {
@@ -362,14 +478,12 @@ void Replica::Impl::save_clock() {
   stmt.bind(1, clock->last().to_string()).run();
 }
 
-Hlc Replica::Impl::next_version_clock() {
-  // Catch up with versions issued through other connections to the same file, so that a
-  // local write is always newer than everything this file has seen.
-  auto& stmt = statement("SELECT value FROM _meta WHERE key = 'clock'");
-  if (stmt.step()) {
-    if (auto saved = Hlc::parse(stmt.text_view(0))) clock->restore(*saved);
-  }
-  stmt.reset();
+Hlc Replica::Impl::next_version_clock(const RowVersions* row) {
+  // A write must be newer than every version the row already has, whichever connection to
+  // this file (the app, the sync session, another process) or earlier run issued them, and
+  // even if the device clock went back: catch up with the row before taking a new clock.
+  // Other rows need no such order, so nothing is read or written elsewhere for it.
+  if (row) clock->restore(row->latest().hlc);
   return clock->now();
 }
 
@@ -387,7 +501,14 @@ TagSet present_tags(const RowVersions& versions, std::string_view field) {
 // ---- Opening --------------------------------------------------------------------------------
 
 Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Replica::~Replica() = default;
+Replica::~Replica() {
+  // Keep the clock for the next run (writes catch up with each row's versions anyway, so a
+  // crash that skips this loses nothing but the clock's lead).
+  try {
+    impl_->save_clock();
+  } catch (...) {
+  }
+}
 
 std::unique_ptr<Replica> Replica::open(const std::filesystem::path& file, ReplicaOptions options) {
   auto impl = std::make_unique<Impl>();
@@ -400,6 +521,10 @@ std::unique_ptr<Replica> Replica::open(const std::filesystem::path& file, Replic
   // take back the last commits, and the file stays consistent either way.
   db.exec("PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA foreign_keys = OFF");  // children may arrive before their customer
+  // 16 MiB of page cache: a download of a whole book touches the indexes all over; the
+  // default 2 MiB makes each page slower than the one before.
+  db.exec("PRAGMA cache_size = -16384");
+  for (const auto& table : impl->schema->tables()) impl->table_sql.push_back(make_table_sql(table));
 
   sqlite::Transaction transaction(db);
   db.exec("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
@@ -506,7 +631,7 @@ std::string Replica::create(std::string_view table_name, const Record& fields, s
   for (const auto& [name, value] : row.fields) check_reference(impl, *table.field(name), value);
 
   sqlite::Transaction transaction(impl.db);
-  const Hlc now = impl.next_version_clock();
+  const Hlc now = impl.next_version_clock(nullptr);
   if (id.empty()) {
     id = new_row_id(now.millis());
   } else if (!is_valid_row_id(id)) {
@@ -532,8 +657,7 @@ std::string Replica::create(std::string_view table_name, const Record& fields, s
       impl.append_outbox(change);
     }
   }
-  impl.store(table, id, row);
-  impl.save_clock();
+  impl.store(table, id, row, Impl::Search::now);
   transaction.commit();
   return id;
 }
@@ -567,7 +691,7 @@ std::size_t Replica::update(std::string_view table_name, std::string_view id,
   std::vector<Change> changes;
   std::optional<Version> version;
   auto next_version = [&] {
-    if (!version) version = Version{impl.next_version_clock(), impl.replica_id};
+    if (!version) version = Version{impl.next_version_clock(&row->versions), impl.replica_id};
     return *version;
   };
   for (auto& [spec, value] : wanted) {
@@ -602,8 +726,8 @@ std::size_t Replica::update(std::string_view table_name, std::string_view id,
   }
   if (changes.empty()) return 0;  // a no-op update writes nothing
 
-  std::size_t changed_fields = 0;
-  std::string last_field;
+  std::vector<std::string> changed_columns;
+  bool searchable_changed = false;
   for (const auto& change : changes) {
     row->versions.merge(change);
     if (!change.element.empty()) {
@@ -618,13 +742,15 @@ std::size_t Replica::update(std::string_view table_name, std::string_view id,
       row->fields[change.field] = change.value;
     }
     impl.append_outbox(change);
-    if (change.field != last_field) ++changed_fields;
-    last_field = change.field;
+    if (changed_columns.empty() || changed_columns.back() != change.field) {
+      changed_columns.push_back(change.field);
+      searchable_changed = searchable_changed || table.field(change.field)->searchable;
+    }
   }
-  impl.store(table, id, *row);
-  impl.save_clock();
+  impl.store(table, id, *row, searchable_changed ? Impl::Search::now : Impl::Search::untouched,
+             &changed_columns);
   transaction.commit();
-  return changed_fields;
+  return changed_columns.size();
 }
 
 std::size_t Replica::update_entity(std::string_view table_name, std::string_view id,
@@ -657,13 +783,13 @@ void Replica::remove(std::string_view table_name, std::string_view id) {
                 kDeletedField,
                 {},
                 Value(true),
-                Version{impl.next_version_clock(), impl.replica_id},
+                Version{impl.next_version_clock(&row->versions), impl.replica_id},
                 row->versions.field(kDeletedField)};
   row->versions.merge(change);
   row->deleted = true;
   impl.append_outbox(change);
-  impl.store(table, id, *row);
-  impl.save_clock();
+  const std::vector<std::string> no_columns;
+  impl.store(table, id, *row, Impl::Search::now, &no_columns);
   transaction.commit();
 }
 

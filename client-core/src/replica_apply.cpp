@@ -115,23 +115,27 @@ std::vector<ConflictNotice> Replica::reported_conflicts() const {
 
 ApplyResult Replica::apply_remote_in_transaction(const std::vector<Change>& incoming) {
   auto& impl = *impl_;
-  // Validate the whole batch first: one bad change refuses all of it.
-  std::vector<Change> changes = incoming;
+  // Validate the whole batch first: one bad change refuses all of it. Only the canonical
+  // values are kept aside; the changes themselves are not copied.
+  std::vector<Value> values;
+  values.reserve(incoming.size());
   Hlc newest;
-  for (std::size_t i = 0; i < changes.size(); ++i) {
-    Change& change = changes[i];
+  for (std::size_t i = 0; i < incoming.size(); ++i) {
+    const Change& change = incoming[i];
     if (change.version.is_none()) {
       throw Error(ErrorCode::invalid_value, "change " + std::to_string(i) + " has no version");
     }
-    if (auto status = validate_change(*impl.schema, change); !status) {
-      throw Error(status.error().code(),
-                  "change " + std::to_string(i) + ": " + status.error().what());
+    auto value = validated_value(*impl.schema, change);
+    if (!value) {
+      throw Error(value.error().code(),
+                  "change " + std::to_string(i) + ": " + value.error().what());
     }
     if (!impl.clock->within_skew(change.version.hlc)) {
       throw Error(ErrorCode::clock_skew, "change " + std::to_string(i) +
                                              " is dated too far in the future (" +
                                              change.version.to_string() + ")");
     }
+    values.push_back(std::move(value).value());
     newest = std::max(newest, change.version.hlc);
   }
 
@@ -139,23 +143,30 @@ ApplyResult Replica::apply_remote_in_transaction(const std::vector<Change>& inco
     const TableSpec* table;
     std::string id;
     Impl::StoredRow row;
+    std::vector<std::string> changed;  // columns to write, for a row already stored
     bool dirty = false;
   };
   std::vector<Pending> rows;
   std::unordered_map<std::string, std::size_t> index;  // "table\0id" -> rows position
   ApplyResult result;
 
-  for (const Change& change : changes) {
-    std::string key = change.table;
-    key += '\0';
-    key += change.row;
-    auto [it, inserted] = index.try_emplace(std::move(key), rows.size());
-    if (inserted) {
-      const TableSpec& table = impl.table(change.table);
-      auto stored = impl.load(table, change.row);
-      rows.push_back({&table, change.row, stored ? std::move(*stored) : Impl::StoredRow{}});
+  std::size_t current = SIZE_MAX;  // the row of the previous change: pages come row by row
+  for (std::size_t i = 0; i < incoming.size(); ++i) {
+    const Change& change = incoming[i];
+    if (current == SIZE_MAX || rows[current].id != change.row ||
+        rows[current].table->name != change.table) {
+      std::string key = change.table;
+      key += '\0';
+      key += change.row;
+      auto [it, inserted] = index.try_emplace(std::move(key), rows.size());
+      if (inserted) {
+        const TableSpec& table = impl.table(change.table);
+        auto stored = impl.load(table, change.row);
+        rows.push_back({&table, change.row, stored ? std::move(*stored) : Impl::StoredRow{}, {}});
+      }
+      current = it->second;
     }
-    Pending& pending = rows[it->second];
+    Pending& pending = rows[current];
     if (!pending.row.versions.merge(change)) {
       ++result.ignored;
       continue;
@@ -170,17 +181,20 @@ ApplyResult Replica::apply_remote_in_transaction(const std::vector<Change>& inco
       else
         fields[change.field] = Value(std::move(tags));
     } else if (change.field == kDeletedField) {
-      pending.row.deleted = change.value.as_bool();
+      pending.row.deleted = values[i].as_bool();
     } else if (!pending.table->field(change.field)) {
-      set_extra(pending.row, change.field, change.value);
-    } else if (change.value.is_null()) {
+      set_extra(pending.row, change.field, values[i]);
+    } else if (values[i].is_null()) {
       fields.erase(change.field);
     } else {
-      fields[change.field] = change.value;
+      fields[change.field] = std::move(values[i]);
     }
+    if (pending.row.rowid != 0) pending.changed.push_back(change.field);
   }
-  for (const auto& pending : rows) {
-    if (pending.dirty) impl.store(*pending.table, pending.id, pending.row);
+  for (auto& pending : rows) {
+    if (!pending.dirty) continue;
+    impl.store(*pending.table, pending.id, pending.row, Impl::Search::later,
+               pending.row.rowid != 0 ? &pending.changed : nullptr);
   }
   impl.clock->receive(newest);
   impl.save_clock();

@@ -8,7 +8,9 @@
 //                  from a newer schema, kept verbatim)
 //   search_index   FTS5 (customer_id, tbl, row_id UNINDEXED; body), tokenizer unicode61
 //                  with remove_diacritics 2; one document per live customer/contact/
-//                  interaction row
+//                  interaction row, rowid = the row's rowid * 8 + its table's position
+//   _search_pending  documents to refresh (rows merged from the server): indexed in one
+//                  go before the next search, not row by row during a download
 //   _outbox        local changes not yet acknowledged (seq, tbl, row_id, field, element,
 //                  value JSON, version, base)
 //   _meta          key/value: replica_id, schema_version, clock
@@ -49,26 +51,47 @@ struct Replica::Impl {
 
   const TableSpec& table(std::string_view name) const;
 
+  // SQL of each table, made once at open: rows are loaded and stored for every write.
+  struct TableSql {
+    std::string load_by_id, load_by_rowid, insert, update_all;
+    bool searchable = false;  // has fields in the search index
+  };
+  std::vector<TableSql> table_sql;  // by table position in the schema
+  int position(const TableSpec& table) const {
+    return static_cast<int>(&table - schema->tables().data());
+  }
+
   // The stored row (deleted or not) with its versions; nullopt when the id is unknown.
   struct StoredRow {
-    Record fields;  // set fields only; tag sets as Value(TagSet)
+    std::int64_t rowid = 0;  // 0 for a row not stored yet
+    Record fields;           // set fields only; tag sets as Value(TagSet)
     bool deleted = false;
     RowVersions versions;
     std::string extra;  // JSON object text or empty
   };
   std::optional<StoredRow> load(const TableSpec& table, std::string_view id) const;
-  // Writes the whole row (insert or replace) and refreshes its search document.
-  void store(const TableSpec& table, std::string_view id, const StoredRow& row);
-  // Replaces the row's search document (rowid * 8 + table position) with its current text.
-  void refresh_search_document(const TableSpec& table, std::int64_t rowid, std::string_view id,
-                               const StoredRow& row);
+  std::optional<StoredRow> load_rowid(const TableSpec& table, std::int64_t rowid,
+                                      std::string* id) const;
+  // How a write keeps the search index up to date.
+  enum class Search { now, later, untouched };
+  // Writes the row: an insert for a new one (its rowid is set), else an update of the given
+  // columns (all of them when `changed` is null).
+  void store(const TableSpec& table, std::string_view id, StoredRow& row, Search search,
+             const std::vector<std::string>* changed = nullptr);
+  // Replaces the row's search document with its current text.
+  void refresh_search_document(const TableSpec& table, std::string_view id, const StoredRow& row,
+                               bool is_new);
+  // Indexes the documents waiting in _search_pending; returns how many.
+  std::size_t index_pending_search();
 
   // Appends a local change to the outbox, coalescing with a pending change of the same
   // field (or tag) that was not sent yet.
   void append_outbox(const Change& change);
+  // Keeps the greatest clock seen from elsewhere in the file, so that after a restart the
+  // clock is not behind what was received (saved once per merged batch).
   void save_clock();
-  // A new clock value for a local write, above any saved by another connection.
-  Hlc next_version_clock();
+  // A new clock value for a local write to a row, above every version the row has.
+  Hlc next_version_clock(const RowVersions* row);
 };
 
 // The tags of a tag-set field present by the merge state.

@@ -359,7 +359,12 @@ std::vector<FollowUp> Replica::followups_of(std::string_view customer_id) const 
 
 // ---- Search ----------------------------------------------------------------------------------
 
+std::size_t Replica::update_search_index() {
+  return impl_->index_pending_search();
+}
+
 std::vector<SearchHit> Replica::search(std::string_view text, std::size_t limit) const {
+  impl_->index_pending_search();
   text = text.substr(0, kMaxSearchTextBytes);  // a cut sequence only ends the last term
   const std::vector<std::string> terms = search_terms(text);
   if (terms.empty() || limit == 0) return {};

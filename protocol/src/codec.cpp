@@ -16,21 +16,30 @@ bool is_field_name(std::string_view name);
 
 json value_to_json(const Value& value) {
   switch (value.type()) {
-    case Value::Type::null: return nullptr;
-    case Value::Type::boolean: return value.as_bool();
-    case Value::Type::integer: return value.as_integer();
-    case Value::Type::number: return value.as_number();
-    case Value::Type::text: return value.as_text();
-    case Value::Type::tags: return value.as_tags();
+    case Value::Type::null:
+      return nullptr;
+    case Value::Type::boolean:
+      return value.as_bool();
+    case Value::Type::integer:
+      return value.as_integer();
+    case Value::Type::number:
+      return value.as_number();
+    case Value::Type::text:
+      return value.as_text();
+    case Value::Type::tags:
+      return value.as_tags();
   }
   return nullptr;
 }
 
 Result<Value> value_from_json(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return Value();
-    case json::value_t::boolean: return Value(j.get<bool>());
-    case json::value_t::number_integer: return Value(j.get<std::int64_t>());
+    case json::value_t::null:
+      return Value();
+    case json::value_t::boolean:
+      return Value(j.get<bool>());
+    case json::value_t::number_integer:
+      return Value(j.get<std::int64_t>());
     case json::value_t::number_unsigned: {
       const auto u = j.get<std::uint64_t>();
       if (u > static_cast<std::uint64_t>(INT64_MAX)) {
@@ -38,8 +47,10 @@ Result<Value> value_from_json(const json& j) {
       }
       return Value(static_cast<std::int64_t>(u));
     }
-    case json::value_t::number_float: return Value(j.get<double>());
-    case json::value_t::string: return Value(j.get<std::string>());
+    case json::value_t::number_float:
+      return Value(j.get<double>());
+    case json::value_t::string:
+      return Value(j.get<std::string>());
     case json::value_t::array: {
       TagSet tags;
       for (const auto& item : j) {
@@ -48,7 +59,9 @@ Result<Value> value_from_json(const json& j) {
       }
       return Value(std::move(tags));
     }
-    default: return Error(ErrorCode::wrong_type, "a value must be null, boolean, number, text or a list of texts");
+    default:
+      return Error(ErrorCode::wrong_type,
+                   "a value must be null, boolean, number, text or a list of texts");
   }
 }
 
@@ -65,7 +78,8 @@ bool is_field_name(std::string_view name) {
 Result<std::string> required_string(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end()) return Error(ErrorCode::missing_field, std::string("missing \"") + key + "\"");
-  if (!it->is_string()) return Error(ErrorCode::wrong_type, std::string("\"") + key + "\" must be text");
+  if (!it->is_string())
+    return Error(ErrorCode::wrong_type, std::string("\"") + key + "\" must be text");
   return it->get<std::string>();
 }
 
@@ -75,10 +89,12 @@ Result<Version> parse_version(const json& j, const char* key, bool required) {
     if (required) return Error(ErrorCode::missing_field, std::string("missing \"") + key + "\"");
     return Version{};
   }
-  if (!it->is_string()) return Error(ErrorCode::wrong_type, std::string("\"") + key + "\" must be text");
+  if (!it->is_string())
+    return Error(ErrorCode::wrong_type, std::string("\"") + key + "\" must be text");
   auto version = Version::parse(it->get_ref<const std::string&>());
   if (!version || (required && version->is_none())) {
-    return Error(ErrorCode::invalid_value, std::string("\"") + key + "\" is not a version (<16 hex digits>:<replica id>)");
+    return Error(ErrorCode::invalid_value,
+                 std::string("\"") + key + "\" is not a version (<16 hex digits>:<replica id>)");
   }
   return *version;
 }
@@ -155,8 +171,8 @@ Result<std::vector<Change>> decode_changes(std::string_view text) {
   if (parsed.is_discarded()) return Error(ErrorCode::malformed, "not valid JSON");
   if (!parsed.is_array()) return Error(ErrorCode::wrong_type, "changes must be a JSON array");
   if (parsed.size() > kMaxChangesPerBatch) {
-    return Error(ErrorCode::too_large, "more than " + std::to_string(kMaxChangesPerBatch) +
-                                           " changes in one batch");
+    return Error(ErrorCode::too_large,
+                 "more than " + std::to_string(kMaxChangesPerBatch) + " changes in one batch");
   }
   std::vector<Change> changes;
   changes.reserve(parsed.size());
@@ -172,13 +188,20 @@ Result<std::vector<Change>> decode_changes(std::string_view text) {
 }
 
 Status validate_change(const Schema& schema, Change& change) {
+  auto value = validated_value(schema, change);
+  if (!value) return value.error();
+  change.value = std::move(value).value();
+  return Ok{};
+}
+
+Result<Value> validated_value(const Schema& schema, const Change& change) {
   const TableSpec* table = schema.table(change.table);
   if (!table) return Error(ErrorCode::unknown_table, "unknown table '" + change.table + "'");
   if (change.field == kDeletedField) {
     if (!change.element.empty() || !change.value.is_bool()) {
       return Error(ErrorCode::wrong_type, "'deleted' takes true or false");
     }
-    return Ok{};
+    return change.value;
   }
   const FieldSpec* spec = table->field(change.field);
   if (!spec) {
@@ -191,7 +214,7 @@ Status validate_change(const Schema& schema, Change& change) {
       return Error(ErrorCode::too_large, "unknown field '" + change.field + "' is longer than " +
                                              std::to_string(kMaxLongTextLength) + " bytes");
     }
-    return Ok{};
+    return change.value;
   }
   if (spec->kind == FieldKind::tag_set) {
     if (change.element.empty()) {
@@ -206,15 +229,12 @@ Status validate_change(const Schema& schema, Change& change) {
     if (tags.value().as_tags().size() != 1 || tags.value().as_tags()[0] != change.element) {
       return Error(ErrorCode::invalid_value, "tag '" + change.element + "' is not canonical");
     }
-    return Ok{};
+    return change.value;
   }
   if (!change.element.empty()) {
     return Error(ErrorCode::invalid_value, "field '" + change.field + "' is not a tag set");
   }
-  auto value = spec->validate(change.value);
-  if (!value) return value.error();
-  change.value = std::move(value).value();
-  return Ok{};
+  return spec->validate(change.value);
 }
 
 }  // namespace libreta

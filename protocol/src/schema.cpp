@@ -62,8 +62,8 @@ Error invalid(const FieldSpec& spec, std::string why) {
 }
 
 Error wrong_type(const FieldSpec& spec, const Value& value, const char* expected) {
-  return Error(ErrorCode::wrong_type, "field '" + spec.name + "' expects " + expected +
-                                          ", got " + value_type_name(value.type()));
+  return Error(ErrorCode::wrong_type, "field '" + spec.name + "' expects " + expected + ", got " +
+                                          value_type_name(value.type()));
 }
 
 int parse_digits(std::string_view text, std::size_t at, std::size_t count) {
@@ -75,7 +75,9 @@ int parse_digits(std::string_view text, std::size_t at, std::size_t count) {
   return number;
 }
 
-bool is_leap(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+bool is_leap(int year) {
+  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
 
 int days_in_month(int year, int month) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -95,35 +97,55 @@ bool valid_date_prefix(std::string_view text) {
 
 const char* value_type_name(Value::Type type) {
   switch (type) {
-    case Value::Type::null: return "null";
-    case Value::Type::boolean: return "boolean";
-    case Value::Type::integer: return "integer";
-    case Value::Type::number: return "number";
-    case Value::Type::text: return "text";
-    case Value::Type::tags: return "tag set";
+    case Value::Type::null:
+      return "null";
+    case Value::Type::boolean:
+      return "boolean";
+    case Value::Type::integer:
+      return "integer";
+    case Value::Type::number:
+      return "number";
+    case Value::Type::text:
+      return "text";
+    case Value::Type::tags:
+      return "tag set";
   }
   return "unknown";
 }
 
 const char* field_kind_name(FieldKind kind) {
   switch (kind) {
-    case FieldKind::text: return "text";
-    case FieldKind::long_text: return "long_text";
-    case FieldKind::integer: return "integer";
-    case FieldKind::decimal: return "decimal";
-    case FieldKind::date: return "date";
-    case FieldKind::date_time: return "date_time";
-    case FieldKind::choice: return "choice";
-    case FieldKind::tag_set: return "tag_set";
-    case FieldKind::boolean: return "boolean";
-    case FieldKind::reference: return "reference";
-    case FieldKind::email: return "email";
-    case FieldKind::phone: return "phone";
+    case FieldKind::text:
+      return "text";
+    case FieldKind::long_text:
+      return "long_text";
+    case FieldKind::integer:
+      return "integer";
+    case FieldKind::decimal:
+      return "decimal";
+    case FieldKind::date:
+      return "date";
+    case FieldKind::date_time:
+      return "date_time";
+    case FieldKind::choice:
+      return "choice";
+    case FieldKind::tag_set:
+      return "tag_set";
+    case FieldKind::boolean:
+      return "boolean";
+    case FieldKind::reference:
+      return "reference";
+    case FieldKind::email:
+      return "email";
+    case FieldKind::phone:
+      return "phone";
   }
   return "unknown";
 }
 
-bool is_valid_date(std::string_view text) { return text.size() == 10 && valid_date_prefix(text); }
+bool is_valid_date(std::string_view text) {
+  return text.size() == 10 && valid_date_prefix(text);
+}
 
 bool is_valid_date_time(std::string_view text) {
   // YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.fffZ
@@ -190,8 +212,8 @@ Result<Value> FieldSpec::validate(const Value& value) const {
       const std::size_t limit =
           max_length ? max_length : (multiline ? kMaxLongTextLength : kMaxTextLength);
       if (value.as_text().size() > limit) {
-        return Error(ErrorCode::too_large, "field '" + name + "' is longer than " +
-                                               std::to_string(limit) + " bytes");
+        return Error(ErrorCode::too_large,
+                     "field '" + name + "' is longer than " + std::to_string(limit) + " bytes");
       }
       if (!is_clean_utf8(value.as_text(), multiline)) {
         return invalid(*this, "not valid UTF-8 text (or holds control characters)");
@@ -207,7 +229,8 @@ Result<Value> FieldSpec::validate(const Value& value) const {
           }
           break;
         case FieldKind::date:
-          if (!is_valid_date(text)) return invalid(*this, "'" + text + "' is not a YYYY-MM-DD date");
+          if (!is_valid_date(text))
+            return invalid(*this, "'" + text + "' is not a YYYY-MM-DD date");
           break;
         case FieldKind::date_time:
           if (is_valid_date(text)) text += "T00:00:00Z";
@@ -219,8 +242,8 @@ Result<Value> FieldSpec::validate(const Value& value) const {
           const auto at = text.find('@');
           if (at == std::string::npos || at == 0 || at + 1 >= text.size() ||
               text.find('@', at + 1) != std::string::npos ||
-              text.find('.', at + 2) == std::string::npos ||
-              text.find(' ') != std::string::npos || text.back() == '.') {
+              text.find('.', at + 2) == std::string::npos || text.find(' ') != std::string::npos ||
+              text.back() == '.') {
             return invalid(*this, "'" + text + "' is not an email address");
           }
           break;
@@ -277,8 +300,8 @@ Result<Value> FieldSpec::validate(const Value& value) const {
       std::sort(tags.begin(), tags.end());
       tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
       if (tags.size() > kMaxTagsPerSet) {
-        return Error(ErrorCode::too_large,
-                     "field '" + name + "' has more than " + std::to_string(kMaxTagsPerSet) + " tags");
+        return Error(ErrorCode::too_large, "field '" + name + "' has more than " +
+                                               std::to_string(kMaxTagsPerSet) + " tags");
       }
       return Value(std::move(tags));
     }
@@ -287,6 +310,10 @@ Result<Value> FieldSpec::validate(const Value& value) const {
 }
 
 const FieldSpec* TableSpec::field(std::string_view field_name) const {
+  if (!field_positions.empty()) {
+    auto it = field_positions.find(field_name);
+    return it == field_positions.end() ? nullptr : &fields[it->second];
+  }
   for (const auto& f : fields) {
     if (f.name == field_name) return &f;
   }
@@ -294,7 +321,14 @@ const FieldSpec* TableSpec::field(std::string_view field_name) const {
 }
 
 Schema::Schema(int version, std::vector<TableSpec> tables)
-    : version_(version), tables_(std::move(tables)) {}
+    : version_(version), tables_(std::move(tables)) {
+  for (auto& table : tables_) {
+    table.field_positions.clear();
+    for (std::size_t i = 0; i < table.fields.size(); ++i) {
+      table.field_positions.emplace(table.fields[i].name, i);
+    }
+  }
+}
 
 const TableSpec* Schema::table(std::string_view name) const {
   for (const auto& t : tables_) {

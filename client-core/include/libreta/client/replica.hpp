@@ -112,6 +112,11 @@ class Replica {
   // cities and notes of customers, contacts and interactions. Terms are prefixes; all must
   // match. Results are grouped by customer, best first.
   std::vector<SearchHit> search(std::string_view text, std::size_t limit = 50) const;
+  // Rows merged from elsewhere are indexed for search in one go rather than row by row
+  // during a download: search() does it first when needed; the sync session calls this
+  // once caught up, so that the first search after a download is quick. Returns how many
+  // rows it indexed.
+  std::size_t update_search_index();
   std::vector<Customer> list_customers(const CustomerFilter& filter) const;
   // `today` is YYYY-MM-DD in the seller's time zone.
   std::vector<DueFollowUp> followups_due(std::string_view today) const;  // today and overdue

@@ -32,5 +32,8 @@ Result<std::vector<Change>> decode_changes(std::string_view text);
 // element only on tag sets. Fields the schema does not know are accepted untouched (a newer
 // peer's fields are preserved, not dropped). Canonicalizes the value in place.
 Status validate_change(const Schema& schema, Change& change);
+// The same checks, returning the canonical value instead of changing the change: for the
+// merge loops, which should not copy every change to canonicalize it.
+Result<Value> validated_value(const Schema& schema, const Change& change);
 
 }  // namespace libreta

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +54,8 @@ struct TableSpec {
   // The field naming the customer a row belongs to ("customer_id"), which decides a
   // seller's scope; empty for the customers table itself.
   std::string owner_link;
+  // Position of each field by name, filled by Schema; lookups are on the merge's hot path.
+  std::map<std::string, std::size_t, std::less<>> field_positions;
 
   const FieldSpec* field(std::string_view field_name) const;
 };

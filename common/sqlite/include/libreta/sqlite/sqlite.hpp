@@ -35,6 +35,9 @@ class Statement {
   Statement& bind(int index, std::int64_t number);
   Statement& bind(int index, double number);
   Statement& bind_null(int index);
+  // Binds text without copying it: the caller keeps it alive and unchanged until the
+  // statement is stepped and reset.
+  Statement& bind_static(int index, std::string_view text);
   Statement& bind(int index, const std::optional<std::string>& text);
 
   // Advances to the next row; false when done. Throws on error.
