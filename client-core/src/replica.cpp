@@ -120,6 +120,10 @@ void create_tables(sqlite::Database& db, const Schema& schema) {
       version TEXT NOT NULL, base TEXT NOT NULL);
     CREATE UNIQUE INDEX IF NOT EXISTS _outbox_field ON _outbox(tbl, row_id, field, element);
     CREATE TABLE IF NOT EXISTS _search_pending (doc INTEGER PRIMARY KEY);
+    CREATE TABLE IF NOT EXISTS _refusals (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER NOT NULL,
+      tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
+      code TEXT NOT NULL, message TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS _conflicts (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,

@@ -93,6 +93,44 @@ void Replica::record_conflicts(const std::vector<ConflictNotice>& conflicts) {
   transaction.commit();
 }
 
+void Replica::record_refusals(const std::vector<RefusedChange>& refused) {
+  if (refused.empty()) return;
+  sqlite::Transaction transaction(impl_->db);
+  auto& stmt = impl_->statement(
+      "INSERT INTO _refusals(seq, tbl, row_id, field, code, message) VALUES(?, ?, ?, ?, ?, ?)");
+  for (const auto& r : refused) {
+    stmt.bind(1, static_cast<std::int64_t>(r.seq)).bind(2, r.table).bind(3, r.row);
+    stmt.bind(4, r.field).bind(5, error_code_name(r.code)).bind(6, r.message).run();
+  }
+  transaction.commit();
+}
+
+std::vector<RefusedChange> Replica::reported_refusals() const {
+  auto& stmt = impl_->statement(
+      "SELECT seq, tbl, row_id, field, code, message FROM _refusals ORDER BY id");
+  std::vector<RefusedChange> out;
+  while (stmt.step()) {
+    RefusedChange r;
+    r.seq = static_cast<std::uint64_t>(stmt.integer(0));
+    r.table = stmt.text(1);
+    r.row = stmt.text(2);
+    r.field = stmt.text(3);
+    r.code = error_code_from_name(stmt.text_view(4));
+    r.message = stmt.text(5);
+    out.push_back(std::move(r));
+  }
+  stmt.reset();
+  return out;
+}
+
+std::int64_t Replica::data_version() const {
+  auto& stmt = impl_->statement("PRAGMA data_version");
+  stmt.step();
+  const std::int64_t version = stmt.integer(0);
+  stmt.reset();
+  return version;
+}
+
 std::vector<ConflictNotice> Replica::reported_conflicts() const {
   auto& stmt = impl_->statement(
       "SELECT tbl, row_id, field, kept, kept_version, lost, lost_version FROM _conflicts "

@@ -26,6 +26,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::rate_limited: return "rate_limited";
     case ErrorCode::timeout: return "timeout";
     case ErrorCode::shutting_down: return "shutting_down";
+    case ErrorCode::unreachable: return "unreachable";
     case ErrorCode::internal: return "internal";
   }
   return "unknown";

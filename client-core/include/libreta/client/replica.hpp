@@ -147,6 +147,13 @@ class Replica {
   // Conflicts the server reported about this replica's edits, newest last.
   void record_conflicts(const std::vector<ConflictNotice>& conflicts);
   std::vector<ConflictNotice> reported_conflicts() const;
+  // Pushed changes the server refused (out of scope, invalid), newest last.
+  void record_refusals(const std::vector<RefusedChange>& refused);
+  std::vector<RefusedChange> reported_refusals() const;
+
+  // Changes whenever another connection commits to the file: a cheap way to notice writes
+  // made elsewhere (SQLite's data_version).
+  std::int64_t data_version() const;
 
   // Small named values kept in the replica file (server address, last sync time...).
   std::optional<std::string> setting(std::string_view key) const;

@@ -40,6 +40,7 @@ enum class ErrorCode : int {
   rate_limited = 406,          // too many messages or connections
   timeout = 407,               // a handshake or an idle connection took too long
   shutting_down = 408,         // the server is stopping; reconnect later
+  unreachable = 409,           // the server cannot be reached (refused, reset, closed)
   // Internal (9xx).
   internal = 900,
 };
@@ -53,7 +54,7 @@ inline constexpr ErrorCode kAllErrorCodes[] = {
     ErrorCode::schema_too_new, ErrorCode::bad_token,     ErrorCode::unsupported_protocol,
     ErrorCode::unsupported_schema, ErrorCode::unknown_message, ErrorCode::out_of_order,
     ErrorCode::forbidden,     ErrorCode::rate_limited,   ErrorCode::timeout,
-    ErrorCode::shutting_down, ErrorCode::internal,
+    ErrorCode::shutting_down, ErrorCode::unreachable,   ErrorCode::internal,
 };
 
 // Stable snake_case name of a code ("invalid_value"), as used on the wire.

@@ -1,0 +1,126 @@
+// The sync session of a seller's device: a background thread that keeps one replica file in
+// sync with the server over WebSocket (docs/protocol.md): connect, hello, push the outbox,
+// pull until caught up, then receive live updates; on any failure, reconnect with backoff.
+//
+// Ownership and threads: the session opens its own Replica on the file and uses it only on
+// its own thread (SQLite WAL lets the app keep another connection to the same file). Every
+// public method of SyncSession is thread-safe. `on_event` runs on the session's thread: it
+// must be quick and must not call stop() or destroy the session.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "libreta/protocol/error.hpp"
+#include "libreta/protocol/messages.hpp"
+
+namespace libreta::client {
+
+// An error the session met: from the server (its code), from the local replica (storage,
+// storage_full), or from the network (unreachable, timeout).
+struct SyncError {
+  ErrorCode code = ErrorCode::internal;
+  std::string message;
+  std::uint64_t at_ms = 0;  // Unix epoch milliseconds
+};
+
+// A snapshot of what the session is doing, for a status bar or a `libreta sync` report.
+struct SyncStatus {
+  bool running = false;             // start() was called and stop() was not
+  bool connected = false;           // the server welcomed this replica on the current connection
+  bool caught_up = false;           // everything the server had was pulled; live updates follow
+  std::size_t pending_changes = 0;  // local changes the server has not acknowledged
+  // The last time the replica was caught up with nothing pending (Unix epoch ms); kept in
+  // the replica file (setting "last_sync_ms"), so it survives restarts.
+  std::optional<std::uint64_t> last_sync_ms;
+  bool downloading = false;             // a pull is running (a bootstrap, or catching up)
+  std::uint64_t rows_received = 0;      // rows received by the current (or last) download,
+                                        // including before a connection broke and it resumed
+  std::uint64_t cursor = 0;             // how far the replica has read the server's change stream
+  std::optional<SyncError> last_error;  // the most recent error; kept until another replaces it
+  std::uint64_t reconnects = 0;         // connection attempts after the first
+};
+
+// Events, delivered through SyncOptions::on_event on the session's thread.
+struct ChangesArrived {
+  std::size_t rows = 0;     // rows in the page or live update
+  std::size_t applied = 0;  // changes that won and changed the replica
+  bool live = false;        // a live update rather than a page of a pull
+};
+struct ConflictsReported {
+  std::vector<ConflictNotice> conflicts;  // this replica's edits that lost to concurrent ones
+};
+struct ChangesRefused {
+  // Pushed changes the server would not take (outside the seller's scope, invalid); they
+  // left the outbox, and the replica keeps the local value until the server's wins.
+  std::vector<RefusedChange> refused;
+};
+struct StatusChanged {
+  SyncStatus status;
+};
+using SyncEvent = std::variant<ChangesArrived, ConflictsReported, ChangesRefused, StatusChanged>;
+
+struct SyncOptions {
+  std::string server_url;  // ws://host:port/sync
+  std::string token;
+  // Reconnection delay: min(max_backoff, initial_backoff * 2^attempt), scaled by a random
+  // factor in [0.5, 1]; back to the initial delay after the server welcomes the replica.
+  std::chrono::milliseconds initial_backoff{200};
+  std::chrono::milliseconds max_backoff{30'000};
+  std::size_t push_batch = 1000;  // changes per push; one push is in flight at a time
+  // Limit for connecting (resolving, TCP, WebSocket handshake), then for the welcome.
+  std::chrono::milliseconds connect_timeout{10'000};
+  // A connection that receives nothing for this long is dead; pings are sent after half of
+  // it, so a healthy idle connection never times out.
+  std::chrono::milliseconds idle_timeout{30'000};
+  // How often to look for local writes made through other connections to the file (the
+  // app's); nudge() pushes at once.
+  std::chrono::milliseconds outbox_check{500};
+  std::function<void(const SyncEvent&)> on_event;
+};
+
+class SyncSession {
+ public:
+  SyncSession(std::filesystem::path replica_file, SyncOptions options);
+  ~SyncSession();  // stops
+  SyncSession(const SyncSession&) = delete;
+  SyncSession& operator=(const SyncSession&) = delete;
+
+  // Starts the session's thread; it runs until stop(). Calling it when running does nothing.
+  void start();
+  // Closes the connection and joins the thread; prompt (the time of one replica operation).
+  void stop();
+
+  SyncStatus status() const;
+  // Blocks until `condition` holds for the status or `timeout` passes; true if it held.
+  // Wakes on every status change, without polling.
+  bool wait_until(const std::function<bool(const SyncStatus&)>& condition,
+                  std::chrono::milliseconds timeout) const;
+  // Connected, caught up and nothing pending.
+  bool wait_until_synced(std::chrono::milliseconds timeout) const;
+  // The app wrote to the replica: push now rather than at the next outbox check.
+  void nudge();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Whether a status is "in sync": connected, caught up, and nothing pending.
+bool is_synced(const SyncStatus& status);
+
+// Runs a session until the replica is in sync (everything pushed, everything pulled), an
+// error that retrying cannot fix (a bad token, an unsupported protocol or schema), or the
+// timeout; returns the status at that point. For `libreta sync`.
+SyncStatus sync_once(const std::filesystem::path& replica_file, SyncOptions options,
+                     std::chrono::milliseconds timeout);
+
+}  // namespace libreta::client

@@ -1,0 +1,289 @@
+// SyncProtocol: the client's side of one sync connection (see sync_protocol.hpp).
+#include "sync_protocol.hpp"
+
+#include <chrono>
+#include <type_traits>
+#include <utility>
+
+namespace libreta::client {
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+namespace {
+
+constexpr const char* kLastSyncSetting = "last_sync_ms";
+
+// Non-fatal server errors that mean a request was dropped and must be sent again: the
+// server does not say which request, so the session reconnects (with backoff) and resends.
+bool request_dropped(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::storage:
+    case ErrorCode::storage_full:
+    case ErrorCode::internal:
+    case ErrorCode::rate_limited:
+    case ErrorCode::shutting_down:
+    case ErrorCode::timeout:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string describe(const std::vector<RefusedChange>& refused) {
+  std::string text = "the server refused " + std::to_string(refused.size()) + " change" +
+                     (refused.size() == 1 ? "" : "s");
+  const RefusedChange& first = refused.front();
+  text += ": " + first.table + "/" + first.row + "/" + first.field + ": " + first.message;
+  if (refused.size() > 1) text += " (and " + std::to_string(refused.size() - 1) + " more)";
+  return text;
+}
+
+std::optional<std::uint64_t> parse_ms(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  try {
+    return std::stoull(*text);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+SyncProtocol::SyncProtocol(Replica& replica, const SyncOptions& options, Delegate& delegate)
+    : replica_(replica), options_(options), delegate_(delegate) {}
+
+void SyncProtocol::load_status() {
+  cursor_ = replica_.sync_cursor();
+  pending_ = replica_.pending_count();
+  const auto last_sync = parse_ms(replica_.setting(kLastSyncSetting));
+  delegate_.update_status([&](SyncStatus& s) { s.last_sync_ms = last_sync; });
+  publish(false);
+}
+
+void SyncProtocol::on_open() {
+  Hello hello;
+  hello.protocol = kProtocolVersion;
+  hello.schema = kCustomerBookSchemaVersion;
+  hello.replica = replica_.replica_id();
+  hello.token = options_.token;
+  send(hello);
+}
+
+void SyncProtocol::on_closed() {
+  welcomed_ = false;
+  push_in_flight_.reset();
+  pulling_ = false;
+  caught_up_ = false;
+  skipped_live_after_ = 0;
+  publish(false);
+}
+
+void SyncProtocol::on_message(std::string_view frame) {
+  auto decoded = decode_message(frame);
+  if (!decoded) {
+    violation(decoded.error().code(), "the server sent a message this client cannot read: " +
+                                          std::string(decoded.error().what()));
+    return;
+  }
+  Message& message = decoded.value();
+  if (auto* error = std::get_if<ProtocolError>(&message)) {
+    on_error(*error);
+    return;
+  }
+  if (!welcomed_) {
+    if (auto* welcome = std::get_if<Welcome>(&message)) {
+      on_welcome(*welcome);
+    } else {
+      violation(ErrorCode::out_of_order, "the server sent '" + std::string(message_type(message)) +
+                                             "' before welcoming this replica");
+    }
+    return;
+  }
+  if (auto* ack = std::get_if<Ack>(&message)) {
+    on_ack(*ack);
+  } else if (auto* rows = std::get_if<Rows>(&message)) {
+    if (rows->live)
+      on_live_rows(*rows);
+    else
+      on_rows(*rows);
+  } else {
+    violation(ErrorCode::unknown_message,
+              "the server sent a '" + std::string(message_type(message)) + "' message");
+  }
+}
+
+void SyncProtocol::on_welcome(const Welcome& welcome) {
+  welcomed_ = true;
+  // The server holds everything up to `acked`, whether or not its ack reached us. (Only
+  // written when there is something to drop: a write waits for the app's transactions.)
+  pending_ = replica_.pending_count();
+  if (pending_ > 0 && welcome.acked > 0) {
+    replica_.acknowledge(welcome.acked);
+    pending_ = replica_.pending_count();
+  }
+  delegate_.welcomed();
+  pull();
+  push_next();
+  publish(false);
+}
+
+void SyncProtocol::check_outbox() {
+  const std::size_t pending = replica_.pending_count();
+  const bool changed = pending != pending_;
+  pending_ = pending;
+  const bool pushed = push_next();
+  if (changed || pushed) publish(changed);
+}
+
+bool SyncProtocol::push_next() {
+  if (!welcomed_ || push_in_flight_ || pending_ == 0) return false;
+  Push push;
+  for (auto& entry : replica_.pending_changes(options_.push_batch)) {
+    push.changes.push_back(PushedChange{entry.seq, std::move(entry.change)});
+  }
+  if (push.changes.empty()) return false;
+  push_in_flight_ = push.changes.back().seq;
+  send(push);
+  return true;
+}
+
+void SyncProtocol::on_ack(const Ack& ack) {
+  if (!push_in_flight_) {
+    violation(ErrorCode::out_of_order, "the server acknowledged a push that was not sent");
+    return;
+  }
+  // Keep what the ack tells before dropping the changes it covers: after a crash between
+  // the two, the push is sent again and the server, having applied it, says nothing twice.
+  replica_.record_conflicts(ack.conflicts);
+  replica_.record_refusals(ack.refused);
+  replica_.acknowledge(ack.upto);
+  push_in_flight_.reset();
+  pending_ = replica_.pending_count();
+  delegate_.made_progress();
+  if (!ack.conflicts.empty()) delegate_.emit(ConflictsReported{ack.conflicts});
+  if (!ack.refused.empty()) {
+    const SyncError error{ack.refused.front().code, describe(ack.refused), now_ms()};
+    delegate_.update_status([&](SyncStatus& s) { s.last_error = error; });
+    delegate_.emit(ChangesRefused{ack.refused});
+  }
+  push_next();
+  publish(true);
+}
+
+void SyncProtocol::pull() {
+  pulling_ = true;
+  caught_up_ = false;
+  // A scan that stopped half-way (after > since) resumes: the same download goes on.
+  if (cursor_.after == cursor_.since) rows_received_ = 0;
+  send(Pull{cursor_.since, cursor_.after});
+}
+
+void SyncProtocol::on_rows(const Rows& rows) {
+  if (!pulling_) {
+    violation(ErrorCode::out_of_order, "the server sent a page that was not asked for");
+    return;
+  }
+  if (rows.since != cursor_.since || rows.after < cursor_.after) {
+    violation(ErrorCode::out_of_order, "the server sent a page for " + std::to_string(rows.since) +
+                                           ":" + std::to_string(rows.after) +
+                                           " while pulling from " + std::to_string(cursor_.since) +
+                                           ":" + std::to_string(cursor_.after));
+    return;
+  }
+  const SyncCursor next =
+      rows.more ? SyncCursor{cursor_.since, rows.after} : SyncCursor{rows.after, rows.after};
+  const ApplyResult result = replica_.apply_page(rows.rows, next);
+  cursor_ = next;
+  rows_received_ += rows.rows.size();
+  delegate_.made_progress();
+  if (rows.more) {
+    send(Pull{cursor_.since, cursor_.after});
+  } else if (skipped_live_after_ > cursor_.since) {
+    // A live update arrived during the pull and goes beyond what the pull brought.
+    skipped_live_after_ = 0;
+    pull();
+  } else {
+    pulling_ = false;
+    caught_up_ = true;
+  }
+  delegate_.emit(ChangesArrived{rows.rows.size(), result.applied, false});
+  publish(!rows.more);
+}
+
+void SyncProtocol::on_live_rows(const Rows& rows) {
+  if (pulling_ || !caught_up_) {
+    // The running pull brings these rows, or a later pull will.
+    skipped_live_after_ = std::max(skipped_live_after_, rows.after);
+    return;
+  }
+  if (rows.after <= cursor_.since) return;  // already here
+  if (rows.since > cursor_.since) {
+    // Updates between our cursor and this one never arrived: pull them.
+    pull();
+    publish(false);
+    return;
+  }
+  if (rows.more) {
+    // The server filled a gap with a page and has more: go on as a download.
+    pulling_ = true;
+    caught_up_ = false;
+    if (rows.since != cursor_.since) {
+      pull();
+      publish(false);
+      return;
+    }
+    rows_received_ = 0;
+    on_rows(rows);
+    return;
+  }
+  // The update carries every key changed after rows.since <= our cursor: applying it (what
+  // is already here is ignored) brings the replica up to rows.after.
+  const SyncCursor next{rows.after, rows.after};
+  const ApplyResult result = replica_.apply_page(rows.rows, next);
+  cursor_ = next;
+  delegate_.emit(ChangesArrived{rows.rows.size(), result.applied, true});
+  publish(true);
+}
+
+void SyncProtocol::on_error(const ProtocolError& error) {
+  const SyncError recorded{error.code, "server: " + error.message, now_ms()};
+  delegate_.update_status([&](SyncStatus& s) { s.last_error = recorded; });
+  if (error.fatal)
+    delegate_.fail(recorded);
+  else if (request_dropped(error.code))
+    delegate_.retry_later(recorded);
+}
+
+void SyncProtocol::violation(ErrorCode code, std::string message) {
+  const SyncError recorded{code, std::move(message), now_ms()};
+  delegate_.update_status([&](SyncStatus& s) { s.last_error = recorded; });
+  delegate_.fail(recorded);
+}
+
+void SyncProtocol::send(const Message& message) {
+  delegate_.send(encode_message(message));
+}
+
+void SyncProtocol::publish(bool activity) {
+  // Stored before the status says "synced", so that whoever sees it sees the time too.
+  std::optional<std::uint64_t> synced_at;
+  if (activity && welcomed_ && caught_up_ && pending_ == 0 && !push_in_flight_) {
+    synced_at = now_ms();
+    replica_.set_setting(kLastSyncSetting, std::to_string(*synced_at));
+  }
+  delegate_.update_status([&](SyncStatus& s) {
+    s.connected = welcomed_;
+    s.caught_up = caught_up_;
+    s.downloading = pulling_;
+    s.pending_changes = pending_;
+    s.rows_received = rows_received_;
+    s.cursor = cursor_.after;
+    if (synced_at) s.last_sync_ms = synced_at;
+  });
+}
+
+}  // namespace libreta::client

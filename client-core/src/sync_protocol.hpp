@@ -1,0 +1,94 @@
+// The client side of the sync protocol (docs/protocol.md) on one connection: hello, welcome,
+// pushing the outbox one batch at a time, pulling pages until caught up, applying live
+// updates and recovering from gaps. It knows nothing of sockets: the sync session feeds it
+// frames and gives it a Delegate to send through, so it can be driven by a test.
+// Not thread-safe: called on the sync session's thread, like the Replica it uses.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "libreta/client/replica.hpp"
+#include "libreta/client/sync_session.hpp"
+#include "libreta/protocol/messages.hpp"
+
+namespace libreta::client {
+
+// Unix epoch milliseconds of the system clock.
+std::uint64_t now_ms();
+
+class SyncProtocol {
+ public:
+  class Delegate {
+   public:
+    virtual ~Delegate() = default;
+    // Sends one text frame on the current connection.
+    virtual void send(std::string frame) = 0;
+    // The connection cannot go on (a fatal error from the server, a protocol violation):
+    // close it and reconnect later. The protocol has already recorded the error.
+    virtual void fail(const SyncError& error) = 0;
+    // The server could not serve a request (its storage failed, it is stopping): reconnect
+    // and send it again, without resetting the backoff until something succeeds.
+    virtual void retry_later(const SyncError& error) = 0;
+    // A push was acknowledged or a page arrived: the connection works.
+    virtual void made_progress() = 0;
+    // The server accepted the hello.
+    virtual void welcomed() = 0;
+    // Changes the shared status (under the session's lock) and tells the observers.
+    virtual void update_status(const std::function<void(SyncStatus&)>& change) = 0;
+    virtual void emit(SyncEvent event) = 0;
+  };
+
+  SyncProtocol(Replica& replica, const SyncOptions& options, Delegate& delegate);
+
+  // Reads the replica's state into the status (pending changes, cursor, last sync).
+  void load_status();
+  // A connection is open: says hello.
+  void on_open();
+  // A text frame from the server. Replica errors propagate (the caller reconnects).
+  void on_message(std::string_view frame);
+  // The connection is gone: forgets what was in flight.
+  void on_closed();
+  // Counts the outbox and pushes the next batch when connected and none is in flight.
+  void check_outbox();
+  bool welcomed() const { return welcomed_; }
+
+ private:
+  void on_welcome(const Welcome& welcome);
+  void on_ack(const Ack& ack);
+  void on_rows(const Rows& rows);
+  void on_live_rows(const Rows& rows);
+  void on_error(const ProtocolError& error);
+  // Sends the next batch of the outbox if connected and none is in flight; true if sent.
+  bool push_next();
+  // Starts (or resumes) a download from the cursor.
+  void pull();
+  void send(const Message& message);
+  void violation(ErrorCode code, std::string message);
+  // Copies the protocol's state into the session's status. After `activity` (an ack, the
+  // end of a pull, a live update), records the last sync time if in sync.
+  void publish(bool activity);
+
+  Replica& replica_;
+  const SyncOptions& options_;
+  Delegate& delegate_;
+
+  // Per connection.
+  bool welcomed_ = false;
+  std::optional<std::uint64_t> push_in_flight_;  // last sequence of the batch sent
+  bool pulling_ = false;
+  bool caught_up_ = false;
+  // The end of a live update skipped because a pull was running: if the pull ends before
+  // it, pull again.
+  std::uint64_t skipped_live_after_ = 0;
+
+  // Mirrors of the replica, kept across connections.
+  SyncCursor cursor_;
+  std::size_t pending_ = 0;
+  std::uint64_t rows_received_ = 0;
+};
+
+}  // namespace libreta::client

@@ -1,0 +1,68 @@
+// The sync session's connection to the server: one WebSocket carrying text frames, with
+// timeouts on connecting and keep-alive pings when idle. Beast lives in sync_transport.cpp
+// only; the stream under the WebSocket is a template parameter there, the seam for TLS.
+// Not thread-safe: created, used and closed on the thread running the io_context, and its
+// handler is called on that thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "libreta/client/sync_session.hpp"
+#include "libreta/protocol/error.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace libreta::client {
+
+// Where the server listens, from a ws:// URL.
+struct ServerAddress {
+  bool tls = false;  // wss://
+  std::string host;
+  std::string port;
+  std::string target;  // the HTTP path, "/sync"
+};
+// Parses ws://host[:port][/path]; IPv6 hosts in brackets.
+Result<ServerAddress> parse_server_url(std::string_view url);
+
+struct TransportOptions {
+  std::chrono::milliseconds connect_timeout{10'000};  // TCP connect, then the handshake
+  std::chrono::milliseconds idle_timeout{30'000};
+};
+
+// The code of network failures (refused, reset, closed): the registry has no network code
+// yet, so they are reported as internal with a message saying what happened.
+inline constexpr ErrorCode kNetworkErrorCode = ErrorCode::unreachable;
+
+// Largest frame the client accepts from the server (a page of rows, a live update).
+inline constexpr std::size_t kMaxIncomingFrameBytes = 64 * 1024 * 1024;
+
+class SyncTransport {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    virtual void on_open() = 0;  // the WebSocket handshake succeeded
+    virtual void on_frame(std::string text) = 0;
+    // The connection failed or was closed by the server; called once, and nothing after.
+    virtual void on_failure(const SyncError& error) = 0;
+  };
+
+  virtual ~SyncTransport() = default;
+  // Queues a text frame; frames are written in order, one at a time.
+  virtual void send(std::string frame) = 0;
+  // Closes the connection at once; the handler is not called any more.
+  virtual void close() = 0;
+};
+
+// Starts connecting; the handler must outlive the transport or its close().
+std::shared_ptr<SyncTransport> connect_transport(boost::asio::io_context& io,
+                                                 const ServerAddress& address,
+                                                 const TransportOptions& options,
+                                                 SyncTransport::Handler& handler);
+
+}  // namespace libreta::client
