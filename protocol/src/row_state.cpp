@@ -60,9 +60,18 @@ Result<RowState> row_state_from_json(const nlohmann::json& j) {
     if (!decoded) return decoded.error();
     row.fields.emplace(name, std::move(decoded).value());
   }
-  auto versions = RowVersions::decode(ver->dump());
-  if (!versions) return Error(ErrorCode::invalid_value, "a row's \"ver\" is not a set of versions");
-  row.versions = std::move(*versions);
+  for (const auto& [version_text, keys] : ver->items()) {
+    auto version = Version::parse(version_text);
+    if (!version || version->is_none() || !keys.is_array()) {
+      return Error(ErrorCode::invalid_value, "a row's \"ver\" is not a set of versions");
+    }
+    for (const auto& key : keys) {
+      if (!key.is_string()) {
+        return Error(ErrorCode::invalid_value, "a row's \"ver\" is not a set of versions");
+      }
+      row.versions.set_field(key.get_ref<const std::string&>(), *version);
+    }
+  }
   return row;
 }
 
