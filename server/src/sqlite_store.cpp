@@ -292,8 +292,8 @@ class SqliteStore final : public Store {
 
   bool revoke_token(std::string_view id, std::uint64_t now_ms) override {
     std::lock_guard lock(write_mutex_);
-    auto stmt = writer_.prepare(
-        "UPDATE tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL");
+    auto stmt =
+        writer_.prepare("UPDATE tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL");
     stmt.bind(1, static_cast<std::int64_t>(now_ms)).bind(2, id).run();
     return writer_.changes() > 0;
   }
@@ -388,7 +388,8 @@ RowState ServerRow::state_after(std::uint64_t since) const {
     }
     state.versions.set_field(key, version);
     if (key.find_first_of("+-") != std::string::npos) continue;  // a tag's state
-    if (auto value = fields.find(key); value != fields.end()) state.fields.emplace(key, value->second);
+    if (auto value = fields.find(key); value != fields.end())
+      state.fields.emplace(key, value->second);
   }
   return state;
 }

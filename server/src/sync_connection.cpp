@@ -28,8 +28,8 @@ struct SyncConnection::State {
   std::shared_ptr<std::atomic<int>> pushes_in_flight = std::make_shared<std::atomic<int>>(0);
 };
 
-SyncConnection::SyncConnection(std::shared_ptr<SyncService> service,
-                               std::shared_ptr<Outbound> out, std::string peer)
+SyncConnection::SyncConnection(std::shared_ptr<SyncService> service, std::shared_ptr<Outbound> out,
+                               std::string peer)
     : state_(std::make_unique<State>()) {
   state_->service = std::move(service);
   state_->out = std::move(out);
@@ -41,13 +41,17 @@ SyncConnection::~SyncConnection() {
   if (state_->live) --state_->service->impl_->live_connections;
 }
 
-bool SyncConnection::authenticated() const { return state_->authenticated; }
+bool SyncConnection::authenticated() const {
+  return state_->authenticated;
+}
 
 void SyncConnection::send_error(ErrorCode code, std::string message, bool fatal) {
   auto frame = std::make_shared<const std::string>(
       encode_message(Message(ProtocolError{code, std::move(message), fatal})));
-  if (fatal) state_->out->send_and_close(std::move(frame));
-  else state_->out->send(std::move(frame));
+  if (fatal)
+    state_->out->send_and_close(std::move(frame));
+  else
+    state_->out->send(std::move(frame));
 }
 
 void SyncConnection::on_message(std::string_view text) {
@@ -61,10 +65,9 @@ void SyncConnection::on_message(std::string_view text) {
   Message& message = decoded.value();
   if (auto* hello = std::get_if<Hello>(&message)) return handle(std::move(*hello));
   if (!state_->authenticated) {
-    return send_error(ErrorCode::out_of_order,
-                      std::string("\"") + std::string(message_type(message)) +
-                          "\" before \"hello\"",
-                      true);
+    return send_error(
+        ErrorCode::out_of_order,
+        std::string("\"") + std::string(message_type(message)) + "\" before \"hello\"", true);
   }
   if (auto* push = std::get_if<Push>(&message)) return handle(std::move(*push));
   if (auto* pull = std::get_if<Pull>(&message)) return handle(*pull);
@@ -88,12 +91,13 @@ void SyncConnection::on_closed() {
 
 void SyncConnection::handle(Hello hello) {
   auto& impl = *state_->service->impl_;
-  if (state_->authenticated) return send_error(ErrorCode::out_of_order, "a second \"hello\"", false);
+  if (state_->authenticated)
+    return send_error(ErrorCode::out_of_order, "a second \"hello\"", false);
   if (hello.protocol < kMinProtocolVersion) {
     return send_error(ErrorCode::unsupported_protocol,
-                      "protocol " + std::to_string(hello.protocol) + " is too old; this server speaks " +
-                          std::to_string(kMinProtocolVersion) + " to " +
-                          std::to_string(kProtocolVersion),
+                      "protocol " + std::to_string(hello.protocol) +
+                          " is too old; this server speaks " + std::to_string(kMinProtocolVersion) +
+                          " to " + std::to_string(kProtocolVersion),
                       true);
   }
   if (hello.schema > impl.schema->version()) {
@@ -137,12 +141,13 @@ void SyncConnection::handle(Push push) {
   job.user = state_->user;
   job.upto = push.changes.back().seq;
   job.origin = weak_from_this();
-  const std::uint64_t horizon = impl.clock->now_millis() +
-                                static_cast<std::uint64_t>(impl.options.max_clock_skew.count());
+  const std::uint64_t horizon =
+      impl.clock->now_millis() + static_cast<std::uint64_t>(impl.options.max_clock_skew.count());
   for (auto& pushed : push.changes) {
     Change& change = pushed.change;
     auto refuse = [&](ErrorCode code, std::string why) {
-      job.refused.push_back({pushed.seq, change.table, change.row, change.field, code, std::move(why)});
+      job.refused.push_back(
+          {pushed.seq, change.table, change.row, change.field, code, std::move(why)});
     };
     if (change.version.replica != state_->replica) {
       refuse(ErrorCode::forbidden, "a change must carry the sending replica's own version");

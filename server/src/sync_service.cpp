@@ -48,7 +48,8 @@ class Merger {
     auto it = group_.rows.find(key);
     if (it == group_.rows.end()) {
       auto stored = writer_.load_row(change.table, change.row);
-      ServerRow row = stored ? std::move(*stored) : ServerRow{change.table, change.row, {}, {}, {}, 0};
+      ServerRow row =
+          stored ? std::move(*stored) : ServerRow{change.table, change.row, {}, {}, {}, 0};
       it = group_.rows.emplace(std::move(key), std::move(row)).first;
     }
     return it->second;
@@ -79,8 +80,10 @@ class Merger {
         const std::string tag = it->first.substr(prefix.size());
         if (row.versions.tag_present(change.field, tag)) tags.push_back(tag);
       }
-      if (tags.empty()) row.fields.erase(change.field);
-      else row.fields[change.field] = Value(std::move(tags));
+      if (tags.empty())
+        row.fields.erase(change.field);
+      else
+        row.fields[change.field] = Value(std::move(tags));
       return;
     }
 
@@ -89,12 +92,14 @@ class Merger {
     const Value old_value = old == row.fields.end() ? Value() : old->second;
     // Concurrent: the writer did not see the version it is replacing, and that version came
     // from another device (a device's own later edit supersedes its earlier one).
-    const bool concurrent = !current.is_none() && change.base != current &&
-                            current.replica != change.version.replica;
+    const bool concurrent =
+        !current.is_none() && change.base != current && current.replica != change.version.replica;
     const bool won = row.versions.merge(change);
     if (won) {
-      if (change.value.is_null()) row.fields.erase(change.field);
-      else row.fields[change.field] = change.value;
+      if (change.value.is_null())
+        row.fields.erase(change.field);
+      else
+        row.fields[change.field] = change.value;
       changed.insert(change.field);
     }
     if (concurrent && !(old_value == change.value)) {
@@ -123,7 +128,8 @@ class Merger {
     // An edit that reaches a row another device deleted: kept under the tombstone, and put
     // in the inbox so the office can restore the row with it.
     auto deleted = row.fields.find(kDeletedField);
-    if (change.field != kDeletedField && deleted != row.fields.end() && deleted->second == Value(true) &&
+    if (change.field != kDeletedField && deleted != row.fields.end() &&
+        deleted->second == Value(true) &&
         row.versions.field(kDeletedField).replica != change.version.replica) {
       ConflictRecord conflict;
       conflict.kind = "edit_of_deleted";
@@ -273,13 +279,16 @@ void SyncService::Impl::add_connection(const std::shared_ptr<SyncConnection>& co
 std::shared_ptr<SyncService> SyncService::create(Store& store, SyncServiceOptions options) {
   auto service = std::shared_ptr<SyncService>(
       new SyncService(std::make_unique<Impl>(store, std::move(options))));
-  service->impl_->writer_thread = std::thread([impl = service->impl_.get()] { impl->run_writer(); });
+  service->impl_->writer_thread =
+      std::thread([impl = service->impl_.get()] { impl->run_writer(); });
   return service;
 }
 
 SyncService::SyncService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-SyncService::~SyncService() { stop(); }
+SyncService::~SyncService() {
+  stop();
+}
 
 void SyncService::stop() {
   {
@@ -301,12 +310,14 @@ SyncServiceStats SyncService::stats() const {
   return s;
 }
 
-Store& SyncService::store() { return impl_->store; }
+Store& SyncService::store() {
+  return impl_->store;
+}
 
 std::shared_ptr<SyncConnection> SyncService::open_connection(std::shared_ptr<Outbound> out,
                                                              std::string peer) {
-  auto connection = std::make_shared<SyncConnection>(shared_from_this(), std::move(out),
-                                                     std::move(peer));
+  auto connection =
+      std::make_shared<SyncConnection>(shared_from_this(), std::move(out), std::move(peer));
   ++impl_->open_connections;
   impl_->add_connection(connection);
   return connection;

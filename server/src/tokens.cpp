@@ -73,9 +73,12 @@ NewToken make_token(std::string_view user, Role role, std::uint64_t now_ms) {
 
 const char* role_name(Role role) {
   switch (role) {
-    case Role::seller: return "seller";
-    case Role::manager: return "manager";
-    case Role::admin: return "admin";
+    case Role::seller:
+      return "seller";
+    case Role::manager:
+      return "manager";
+    case Role::admin:
+      return "admin";
   }
   return "seller";
 }

@@ -135,8 +135,13 @@ class ServiceCase {
 PushedChange pushed(std::uint64_t seq, const std::string& replica, const std::string& row,
                     const std::string& field, Value value, std::uint64_t millis,
                     Version base = {}) {
-  return {seq, Change{tables::customers, row, field, {}, std::move(value),
-                      Version{Hlc::from_parts(millis, 0), replica}, std::move(base)}};
+  return {seq, Change{tables::customers,
+                      row,
+                      field,
+                      {},
+                      std::move(value),
+                      Version{Hlc::from_parts(millis, 0), replica},
+                      std::move(base)}};
 }
 
 }  // namespace

@@ -17,8 +17,8 @@ class TempDir {
     static std::atomic<int> counter{0};
     std::random_device random;
     path_ = std::filesystem::temp_directory_path() /
-            ("libreta-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
-             "-" + std::to_string(random()));
+            ("libreta-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+             std::to_string(random()));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {

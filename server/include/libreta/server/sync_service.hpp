@@ -37,16 +37,16 @@ class Outbound {
 struct SyncServiceOptions {
   std::shared_ptr<ClockSource> clock;  // system clock when null
   std::chrono::milliseconds max_clock_skew = HybridClock::kDefaultMaxSkew;
-  std::size_t page_rows = 1000;          // rows per page of a pull
+  std::size_t page_rows = 1000;            // rows per page of a pull
   std::size_t max_group_changes = 50'000;  // changes applied in one group commit at most
 };
 
 struct SyncServiceStats {
-  std::uint64_t connections = 0;         // open now
-  std::uint64_t live_connections = 0;    // caught up and receiving live updates
-  std::uint64_t changes_applied = 0;     // since start
-  std::uint64_t commits = 0;             // group commits since start
-  std::uint64_t conflicts = 0;           // recorded since start
+  std::uint64_t connections = 0;       // open now
+  std::uint64_t live_connections = 0;  // caught up and receiving live updates
+  std::uint64_t changes_applied = 0;   // since start
+  std::uint64_t commits = 0;           // group commits since start
+  std::uint64_t conflicts = 0;         // recorded since start
   std::uint64_t last_seq = 0;
 };
 
@@ -58,8 +58,7 @@ class SyncService : public std::enable_shared_from_this<SyncService> {
   ~SyncService();
 
   // A new client connection; `peer` names it in logs.
-  std::shared_ptr<SyncConnection> open_connection(std::shared_ptr<Outbound> out,
-                                                  std::string peer);
+  std::shared_ptr<SyncConnection> open_connection(std::shared_ptr<Outbound> out, std::string peer);
   // Stops taking pushes, applies and acknowledges what was already queued, and stops the
   // writer. Connections are told the server is shutting down.
   void stop();
@@ -102,7 +101,8 @@ class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
   void handle(Pull pull);
   void send_error(ErrorCode code, std::string message, bool fatal);
   void send_page(std::uint64_t since, std::uint64_t after, bool live);
-  void on_commit(std::uint64_t from, std::uint64_t to, const std::shared_ptr<const std::string>& frame);
+  void on_commit(std::uint64_t from, std::uint64_t to,
+                 const std::shared_ptr<const std::string>& frame);
 
   std::unique_ptr<State> state_;
 };

@@ -1,0 +1,67 @@
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <system_error>
+
+#include "commands.hpp"
+#include "libreta/protocol/error.hpp"
+#include "libreta/server/sqlite_store.hpp"
+
+namespace libreta::server::app {
+
+void log_line(const std::string& line) {
+  std::cerr << "libreta-server: " << line << std::endl;
+}
+
+int fail(int exit_code, const std::string& message) {
+  std::cerr << "libreta-server: error: " << message << std::endl;
+  return exit_code;
+}
+
+int guarded(const std::function<int()>& command) {
+  try {
+    return command();
+  } catch (const Error& e) {
+    const int block = static_cast<int>(e.code()) / 100;
+    return fail(block == 1 || block == 2 ? kExitInvalidInput : kExitStorage,
+                std::string(e.what()) + " (" + std::string(error_code_name(e.code())) + ")");
+  } catch (const std::exception& e) {
+    return fail(kExitStorage, e.what());
+  }
+}
+
+std::unique_ptr<Store> open_store(const std::string& db, bool create) {
+  std::error_code ec;
+  if (!create && !std::filesystem::exists(db, ec)) {
+    throw Error(ErrorCode::storage, "no database at " + db);
+  }
+  return open_sqlite_store(db);
+}
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+std::string format_time(std::uint64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm utc{};
+  if (gmtime_r(&seconds, &utc) == nullptr) return std::to_string(unix_ms);
+  char text[32];
+  const std::size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return std::string(text, length);
+}
+
+std::string quote(const std::string& text) {
+  if (!text.empty() && text.find_first_of(" \"=\t\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') quoted.push_back('\\');
+    quoted.push_back(c == '\n' ? ' ' : c);
+  }
+  quoted.push_back('"');
+  return quoted;
+}
+
+}  // namespace libreta::server::app

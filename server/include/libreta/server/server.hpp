@@ -1,0 +1,85 @@
+// The sync server's transport: an HTTP listener that upgrades `/sync` to WebSocket and hands
+// each connection to the SyncService, plus `GET /healthz`. Beast and Asio stay behind a pimpl.
+//
+// Ownership: the Server shares ownership of the SyncService (which must not outlive the Store
+// it was created with: stop() or destroy the Server before closing the Store).
+// Threads: start(), stop() and the destructor are called by the owner, never from a handler
+// of the server itself; port() and close_all_connections() are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "libreta/server/sync_service.hpp"
+
+namespace libreta::server {
+
+// Limits on what a client may send or make the server hold, with their defaults.
+// Largest WebSocket message a client may send; a bigger one closes that connection (1009).
+inline constexpr std::size_t kMaxFrameBytes = 8u << 20;
+// From TCP accept to a read HTTP request, and for the WebSocket upgrade (and close) handshake.
+inline constexpr std::chrono::milliseconds kHandshakeTimeout = std::chrono::seconds(10);
+// From the upgrade to an accepted hello; an anonymous connection is closed after it.
+inline constexpr std::chrono::milliseconds kHelloTimeout = std::chrono::seconds(10);
+// A WebSocket connection silent for this long is closed; pings are sent at half of it, so a
+// live client that has nothing to say stays connected.
+inline constexpr std::chrono::milliseconds kIdleTimeout = std::chrono::seconds(60);
+// Bytes waiting in one connection's outgoing queue. Exceeded means the client reads too
+// slowly: it is dropped, reconnects, and catches up by pulling, which costs less memory.
+inline constexpr std::size_t kMaxQueuedBytes = 64u << 20;
+// Size of an HTTP request's header and body (no endpoint takes a large body).
+inline constexpr std::uint32_t kMaxHttpHeaderBytes = 8u << 10;
+inline constexpr std::uint64_t kMaxHttpBodyBytes = 64u << 10;
+// How long stop() lets sessions send what is queued and finish their close handshake before
+// it drops them.
+inline constexpr std::chrono::milliseconds kShutdownTimeout = std::chrono::seconds(5);
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: an ephemeral port, see Server::port()
+  int threads = 2;         // threads running the one io_context
+
+  std::size_t max_frame_bytes = kMaxFrameBytes;
+  std::chrono::milliseconds handshake_timeout = kHandshakeTimeout;
+  std::chrono::milliseconds hello_timeout = kHelloTimeout;
+  std::chrono::milliseconds idle_timeout = kIdleTimeout;
+  std::size_t max_queued_bytes = kMaxQueuedBytes;
+  std::uint32_t max_http_header_bytes = kMaxHttpHeaderBytes;
+  std::uint64_t max_http_body_bytes = kMaxHttpBodyBytes;
+  std::chrono::milliseconds shutdown_timeout = kShutdownTimeout;
+
+  // Log one key=value line per notable event (a limit hit, a handler failure) on stderr.
+  bool log = true;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, std::shared_ptr<SyncService> service);
+  ~Server();  // stop()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens (SO_REUSEADDR, so a restarted server gets its port back while old
+  // connections linger in TIME_WAIT), then runs the threads. Throws boost::system::system_error
+  // when the address cannot be bound, std::logic_error when called twice.
+  void start();
+  // The bound port (the ephemeral one when options.port was 0); 0 before start().
+  std::uint16_t port() const;
+  // Drops every WebSocket connection at once, without a close handshake, as a network cut
+  // would. HTTP requests and the listener are not affected.
+  void close_all_connections();
+  // Graceful and idempotent: stops accepting, stops the service (queued pushes are committed
+  // and acknowledged), closes every session with going_away once its queue is sent (dropping
+  // those still open after shutdown_timeout), then joins the threads.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace libreta::server

@@ -1,0 +1,53 @@
+// One accepted TCP connection while it speaks HTTP: answers `GET /healthz`, turns an upgrade
+// request for `/sync` into a WebsocketSession, and refuses everything else with a JSON error.
+//
+// Ownership: kept alive by its pending handlers; on upgrade the socket moves to the
+// WebsocketSession and this object ends.
+// Threads: runs on the connection's strand only.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace libreta::server {
+
+class SharedState;
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state);
+
+  // Starts reading the first request.
+  void run();
+
+ private:
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void handle(Request request);
+  Response healthz(const Request& request) const;
+  void send(Response response);
+  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  void do_shutdown();
+  void drain(std::size_t drained);
+
+  boost::beast::tcp_stream stream_;
+  const std::shared_ptr<SharedState> state_;
+  boost::beast::flat_buffer buffer_;
+  // A new parser per request: its limits apply to one message.
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  // The response being written (a write needs it alive until its handler runs).
+  std::optional<Response> response_;
+};
+
+}  // namespace libreta::server

@@ -1,0 +1,152 @@
+#include "libreta/server/server.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include "listener.hpp"
+#include "shared_state.hpp"
+
+namespace libreta::server {
+
+namespace net = boost::asio;
+
+namespace {
+
+// After the graceful close gave up and the sessions were dropped: their handlers only have
+// to observe the closed sockets.
+constexpr std::chrono::milliseconds kDropTimeout{1000};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions server_options, std::shared_ptr<SyncService> sync_service)
+      : options(std::move(server_options)), service(std::move(sync_service)) {}
+
+  void run_thread();
+
+  const ServerOptions options;
+  const std::shared_ptr<SyncService> service;
+
+  // start() and stop() one at a time.
+  std::mutex lifecycle_mutex;
+  bool started = false;
+  bool stopped = false;
+
+  // Guards the existence of ioc against close_all_connections(): stop() destroys it (and
+  // with it the handlers of sessions still open) after the threads are joined.
+  std::mutex ioc_mutex;
+  std::unique_ptr<net::io_context> ioc;
+  std::shared_ptr<SharedState> state;
+  std::shared_ptr<Listener> listener;
+  std::vector<std::thread> threads;
+  std::atomic<std::uint16_t> port{0};
+};
+
+void Server::Impl::run_thread() {
+  // A thread entry: nothing escapes. A handler that throws is logged and the loop goes on.
+  for (;;) {
+    try {
+      ioc->run();
+      return;
+    } catch (const std::exception& e) {
+      state->log(std::string("event=handler_failed error=\"") + e.what() + "\"");
+    } catch (...) {
+      state->log("event=handler_failed error=unknown");
+    }
+  }
+}
+
+Server::Server(ServerOptions options, std::shared_ptr<SyncService> service)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(service))) {
+  if (!impl_->service) throw std::invalid_argument("Server: no sync service");
+}
+
+Server::~Server() {
+  try {
+    stop();
+  } catch (...) {
+  }
+}
+
+void Server::start() {
+  Impl& impl = *impl_;
+  std::lock_guard lifecycle(impl.lifecycle_mutex);
+  if (impl.started || impl.stopped) throw std::logic_error("Server::start called twice");
+  const int thread_count = std::max(1, impl.options.threads);
+  const net::ip::tcp::endpoint endpoint(net::ip::make_address(impl.options.address),
+                                        impl.options.port);
+  auto ioc = std::make_unique<net::io_context>(thread_count);
+  auto state = std::make_shared<SharedState>(impl.options, impl.service);
+  auto listener = std::make_shared<Listener>(*ioc, endpoint, state);  // throws if it cannot bind
+  {
+    std::lock_guard lock(impl.ioc_mutex);
+    impl.ioc = std::move(ioc);
+  }
+  impl.state = std::move(state);
+  impl.listener = std::move(listener);
+  impl.port = impl.listener->port();
+  impl.listener->run();
+  impl.threads.reserve(static_cast<std::size_t>(thread_count));
+  for (int i = 0; i < thread_count; ++i) impl.threads.emplace_back([&impl] { impl.run_thread(); });
+  impl.started = true;
+}
+
+std::uint16_t Server::port() const {
+  return impl_->port;
+}
+
+void Server::close_all_connections() {
+  std::lock_guard lock(impl_->ioc_mutex);
+  if (impl_->ioc && impl_->state) impl_->state->drop_all();
+}
+
+void Server::stop() {
+  Impl& impl = *impl_;
+  std::lock_guard lifecycle(impl.lifecycle_mutex);
+  if (impl.stopped) return;
+  impl.stopped = true;
+  if (!impl.started) return;
+
+  impl.state->begin_stop();
+  impl.listener->stop();
+  // The sessions are still running: the acknowledgements of the last group commit, and the
+  // service's shutting_down notices, reach their queues and go out before the close frames.
+  try {
+    impl.service->stop();
+  } catch (const std::exception& e) {
+    impl.state->log(std::string("event=service_stop_failed error=\"") + e.what() + "\"");
+  }
+  impl.state->close_all_gracefully();
+  const auto deadline = std::chrono::steady_clock::now() + impl.options.shutdown_timeout;
+  if (!impl.state->wait_until_empty(deadline)) {
+    impl.state->log("event=shutdown_timeout sessions=" +
+                    std::to_string(impl.state->session_count()));
+    impl.state->drop_all();
+    impl.state->wait_until_empty(std::chrono::steady_clock::now() + kDropTimeout);
+  }
+
+  impl.ioc->stop();
+  for (auto& thread : impl.threads) thread.join();
+  impl.threads.clear();
+  impl.listener.reset();
+  // Destroys the handlers still queued (idle HTTP connections, sessions that would not
+  // close), closing their sockets, on this thread.
+  std::unique_ptr<net::io_context> ioc;
+  {
+    std::lock_guard lock(impl.ioc_mutex);
+    ioc = std::move(impl.ioc);
+  }
+  ioc.reset();
+}
+
+}  // namespace libreta::server

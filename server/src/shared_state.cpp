@@ -1,0 +1,80 @@
+#include "shared_state.hpp"
+
+#include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "websocket_session.hpp"
+
+namespace libreta::server {
+
+SharedState::SharedState(ServerOptions options, std::shared_ptr<SyncService> service)
+    : options_(std::move(options)), service_(std::move(service)) {}
+
+bool SharedState::join(const std::shared_ptr<WebsocketSession>& session) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return false;
+  sessions_.emplace(session.get(), session);
+  return true;
+}
+
+void SharedState::leave(const WebsocketSession* session) {
+  std::lock_guard lock(mutex_);
+  if (sessions_.erase(session) > 0 && sessions_.empty()) emptied_.notify_all();
+}
+
+std::size_t SharedState::session_count() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+void SharedState::begin_stop() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+}
+
+bool SharedState::stopping() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
+template <class Visit>
+void SharedState::for_each_session(Visit visit) {
+  // Copies under the lock, calls after releasing it: a session's close may need the lock
+  // (it leaves the registry), and must not wait behind another session's.
+  std::vector<std::weak_ptr<WebsocketSession>> copies;
+  {
+    std::lock_guard lock(mutex_);
+    copies.reserve(sessions_.size());
+    for (const auto& entry : sessions_) copies.push_back(entry.second);
+  }
+  for (const auto& weak : copies) {
+    if (auto session = weak.lock()) visit(*session);
+  }
+}
+
+void SharedState::close_all_gracefully() {
+  for_each_session([](WebsocketSession& session) { session.close_going_away(); });
+}
+
+void SharedState::drop_all() {
+  for_each_session([](WebsocketSession& session) { session.drop(); });
+}
+
+bool SharedState::wait_until_empty(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  return emptied_.wait_until(lock, deadline, [this] { return sessions_.empty(); });
+}
+
+void SharedState::log(std::string_view line) const {
+  if (!options_.log) return;
+  // One write per line, so that lines of different threads do not interleave.
+  std::string text = "libreta-server: ";
+  text.append(line);
+  text.push_back('\n');
+  std::cerr.write(text.data(), static_cast<std::streamsize>(text.size()));
+  std::cerr.flush();
+}
+
+}  // namespace libreta::server

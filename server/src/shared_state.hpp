@@ -1,0 +1,65 @@
+// What every connection of one Server shares: the options, the sync service, and the registry
+// of open WebSocket sessions that close_all_connections() and stop() walk.
+//
+// Ownership: held by shared_ptr by the Server, the listener and every session, so it lives as
+// long as the last of them. The registry holds weak_ptrs: a session's lifetime is its own, and
+// it leaves the registry when it finishes.
+// Threads: every method is thread-safe (one mutex). Sessions are told to close after the lock
+// is released, from copies of the weak_ptrs taken under it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+
+#include "libreta/server/server.hpp"
+#include "libreta/server/sync_service.hpp"
+
+namespace libreta::server {
+
+class WebsocketSession;
+
+class SharedState {
+ public:
+  SharedState(ServerOptions options, std::shared_ptr<SyncService> service);
+
+  const ServerOptions& options() const { return options_; }
+  const std::shared_ptr<SyncService>& service() const { return service_; }
+
+  // Registers an open session; false once stop has begun (the session must then close).
+  bool join(const std::shared_ptr<WebsocketSession>& session);
+  void leave(const WebsocketSession* session);
+  std::size_t session_count() const;
+
+  // From now on no session may join.
+  void begin_stop();
+  bool stopping() const;
+
+  // Asks every session to close with going_away once its queue is sent.
+  void close_all_gracefully();
+  // Closes every session's socket at once.
+  void drop_all();
+  // Waits for the registry to empty, at most until `deadline`; true if it did.
+  bool wait_until_empty(std::chrono::steady_clock::time_point deadline);
+
+  // One key=value line on stderr when options().log is set.
+  void log(std::string_view line) const;
+
+ private:
+  template <class Visit>
+  void for_each_session(Visit visit);
+
+  const ServerOptions options_;
+  const std::shared_ptr<SyncService> service_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable emptied_;
+  std::unordered_map<const WebsocketSession*, std::weak_ptr<WebsocketSession>> sessions_;
+  bool stopping_ = false;
+};
+
+}  // namespace libreta::server

@@ -1,0 +1,289 @@
+#include "websocket_session.hpp"
+
+#include <exception>
+#include <string_view>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "libreta/protocol/messages.hpp"
+#include "shared_state.hpp"
+
+namespace libreta::server {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+
+namespace {
+
+// How the service talks back to one session. It holds a weak_ptr: the service may keep it
+// after the session is gone, and then its calls do nothing.
+class SessionOutbound final : public Outbound {
+ public:
+  explicit SessionOutbound(std::weak_ptr<WebsocketSession> session)
+      : session_(std::move(session)) {}
+
+  void send(std::shared_ptr<const std::string> frame) override {
+    if (auto session = session_.lock()) session->send(std::move(frame), false);
+  }
+  void send_and_close(std::shared_ptr<const std::string> frame) override {
+    if (auto session = session_.lock()) session->send(std::move(frame), true);
+  }
+  void post(std::function<void()> task) override {
+    if (auto session = session_.lock()) session->post(std::move(task));
+  }
+
+ private:
+  const std::weak_ptr<WebsocketSession> session_;
+};
+
+std::string peer_name(const beast::tcp_stream& stream) {
+  beast::error_code ec;
+  const auto endpoint = stream.socket().remote_endpoint(ec);
+  if (ec) return "unknown";
+  const auto address = endpoint.address();
+  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+std::shared_ptr<const std::string> error_frame(ErrorCode code, std::string message) {
+  return std::make_shared<const std::string>(
+      encode_message(ProtocolError{code, std::move(message), /*fatal=*/true}));
+}
+
+}  // namespace
+
+WebsocketSession::WebsocketSession(beast::tcp_stream&& stream, std::shared_ptr<SharedState> state)
+    : ws_(std::move(stream)),
+      state_(std::move(state)),
+      peer_(peer_name(beast::get_lowest_layer(ws_))),
+      hello_timer_(ws_.get_executor()) {}
+
+WebsocketSession::~WebsocketSession() {
+  // The connection is still open here only when the io_context was destroyed with this
+  // session's handlers still queued (a stop that gave up on it): it is told now.
+  state_->leave(this);
+  if (auto connection = std::move(connection_)) {
+    try {
+      connection->on_closed();
+    } catch (...) {
+    }
+  }
+}
+
+void WebsocketSession::run(http::request<http::string_body> request) {
+  // From here on Beast's WebSocket timers apply, not the HTTP session's deadline.
+  beast::get_lowest_layer(ws_).expires_never();
+  const ServerOptions& options = state_->options();
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = options.handshake_timeout;
+  timeouts.idle_timeout = options.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+    response.set(http::field::server, "libreta-server");
+  }));
+  ws_.read_message_max(options.max_frame_bytes);
+  // Beast copies what it needs from the request before async_accept returns.
+  ws_.async_accept(request,
+                   beast::bind_front_handler(&WebsocketSession::on_accept, shared_from_this()));
+}
+
+void WebsocketSession::send(std::shared_ptr<const std::string> frame, bool close_after) {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this(), frame = std::move(frame), close_after]() mutable {
+              std::optional<websocket::close_code> code;
+              if (close_after) {
+                code = self->state_->stopping() ? websocket::close_code::going_away
+                                                : websocket::close_code::policy_error;
+              }
+              self->enqueue(std::move(frame), code);
+            });
+}
+
+void WebsocketSession::post(std::function<void()> task) {
+  net::post(ws_.get_executor(), [self = shared_from_this(), task = std::move(task)] {
+    // The connection was told on_closed(): no call may follow.
+    if (self->finished_) return;
+    try {
+      task();
+    } catch (const std::exception& e) {
+      self->state_->log("event=task_failed peer=" + self->peer_ + " error=\"" + e.what() + "\"");
+      self->drop_now();
+    }
+  });
+}
+
+void WebsocketSession::close_going_away() {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this()] { self->begin_close(websocket::close_code::going_away); });
+}
+
+void WebsocketSession::drop() {
+  net::post(ws_.get_executor(), [self = shared_from_this()] { self->drop_now(); });
+}
+
+void WebsocketSession::on_accept(beast::error_code ec) {
+  if (ec) return finish(ec);
+  ws_.text(true);  // every frame the server sends is JSON text
+  if (!state_->join(shared_from_this())) {
+    // The server began stopping during the handshake.
+    begin_close(websocket::close_code::going_away);
+    return do_read();
+  }
+  try {
+    connection_ = state_->service()->open_connection(
+        std::make_shared<SessionOutbound>(weak_from_this()), peer_);
+  } catch (const std::exception& e) {
+    state_->log("event=open_failed peer=" + peer_ + " error=\"" + e.what() + "\"");
+    enqueue(error_frame(ErrorCode::internal, "the server cannot open a session"),
+            websocket::close_code::internal_error);
+    return do_read();
+  }
+  start_hello_timer();
+  do_read();
+}
+
+void WebsocketSession::start_hello_timer() {
+  hello_pending_ = true;
+  hello_timer_.expires_after(state_->options().hello_timeout);
+  hello_timer_.async_wait(
+      beast::bind_front_handler(&WebsocketSession::on_hello_timeout, shared_from_this()));
+}
+
+void WebsocketSession::on_hello_timeout(beast::error_code ec) {
+  if (ec || !hello_pending_ || finished_ || close_code_) return;
+  if (connection_ && connection_->authenticated()) {
+    hello_pending_ = false;
+    return;
+  }
+  hello_pending_ = false;
+  const auto limit = state_->options().hello_timeout.count();
+  state_->log("event=hello_timeout peer=" + peer_ + " limit_ms=" + std::to_string(limit));
+  enqueue(error_frame(ErrorCode::timeout, "no hello within " + std::to_string(limit) + " ms"),
+          websocket::close_code::policy_error);
+}
+
+void WebsocketSession::do_read() {
+  ws_.async_read(buffer_,
+                 beast::bind_front_handler(&WebsocketSession::on_read, shared_from_this()));
+}
+
+void WebsocketSession::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    if (ec == websocket::error::message_too_big) {
+      state_->log("event=frame_too_large peer=" + peer_ +
+                  " limit_bytes=" + std::to_string(state_->options().max_frame_bytes));
+    } else if (ec == beast::error::timeout && !finished_) {
+      state_->log("event=timeout peer=" + peer_);
+    }
+    return finish(ec);
+  }
+  dispatch_frame();
+  buffer_.consume(buffer_.size());
+  if (!finished_) do_read();
+}
+
+void WebsocketSession::dispatch_frame() {
+  // Once a close is decided the connection says nothing more, so it hears nothing more.
+  if (finished_ || close_code_ || !connection_) return;
+  try {
+    if (ws_.got_text()) {
+      const auto data = buffer_.cdata();
+      connection_->on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    } else {
+      connection_->on_binary_message();
+    }
+    if (hello_pending_ && connection_ && connection_->authenticated()) {
+      hello_pending_ = false;
+      hello_timer_.cancel();
+    }
+  } catch (const std::exception& e) {
+    state_->log("event=message_failed peer=" + peer_ + " error=\"" + e.what() + "\"");
+    enqueue(error_frame(ErrorCode::internal, "internal error"),
+            websocket::close_code::internal_error);
+  }
+}
+
+void WebsocketSession::enqueue(std::shared_ptr<const std::string> frame,
+                               std::optional<websocket::close_code> close_after) {
+  if (finished_ || close_code_) return;
+  if (frame) {
+    queued_bytes_ += frame->size();
+    if (queued_bytes_ > state_->options().max_queued_bytes) {
+      // A client this far behind costs less to resync by pull than to buffer for.
+      state_->log("event=queue_full peer=" + peer_ +
+                  " limit_bytes=" + std::to_string(state_->options().max_queued_bytes));
+      return drop_now();
+    }
+    queue_.push_back(std::move(frame));
+  }
+  if (close_after) close_code_ = close_after;
+  if (writing_) return;
+  if (!queue_.empty()) {
+    do_write();
+  } else if (close_code_) {
+    do_close();
+  }
+}
+
+void WebsocketSession::do_write() {
+  writing_ = true;
+  ws_.async_write(net::buffer(*queue_.front()),
+                  beast::bind_front_handler(&WebsocketSession::on_write, shared_from_this()));
+}
+
+void WebsocketSession::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  if (ec) return finish(ec);
+  queued_bytes_ -= queue_.front()->size();
+  queue_.pop_front();
+  if (finished_) return;
+  if (!queue_.empty()) {
+    do_write();
+  } else if (close_code_ && !close_sent_) {
+    do_close();
+  }
+}
+
+void WebsocketSession::begin_close(websocket::close_code code) {
+  if (finished_ || close_code_) return;
+  close_code_ = code;
+  if (!writing_) do_close();
+}
+
+void WebsocketSession::do_close() {
+  close_sent_ = true;
+  ws_.async_close(websocket::close_reason(*close_code_),
+                  [self = shared_from_this()](beast::error_code ec) {
+                    // On success the pending read ends with websocket::error::closed.
+                    if (ec) self->finish(ec);
+                  });
+}
+
+void WebsocketSession::drop_now() {
+  if (finished_) return;
+  finish(net::error::operation_aborted);
+}
+
+void WebsocketSession::finish(beast::error_code) {
+  if (finished_) return;
+  finished_ = true;
+  hello_timer_.cancel();
+  // Pending operations end with operation_aborted and find finished_ set.
+  beast::get_lowest_layer(ws_).close();
+  state_->leave(this);
+  if (auto connection = std::move(connection_)) {
+    try {
+      connection->on_closed();
+    } catch (const std::exception& e) {
+      state_->log("event=close_failed peer=" + peer_ + " error=\"" + e.what() + "\"");
+    }
+  }
+}
+
+}  // namespace libreta::server

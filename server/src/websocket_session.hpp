@@ -1,0 +1,86 @@
+// One WebSocket connection on `/sync`: reads frames and feeds them to its SyncConnection,
+// writes what the service sends through one queue, enforces the frame size, hello, idle and
+// queue limits.
+//
+// Ownership: kept alive by its pending handlers (enable_shared_from_this); the registry and the
+// Outbound adapter given to the service hold weak_ptrs only, so the service may outlive it.
+// Threads: everything runs on the connection's strand. The public methods other than run()
+// may be called from any thread: they post to the strand.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include "libreta/server/sync_service.hpp"
+
+namespace libreta::server {
+
+class SharedState;
+
+class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
+ public:
+  WebsocketSession(boost::beast::tcp_stream&& stream, std::shared_ptr<SharedState> state);
+  ~WebsocketSession();
+
+  // Accepts the upgrade request read by the HTTP session. Called once, on the strand.
+  void run(boost::beast::http::request<boost::beast::http::string_body> request);
+
+  // Queues a text frame; with close_after, closes the connection once it is written.
+  void send(std::shared_ptr<const std::string> frame, bool close_after);
+  // Runs `task` on the strand unless the connection has finished by then.
+  void post(std::function<void()> task);
+  // Sends what is queued, then closes with going_away.
+  void close_going_away();
+  // Closes the socket now, as a network failure would.
+  void drop();
+
+ private:
+  void on_accept(boost::beast::error_code ec);
+  void start_hello_timer();
+  void on_hello_timeout(boost::beast::error_code ec);
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void dispatch_frame();
+  // Queues a frame (may be null: nothing to send) and, with close_after, the close after it.
+  void enqueue(std::shared_ptr<const std::string> frame,
+               std::optional<boost::beast::websocket::close_code> close_after);
+  void do_write();
+  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  void begin_close(boost::beast::websocket::close_code code);
+  void do_close();
+  void drop_now();
+  void finish(boost::beast::error_code ec);
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  const std::shared_ptr<SharedState> state_;
+  const std::string peer_;
+  boost::beast::flat_buffer buffer_;
+  boost::asio::steady_timer hello_timer_;
+  std::shared_ptr<SyncConnection> connection_;  // null before the upgrade and once finished
+  bool hello_pending_ = false;
+
+  // Frames waiting to be written; the front one is being written while writing_.
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+
+  // Set once a close is decided: incoming frames are ignored and new frames dropped; the
+  // close frame goes out after the queue.
+  std::optional<boost::beast::websocket::close_code> close_code_;
+  bool close_sent_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace libreta::server

@@ -1,0 +1,326 @@
+// The server's transport on a real server (ephemeral port, temporary database): HTTP routes,
+// limits on frames, time and queues, and shutdown. The sync protocol itself is tested in
+// the service's tests; here messages are only what it takes to reach a transport behaviour.
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "libreta/protocol/customer_book.hpp"
+#include "libreta/protocol/ids.hpp"
+#include "libreta/protocol/messages.hpp"
+#include "libreta/server/server.hpp"
+#include "support/http_client.hpp"
+#include "support/server_fixture.hpp"
+#include "support/ws_client.hpp"
+
+using namespace std::chrono_literals;
+using libreta::test::http_raw;
+using libreta::test::http_request;
+using libreta::test::ServerFixture;
+using libreta::test::WsClient;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kCloseGoingAway = 1001;
+constexpr int kClosePolicy = 1008;
+constexpr int kCloseTooBig = 1009;
+
+libreta::server::ServerOptions quiet() {
+  return ServerFixture::quiet_options();
+}
+
+// Decodes a frame the server sent; fails the test when it is not a protocol message.
+libreta::Message decode(const std::optional<std::string>& frame) {
+  REQUIRE(frame.has_value());
+  auto message = libreta::decode_message(*frame);
+  REQUIRE(message.ok());
+  return std::move(message).value();
+}
+
+// Says hello with `token` and returns once welcomed.
+void say_hello_with(WsClient& client, const std::string& token) {
+  libreta::Hello hello;
+  hello.schema = libreta::kCustomerBookSchemaVersion;
+  hello.replica = libreta::new_replica_id();
+  hello.token = token;
+  REQUIRE(client.send_text(libreta::encode_message(hello)));
+  const auto reply = decode(client.receive());
+  REQUIRE(std::holds_alternative<libreta::Welcome>(reply));
+}
+
+// Says hello with a fresh token and returns once welcomed.
+void say_hello(ServerFixture& server, WsClient& client, const std::string& user = "ana") {
+  say_hello_with(client, server.create_token(user));
+}
+
+nlohmann::json healthz(const ServerFixture& server) {
+  const auto response = http_request(server.port(), "GET", "/healthz");
+  REQUIRE(response.status == 200);
+  REQUIRE(response.content_type == "application/json");
+  return nlohmann::json::parse(response.body);
+}
+
+// Polls /healthz until it reports `connections`, at most `timeout`.
+bool wait_for_connections(const ServerFixture& server, std::uint64_t connections,
+                          std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (healthz(server)["connections"] == connections) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("transport: /healthz answers ok with the last sequence and the open connections",
+          "[server][transport]") {
+  ServerFixture server(quiet());
+  const auto body = healthz(server);
+  CHECK(body["status"] == "ok");
+  CHECK(body["last_seq"] == 0);
+  CHECK(body["connections"] == 0);
+
+  WsClient client;
+  client.connect(server.url());
+  CHECK(wait_for_connections(server, 1));
+  client.close();
+  CHECK(wait_for_connections(server, 0));
+}
+
+TEST_CASE("transport: a path other than /healthz and /sync answers 404 with a JSON error",
+          "[server][transport]") {
+  ServerFixture server(quiet());
+  const auto response = http_request(server.port(), "GET", "/nothing-here");
+  CHECK(response.status == 404);
+  CHECK(response.content_type == "application/json");
+  CHECK(nlohmann::json::parse(response.body) == nlohmann::json{{"error", "not_found"}});
+
+  // A WebSocket upgrade is only accepted on /sync.
+  WsClient client;
+  CHECK_THROWS(client.connect("ws://127.0.0.1:" + std::to_string(server.port()) + "/other"));
+}
+
+TEST_CASE("transport: requests that are not acceptable HTTP get a 4xx and the connection closes",
+          "[server][transport]") {
+  ServerFixture server(quiet());
+
+  SECTION("a malformed request answers 400") {
+    const auto response = http_raw(server.port(), "THIS IS NOT HTTP\r\n\r\n");
+    CHECK(response.status == 400);
+    CHECK(nlohmann::json::parse(response.body) == nlohmann::json{{"error", "bad_request"}});
+  }
+  SECTION("a header over the 8 KiB limit answers 431") {
+    const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                                std::string(libreta::server::kMaxHttpHeaderBytes, 'a') + "\r\n\r\n";
+    CHECK(http_raw(server.port(), request).status == 431);
+  }
+  SECTION("a body over the 64 KiB limit answers 413") {
+    const auto size = libreta::server::kMaxHttpBodyBytes + 1;
+    const std::string request =
+        "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(size) +
+        "\r\n\r\n" + std::string(size, 'a');
+    CHECK(http_raw(server.port(), request).status == 413);
+  }
+  SECTION("/sync without an upgrade answers 426") {
+    CHECK(http_request(server.port(), "GET", "/sync").status == 426);
+  }
+}
+
+TEST_CASE("transport: a connection that sends no request is closed after the handshake timeout",
+          "[server][transport][timeout]") {
+  auto options = quiet();
+  options.handshake_timeout = 300ms;
+  ServerFixture server(options);
+  const auto start = Clock::now();
+  // Writes nothing and waits for a response that never comes: the server hangs up.
+  CHECK_THROWS(http_raw(server.port(), "", 10s));
+  const auto waited = Clock::now() - start;
+  CHECK(waited >= 250ms);
+  CHECK(waited < 5s);
+}
+
+TEST_CASE("transport: a frame over kMaxFrameBytes closes that connection, not the others",
+          "[server][transport][limits]") {
+  ServerFixture server(quiet());
+  WsClient other;
+  other.connect(server.url());
+  say_hello(server, other, "bruno");
+
+  WsClient sender;
+  sender.connect(server.url());
+  // The send itself may fail midway: the server stops reading at the limit.
+  sender.send_text(std::string(libreta::server::kMaxFrameBytes + 1, 'x'), 10s);
+  REQUIRE(sender.wait_closed(10s));
+  if (sender.close_code()) CHECK(*sender.close_code() == kCloseTooBig);
+
+  // The other connection still answers.
+  REQUIRE_FALSE(other.closed());
+  REQUIRE(other.send_text(libreta::encode_message(libreta::Pull{0, 0})));
+  const auto reply = decode(other.receive());
+  CHECK(std::holds_alternative<libreta::Rows>(reply));
+}
+
+TEST_CASE("transport: a frame just under kMaxFrameBytes is accepted (and judged by the protocol)",
+          "[server][transport][limits]") {
+  ServerFixture server(quiet());
+  WsClient client;
+  client.connect(server.url());
+  say_hello(server, client);
+  REQUIRE(client.send_text(std::string(libreta::server::kMaxFrameBytes, ' '), 10s));
+  // Not JSON: the service answers with an error; the transport did not cut the connection
+  // for its size.
+  const auto reply = decode(client.receive(10s));
+  CHECK(std::holds_alternative<libreta::ProtocolError>(reply));
+  CHECK(client.close_code() != kCloseTooBig);
+}
+
+TEST_CASE("transport: a connection that never says hello is closed after the hello timeout",
+          "[server][transport][timeout]") {
+  auto options = quiet();
+  options.hello_timeout = 300ms;
+  ServerFixture server(options);
+
+  WsClient silent;
+  const auto start = Clock::now();
+  silent.connect(server.url());
+  const auto reply = decode(silent.receive(10s));
+  REQUIRE(std::holds_alternative<libreta::ProtocolError>(reply));
+  const auto& error = std::get<libreta::ProtocolError>(reply);
+  CHECK(error.code == libreta::ErrorCode::timeout);
+  CHECK(error.fatal);
+  REQUIRE(silent.wait_closed(10s));
+  CHECK(silent.close_code() == kClosePolicy);
+  const auto waited = Clock::now() - start;
+  CHECK(waited >= 250ms);
+  CHECK(waited < 5s);
+
+  SECTION("a connection that said hello in time stays open past it") {
+    WsClient client;
+    client.connect(server.url());
+    say_hello(server, client);
+    CHECK_FALSE(client.receive(options.hello_timeout * 3).has_value());
+    CHECK_FALSE(client.closed());
+  }
+}
+
+TEST_CASE("transport: a live client survives the idle timeout thanks to keep-alive pings",
+          "[server][transport][timeout]") {
+  auto options = quiet();
+  options.idle_timeout = 300ms;
+  ServerFixture server(options);
+  WsClient client;
+  client.connect(server.url());
+  say_hello(server, client);
+  // The client reads (and so answers pings) but has nothing to say for three idle periods.
+  CHECK_FALSE(client.receive(options.idle_timeout * 3).has_value());
+  CHECK_FALSE(client.closed());
+}
+
+TEST_CASE("transport: a binary frame is answered with a protocol error", "[server][transport]") {
+  ServerFixture server(quiet());
+  WsClient client;
+  client.connect(server.url());
+  REQUIRE(client.send_binary(std::string("\x01\x02\x03", 3)));
+  const auto reply = decode(client.receive());
+  CHECK(std::holds_alternative<libreta::ProtocolError>(reply));
+}
+
+TEST_CASE("transport: a client whose outgoing queue exceeds the limit is dropped",
+          "[server][transport][limits]") {
+  auto options = quiet();
+  options.max_queued_bytes = 16;  // smaller than any answer
+  ServerFixture server(options);
+  WsClient client;
+  client.connect(server.url());
+  REQUIRE(client.send_binary("x"));  // its error answer does not fit
+  REQUIRE(client.wait_closed());
+  CHECK_FALSE(client.close_code().has_value());  // dropped, not closed politely
+  CHECK(healthz(server)["status"] == "ok");
+}
+
+TEST_CASE("transport: close_all_connections drops every WebSocket and the server goes on",
+          "[server][transport]") {
+  ServerFixture server(quiet());
+  std::vector<std::unique_ptr<WsClient>> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<WsClient>());
+    clients.back()->connect(server.url());
+  }
+  say_hello(server, *clients.front());
+  REQUIRE(wait_for_connections(server, 3));
+
+  server.close_all_connections();
+  for (auto& client : clients) CHECK(client->wait_closed());
+
+  WsClient again;
+  again.connect(server.url());
+  say_hello(server, again);
+}
+
+TEST_CASE("transport: stop() with clients connected returns promptly and closes them",
+          "[server][transport][shutdown]") {
+  SECTION("clients that answer the close handshake get going_away") {
+    ServerFixture server(quiet());
+    std::vector<std::unique_ptr<WsClient>> clients;
+    for (int i = 0; i < 3; ++i) {
+      clients.push_back(std::make_unique<WsClient>());
+      clients.back()->connect(server.url());
+    }
+    say_hello(server, *clients.front());
+    REQUIRE(wait_for_connections(server, 3));
+
+    const auto start = Clock::now();
+    auto stopping = std::async(std::launch::async, [&] { server.stop(); });
+    for (auto& client : clients) {
+      REQUIRE(client->wait_closed(10s));
+      CHECK(client->close_code() == kCloseGoingAway);
+    }
+    REQUIRE(stopping.wait_for(10s) == std::future_status::ready);
+    stopping.get();
+    CHECK(Clock::now() - start < 3s);
+  }
+
+  SECTION("clients that do not answer are dropped after the shutdown timeout") {
+    auto options = quiet();
+    options.shutdown_timeout = 300ms;
+    ServerFixture server(options);
+    WsClient deaf;
+    deaf.connect(server.url());
+    REQUIRE(wait_for_connections(server, 1));
+
+    const auto start = Clock::now();
+    server.stop();  // `deaf` runs no handler meanwhile: it answers nothing
+    CHECK(Clock::now() - start < 3s);
+    CHECK(deaf.wait_closed());
+  }
+}
+
+TEST_CASE("fixture: restart() comes back on the same port with the same database",
+          "[server][fixture]") {
+  ServerFixture server(quiet());
+  const auto port = server.port();
+  const std::string url = server.url();
+  const std::string token = server.create_token("carla");
+  WsClient before;
+  before.connect(url);
+  say_hello_with(before, token);
+
+  server.restart();
+  CHECK(server.port() == port);
+  CHECK(before.wait_closed());
+
+  WsClient after;
+  after.connect(url);
+  say_hello_with(after, token);  // the token is in the reopened database
+}
