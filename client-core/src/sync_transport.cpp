@@ -84,6 +84,17 @@ class WebSocketTransport final
       request.set(beast::http::field::user_agent, "libreta-client");
     }));
     ws_.read_message_max(kMaxIncomingFrameBytes);
+    // permessage-deflate (docs/protocol.md, "Transport"): a push of single-field edits
+    // repeats its table, field names, replica id and versions, and shrinks several times.
+    websocket::permessage_deflate deflate;
+    deflate.client_enable = true;
+    deflate.client_max_window_bits = 12;
+    deflate.server_max_window_bits = 12;
+    deflate.client_no_context_takeover = true;
+    deflate.server_no_context_takeover = true;
+    deflate.compLevel = 3;
+    deflate.memLevel = 4;
+    ws_.set_option(deflate);
     ws_.async_handshake(
         where(), address_.target,
         beast::bind_front_handler(&WebSocketTransport::on_handshake, this->shared_from_this()));

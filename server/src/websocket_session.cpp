@@ -75,6 +75,23 @@ WebsocketSession::~WebsocketSession() {
   }
 }
 
+// permessage-deflate, offered to clients that ask: pushes and pages repeat table names,
+// field names, replica ids and versions, and shrink several times. Each message is
+// compressed on its own (no context takeover) with a small window, which keeps the state
+// held per connection small; within one message (a push batch, a page) the repetition is
+// what compresses.
+websocket::permessage_deflate WebsocketSession::compression_options() {
+  websocket::permessage_deflate deflate;
+  deflate.server_enable = true;
+  deflate.server_max_window_bits = 12;
+  deflate.client_max_window_bits = 12;
+  deflate.server_no_context_takeover = true;
+  deflate.client_no_context_takeover = true;
+  deflate.compLevel = 3;
+  deflate.memLevel = 4;
+  return deflate;
+}
+
 void WebsocketSession::run(http::request<http::string_body> request) {
   // From here on Beast's WebSocket timers apply, not the HTTP session's deadline.
   beast::get_lowest_layer(ws_).expires_never();
@@ -88,6 +105,7 @@ void WebsocketSession::run(http::request<http::string_body> request) {
     response.set(http::field::server, "libreta-server");
   }));
   ws_.read_message_max(options.max_frame_bytes);
+  ws_.set_option(compression_options());
   // Beast copies what it needs from the request before async_accept returns.
   ws_.async_accept(request,
                    beast::bind_front_handler(&WebsocketSession::on_accept, shared_from_this()));

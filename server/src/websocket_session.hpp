@@ -47,6 +47,7 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   void drop();
 
  private:
+  static boost::beast::websocket::permessage_deflate compression_options();
   void on_accept(boost::beast::error_code ec);
   void start_hello_timer();
   void on_hello_timeout(boost::beast::error_code ec);
