@@ -1,0 +1,154 @@
+// A seller's day on the road against a real server (ServerFixture, in this process, on an
+// ephemeral port) with the real `libreta` binary: init, import, work offline, sync; a
+// manager's device then sees the same book. Also `sync --watch` and the sync exit codes.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+
+#include "cli/cli_fixture.hpp"
+#include "support/server_fixture.hpp"
+
+using libreta::test::CliFixture;
+using libreta::test::ServerFixture;
+using nlohmann::json;
+
+namespace {
+
+json sorted_by_id(json list) {
+  std::sort(list.begin(), list.end(),
+            [](const json& a, const json& b) { return a["id"] < b["id"]; });
+  return list;
+}
+
+// Everything a device shows of the book: customers, and each one's full record.
+json whole_book(CliFixture& device) {
+  json out = json::object();
+  const json customers = sorted_by_id(device.json({"customer", "list"}));
+  out["customers"] = customers;
+  for (const auto& c : customers) {
+    json shown = device.json({"customer", "show", c["id"].get<std::string>()});
+    for (const char* list : {"contacts", "interactions", "purchases", "followups"}) {
+      shown[list] = sorted_by_id(shown[list]);
+    }
+    out[c["id"].get<std::string>()] = shown;
+  }
+  out["followups"] = device.json({"followups"});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("road: a seller's day offline, then a sync; the manager's device sees the same book",
+          "[cli][road][sync]") {
+  ServerFixture server;
+  CliFixture seller;
+  REQUIRE(seller
+              .run({"init", "--server", server.url(), "--token", server.create_token("ana"),
+                    "--owner", "ana"})
+              .status == 0);
+
+  // Morning: the spreadsheet from the office.
+  const auto sheet =
+      seller.write_file("cartera.csv",
+                        "Razón social;NIF;Teléfono;Ciudad;Estado;Facturación\r\n"
+                        "Ferretería López;B12345674;923 123 456;Salamanca;activo;12.500,00\r\n"
+                        "Bar El Rincón;B87654321;980 111 222;Zamora;ocasional;3.200,50\r\n"
+                        "Librería Ávila;B05009988;920 222 333;Ávila;potencial;\r\n");
+  REQUIRE(seller.json({"import", sheet.string()})["created"] == 3);
+
+  // On the road, no network needed: a new prospect, an edit, visits with follow-ups.
+  const std::string nuevo = seller.json(
+      {"customer", "add", "--name", "Construcciones Duero", "--city", "Valladolid"})["id"];
+  REQUIRE(
+      seller.run({"customer", "edit", "ferretería", "--set", "segment=A", "--tag", "vip"}).status ==
+      0);
+  REQUIRE(
+      seller.run({"contact", "add", "ferretería", "--name", "Ana López", "--mobile", "600 123 456"})
+          .status == 0);
+  REQUIRE(seller
+              .run({"log", "ferretería", "--type", "visit", "--outcome", "positive", "--note",
+                    "Quiere catálogo", "--follow-up", "+2"})
+              .status == 0);
+  REQUIRE(
+      seller.run({"log", nuevo, "--type", "quote", "--lost-reason", "Precio", "--revisit", "+30"})
+          .status == 0);
+  REQUIRE(
+      seller.run({"purchase", "add", "bar el rincón", "--product", "Vajilla", "--amount", "180"})
+          .status == 0);
+  CHECK(seller.json({"status"})["pending_changes"].get<int>() > 0);
+
+  // Evening: a connection.
+  const json synced = seller.json({"sync", "--timeout", "30"});
+  CHECK(synced["synced"] == true);
+  CHECK(synced["pending_changes"] == 0);
+  const json status = seller.json({"status"});
+  CHECK(status["pending_changes"] == 0);
+  CHECK_FALSE(status["last_sync_ms"].is_null());
+  CHECK(status["conflicts"].empty());
+
+  // The manager's device, after its own sync, holds the same book.
+  CliFixture manager;
+  REQUIRE(manager
+              .run({"init", "--server", server.url(), "--token",
+                    server.create_token("jefa", libreta::server::Role::manager)})
+              .status == 0);
+  REQUIRE(manager.run({"sync", "--timeout", "30"}).status == 0);
+  CHECK(whole_book(manager) == whole_book(seller));
+}
+
+TEST_CASE("road: sync --watch keeps syncing until SIGINT and reports status changes",
+          "[cli][road][sync]") {
+  ServerFixture server;
+  CliFixture seller, manager;
+  REQUIRE(seller.run({"init", "--server", server.url(), "--token", server.create_token("ana")})
+              .status == 0);
+  REQUIRE(manager.run({"init", "--server", server.url(), "--token", server.create_token("jefa")})
+              .status == 0);
+
+  auto watch = seller.start({"sync", "--watch"});
+  REQUIRE(watch->wait_for_output("up to date", std::chrono::seconds(30)));
+  CHECK(seller.json({"status"})["sync_running"] == true);
+
+  // A change made meanwhile through another command reaches the manager.
+  REQUIRE(seller.run({"customer", "add", "--name", "Añadido en marcha"}).status == 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool seen = false;
+  while (!seen && std::chrono::steady_clock::now() < deadline) {
+    REQUIRE(manager.run({"sync", "--timeout", "30"}).status == 0);
+    seen = manager.json({"search", "añadido"}).size() == 1;  // the watcher pushes on its own
+  }
+  CHECK(seen);
+
+  watch->signal(SIGINT);
+  const auto result = watch->wait(std::chrono::seconds(30));
+  CHECK(result.status == 0);
+  CHECK(result.out.find("Sync stopped") != std::string::npos);
+}
+
+TEST_CASE("road: sync failures exit with the network code and a clear message",
+          "[cli][road][sync]") {
+  ServerFixture server;
+  CliFixture seller;
+
+  SECTION("no server configured") {
+    REQUIRE(seller.run({"init"}).status == 0);
+    const auto r = seller.run({"sync"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("no server configured") != std::string::npos);
+  }
+  SECTION("a token the server does not know") {
+    REQUIRE(seller.run({"init", "--server", server.url(), "--token", "not-a-token"}).status == 0);
+    const auto r = seller.run({"sync", "--timeout", "20"});
+    CHECK(r.status == 4);
+    CHECK(r.err.find("could not sync") != std::string::npos);
+  }
+  SECTION("nobody listening") {
+    const std::string url = server.url();
+    server.stop();
+    REQUIRE(seller.run({"init", "--server", url, "--token", "x"}).status == 0);
+    REQUIRE(seller.run({"customer", "add", "--name", "Pendiente"}).status == 0);
+    const auto r = seller.run({"sync", "--timeout", "2"});
+    CHECK(r.status == 4);
+    CHECK(seller.json({"status"})["pending_changes"].get<int>() > 0);
+  }
+}

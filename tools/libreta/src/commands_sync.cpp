@@ -1,0 +1,442 @@
+// libreta init, libreta sync [--watch], libreta status.
+#include <csignal>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <sstream>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "cli_error.hpp"
+#include "commands.hpp"
+#include "libreta/client/sync_session.hpp"
+#include "output.hpp"
+#include "progress_bar.hpp"
+
+namespace libreta::cli {
+namespace {
+
+// Refused changes kept for `libreta status`, newest last.
+constexpr std::size_t kMaxRefusedKept = 100;
+// `sync --watch` rewrites its heartbeat file this often; `status` trusts one this recent.
+constexpr std::chrono::seconds kWatchHeartbeat{5};
+constexpr std::chrono::seconds kWatchFresh{20};
+// Conflicts listed by `libreta status` (the newest).
+constexpr std::size_t kConflictsShown = 10;
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+std::filesystem::path watch_file(Context& ctx) {
+  return ctx.home() / "sync-watch.json";
+}
+
+// A Unix time in ms as the seller reads it: local date and time.
+std::string local_time(Context& ctx, std::uint64_t ms) {
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  ::gmtime_r(&seconds, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return ctx.format().date_time(buffer);
+}
+
+struct ServerSettings {
+  std::string url, token;
+};
+
+ServerSettings server_settings(Context& ctx) {
+  auto& replica = ctx.replica();
+  ServerSettings s{replica.setting(kServerUrlSetting).value_or(""),
+                   replica.setting(kTokenSetting).value_or("")};
+  if (s.url.empty() || s.token.empty()) throw CliError(kExitUsage, ctx.tr(Msg::no_server));
+  return s;
+}
+
+int sync_exit_code(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::storage:
+    case ErrorCode::storage_full:
+    case ErrorCode::schema_too_new:
+      return kExitStorage;
+    default:
+      return kExitNetwork;
+  }
+}
+
+// Refusals arrive on the session's thread; they are stored by the main thread.
+class RefusalLog {
+ public:
+  void add(const std::vector<RefusedChange>& refused) {
+    std::lock_guard lock(mutex_);
+    pending_.insert(pending_.end(), refused.begin(), refused.end());
+  }
+  std::size_t save(Context& ctx) {
+    std::vector<RefusedChange> refused;
+    {
+      std::lock_guard lock(mutex_);
+      refused.swap(pending_);
+    }
+    if (refused.empty()) return 0;
+    auto& replica = ctx.replica();
+    nlohmann::json kept = nlohmann::json::array();
+    if (auto text = replica.setting(kRefusedSetting)) {
+      kept = nlohmann::json::parse(*text, nullptr, false);
+      if (!kept.is_array()) kept = nlohmann::json::array();
+    }
+    for (const auto& r : refused) {
+      kept.push_back({{"table", r.table},
+                      {"row", r.row},
+                      {"field", r.field},
+                      {"code", std::string(error_code_name(r.code))},
+                      {"message", r.message},
+                      {"at_ms", now_ms()}});
+    }
+    while (kept.size() > kMaxRefusedKept) kept.erase(kept.begin());
+    replica.set_setting(kRefusedSetting, kept.dump());
+    return refused.size();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<RefusedChange> pending_;
+};
+
+nlohmann::json status_json(const client::SyncStatus& s) {
+  nlohmann::json out{{"connected", s.connected},
+                     {"caught_up", s.caught_up},
+                     {"pending_changes", s.pending_changes},
+                     {"rows_received", s.rows_received},
+                     {"reconnects", s.reconnects},
+                     {"synced", client::is_synced(s)}};
+  out["last_sync_ms"] = s.last_sync_ms ? nlohmann::json(*s.last_sync_ms) : nullptr;
+  if (s.last_error) {
+    out["last_error"] = {{"code", std::string(error_code_name(s.last_error->code))},
+                         {"message", s.last_error->message}};
+  } else {
+    out["last_error"] = nullptr;
+  }
+  return out;
+}
+
+// ---- init ------------------------------------------------------------------------------------
+
+struct InitArgs {
+  std::string server, token, owner;
+};
+
+int init(Context& ctx, const InitArgs& args) {
+  if (!args.server.empty() && !args.server.starts_with("ws://") &&
+      !args.server.starts_with("wss://")) {
+    throw CliError(kExitValidation, ctx.tr(Msg::bad_server_url, {args.server}));
+  }
+  const bool existed = ctx.book_exists();
+  auto& replica = ctx.create_replica();
+  if (!args.server.empty()) replica.set_setting(kServerUrlSetting, args.server);
+  if (!args.token.empty()) replica.set_setting(kTokenSetting, args.token);
+  if (!args.owner.empty()) replica.set_setting(kOwnerSetting, args.owner);
+  const std::string server = replica.setting(kServerUrlSetting).value_or("");
+  const bool has_token = !replica.setting(kTokenSetting).value_or("").empty();
+  if (ctx.json) {
+    print_json(ctx, {{"home", ctx.home().string()},
+                     {"book", ctx.book_path().string()},
+                     {"created", !existed},
+                     {"replica_id", replica.replica_id()},
+                     {"server", server.empty() ? nlohmann::json(nullptr) : nlohmann::json(server)},
+                     {"token", has_token},
+                     {"owner", replica.setting(kOwnerSetting).value_or("")}});
+    return kExitOk;
+  }
+  ctx.out() << ctx.tr(existed ? Msg::init_existing : Msg::init_created, {ctx.book_path().string()})
+            << '\n';
+  if (server.empty()) {
+    ctx.out() << ctx.tr(Msg::init_offline) << '\n';
+  } else {
+    ctx.out() << ctx.tr(Msg::init_server, {server}) << '\n';
+    if (!has_token) ctx.out() << ctx.tr(Msg::init_no_token) << '\n';
+  }
+  return kExitOk;
+}
+
+// ---- sync ------------------------------------------------------------------------------------
+
+struct SyncArgs {
+  bool watch = false;
+  int timeout_seconds = 60;
+};
+
+int sync_once_command(Context& ctx, const SyncArgs& args) {
+  const ServerSettings settings = server_settings(ctx);
+  const bool first_sync =
+      !ctx.replica().setting("last_sync_ms") && ctx.replica().sync_cursor().since == 0;
+  const std::size_t pending_before = ctx.replica().pending_count();
+  ctx.close_replica();  // the session opens its own connection to the file
+
+  RefusalLog refusals;
+  ProgressBar bar(ctx.out(), first_sync && ctx.stdout_is_terminal() && !ctx.json,
+                  ctx.tr(Msg::sync_downloading), 0);
+  client::SyncOptions options;
+  options.server_url = settings.url;
+  options.token = settings.token;
+  options.on_event = [&](const client::SyncEvent& event) {
+    if (const auto* refused = std::get_if<client::ChangesRefused>(&event))
+      refusals.add(refused->refused);
+    if (const auto* changed = std::get_if<client::StatusChanged>(&event)) {
+      if (changed->status.downloading) bar.update(changed->status.rows_received);
+    }
+  };
+  const auto status =
+      client::sync_once(ctx.book_path(), options, std::chrono::seconds(args.timeout_seconds));
+  bar.finish();
+  const std::size_t refused = refusals.save(ctx);
+
+  if (ctx.json) {
+    auto out = status_json(status);
+    out["sent"] = pending_before - std::min(pending_before, status.pending_changes);
+    out["refused"] = refused;
+    print_json(ctx, out);
+  } else if (client::is_synced(status)) {
+    ctx.out() << ctx.tr(Msg::sync_done,
+                        {std::to_string(pending_before), std::to_string(status.rows_received)})
+              << '\n';
+    if (refused > 0) ctx.out() << ctx.tr(Msg::sync_refused, {std::to_string(refused)}) << '\n';
+  }
+  if (client::is_synced(status)) return kExitOk;
+  if (!status.last_error)
+    throw CliError(kExitNetwork, ctx.tr(Msg::sync_timeout, {std::to_string(args.timeout_seconds)}));
+  const int code = sync_exit_code(status.last_error->code);
+  if (ctx.json) return code;
+  throw CliError(code, ctx.tr(Msg::sync_failed, {settings.url, status.last_error->message}));
+}
+
+std::string status_line(Context& ctx, const client::SyncStatus& s) {
+  std::string line = s.connected ? ctx.tr(Msg::status_connected) : ctx.tr(Msg::status_disconnected);
+  if (s.downloading)
+    line += " · " + ctx.tr(Msg::status_downloading, {std::to_string(s.rows_received)});
+  if (s.connected && s.caught_up) line += " · " + ctx.tr(Msg::status_caught_up);
+  line += " · " + ctx.tr(Msg::status_pending, {std::to_string(s.pending_changes)});
+  if (!s.connected && s.last_error) line += " · " + s.last_error->message;
+  return line;
+}
+
+void write_watch_file(Context& ctx, const client::SyncStatus& s) {
+  const auto path = watch_file(ctx);
+  const auto temporary = path.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << nlohmann::json{{"pid", ::getpid()},
+                          {"connected", s.connected},
+                          {"caught_up", s.caught_up},
+                          {"pending_changes", s.pending_changes},
+                          {"updated_ms", now_ms()}}
+               .dump();
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+}
+
+int sync_watch(Context& ctx) {
+  const ServerSettings settings = server_settings(ctx);
+  ctx.close_replica();
+
+  // SIGINT and SIGTERM are taken by sigtimedwait below, on this thread; blocked before the
+  // session's thread starts, so it inherits the mask and never receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  RefusalLog refusals;
+  client::SyncOptions options;
+  options.server_url = settings.url;
+  options.token = settings.token;
+  options.on_event = [&](const client::SyncEvent& event) {
+    if (const auto* refused = std::get_if<client::ChangesRefused>(&event))
+      refusals.add(refused->refused);
+  };
+  client::SyncSession session(ctx.book_path(), options);
+  session.start();
+  if (!ctx.json) ctx.out() << ctx.tr(Msg::watch_started, {settings.url}) << std::endl;
+
+  std::string last_line;
+  auto last_heartbeat = std::chrono::steady_clock::time_point{};
+  int stop_signal = 0;
+  while (stop_signal == 0) {
+    const auto status = session.status();
+    const std::string line = status_line(ctx, status);
+    if (line != last_line) {
+      if (ctx.json) {
+        auto event = status_json(status);
+        event["at_ms"] = now_ms();
+        ctx.out() << event.dump() << std::endl;
+      } else {
+        ctx.out() << "[" << local_time(ctx, now_ms()) << "] " << line << std::endl;
+      }
+      last_line = line;
+      last_heartbeat = {};
+    }
+    if (std::chrono::steady_clock::now() - last_heartbeat >= kWatchHeartbeat) {
+      write_watch_file(ctx, status);
+      last_heartbeat = std::chrono::steady_clock::now();
+    }
+    if (const std::size_t refused = refusals.save(ctx); refused > 0 && !ctx.json) {
+      ctx.out() << ctx.tr(Msg::sync_refused, {std::to_string(refused)}) << std::endl;
+    }
+    ctx.close_replica();
+    timespec wait{0, 250'000'000};
+    const int got = sigtimedwait(&signals, nullptr, &wait);
+    if (got == SIGINT || got == SIGTERM) stop_signal = got;
+  }
+  session.stop();
+  refusals.save(ctx);
+  std::error_code ec;
+  std::filesystem::remove(watch_file(ctx), ec);
+  if (!ctx.json) ctx.out() << ctx.tr(Msg::watch_stopped) << std::endl;
+  return kExitOk;
+}
+
+// ---- status ----------------------------------------------------------------------------------
+
+struct WatchState {
+  bool running = false, connected = false;
+};
+
+WatchState read_watch_file(Context& ctx) {
+  std::ifstream in(watch_file(ctx));
+  if (!in) return {};
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto data = nlohmann::json::parse(text.str(), nullptr, false);
+  if (!data.is_object()) return {};
+  const auto pid = data.value("pid", 0);
+  const auto updated = data.value("updated_ms", std::uint64_t{0});
+  const bool alive = pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+  const bool fresh = now_ms() - updated < static_cast<std::uint64_t>(kWatchFresh.count() * 1000);
+  if (!alive || !fresh) return {};
+  return {true, data.value("connected", false)};
+}
+
+int status(Context& ctx) {
+  auto& replica = ctx.replica();
+  const std::string server = replica.setting(kServerUrlSetting).value_or("");
+  const bool has_token = !replica.setting(kTokenSetting).value_or("").empty();
+  const std::size_t pending = replica.pending_count();
+  std::optional<std::uint64_t> last_sync;
+  if (auto text = replica.setting("last_sync_ms")) {
+    try {
+      last_sync = std::stoull(*text);
+    } catch (const std::exception&) {
+    }
+  }
+  const auto conflicts = replica.reported_conflicts();
+  nlohmann::json refused = nlohmann::json::array();
+  if (auto text = replica.setting(kRefusedSetting)) {
+    refused = nlohmann::json::parse(*text, nullptr, false);
+    if (!refused.is_array()) refused = nlohmann::json::array();
+  }
+  const WatchState watch = read_watch_file(ctx);
+
+  if (ctx.json) {
+    nlohmann::json out;
+    out["home"] = ctx.home().string();
+    out["replica_id"] = replica.replica_id();
+    out["server"] = server.empty() ? nlohmann::json(nullptr) : nlohmann::json(server);
+    out["token"] = has_token;
+    out["sync_running"] = watch.running;
+    out["connected"] = watch.connected;
+    out["pending_changes"] = pending;
+    out["last_sync_ms"] = last_sync ? nlohmann::json(*last_sync) : nullptr;
+    out["conflicts"] = nlohmann::json::array();
+    for (const auto& c : conflicts) {
+      out["conflicts"].push_back({{"table", c.table},
+                                  {"row", c.row},
+                                  {"field", c.field},
+                                  {"kept", value_json(c.kept)},
+                                  {"lost", value_json(c.lost)}});
+    }
+    out["refused"] = refused;
+    print_json(ctx, out);
+    return kExitOk;
+  }
+  auto& out = ctx.out();
+  TextTable rows;
+  rows.add_row({ctx.tr(Msg::status_book), ctx.book_path().string()});
+  rows.add_row(
+      {ctx.tr(Msg::status_server), server.empty() ? ctx.tr(Msg::status_no_server) : server});
+  rows.add_row({ctx.tr(Msg::status_connection),
+                watch.running ? (watch.connected ? ctx.tr(Msg::status_connected)
+                                                 : ctx.tr(Msg::status_disconnected))
+                              : ctx.tr(Msg::status_not_running)});
+  rows.add_row({ctx.tr(Msg::status_pending_label), std::to_string(pending)});
+  rows.add_row({ctx.tr(Msg::status_last_sync),
+                last_sync ? local_time(ctx, *last_sync) : ctx.tr(Msg::status_never)});
+  rows.add_row({ctx.tr(Msg::status_conflicts), std::to_string(conflicts.size())});
+  rows.add_row({ctx.tr(Msg::status_refused), std::to_string(refused.size())});
+  rows.print(out, "");
+  const std::size_t first =
+      conflicts.size() > kConflictsShown ? conflicts.size() - kConflictsShown : 0;
+  if (!conflicts.empty()) out << '\n' << ctx.tr(Msg::status_conflicts_heading) << '\n';
+  for (std::size_t i = first; i < conflicts.size(); ++i) {
+    const auto& c = conflicts[i];
+    std::string who = c.row;
+    if (c.table == tables::customers) {
+      if (auto customer = replica.customer(c.row)) who = customer->name;
+    }
+    const FieldSpec* spec = customer_book_schema().table(c.table)
+                                ? customer_book_schema().table(c.table)->field(c.field)
+                                : nullptr;
+    const auto shown = [&](const Value& v) {
+      return spec ? display_value(*spec, v, ctx.format()) : value_json(v).dump();
+    };
+    out << "  "
+        << ctx.tr(Msg::status_conflict_line, {who, std::string(field_label(c.field, ctx.lang())),
+                                              shown(c.kept), shown(c.lost)})
+        << '\n';
+  }
+  if (!refused.empty()) out << '\n' << ctx.tr(Msg::status_refused_heading) << '\n';
+  for (const auto& r : refused) {
+    out << "  " << r.value("table", "") << "/" << r.value("row", "") << "/" << r.value("field", "")
+        << ": " << r.value("message", "") << '\n';
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_sync_commands(CLI::App& app, Context& ctx, Action& action) {
+  auto init_args = std::make_shared<InitArgs>();
+  auto* init_cmd = app.add_subcommand("init", ctx.tr(Msg::help_init));
+  init_cmd->add_option("--server", init_args->server, ctx.tr(Msg::help_init_server))
+      ->type_name("ws://HOST:PORT/sync");
+  init_cmd->add_option("--token", init_args->token, ctx.tr(Msg::help_init_token));
+  init_cmd->add_option("--owner", init_args->owner, ctx.tr(Msg::help_init_owner));
+  init_cmd->callback(
+      [&ctx, &action, init_args] { action = [&ctx, init_args] { return init(ctx, *init_args); }; });
+
+  auto sync_args = std::make_shared<SyncArgs>();
+  auto* sync_cmd = app.add_subcommand("sync", ctx.tr(Msg::help_sync));
+  sync_cmd->alias("sincronizar");
+  sync_cmd->add_flag("--watch", sync_args->watch, ctx.tr(Msg::help_sync_watch));
+  sync_cmd->add_option("--timeout", sync_args->timeout_seconds, ctx.tr(Msg::help_sync_timeout))
+      ->check(CLI::Range(1, 24 * 3600));
+  sync_cmd->callback([&ctx, &action, sync_args] {
+    action = [&ctx, sync_args] {
+      return sync_args->watch ? sync_watch(ctx) : sync_once_command(ctx, *sync_args);
+    };
+  });
+
+  auto* status_cmd = app.add_subcommand("status", ctx.tr(Msg::help_status));
+  status_cmd->alias("estado");
+  status_cmd->callback([&ctx, &action] { action = [&ctx] { return status(ctx); }; });
+}
+
+}  // namespace libreta::cli

@@ -1,0 +1,91 @@
+#include "output.hpp"
+
+#include <algorithm>
+#include <ostream>
+
+#include "context.hpp"
+#include "text_encoding.hpp"
+
+namespace libreta::cli {
+
+nlohmann::json value_json(const Value& value) {
+  switch (value.type()) {
+    case Value::Type::null:
+      return nullptr;
+    case Value::Type::boolean:
+      return value.as_bool();
+    case Value::Type::integer:
+      return value.as_integer();
+    case Value::Type::number:
+      return value.as_number();
+    case Value::Type::text:
+      return value.as_text();
+    case Value::Type::tags:
+      return value.as_tags();
+  }
+  return nullptr;
+}
+
+nlohmann::json record_json(std::string_view id, const Record& record) {
+  nlohmann::json out = nlohmann::json::object();
+  out["id"] = std::string(id);
+  for (const auto& [name, value] : record) {
+    if (!value.is_null()) out[name] = value_json(value);
+  }
+  return out;
+}
+
+void print_json(Context& ctx, const nlohmann::json& data) {
+  // Invalid UTF-8 cannot reach here (the schema refuses it), but a dump must never throw.
+  ctx.out() << data.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+std::string display_value(const FieldSpec& field, const Value& value, const LocaleFormat& format) {
+  if (value.is_null()) return {};
+  switch (field.kind) {
+    case FieldKind::date:
+      return format.date(value.as_text());
+    case FieldKind::date_time:
+      return format.date_time(value.as_text());
+    case FieldKind::decimal:
+      if (field.name == "amount" || field.name == "annual_revenue") {
+        return format.amount(value.as_number());
+      }
+      return format.number(value.as_number());
+    case FieldKind::integer:
+      return std::to_string(value.as_integer());
+    case FieldKind::boolean:
+      return std::string(
+          choice_label("boolean", value.as_bool() ? "true" : "false", format.lang()));
+    case FieldKind::choice:
+      return std::string(choice_label(field.name, value.as_text(), format.lang()));
+    case FieldKind::tag_set: {
+      std::string text;
+      for (const auto& tag : value.as_tags()) text += (text.empty() ? "" : ", ") + tag;
+      return text;
+    }
+    default:
+      return value.is_text() ? value.as_text() : std::string{};
+  }
+}
+
+void TextTable::print(std::ostream& out, std::string_view indent) const {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows_) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], display_width(row[i]));
+    }
+  }
+  for (const auto& row : rows_) {
+    std::string line(indent);
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - display_width(row[i]) + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << '\n';
+  }
+}
+
+}  // namespace libreta::cli
