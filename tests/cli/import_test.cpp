@@ -229,7 +229,8 @@ TEST_CASE("import: an empty file, a BOM alone and a binary file are clear errors
   CHECK(import_file(cli, "bom-only.csv", "\xef\xbb\xbf\r\n\r\n").status == 3);
 
   std::string png = "\x89PNG\r\n\x1a\n";
-  png += std::string("\0\0\0\rIHDR\0\0\x01\0\0\0\x01\0\x08\x06\0\0\0", 25);
+  static constexpr char kHeader[] = "\0\0\0\rIHDR\0\0\x01\0\0\0\x01\0\x08\x06\0\0\0";
+  png += std::string(kHeader, sizeof kHeader - 1);  // the chunk, with its NUL bytes
   for (int i = 0; i < 200; ++i) png += static_cast<char>((i * 37) & 0xff);
   const auto binary = import_file(cli, "photo.csv", png);
   CHECK(binary.status == 3);

@@ -80,6 +80,13 @@ class MemoryOutbound final : public Outbound {
     std::lock_guard lock(mutex_);
     return frames_.empty();
   }
+  // Work posted to the client's executor holds its connection, which holds this outbound;
+  // a transport drops that work when the connection closes, and so does the test.
+  void drop_posted_work() {
+    std::deque<std::function<void()>> dropped;
+    std::lock_guard lock(mutex_);
+    dropped.swap(tasks_);
+  }
 
  private:
   std::mutex mutex_;
@@ -93,6 +100,14 @@ struct Client {
   std::shared_ptr<MemoryOutbound> out = std::make_shared<MemoryOutbound>();
   std::shared_ptr<SyncConnection> connection;
   std::string replica;
+
+  Client() = default;
+  Client(Client&&) = default;
+  Client& operator=(Client&&) = default;
+  ~Client() {
+    if (connection) connection->on_closed();
+    if (out) out->drop_posted_work();
+  }
 
   void send(const Message& message) { connection->on_message(encode_message(message)); }
   Welcome hello(const std::string& token) {
