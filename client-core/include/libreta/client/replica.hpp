@@ -113,9 +113,9 @@ class Replica {
   // match. Results are grouped by customer, best first.
   std::vector<SearchHit> search(std::string_view text, std::size_t limit = 50) const;
   // Rows merged from elsewhere are indexed for search in one go rather than row by row
-  // during a download: search() does it first when needed; the sync session calls this
-  // once caught up, so that the first search after a download is quick. Returns how many
-  // rows it indexed.
+  // during a download: search() does it first when needed. An app may call this when it is
+  // idle after a download, so that the first search is quick. Returns how many rows it
+  // indexed.
   std::size_t update_search_index();
   std::vector<Customer> list_customers(const CustomerFilter& filter) const;
   // `today` is YYYY-MM-DD in the seller's time zone.
