@@ -4,27 +4,12 @@
 #include <ostream>
 
 #include "context.hpp"
+#include "libreta/protocol/value_json.hpp"
 #include "text_encoding.hpp"
 
 namespace libreta::cli {
 
-nlohmann::json value_json(const Value& value) {
-  switch (value.type()) {
-    case Value::Type::null:
-      return nullptr;
-    case Value::Type::boolean:
-      return value.as_bool();
-    case Value::Type::integer:
-      return value.as_integer();
-    case Value::Type::number:
-      return value.as_number();
-    case Value::Type::text:
-      return value.as_text();
-    case Value::Type::tags:
-      return value.as_tags();
-  }
-  return nullptr;
-}
+nlohmann::json value_json(const Value& value) { return value_to_json(value); }
 
 nlohmann::json record_json(std::string_view id, const Record& record) {
   nlohmann::json out = nlohmann::json::object();

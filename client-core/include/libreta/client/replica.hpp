@@ -88,16 +88,26 @@ class Replica {
   }
   std::string create(const Purchase& e) { return create(tables::purchases, to_record(e), e.id); }
   std::string create(const FollowUp& e) { return create(tables::followups, to_record(e), e.id); }
-  std::size_t update(const Customer& e) { return update_entity(tables::customers, e.id, to_record(e)); }
-  std::size_t update(const Contact& e) { return update_entity(tables::contacts, e.id, to_record(e)); }
+  std::size_t update(const Customer& e) {
+    return update_entity(tables::customers, e.id, to_record(e));
+  }
+  std::size_t update(const Contact& e) {
+    return update_entity(tables::contacts, e.id, to_record(e));
+  }
   std::size_t update(const Interaction& e) {
     return update_entity(tables::interactions, e.id, to_record(e));
   }
-  std::size_t update(const Purchase& e) { return update_entity(tables::purchases, e.id, to_record(e)); }
-  std::size_t update(const FollowUp& e) { return update_entity(tables::followups, e.id, to_record(e)); }
+  std::size_t update(const Purchase& e) {
+    return update_entity(tables::purchases, e.id, to_record(e));
+  }
+  std::size_t update(const FollowUp& e) {
+    return update_entity(tables::followups, e.id, to_record(e));
+  }
   std::optional<Customer> customer(std::string_view id) const { return typed<Customer>(id); }
   std::optional<Contact> contact(std::string_view id) const { return typed<Contact>(id); }
-  std::optional<Interaction> interaction(std::string_view id) const { return typed<Interaction>(id); }
+  std::optional<Interaction> interaction(std::string_view id) const {
+    return typed<Interaction>(id);
+  }
   std::optional<Purchase> purchase(std::string_view id) const { return typed<Purchase>(id); }
   std::optional<FollowUp> followup(std::string_view id) const { return typed<FollowUp>(id); }
 
