@@ -37,6 +37,7 @@ class MemoryOutbound final : public Outbound {
   }
   void post(std::function<void()> task) override {
     std::lock_guard lock(mutex_);
+    if (closed_for_work_) return;  // like a transport: work for a closed connection is dropped
     tasks_.push_back(std::move(task));
     changed_.notify_all();
   }
@@ -85,6 +86,7 @@ class MemoryOutbound final : public Outbound {
   void drop_posted_work() {
     std::deque<std::function<void()>> dropped;
     std::lock_guard lock(mutex_);
+    closed_for_work_ = true;
     dropped.swap(tasks_);
   }
 
@@ -94,6 +96,7 @@ class MemoryOutbound final : public Outbound {
   std::deque<std::string> frames_;
   std::deque<std::function<void()>> tasks_;
   bool closed_ = false;
+  bool closed_for_work_ = false;
 };
 
 struct Client {
