@@ -797,17 +797,25 @@ void Replica::remove(std::string_view table_name, std::string_view id) {
   transaction.commit();
 }
 
-bool Replica::add_tag(std::string_view table_name, std::string_view id, std::string_view field,
-                      std::string_view tag) {
-  auto row = get(table_name, id);
+namespace {
+
+// The tags a live row's tag-set field holds now; not_found for a missing or deleted row.
+TagSet current_tags(const Replica& replica, std::string_view table, std::string_view id,
+                    std::string_view field) {
+  auto row = replica.get(table, id);
   if (!row) {
     throw Error(ErrorCode::not_found,
-                "no " + std::string(table_name) + " with id '" + std::string(id) + "'");
+                "no " + std::string(table) + " with id '" + std::string(id) + "'");
   }
-  TagSet tags;
-  if (auto it = row->find(field); it != row->end() && it->second.is_tags()) {
-    tags = it->second.as_tags();
-  }
+  auto it = row->find(field);
+  return it != row->end() && it->second.is_tags() ? it->second.as_tags() : TagSet{};
+}
+
+}  // namespace
+
+bool Replica::add_tag(std::string_view table_name, std::string_view id, std::string_view field,
+                      std::string_view tag) {
+  TagSet tags = current_tags(*this, table_name, id, field);
   if (std::find(tags.begin(), tags.end(), tag) != tags.end()) return false;
   tags.emplace_back(tag);
   return update(table_name, id, Record{{std::string(field), Value(std::move(tags))}}) > 0;
@@ -815,15 +823,7 @@ bool Replica::add_tag(std::string_view table_name, std::string_view id, std::str
 
 bool Replica::remove_tag(std::string_view table_name, std::string_view id, std::string_view field,
                          std::string_view tag) {
-  auto row = get(table_name, id);
-  if (!row) {
-    throw Error(ErrorCode::not_found,
-                "no " + std::string(table_name) + " with id '" + std::string(id) + "'");
-  }
-  TagSet tags;
-  if (auto it = row->find(field); it != row->end() && it->second.is_tags()) {
-    tags = it->second.as_tags();
-  }
+  TagSet tags = current_tags(*this, table_name, id, field);
   auto it = std::find(tags.begin(), tags.end(), tag);
   if (it == tags.end()) return false;
   tags.erase(it);

@@ -9,7 +9,9 @@
 
 namespace libreta::cli {
 
-nlohmann::json value_json(const Value& value) { return value_to_json(value); }
+nlohmann::json value_json(const Value& value) {
+  return value_to_json(value);
+}
 
 nlohmann::json record_json(std::string_view id, const Record& record) {
   nlohmann::json out = nlohmann::json::object();
