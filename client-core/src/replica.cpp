@@ -11,6 +11,11 @@
 #include "replica_impl.hpp"
 
 namespace libreta::client {
+
+std::string sql_name(std::string_view name) {
+  return "\"" + std::string(name) + "\"";
+}
+
 namespace {
 
 using json = nlohmann::json;
@@ -35,10 +40,6 @@ std::string to_lower_ascii(std::string text) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return text;
-}
-
-std::string sql_name(std::string_view name) {
-  return "\"" + std::string(name) + "\"";
 }
 
 std::string iso_now(std::uint64_t millis) {

@@ -32,7 +32,42 @@ ApplyResult Replica::apply_remote(const std::vector<Change>& incoming) {
   return result;
 }
 
-ApplyResult Replica::apply_page(const std::vector<RowState>& rows, SyncCursor next) {
+std::size_t Replica::Impl::evict(const RowRef& ref) {
+  const TableSpec* spec = schema->table(ref.table);
+  if (!spec) return 0;
+  std::size_t removed = 0;
+  auto remove_where = [&](const TableSpec& table, const std::string& column,
+                          const std::string& value) {
+    const int pos = position(table);
+    std::vector<std::int64_t> rowids;
+    {
+      auto& rows = statement("SELECT rowid FROM " + sql_name(table.name) + " WHERE " +
+                             sql_name(column) + " = ?");
+      rows.bind(1, value);
+      while (rows.step()) rowids.push_back(rows.integer(0));
+      rows.reset();
+    }
+    for (const std::int64_t rowid : rowids) {
+      const std::int64_t doc = rowid * 8 + pos;
+      statement("DELETE FROM search_index WHERE rowid = ?").bind(1, doc).run();
+      statement("DELETE FROM _search_pending WHERE doc = ?").bind(1, doc).run();
+      statement("DELETE FROM " + sql_name(table.name) + " WHERE rowid = ?").bind(1, rowid).run();
+    }
+    removed += rowids.size();
+  };
+  remove_where(*spec, "id", ref.id);
+  if (spec->owner_link.empty()) {
+    // A customer: its rows in the other tables go with it.
+    for (const auto& table : schema->tables()) {
+      if (table.owner_link.empty()) continue;
+      remove_where(table, table.owner_link, ref.id);
+    }
+  }
+  return removed;
+}
+
+ApplyResult Replica::apply_page(const std::vector<RowState>& rows, SyncCursor next,
+                                const std::vector<RowRef>& evicted) {
   std::vector<Change> changes;
   for (const auto& row : rows) {
     auto row_changes = to_changes(row);
@@ -40,7 +75,10 @@ ApplyResult Replica::apply_page(const std::vector<RowState>& rows, SyncCursor ne
                    std::make_move_iterator(row_changes.end()));
   }
   sqlite::Transaction transaction(impl_->db);
+  std::size_t removed = 0;
+  for (const auto& ref : evicted) removed += impl_->evict(ref);
   ApplyResult result = apply_remote_in_transaction(changes);
+  result.evicted = removed;
   auto& stmt = impl_->statement(
       "INSERT INTO _meta(key, value) VALUES('cursor', ?) "
       "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
@@ -106,8 +144,8 @@ void Replica::record_refusals(const std::vector<RefusedChange>& refused) {
 }
 
 std::vector<RefusedChange> Replica::reported_refusals() const {
-  auto& stmt = impl_->statement(
-      "SELECT seq, tbl, row_id, field, code, message FROM _refusals ORDER BY id");
+  auto& stmt =
+      impl_->statement("SELECT seq, tbl, row_id, field, code, message FROM _refusals ORDER BY id");
   std::vector<RefusedChange> out;
   while (stmt.step()) {
     RefusedChange r;

@@ -84,6 +84,10 @@ struct Replica::Impl {
   // Indexes the documents waiting in _search_pending; returns how many.
   std::size_t index_pending_search();
 
+  // Removes a row that left this seller's scope, and a customer's rows in other tables;
+  // returns how many rows were removed.
+  std::size_t evict(const RowRef& ref);
+
   // Appends a local change to the outbox, coalescing with a pending change of the same
   // field (or tag) that was not sent yet.
   void append_outbox(const Change& change);
@@ -96,6 +100,8 @@ struct Replica::Impl {
 
 // The tags of a tag-set field present by the merge state.
 TagSet present_tags(const RowVersions& versions, std::string_view field);
+// A table or column name quoted for SQL.
+std::string sql_name(std::string_view name);
 // A value as JSON text (outbox, _extra) and back.
 std::string value_json(const Value& value);
 Value value_from_json_text(std::string_view text);

@@ -196,7 +196,7 @@ void SyncProtocol::on_rows(const Rows& rows) {
   }
   const SyncCursor next =
       rows.more ? SyncCursor{cursor_.since, rows.after} : SyncCursor{rows.after, rows.after};
-  const ApplyResult result = replica_.apply_page(rows.rows, next);
+  const ApplyResult result = replica_.apply_page(rows.rows, next, rows.evicted);
   cursor_ = next;
   rows_received_ += rows.rows.size();
   delegate_.made_progress();
@@ -243,7 +243,7 @@ void SyncProtocol::on_live_rows(const Rows& rows) {
   // The update carries every key changed after rows.since <= our cursor: applying it (what
   // is already here is ignored) brings the replica up to rows.after.
   const SyncCursor next{rows.after, rows.after};
-  const ApplyResult result = replica_.apply_page(rows.rows, next);
+  const ApplyResult result = replica_.apply_page(rows.rows, next, rows.evicted);
   cursor_ = next;
   delegate_.emit(ChangesArrived{rows.rows.size(), result.applied, true});
   publish(true);

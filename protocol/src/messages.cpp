@@ -13,8 +13,11 @@ using json = nlohmann::json;
 
 struct Encoder {
   json operator()(const Hello& m) const {
-    return {{"type", "hello"}, {"protocol", m.protocol}, {"schema", m.schema},
-            {"replica", m.replica}, {"token", m.token}};
+    return {{"type", "hello"},
+            {"protocol", m.protocol},
+            {"schema", m.schema},
+            {"replica", m.replica},
+            {"token", m.token}};
   }
   json operator()(const Welcome& m) const {
     return {{"type", "welcome"}, {"protocol", m.protocol}, {"schema", m.schema},
@@ -64,16 +67,38 @@ struct Encoder {
   json operator()(const Rows& m) const {
     json rows = json::array();
     for (const auto& row : m.rows) rows.push_back(row_state_to_json(row));
-    json j = {{"type", "rows"}, {"since", m.since}, {"after", m.after}, {"more", m.more},
+    json j = {{"type", "rows"},
+              {"since", m.since},
+              {"after", m.after},
+              {"more", m.more},
               {"rows", std::move(rows)}};
     if (m.live) j["live"] = true;
+    if (!m.evicted.empty()) {
+      json evicted = json::array();
+      for (const auto& ref : m.evicted) evicted.push_back({{"t", ref.table}, {"r", ref.id}});
+      j["evict"] = std::move(evicted);
+    }
     return j;
   }
   json operator()(const ProtocolError& m) const {
-    return {{"type", "error"}, {"code", std::string(error_code_name(m.code))},
-            {"message", m.message}, {"fatal", m.fatal}};
+    return {{"type", "error"},
+            {"code", std::string(error_code_name(m.code))},
+            {"message", m.message},
+            {"fatal", m.fatal}};
   }
 };
+
+Result<RowRef> row_ref_from_json(const json& j) {
+  if (!j.is_object() || j.size() != 2 || !j.contains("t") || !j.contains("r") ||
+      !j["t"].is_string() || !j["r"].is_string()) {
+    return Error(ErrorCode::wrong_type, "a row reference is {\"t\": table, \"r\": id}");
+  }
+  RowRef ref{j["t"].get<std::string>(), j["r"].get<std::string>()};
+  if (ref.table.size() > 64 || !is_valid_row_id(ref.id)) {
+    return Error(ErrorCode::invalid_value, "not a valid table and row id");
+  }
+  return ref;
+}
 
 // Reads members of one message, remembering the first problem.
 class Reader {
@@ -97,7 +122,8 @@ class Reader {
   std::string text(const char* key, std::size_t max = 4096) {
     const json* m = member(key);
     if (!m) return {};
-    if (!m->is_string()) return fail(ErrorCode::wrong_type, std::string("\"") + key + "\" must be text"), "";
+    if (!m->is_string())
+      return fail(ErrorCode::wrong_type, std::string("\"") + key + "\" must be text"), "";
     if (m->get_ref<const std::string&>().size() > max) {
       return fail(ErrorCode::too_large, std::string("\"") + key + "\" is too long"), "";
     }
@@ -111,13 +137,15 @@ class Reader {
       return 0;
     }
     const auto value = m->get<std::uint64_t>();
-    if (value > kMaxWireSequence) fail(ErrorCode::invalid_value, std::string("\"") + key + "\" is too large");
+    if (value > kMaxWireSequence)
+      fail(ErrorCode::invalid_value, std::string("\"") + key + "\" is too large");
     return value;
   }
   int integer(const char* key) {
     const json* m = member(key);
     if (!m) return 0;
-    if (!m->is_number_integer() || m->get<std::int64_t>() < 0 || m->get<std::int64_t>() > 1'000'000) {
+    if (!m->is_number_integer() || m->get<std::int64_t>() < 0 ||
+        m->get<std::int64_t>() > 1'000'000) {
       fail(ErrorCode::wrong_type, std::string("\"") + key + "\" must be a small whole number");
       return 0;
     }
@@ -126,7 +154,9 @@ class Reader {
   bool boolean(const char* key, bool required = true) {
     const json* m = member(key, required);
     if (!m) return false;
-    if (!m->is_boolean()) return fail(ErrorCode::wrong_type, std::string("\"") + key + "\" must be true or false"), false;
+    if (!m->is_boolean())
+      return fail(ErrorCode::wrong_type, std::string("\"") + key + "\" must be true or false"),
+             false;
     return m->get<bool>();
   }
   const json* array(const char* key, bool required = true) {
@@ -182,7 +212,8 @@ Result<Message> decode(const json& j, const std::string& type) {
     Push m;
     if (const json* changes = r.array("changes")) {
       if (changes->size() > kMaxChangesPerBatch) {
-        r.fail(ErrorCode::too_large, "more than " + std::to_string(kMaxChangesPerBatch) + " changes");
+        r.fail(ErrorCode::too_large,
+               "more than " + std::to_string(kMaxChangesPerBatch) + " changes");
         return *r.error();
       }
       m.changes.reserve(changes->size());
@@ -197,14 +228,16 @@ Result<Message> decode(const json& j, const std::string& type) {
         if (!s.is_number_unsigned() || s.get<std::uint64_t>() == 0 ||
             s.get<std::uint64_t>() > kMaxWireSequence || s.get<std::uint64_t>() <= previous) {
           r.fail(ErrorCode::invalid_value,
-                 "change " + std::to_string(i) + ": \"s\" must be a whole number above the previous one");
+                 "change " + std::to_string(i) +
+                     ": \"s\" must be a whole number above the previous one");
           break;
         }
         previous = s.get<std::uint64_t>();
         item.erase("s");
         auto change = change_from_json(item);
         if (!change) {
-          r.fail(change.error().code(), "change " + std::to_string(i) + ": " + change.error().what());
+          r.fail(change.error().code(),
+                 "change " + std::to_string(i) + ": " + change.error().what());
           break;
         }
         m.changes.push_back({previous, std::move(change).value()});
@@ -274,11 +307,12 @@ Result<Message> decode(const json& j, const std::string& type) {
     Pull m;
     m.since = r.sequence("since");
     m.after = r.sequence("after");
-    if (!r.error() && m.after < m.since) r.fail(ErrorCode::invalid_value, "\"after\" is below \"since\"");
+    if (!r.error() && m.after < m.since)
+      r.fail(ErrorCode::invalid_value, "\"after\" is below \"since\"");
     return finish(r, std::move(m));
   }
   if (type == "rows") {
-    Reader r(j, type, {"since", "after", "more", "live", "rows"});
+    Reader r(j, type, {"since", "after", "more", "live", "rows", "evict"});
     Rows m;
     m.since = r.sequence("since");
     m.after = r.sequence("after");
@@ -293,6 +327,17 @@ Result<Message> decode(const json& j, const std::string& type) {
           break;
         }
         m.rows.push_back(std::move(row).value());
+      }
+    }
+    if (const json* evicted = r.array("evict", false)) {
+      m.evicted.reserve(evicted->size());
+      for (std::size_t i = 0; i < evicted->size() && !r.error(); ++i) {
+        auto ref = row_ref_from_json((*evicted)[i]);
+        if (!ref) {
+          r.fail(ref.error().code(), "evict " + std::to_string(i) + ": " + ref.error().what());
+          break;
+        }
+        m.evicted.push_back(std::move(ref).value());
       }
     }
     return finish(r, std::move(m));
@@ -310,7 +355,9 @@ Result<Message> decode(const json& j, const std::string& type) {
 
 }  // namespace
 
-std::string encode_message(const Message& message) { return std::visit(Encoder{}, message).dump(); }
+std::string encode_message(const Message& message) {
+  return std::visit(Encoder{}, message).dump();
+}
 
 Result<Message> decode_message(std::string_view text) {
   const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -1,9 +1,13 @@
 // The SQLite Store: one write connection (the writer thread's) and a pool of readers.
 //
 // Tables:
-//   rows(tbl, id, fields JSON, versions RowVersions blob, key_seqs JSON, seq)
+//   rows(tbl, id, fields JSON, versions RowVersions blob, key_seqs JSON, seq,
+//        customer, scope, scope_seq)
 //       one row per synced row; key_seqs groups version keys by the server sequence of
-//       their last change ({"<seq>":[keys]}); seq is the greatest, indexed for pulls
+//       their last change ({"<seq>":[keys]}); seq is the greatest, indexed for pulls;
+//       scope (the owning seller) with seq is indexed for a seller's pulls, customer for
+//       finding a customer's rows when it is reassigned
+//   evictions(seq, user, tbl, row_id, until)     rows that left a seller's scope
 //   replicas(replica, user, acked, updated_ms)   push idempotency and authorship
 //   tokens(id, hash, user, role, created_ms, revoked_ms)
 //   conflicts(...)                                the conflict inbox
@@ -22,7 +26,10 @@ namespace libreta::server {
 namespace {
 
 using json = nlohmann::json;
-constexpr int kServerFileVersion = 1;
+// 1: rows without scope columns; 2: scope columns and evictions.
+constexpr int kServerFileVersion = 2;
+constexpr char kRowColumns[] =
+    "tbl, id, fields, versions, key_seqs, seq, customer, scope, scope_seq";
 
 std::string encode_fields(const Record& fields) {
   json j = json::object();
@@ -72,8 +79,15 @@ void create_schema(sqlite::Database& db) {
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS rows (
       tbl TEXT NOT NULL, id TEXT NOT NULL, fields TEXT NOT NULL, versions TEXT NOT NULL,
-      key_seqs TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tbl, id));
+      key_seqs TEXT NOT NULL, seq INTEGER NOT NULL, customer TEXT NOT NULL DEFAULT '',
+      scope TEXT NOT NULL DEFAULT '', scope_seq INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (tbl, id));
     CREATE UNIQUE INDEX IF NOT EXISTS rows_seq ON rows(seq);
+    CREATE TABLE IF NOT EXISTS evictions (
+      seq INTEGER NOT NULL, user TEXT NOT NULL, tbl TEXT NOT NULL, row_id TEXT NOT NULL,
+      until TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS evictions_user ON evictions(user, seq);
+    CREATE INDEX IF NOT EXISTS evictions_row ON evictions(user, tbl, row_id, seq);
     CREATE TABLE IF NOT EXISTS replicas (
       replica TEXT PRIMARY KEY, user TEXT NOT NULL, acked INTEGER NOT NULL,
       updated_ms INTEGER NOT NULL);
@@ -91,13 +105,41 @@ void create_schema(sqlite::Database& db) {
   )sql");
 }
 
+bool has_column(sqlite::Database& db, std::string_view table, std::string_view column) {
+  auto stmt = db.prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+  stmt.bind(1, table).bind(2, column);
+  return stmt.step();
+}
+
+// Brings a file of version 1 to version 2: the scope columns, filled from the rows' own
+// fields (a child's customer_id, a customer's owner).
+void add_scope_columns(sqlite::Database& db) {
+  if (has_column(db, "rows", "scope")) return;
+  db.exec(R"sql(
+    ALTER TABLE rows ADD COLUMN customer TEXT NOT NULL DEFAULT '';
+    ALTER TABLE rows ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+    ALTER TABLE rows ADD COLUMN scope_seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE rows SET customer = CASE WHEN tbl = 'customers' THEN id
+      ELSE coalesce(json_extract(fields, '$.customer_id'), '') END;
+    UPDATE rows SET scope = coalesce((SELECT json_extract(c.fields, '$.owner') FROM rows c
+      WHERE c.tbl = 'customers' AND c.id = rows.customer), '');
+  )sql");
+}
+
+void create_indexes(sqlite::Database& db) {
+  db.exec(R"sql(
+    CREATE INDEX IF NOT EXISTS rows_scope ON rows(scope, seq);
+    CREATE INDEX IF NOT EXISTS rows_customer ON rows(customer);
+  )sql");
+}
+
 std::uint64_t read_last_seq(const sqlite::Database& db) {
   auto stmt = db.prepare("SELECT value FROM meta WHERE key = 'last_seq'");
   return stmt.step() ? std::stoull(stmt.text(0)) : 0;
 }
 
 ServerRow read_row(const sqlite::Statement& stmt) {
-  // Columns: tbl, id, fields, versions, key_seqs, seq
+  // Columns: kRowColumns
   ServerRow row;
   row.table = stmt.text(0);
   row.id = stmt.text(1);
@@ -107,7 +149,21 @@ ServerRow read_row(const sqlite::Statement& stmt) {
   row.versions = std::move(*versions);
   row.key_seqs = decode_key_seqs(stmt.text_view(4));
   row.seq = static_cast<std::uint64_t>(stmt.integer(5));
+  row.customer = stmt.text(6);
+  row.scope = stmt.text(7);
+  row.scope_seq = static_cast<std::uint64_t>(stmt.integer(8));
   return row;
+}
+
+Eviction read_eviction(const sqlite::Statement& stmt) {
+  // Columns: seq, user, tbl, row_id, until
+  Eviction eviction;
+  eviction.seq = static_cast<std::uint64_t>(stmt.integer(0));
+  eviction.user = stmt.text(1);
+  eviction.table = stmt.text(2);
+  eviction.row = stmt.text(3);
+  eviction.until = Version::parse(stmt.text_view(4)).value_or(Version{});
+  return eviction;
 }
 
 TokenRecord read_token(const sqlite::Statement& stmt) {
@@ -134,21 +190,50 @@ class SqliteWriter final : public StoreWriter {
       : lock_(std::move(lock)), db_(db), transaction_(db) {}
 
   std::optional<ServerRow> load_row(std::string_view table, std::string_view id) override {
-    auto stmt = db_.prepare(
-        "SELECT tbl, id, fields, versions, key_seqs, seq FROM rows WHERE tbl = ? AND id = ?");
+    auto stmt =
+        db_.prepare(std::string("SELECT ") + kRowColumns + " FROM rows WHERE tbl = ? AND id = ?");
     stmt.bind(1, table).bind(2, id);
     if (!stmt.step()) return std::nullopt;
     return read_row(stmt);
   }
 
+  std::vector<ServerRow> children_of(std::string_view customer) override {
+    auto stmt = db_.prepare(std::string("SELECT ") + kRowColumns +
+                            " FROM rows WHERE customer = ? AND tbl <> 'customers'");
+    stmt.bind(1, customer);
+    std::vector<ServerRow> rows;
+    while (stmt.step()) rows.push_back(read_row(stmt));
+    return rows;
+  }
+
+  void add_eviction(const Eviction& e) override {
+    auto stmt =
+        db_.prepare("INSERT INTO evictions(seq, user, tbl, row_id, until) VALUES(?, ?, ?, ?, ?)");
+    stmt.bind(1, static_cast<std::int64_t>(e.seq)).bind(2, e.user).bind(3, e.table);
+    stmt.bind(4, e.row).bind(5, e.until.to_string()).run();
+  }
+
+  std::optional<Eviction> last_eviction(std::string_view user, std::string_view table,
+                                        std::string_view row) override {
+    auto stmt = db_.prepare(
+        "SELECT seq, user, tbl, row_id, until FROM evictions WHERE user = ? AND tbl = ? AND "
+        "row_id = ? ORDER BY seq DESC LIMIT 1");
+    stmt.bind(1, user).bind(2, table).bind(3, row);
+    if (!stmt.step()) return std::nullopt;
+    return read_eviction(stmt);
+  }
+
   void save_row(const ServerRow& row) override {
     auto stmt = db_.prepare(
-        "INSERT INTO rows(tbl, id, fields, versions, key_seqs, seq) VALUES(?, ?, ?, ?, ?, ?) "
+        "INSERT INTO rows(tbl, id, fields, versions, key_seqs, seq, customer, scope, scope_seq) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(tbl, id) DO UPDATE SET fields = excluded.fields, "
-        "versions = excluded.versions, key_seqs = excluded.key_seqs, seq = excluded.seq");
+        "versions = excluded.versions, key_seqs = excluded.key_seqs, seq = excluded.seq, "
+        "customer = excluded.customer, scope = excluded.scope, scope_seq = excluded.scope_seq");
     stmt.bind(1, row.table).bind(2, row.id).bind(3, encode_fields(row.fields));
     stmt.bind(4, row.versions.encode()).bind(5, encode_key_seqs(row.key_seqs));
-    stmt.bind(6, static_cast<std::int64_t>(row.seq)).run();
+    stmt.bind(6, static_cast<std::int64_t>(row.seq)).bind(7, row.customer).bind(8, row.scope);
+    stmt.bind(9, static_cast<std::int64_t>(row.scope_seq)).run();
   }
 
   std::uint64_t acked(std::string_view replica) override {
@@ -212,6 +297,8 @@ class SqliteStore final : public Store {
     }
     sqlite::Transaction transaction(writer_);
     create_schema(writer_);
+    add_scope_columns(writer_);
+    create_indexes(writer_);
     auto version = writer_.prepare("SELECT value FROM meta WHERE key = 'file_version'");
     if (version.step() && std::stoi(version.text(0)) > kServerFileVersion) {
       throw Error(ErrorCode::schema_too_new,
@@ -227,19 +314,35 @@ class SqliteStore final : public Store {
     return std::make_unique<SqliteWriter>(writer_, std::move(lock));
   }
 
-  std::vector<ServerRow> rows_after(std::uint64_t since, std::uint64_t after,
-                                    std::size_t limit) override {
+  RowsPage read_page(std::uint64_t after, std::size_t limit, const std::string* seller) override {
     auto reader = borrow_reader();
-    auto stmt = reader->prepare(
-        "SELECT tbl, id, fields, versions, key_seqs, seq FROM rows WHERE seq > ? "
-        "ORDER BY seq LIMIT ?");
-    stmt.bind(1, static_cast<std::int64_t>(after)).bind(2, static_cast<std::int64_t>(limit));
-    std::vector<ServerRow> rows;
-    while (stmt.step()) rows.push_back(read_row(stmt));
-    stmt = {};
+    RowsPage page;
+    {
+      // One read transaction: the rows, the evictions and the end of the page must come
+      // from the same snapshot, or a commit in between could be skipped.
+      sqlite::ReadSnapshot snapshot(*reader);
+      auto rows = reader->prepare(std::string("SELECT ") + kRowColumns + " FROM rows WHERE " +
+                                  (seller ? "scope = ? AND seq > ?" : "? IS NULL AND seq > ?") +
+                                  " ORDER BY seq LIMIT ?");
+      if (seller)
+        rows.bind(1, *seller);
+      else
+        rows.bind_null(1);
+      rows.bind(2, static_cast<std::int64_t>(after)).bind(3, static_cast<std::int64_t>(limit));
+      while (rows.step()) page.rows.push_back(read_row(rows));
+      page.more = page.rows.size() == limit && limit > 0;
+      page.end = page.more ? page.rows.back().seq : std::max(after, read_last_seq(*reader));
+      if (seller) {
+        auto evictions = reader->prepare(
+            "SELECT seq, user, tbl, row_id, until FROM evictions WHERE user = ? AND seq > ? AND "
+            "seq <= ? ORDER BY seq");
+        evictions.bind(1, *seller).bind(2, static_cast<std::int64_t>(after));
+        evictions.bind(3, static_cast<std::int64_t>(page.end));
+        while (evictions.step()) page.evictions.push_back(read_eviction(evictions));
+      }
+    }
     give_back(std::move(reader));
-    (void)since;  // reduction to the keys changed after `since` is ServerRow::state_after
-    return rows;
+    return page;
   }
 
   std::uint64_t last_seq() override {
@@ -298,6 +401,16 @@ class SqliteStore final : public Store {
     return writer_.changes() > 0;
   }
 
+  std::vector<std::string> revoked_token_ids() override {
+    auto reader = borrow_reader();
+    auto stmt = reader->prepare("SELECT id FROM tokens WHERE revoked_ms IS NOT NULL");
+    std::vector<std::string> ids;
+    while (stmt.step()) ids.push_back(stmt.text(0));
+    stmt = {};
+    give_back(std::move(reader));
+    return ids;
+  }
+
   std::vector<ConflictRecord> conflicts(std::size_t limit) override {
     auto reader = borrow_reader();
     auto stmt = reader->prepare(
@@ -326,9 +439,19 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  std::string canonical_dump() override {
+  std::string canonical_dump() override { return dump_where(nullptr); }
+
+  std::string canonical_dump_of_scope(std::string_view seller) override {
+    const std::string user(seller);
+    return dump_where(&user);
+  }
+
+ private:
+  std::string dump_where(const std::string* seller) {
     auto reader = borrow_reader();
-    auto stmt = reader->prepare("SELECT tbl, id, fields, versions, key_seqs, seq FROM rows");
+    auto stmt = reader->prepare(std::string("SELECT ") + kRowColumns + " FROM rows" +
+                                (seller ? " WHERE scope = ?" : ""));
+    if (seller) stmt.bind(1, *seller);
     std::vector<std::string> lines;
     while (stmt.step()) {
       const ServerRow row = read_row(stmt);
@@ -342,7 +465,6 @@ class SqliteStore final : public Store {
     return out;
   }
 
- private:
   std::unique_ptr<sqlite::Database> borrow_reader() {
     {
       std::lock_guard lock(readers_mutex_);

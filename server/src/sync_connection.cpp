@@ -1,6 +1,8 @@
 // One client's sync session: hello, pushes handed to the writer, pulls served in pages from
 // the store, then live updates from the fan-out. Runs on the connection's executor.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 
 #include "libreta/protocol/codec.hpp"
 #include "libreta/protocol/customer_book.hpp"
@@ -21,7 +23,11 @@ struct SyncConnection::State {
   bool closed = false;
   std::string replica;
   std::string user;
+  std::string token_id;
   Role role = Role::seller;
+  // Message rate limit: a token bucket refilled at options.max_messages_per_second.
+  double message_tokens = 0;
+  std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
   // Live once a pull reached the end; live_cursor is the last sequence this client has.
   bool live = false;
   std::uint64_t live_cursor = 0;
@@ -34,6 +40,40 @@ SyncConnection::SyncConnection(std::shared_ptr<SyncService> service, std::shared
   state_->service = std::move(service);
   state_->out = std::move(out);
   state_->peer = std::move(peer);
+  state_->message_tokens = static_cast<double>(state_->service->impl_->options.message_burst);
+}
+
+bool SyncConnection::sees_everything() const {
+  return state_->role != Role::seller;
+}
+
+const std::string& SyncConnection::token_id() const {
+  return state_->token_id;
+}
+
+const std::string& SyncConnection::replica() const {
+  return state_->replica;
+}
+
+void SyncConnection::close_with(ErrorCode code, std::string message) {
+  state_->out->post([self = shared_from_this(), code, message = std::move(message)]() mutable {
+    if (self->state_->closed) return;
+    self->send_error(code, std::move(message), true);
+  });
+}
+
+bool SyncConnection::within_message_rate() {
+  const auto& options = state_->service->impl_->options;
+  if (options.max_messages_per_second == 0) return true;
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - state_->refilled).count();
+  state_->refilled = now;
+  state_->message_tokens = std::min(
+      static_cast<double>(options.message_burst),
+      state_->message_tokens + elapsed * static_cast<double>(options.max_messages_per_second));
+  if (state_->message_tokens < 1) return false;
+  state_->message_tokens -= 1;
+  return true;
 }
 
 SyncConnection::~SyncConnection() {
@@ -56,6 +96,13 @@ void SyncConnection::send_error(ErrorCode code, std::string message, bool fatal)
 
 void SyncConnection::on_message(std::string_view text) {
   if (state_->closed) return;
+  if (!within_message_rate()) {
+    return send_error(ErrorCode::rate_limited,
+                      "more than " +
+                          std::to_string(state_->service->impl_->options.max_messages_per_second) +
+                          " messages a second; reconnect later",
+                      true);
+  }
   auto decoded = decode_message(text);
   if (!decoded) {
     // Before hello nothing is trusted: close. After, the client may recover.
@@ -82,7 +129,9 @@ void SyncConnection::on_binary_message() {
 }
 
 void SyncConnection::on_closed() {
+  if (state_->closed) return;
   state_->closed = true;
+  if (state_->authenticated) state_->service->impl_->remove_session(*this);
   if (state_->live) {
     state_->live = false;
     --state_->service->impl_->live_connections;
@@ -116,10 +165,22 @@ void SyncConnection::handle(Hello hello) {
   if (!token || token->revoked_ms) {
     return send_error(ErrorCode::bad_token, "the token is unknown or revoked", true);
   }
-  state_->authenticated = true;
+  if (hello.replica == kServerReplica) {
+    return send_error(ErrorCode::forbidden,
+                      "the replica id \"" + std::string(kServerReplica) + "\" is reserved", true);
+  }
   state_->replica = hello.replica;
   state_->user = token->user;
   state_->role = token->role;
+  state_->token_id = token->id;
+  if (!impl.add_session(shared_from_this(), state_->user)) {
+    return send_error(ErrorCode::rate_limited,
+                      "this token already has " +
+                          std::to_string(impl.options.max_connections_per_token) +
+                          " connections open; close one first",
+                      true);
+  }
+  state_->authenticated = true;
   Welcome welcome;
   welcome.protocol = std::min(hello.protocol, kProtocolVersion);
   welcome.schema = impl.schema->version();
@@ -139,6 +200,7 @@ void SyncConnection::handle(Push push) {
   WriteJob job;
   job.replica = state_->replica;
   job.user = state_->user;
+  job.role = state_->role;
   job.upto = push.changes.back().seq;
   job.origin = weak_from_this();
   const std::uint64_t horizon =
@@ -204,11 +266,19 @@ void SyncConnection::send_page(std::uint64_t since, std::uint64_t after, bool li
   page.since = since;
   page.live = live;
   try {
-    const auto rows = impl.store.rows_after(since, after, impl.options.page_rows);
-    page.more = rows.size() == impl.options.page_rows;
-    page.after = rows.empty() ? after : std::max(after, rows.back().seq);
-    page.rows.reserve(rows.size());
-    for (const auto& row : rows) page.rows.push_back(row.state_after(since));
+    const std::string* seller = sees_everything() ? nullptr : &state_->user;
+    auto read = impl.store.read_page(after, impl.options.page_rows, seller);
+    page.more = read.more;
+    page.after = read.end;
+    page.rows.reserve(read.rows.size());
+    for (const auto& row : read.rows) {
+      // A seller who did not have the row before `since` gets all of it; rows that only
+      // moved between other sellers carry nothing new for a manager.
+      RowState state = row.state_after(seller && row.scope_seq > since ? 0 : since);
+      if (!state.versions.empty()) page.rows.push_back(std::move(state));
+    }
+    for (const auto& eviction : read.evictions)
+      page.evicted.push_back({eviction.table, eviction.row});
   } catch (const Error& e) {
     return send_error(e.code(), std::string("cannot read changes: ") + e.what(), false);
   }
@@ -226,19 +296,24 @@ void SyncConnection::send_page(std::uint64_t since, std::uint64_t after, bool li
   }
 }
 
-void SyncConnection::notify_commit(std::uint64_t from, std::uint64_t to,
-                                   std::shared_ptr<const std::string> frame) {
-  state_->out->post([self = shared_from_this(), from, to, frame = std::move(frame)] {
-    self->on_commit(from, to, frame);
-  });
+void SyncConnection::notify_commit(std::shared_ptr<const CommitNotice> notice) {
+  state_->out->post(
+      [self = shared_from_this(), notice = std::move(notice)] { self->on_commit(*notice); });
 }
 
-void SyncConnection::on_commit(std::uint64_t from, std::uint64_t to,
-                               const std::shared_ptr<const std::string>& frame) {
-  if (state_->closed || !state_->live || to <= state_->live_cursor) return;
-  if (from == state_->live_cursor + 1) {
-    state_->out->send(frame);  // the one encoding shared by every live connection
-    state_->live_cursor = to;
+void SyncConnection::on_commit(const CommitNotice& notice) {
+  if (state_->closed || !state_->live || notice.to <= state_->live_cursor) return;
+  std::uint64_t since = notice.from - 1;
+  const std::shared_ptr<const std::string>* frame = &notice.everything;
+  if (!sees_everything()) {
+    auto update = notice.by_seller.find(state_->user);
+    if (update == notice.by_seller.end()) return;  // nothing of this seller's changed
+    since = update->second.since;
+    frame = &update->second.frame;
+  }
+  if (since <= state_->live_cursor) {
+    state_->out->send(*frame);  // one encoding shared by every connection it concerns
+    state_->live_cursor = notice.to;
     return;
   }
   // A gap (a commit this connection did not see): read what is missing from the store.

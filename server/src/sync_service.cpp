@@ -15,17 +15,28 @@ std::shared_ptr<const std::string> frame_of(const Message& message) {
   return std::make_shared<const std::string>(encode_message(message));
 }
 
-// The rows one group commit touches, with the version keys each changed.
+// A row one group commit touches, as loaded and as changed so far.
+struct GroupRow {
+  ServerRow row;
+  bool existed = false;         // stored before this commit
+  std::string stored_customer;  // its customer and scope as stored
+  std::string stored_scope;
+  std::set<std::string> changed;  // version keys this commit changed
+};
+
+// The rows one group commit touches, and what it learned along the way.
 struct GroupState {
-  std::map<std::pair<std::string, std::string>, ServerRow> rows;
-  std::map<std::pair<std::string, std::string>, std::set<std::string>> changed;
+  std::map<std::pair<std::string, std::string>, GroupRow> rows;
   std::map<std::string, std::string> users;  // replica -> user, cached for conflicts
 };
 
+// The seller's scope (docs/security.md): a seller reads and writes the customers whose
+// owner they are, and the rows of those customers. Edits a seller made before a customer
+// was taken from them (older than the owner change that moved it) are still accepted.
 class Merger {
  public:
-  Merger(StoreWriter& writer, GroupState& group, std::uint64_t now_ms)
-      : writer_(writer), group_(group), now_ms_(now_ms) {}
+  Merger(StoreWriter& writer, GroupState& group, HybridClock& server_clock, std::uint64_t now_ms)
+      : writer_(writer), group_(group), server_clock_(server_clock), now_ms_(now_ms) {}
 
   // Applies one connection's job inside the open transaction; returns its Ack.
   Ack apply(const WriteJob& job, std::uint64_t& conflicts_recorded) {
@@ -34,28 +45,209 @@ class Merger {
     ack.refused = job.refused;
     const std::uint64_t already = writer_.acked(job.replica);
     group_.users[job.replica] = job.user;
+    const bool seller = job.role == Role::seller;
+    // The customer each new child row of this batch names, for rows whose first change
+    // comes before their customer_id.
+    std::map<std::pair<std::string, std::string>, std::string> named_customers;
+    if (seller) {
+      for (const auto& pushed : job.changes) {
+        const Change& c = pushed.change;
+        const TableSpec* spec = schema().table(c.table);
+        if (spec && !spec->owner_link.empty() && c.field == spec->owner_link && c.value.is_text())
+          named_customers[{c.table, c.row}] = c.value.as_text();
+      }
+    }
+    std::set<std::string> created_customers;
     for (const auto& pushed : job.changes) {
       if (pushed.seq <= already) continue;  // a batch sent again after a lost ack
-      apply_change(job, pushed.change, ack, conflicts_recorded);
+      const Change& change = pushed.change;
+      // The server's own writes must come after everything the device wrote, refused or not.
+      server_clock_.receive(change.version.hlc);
+      if (seller) {
+        if (auto why = refusal(job, change, named_customers, created_customers)) {
+          ack.refused.push_back({pushed.seq, change.table, change.row, change.field,
+                                 ErrorCode::forbidden, std::move(*why)});
+          continue;
+        }
+      }
+      apply_change(job, change, ack, conflicts_recorded);
+    }
+    // A customer a seller creates is theirs: the server writes the owner when the device
+    // did not, under its own version, so every replica learns it.
+    for (const auto& id : created_customers) {
+      GroupRow& entry = entry_of(kCustomersTable, id);
+      if (entry.row.versions.empty() || !owner_of(entry.row).empty()) continue;
+      entry.row.fields[kOwnerField] = Value(job.user);
+      entry.row.versions.set_field(kOwnerField, server_version());
+      entry.changed.insert(kOwnerField);
     }
     writer_.set_acked(job.replica, job.user, std::max(already, job.upto));
     return ack;
   }
 
+  // After every job: brings scopes up to date (a reassigned customer takes its rows along),
+  // numbers the changed rows, saves them and records evictions. Returns the last sequence.
+  std::uint64_t finish(std::uint64_t seq) {
+    // A customer whose owner changed takes every row it has with it.
+    std::vector<std::string> moved;
+    for (auto& [key, entry] : group_.rows) {
+      if (key.first != kCustomersTable) continue;
+      entry.row.customer = entry.row.id;
+      entry.row.scope = owner_of(entry.row);
+      if (entry.existed && entry.row.scope != entry.stored_scope) moved.push_back(key.second);
+    }
+    for (const auto& customer : moved) {
+      for (auto& child : writer_.children_of(customer)) {
+        auto key = std::make_pair(child.table, child.id);
+        if (group_.rows.count(key)) continue;
+        GroupRow entry;
+        entry.existed = true;
+        entry.stored_customer = child.customer;
+        entry.stored_scope = child.scope;
+        entry.row = std::move(child);
+        group_.rows.emplace(std::move(key), std::move(entry));
+      }
+    }
+    for (auto& [key, entry] : group_.rows) {
+      if (key.first == kCustomersTable) continue;
+      const TableSpec* spec = schema().table(key.first);
+      if (!spec || spec->owner_link.empty()) continue;
+      auto link = entry.row.fields.find(spec->owner_link);
+      entry.row.customer =
+          link != entry.row.fields.end() && link->second.is_text() ? link->second.as_text() : "";
+      entry.row.scope = entry.row.customer.empty() ? "" : scope_of_customer(entry.row.customer);
+    }
+    for (auto& [key, entry] : group_.rows) {
+      ServerRow& row = entry.row;
+      const bool scope_moved = entry.existed && row.scope != entry.stored_scope;
+      if (entry.changed.empty() && !scope_moved) continue;
+      row.seq = ++seq;
+      for (const auto& k : entry.changed) row.key_seqs[k] = row.seq;
+      if (!entry.existed || scope_moved) row.scope_seq = row.seq;
+      if (scope_moved && !entry.stored_scope.empty()) {
+        // The old owner's device removes the row; a customer takes its rows along, so a
+        // child needs its own eviction only when it moved to another customer.
+        const bool own = key.first == kCustomersTable || row.customer != entry.stored_customer;
+        if (own) {
+          const std::string field =
+              key.first == kCustomersTable ? kOwnerField : schema().table(key.first)->owner_link;
+          Eviction eviction{row.seq, entry.stored_scope, row.table, row.id,
+                            row.versions.field(field)};
+          writer_.add_eviction(eviction);
+          evictions_.push_back(std::move(eviction));
+        }
+      }
+      writer_.save_row(row);
+      saved_.push_back(&entry);
+    }
+    return seq;
+  }
+
+  const std::vector<GroupRow*>& saved() const { return saved_; }
+  const std::vector<Eviction>& evictions() const { return evictions_; }
+
  private:
-  ServerRow& row_of(const Change& change) {
-    auto key = std::make_pair(change.table, change.row);
+  static constexpr const char* kCustomersTable = "customers";
+  static constexpr const char* kOwnerField = "owner";
+
+  static const Schema& schema() { return customer_book_schema(); }
+
+  static std::string owner_of(const ServerRow& customer) {
+    auto owner = customer.fields.find(kOwnerField);
+    return owner != customer.fields.end() && owner->second.is_text() ? owner->second.as_text() : "";
+  }
+
+  Version server_version() { return Version{server_clock_.now(), std::string(kServerReplica)}; }
+
+  GroupRow& entry_of(const std::string& table, const std::string& id) {
+    auto key = std::make_pair(table, id);
     auto it = group_.rows.find(key);
     if (it == group_.rows.end()) {
-      auto stored = writer_.load_row(change.table, change.row);
-      ServerRow row =
-          stored ? std::move(*stored) : ServerRow{change.table, change.row, {}, {}, {}, 0};
-      it = group_.rows.emplace(std::move(key), std::move(row)).first;
+      GroupRow entry;
+      if (auto stored = writer_.load_row(table, id)) {
+        entry.existed = true;
+        entry.stored_customer = stored->customer;
+        entry.stored_scope = stored->scope;
+        entry.row = std::move(*stored);
+      } else {
+        entry.row.table = table;
+        entry.row.id = id;
+      }
+      it = group_.rows.emplace(std::move(key), std::move(entry)).first;
     }
     return it->second;
   }
 
+  // The seller a customer belongs to now (its owner as merged so far); empty if unknown.
+  std::string scope_of_customer(const std::string& customer) {
+    const GroupRow& entry = entry_of(kCustomersTable, customer);
+    if (entry.row.versions.empty()) return "";
+    return owner_of(entry.row);
+  }
+
+  // Whether `user` may write to `customer` with a change of this version: it is theirs, or
+  // it was when they made the change.
+  bool may_write(const std::string& user, const std::string& customer, const Version& version,
+                 std::string& why) {
+    if (scope_of_customer(customer) == user) return true;
+    if (auto lost = writer_.last_eviction(user, kCustomersTable, customer)) {
+      if (version < lost->until) return true;
+      why = "customer " + customer +
+            " was given to another seller before this change was made; ask the office";
+      return false;
+    }
+    why = "customer " + customer + " is not in your customer book";
+    return false;
+  }
+
+  // Why a seller's change is refused, or nothing if it may be applied.
+  std::optional<std::string> refusal(
+      const WriteJob& job, const Change& change,
+      const std::map<std::pair<std::string, std::string>, std::string>& named_customers,
+      std::set<std::string>& created_customers) {
+    std::string why;
+    const TableSpec* spec = schema().table(change.table);
+    if (change.table == kCustomersTable) {
+      GroupRow& entry = entry_of(change.table, change.row);
+      const bool is_new = entry.row.versions.empty() || created_customers.count(change.row);
+      if (is_new) created_customers.insert(change.row);
+      // A seller may name themselves owner, or leave a new customer's owner empty (the
+      // server then makes it theirs); giving a customer to someone else is the office's.
+      if (change.field == kOwnerField && !(change.value == Value(job.user)) &&
+          !(is_new && change.value.is_null())) {
+        return std::string("only a manager can give a customer to another seller");
+      }
+      if (is_new) return std::nullopt;
+      if (!may_write(job.user, change.row, change.version, why)) return why;
+      return std::nullopt;
+    }
+    if (!spec || spec->owner_link.empty()) return std::nullopt;
+    GroupRow& entry = entry_of(change.table, change.row);
+    // Its customer as stored, or for a row this batch creates, the one the batch names.
+    std::string customer;
+    auto link = entry.row.fields.find(spec->owner_link);
+    if (link != entry.row.fields.end() && link->second.is_text()) {
+      customer = link->second.as_text();
+    } else if (auto named = named_customers.find({change.table, change.row});
+               named != named_customers.end()) {
+      customer = named->second;
+    }
+    if (customer.empty()) {
+      return "a new " + change.table + " row must name its customer (" + spec->owner_link + ")";
+    }
+    if (!created_customers.count(customer) && !may_write(job.user, customer, change.version, why))
+      return why;
+    // Moving a row to another customer needs that customer to be the seller's too.
+    if (change.field == spec->owner_link && change.value.is_text() &&
+        change.value.as_text() != customer && !created_customers.count(change.value.as_text()) &&
+        !may_write(job.user, change.value.as_text(), change.version, why)) {
+      return why;
+    }
+    return std::nullopt;
+  }
+
   std::string user_of(const std::string& replica) {
+    if (replica == kServerReplica) return "server";
     auto it = group_.users.find(replica);
     if (it != group_.users.end()) return it->second;
     const std::string user = writer_.user_of_replica(replica).value_or("?");
@@ -65,13 +257,19 @@ class Merger {
 
   void apply_change(const WriteJob& job, const Change& change, Ack& ack,
                     std::uint64_t& conflicts_recorded) {
-    ServerRow& row = row_of(change);
-    auto& changed = group_.changed[{change.table, change.row}];
+    GroupRow& entry = entry_of(change.table, change.row);
+    ServerRow& row = entry.row;
+    auto& changed = entry.changed;
     if (!change.element.empty()) {
       // Tag sets merge per element: both sides' intent survives, nothing is lost to report.
+      // A change may move both of the tag's keys (RowVersions::merge): send whichever moved.
+      const std::string added_key = change.field + '+' + change.element;
+      const std::string removed_key = change.field + '-' + change.element;
+      const Version added_before = row.versions.field(added_key);
+      const Version removed_before = row.versions.field(removed_key);
       if (!row.versions.merge(change)) return;
-      const char op = change.value.is_bool() && change.value.as_bool() ? '+' : '-';
-      changed.insert(change.field + op + change.element);
+      if (row.versions.field(added_key) != added_before) changed.insert(added_key);
+      if (row.versions.field(removed_key) != removed_before) changed.insert(removed_key);
       TagSet tags;
       const std::string prefix = change.field + '+';
       for (auto it = row.versions.entries().lower_bound(prefix);
@@ -156,8 +354,62 @@ class Merger {
 
   StoreWriter& writer_;
   GroupState& group_;
+  HybridClock& server_clock_;
   std::uint64_t now_ms_;
+  std::vector<GroupRow*> saved_;
+  std::vector<Eviction> evictions_;
 };
+
+// The live update of one commit of sequences (from, to]: one frame for the readers of
+// everything, and one per seller whose scope the commit touched. `last_update_of_seller`
+// (the writer's) remembers where each seller's previous update ended.
+std::shared_ptr<const CommitNotice> live_update(
+    std::uint64_t from, std::uint64_t to, const Merger& merger,
+    std::map<std::string, std::uint64_t>& last_update_of_seller) {
+  auto notice = std::make_shared<CommitNotice>();
+  notice->from = from;
+  notice->to = to;
+  // Everything, for managers: the keys this commit changed.
+  Rows everything;
+  everything.live = true;
+  everything.since = from - 1;
+  everything.after = to;
+  // Each seller's part: their rows (all of a row that just entered their scope) and the
+  // rows they lost.
+  std::map<std::string, Rows> by_seller;
+  auto seller_rows = [&](const std::string& seller) -> Rows& {
+    auto it = by_seller.find(seller);
+    if (it == by_seller.end()) {
+      Rows rows;
+      rows.live = true;
+      rows.after = to;
+      // Nothing of this seller's changed since their last update: a connection that has
+      // it may apply this one (docs/protocol.md, "Live updates").
+      auto last = last_update_of_seller.find(seller);
+      rows.since = last != last_update_of_seller.end() ? last->second : from - 1;
+      it = by_seller.emplace(seller, std::move(rows)).first;
+    }
+    return it->second;
+  };
+  for (const GroupRow* entry : merger.saved()) {
+    const ServerRow& row = entry->row;
+    if (!entry->changed.empty()) everything.rows.push_back(row.state_after(from - 1));
+    if (!row.scope.empty()) {
+      RowState state = row.state_after(row.scope_seq >= from ? 0 : from - 1);
+      if (!state.versions.empty()) seller_rows(row.scope).rows.push_back(std::move(state));
+    }
+  }
+  for (const Eviction& eviction : merger.evictions()) {
+    seller_rows(eviction.user).evicted.push_back({eviction.table, eviction.row});
+  }
+  notice->everything = frame_of(Message(std::move(everything)));
+  for (auto& [seller, rows] : by_seller) {
+    last_update_of_seller[seller] = to;
+    const std::uint64_t since = rows.since;
+    notice->by_seller.emplace(seller, SellerUpdate{since, frame_of(Message(std::move(rows)))});
+  }
+  return notice;
+}
 
 }  // namespace
 
@@ -165,7 +417,8 @@ SyncService::Impl::Impl(Store& s, SyncServiceOptions o)
     : store(s),
       options(std::move(o)),
       clock(options.clock ? options.clock : std::make_shared<SystemClock>()),
-      schema(&customer_book_schema()) {
+      schema(&customer_book_schema()),
+      server_clock(clock, options.max_clock_skew) {
   last_seq = store.last_seq();
 }
 
@@ -200,24 +453,13 @@ void SyncService::Impl::run_writer() {
       std::vector<Ack> acks;
       std::uint64_t conflicts_recorded = 0, applied = 0;
       auto writer = store.begin_write();
-      Merger merger(*writer, state, clock->now_millis());
+      Merger merger(*writer, state, server_clock, clock->now_millis());
       for (WriteJob* job : jobs) {
         acks.push_back(merger.apply(*job, conflicts_recorded));
         applied += job->changes.size();
       }
-      std::uint64_t seq = writer->last_seq();
-      const std::uint64_t from = seq + 1;
-      Rows live;
-      live.live = true;
-      live.since = seq;
-      for (auto& [key, row] : state.rows) {
-        const auto& keys = state.changed[key];
-        if (keys.empty()) continue;
-        row.seq = ++seq;
-        for (const auto& k : keys) row.key_seqs[k] = row.seq;
-        writer->save_row(row);
-        live.rows.push_back(row.state_after(from - 1));
-      }
+      const std::uint64_t from = writer->last_seq() + 1;
+      const std::uint64_t seq = merger.finish(from - 1);
       writer->set_last_seq(seq);
       writer->commit();
       last_seq = seq;
@@ -228,10 +470,7 @@ void SyncService::Impl::run_writer() {
         auto frame = frame_of(Message(std::move(acks[i])));
         jobs[i]->out->send(std::move(frame));
       }
-      if (seq >= from) {
-        live.after = seq;
-        fan_out(CommitNotice{from, seq, frame_of(Message(std::move(live)))});
-      }
+      if (seq >= from) fan_out(live_update(from, seq, merger, last_update_of_seller));
     };
     std::vector<WriteJob*> all;
     for (auto& job : group) all.push_back(&job);
@@ -256,31 +495,117 @@ void SyncService::Impl::run_writer() {
   }
 }
 
-void SyncService::Impl::fan_out(const CommitNotice& notice) {
+void SyncService::Impl::fan_out(const std::shared_ptr<const CommitNotice>& notice) {
   std::vector<std::shared_ptr<SyncConnection>> targets;
   {
     std::lock_guard lock(connections_mutex);
-    std::erase_if(connections, [](const auto& weak) { return weak.expired(); });
-    for (const auto& weak : connections) {
-      if (auto connection = weak.lock()) targets.push_back(std::move(connection));
+    auto collect = [&](std::vector<std::weak_ptr<SyncConnection>>& list) {
+      std::erase_if(list, [&](const auto& weak) {
+        auto connection = weak.lock();
+        if (!connection) return true;
+        targets.push_back(std::move(connection));
+        return false;
+      });
+    };
+    collect(everything_readers);
+    for (const auto& [seller, update] : notice->by_seller) {
+      auto it = seller_readers.find(seller);
+      if (it == seller_readers.end()) continue;
+      collect(it->second);
+      if (it->second.empty()) seller_readers.erase(it);
     }
   }
-  for (const auto& connection : targets) {
-    connection->notify_commit(notice.from, notice.to, notice.frame);
+  for (const auto& connection : targets) connection->notify_commit(notice);
+}
+
+void SyncService::Impl::add_reader(const std::shared_ptr<SyncConnection>& connection,
+                                   const std::string* seller) {
+  std::lock_guard lock(connections_mutex);
+  auto& list = seller ? seller_readers[*seller] : everything_readers;
+  std::erase_if(list, [](const auto& weak) { return weak.expired(); });
+  list.push_back(connection);
+}
+
+bool SyncService::Impl::add_session(const std::shared_ptr<SyncConnection>& connection,
+                                    const std::string& user) {
+  std::vector<std::shared_ptr<SyncConnection>> replaced;
+  {
+    std::lock_guard lock(connections_mutex);
+    auto& sessions = sessions_by_token[connection->token_id()];
+    std::size_t others = 0;
+    for (const auto& weak : sessions) {
+      auto session = weak.lock();
+      if (!session) continue;
+      if (session->replica() == connection->replica())
+        replaced.push_back(std::move(session));
+      else
+        ++others;
+    }
+    if (others >= options.max_connections_per_token) return false;
+    std::erase_if(sessions, [](const auto& weak) { return weak.expired(); });
+    sessions.push_back(connection);
+  }
+  // The device reconnected while its old connection lingers (a network that dropped it
+  // silently): the new one takes over.
+  for (const auto& old : replaced) {
+    old->close_with(ErrorCode::forbidden, "replaced by a newer connection of the same device");
+  }
+  add_reader(connection, connection->sees_everything() ? nullptr : &user);
+  return true;
+}
+
+void SyncService::Impl::remove_session(const SyncConnection& connection) {
+  std::lock_guard lock(connections_mutex);
+  auto it = sessions_by_token.find(connection.token_id());
+  if (it == sessions_by_token.end()) return;
+  std::erase_if(it->second, [&](const auto& weak) {
+    auto session = weak.lock();
+    return !session || session.get() == &connection;
+  });
+  if (it->second.empty()) sessions_by_token.erase(it);
+}
+
+void SyncService::close_sessions_of_token(const std::string& token_id) {
+  std::vector<std::shared_ptr<SyncConnection>> sessions;
+  {
+    std::lock_guard lock(impl_->connections_mutex);
+    auto it = impl_->sessions_by_token.find(token_id);
+    if (it == impl_->sessions_by_token.end()) return;
+    for (const auto& weak : it->second) {
+      if (auto session = weak.lock()) sessions.push_back(std::move(session));
+    }
+  }
+  for (const auto& session : sessions) {
+    session->close_with(ErrorCode::bad_token, "the token was revoked");
   }
 }
 
-void SyncService::Impl::add_connection(const std::shared_ptr<SyncConnection>& connection) {
-  std::lock_guard lock(connections_mutex);
-  std::erase_if(connections, [](const auto& weak) { return weak.expired(); });
-  connections.push_back(connection);
+void SyncService::Impl::watch_revocations() {
+  std::unique_lock lock(queue_mutex);
+  for (;;) {
+    try {
+      lock.unlock();
+      std::vector<std::string> newly_revoked;
+      for (auto& id : store.revoked_token_ids()) {
+        if (revoked_tokens.insert(id).second) newly_revoked.push_back(std::move(id));
+      }
+      for (const auto& id : newly_revoked) owner->close_sessions_of_token(id);
+      lock.lock();
+    } catch (const std::exception&) {
+      lock.lock();  // the store is unavailable for now: look again next time
+    }
+    if (stop_requested.wait_for(lock, options.revocation_check, [&] { return stopping; })) return;
+  }
 }
 
 std::shared_ptr<SyncService> SyncService::create(Store& store, SyncServiceOptions options) {
   auto service = std::shared_ptr<SyncService>(
       new SyncService(std::make_unique<Impl>(store, std::move(options))));
+  service->impl_->owner = service.get();
   service->impl_->writer_thread =
       std::thread([impl = service->impl_.get()] { impl->run_writer(); });
+  service->impl_->revocation_thread =
+      std::thread([impl = service->impl_.get()] { impl->watch_revocations(); });
   return service;
 }
 
@@ -296,7 +621,9 @@ void SyncService::stop() {
     impl_->stopping = true;
   }
   impl_->queue_changed.notify_all();
+  impl_->stop_requested.notify_all();
   if (impl_->writer_thread.joinable()) impl_->writer_thread.join();
+  if (impl_->revocation_thread.joinable()) impl_->revocation_thread.join();
 }
 
 SyncServiceStats SyncService::stats() const {
@@ -319,7 +646,6 @@ std::shared_ptr<SyncConnection> SyncService::open_connection(std::shared_ptr<Out
   auto connection =
       std::make_shared<SyncConnection>(shared_from_this(), std::move(out), std::move(peer));
   ++impl_->open_connections;
-  impl_->add_connection(connection);
   return connection;
 }
 

@@ -6,7 +6,9 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -20,6 +22,7 @@ namespace libreta::server {
 struct WriteJob {
   std::string replica;
   std::string user;
+  Role role = Role::seller;
   std::vector<PushedChange> changes;
   std::uint64_t upto = 0;              // the batch's last sequence, acknowledged when done
   std::vector<RefusedChange> refused;  // found while validating, before the writer
@@ -27,15 +30,28 @@ struct WriteJob {
   std::shared_ptr<Outbound> out;
 };
 
-// What a commit changed, for the live connections: seqs (from, to] and the encoded live
-// Rows message, made once and shared by every connection that sends it.
-struct CommitNotice {
-  std::uint64_t from = 0;  // first sequence of the commit
-  std::uint64_t to = 0;    // last sequence
+// The replica id of the server's own writes (a customer's owner when a seller creates it);
+// no device may use it.
+inline constexpr std::string_view kServerReplica = "server";
+
+// A seller's part of a commit: a live Rows frame carrying every change to their scope
+// after `since` (their previous update), so it applies on any connection at or past it.
+struct SellerUpdate {
+  std::uint64_t since = 0;
   std::shared_ptr<const std::string> frame;
 };
 
+// What a commit changed, for the live connections: seqs (from, to] and the encoded live
+// Rows messages, each made once and shared by every connection that sends it.
+struct CommitNotice {
+  std::uint64_t from = 0;                         // first sequence of the commit
+  std::uint64_t to = 0;                           // last sequence
+  std::shared_ptr<const std::string> everything;  // for managers and admins
+  std::map<std::string, SellerUpdate> by_seller;  // only sellers whose scope changed
+};
+
 struct SyncService::Impl {
+  SyncService* owner = nullptr;
   Store& store;
   SyncServiceOptions options;
   std::shared_ptr<ClockSource> clock;
@@ -47,8 +63,23 @@ struct SyncService::Impl {
   bool stopping = false;
   std::thread writer_thread;
 
+  // The writer thread's own clock, for the server's writes.
+  HybridClock server_clock;
+  // Where each seller's last live update ended (writer thread only).
+  std::map<std::string, std::uint64_t> last_update_of_seller;
+
+  // Authenticated connections that receive live updates: those reading everything, and
+  // sellers' by user, so a commit reaches only the connections it concerns.
   std::mutex connections_mutex;
-  std::vector<std::weak_ptr<SyncConnection>> connections;
+  std::vector<std::weak_ptr<SyncConnection>> everything_readers;
+  std::map<std::string, std::vector<std::weak_ptr<SyncConnection>>> seller_readers;
+  // Authenticated sessions by token id: for the per-token limit and revocation.
+  std::map<std::string, std::vector<std::weak_ptr<SyncConnection>>> sessions_by_token;
+
+  // Closes the sessions of tokens revoked from elsewhere (revocation_check).
+  std::thread revocation_thread;
+  std::condition_variable stop_requested;  // with queue_mutex
+  std::set<std::string> revoked_tokens;    // revocation thread only
 
   std::atomic<std::uint64_t> changes_applied{0}, commits{0}, conflicts{0}, last_seq{0};
   std::atomic<std::uint64_t> open_connections{0}, live_connections{0};
@@ -57,8 +88,15 @@ struct SyncService::Impl {
   // Queues a job for the writer; false when the service is stopping.
   bool enqueue(WriteJob job);
   void run_writer();
-  void fan_out(const CommitNotice& notice);
-  void add_connection(const std::shared_ptr<SyncConnection>& connection);
+  void fan_out(const std::shared_ptr<const CommitNotice>& notice);
+  // Registers an authenticated connection for live updates: of a seller's scope, or of
+  // everything when `seller` is null.
+  void add_reader(const std::shared_ptr<SyncConnection>& connection, const std::string* seller);
+  // A connection's hello was accepted: counts it against its token's limit (false: over
+  // it), closes an older connection of the same replica, and registers it for live updates.
+  bool add_session(const std::shared_ptr<SyncConnection>& connection, const std::string& user);
+  void remove_session(const SyncConnection& connection);
+  void watch_revocations();
 };
 
 }  // namespace libreta::server

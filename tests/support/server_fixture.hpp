@@ -32,7 +32,7 @@ class ServerFixture {
   std::string url() const;  // "ws://127.0.0.1:PORT/sync"
 
   // A new token's secret, its record stored.
-  std::string create_token(const std::string& user, server::Role role = server::Role::seller);
+  std::string create_token(const std::string& user, server::Role role = server::Role::manager);
 
   // Stops the server gracefully (Server::stop) and the service; the store stays open.
   void stop();

@@ -49,6 +49,7 @@ struct SyncCursor {
 struct ApplyResult {
   std::size_t applied = 0;  // changes that won and changed the replica
   std::size_t ignored = 0;  // older than what the replica had, or repeated
+  std::size_t evicted = 0;  // rows removed because they left this seller's scope
 };
 
 class Replica {
@@ -151,7 +152,11 @@ class Replica {
 
   // Merges a page of rows from the server and stores the new cursor in the same
   // transaction, so that an interrupted download resumes after the last page applied.
-  ApplyResult apply_page(const std::vector<RowState>& rows, SyncCursor next);
+  // First removes the `evicted` rows (they left this seller's scope; an evicted customer
+  // takes its contacts, interactions, purchases and follow-ups along). Local changes to
+  // them not yet acknowledged stay in the outbox: the server accepts or refuses them.
+  ApplyResult apply_page(const std::vector<RowState>& rows, SyncCursor next,
+                         const std::vector<RowRef>& evicted = {});
   SyncCursor sync_cursor() const;
 
   // Conflicts the server reported about this replica's edits, newest last.

@@ -25,15 +25,15 @@ inline constexpr std::uint64_t kMaxWireSequence = (1ULL << 53) - 1;
 // Client -> server, first message: who is connecting.
 struct Hello {
   int protocol = kProtocolVersion;
-  int schema = 0;        // the client's customer book schema version
-  std::string replica;   // the device's replica id
+  int schema = 0;       // the client's customer book schema version
+  std::string replica;  // the device's replica id
   std::string token;
 };
 
 // Server -> client, answer to a good hello.
 struct Welcome {
   int protocol = kProtocolVersion;
-  int schema = 0;           // the server's schema version
+  int schema = 0;  // the server's schema version
   std::string user;
   std::string role;
   std::uint64_t acked = 0;  // highest local sequence of this replica the server holds
@@ -81,6 +81,12 @@ struct Pull {
   std::uint64_t after = 0;
 };
 
+// A row named by table and id.
+struct RowRef {
+  std::string table, id;
+  bool operator==(const RowRef&) const = default;
+};
+
 // Server -> client: a page of a pull, or a live update (live = true).
 struct Rows {
   std::uint64_t since = 0;
@@ -88,6 +94,10 @@ struct Rows {
   bool more = false;
   bool live = false;
   std::vector<RowState> rows;
+  // Rows that left the receiver's scope in this range (a customer reassigned to another
+  // seller): the device removes them, and for a customer its contacts, interactions,
+  // purchases and follow-ups too. Applied before `rows`, which may bring a row back.
+  std::vector<RowRef> evicted;
 };
 
 // Either way: something went wrong. `fatal` errors close the connection.

@@ -31,10 +31,38 @@ struct ServerRow {
   std::map<std::string, std::uint64_t, std::less<>> key_seqs;
   std::uint64_t seq = 0;  // the greatest of key_seqs: when the row last changed
 
+  // Scope (docs/security.md): the customer the row belongs to (its own id for a customer),
+  // the seller whose scope it is in (the customer's owner; empty: managers only), and the
+  // sequence at which it entered that scope. A seller whose cursor is below scope_seq has
+  // never had the row and receives all of it.
+  std::string customer;
+  std::string scope;
+  std::uint64_t scope_seq = 0;
+
   // The part of the row changed after `since` (all of it for 0), as sent to clients.
   RowState state_after(std::uint64_t since) const;
 };
 
+// A row that left a seller's scope at `seq` (its customer was given to another seller, or
+// a child moved to another customer). `until` is the version of the change that moved it:
+// that seller's edits older than it were made while the row was theirs and are accepted.
+struct Eviction {
+  std::uint64_t seq = 0;
+  std::string user;
+  std::string table, row;
+  Version until;
+};
+
+// One page of a pull, read from one consistent snapshot of the store.
+struct RowsPage {
+  std::vector<ServerRow> rows;      // seq above the pull's `after`, in seq order
+  std::vector<Eviction> evictions;  // of the reader's scope, seq in (after, end]
+  std::uint64_t end = 0;            // the page covers (after, end]: the next page starts here
+  bool more = false;                // the page is full; the scan goes on from `end`
+};
+
+// seller: their customers and those customers' rows; manager: everything, and may give a
+// customer to another seller; admin: a manager who also manages tokens.
 enum class Role { seller, manager, admin };
 const char* role_name(Role role);
 std::optional<Role> parse_role(std::string_view name);
@@ -70,6 +98,12 @@ class StoreWriter {
   virtual ~StoreWriter() = default;
   virtual std::optional<ServerRow> load_row(std::string_view table, std::string_view id) = 0;
   virtual void save_row(const ServerRow& row) = 0;
+  // The rows of other tables that belong to a customer (contacts, interactions...).
+  virtual std::vector<ServerRow> children_of(std::string_view customer) = 0;
+  virtual void add_eviction(const Eviction& eviction) = 0;
+  // The latest time `user` lost the row, if ever.
+  virtual std::optional<Eviction> last_eviction(std::string_view user, std::string_view table,
+                                                std::string_view row) = 0;
   // The highest local sequence of a replica that is stored (0 if none), and its user.
   virtual std::uint64_t acked(std::string_view replica) = 0;
   virtual void set_acked(std::string_view replica, std::string_view user, std::uint64_t seq) = 0;
@@ -88,10 +122,9 @@ class Store {
 
   virtual std::unique_ptr<StoreWriter> begin_write() = 0;
 
-  // Rows whose seq is above `after`, in seq order, at most `limit`, each reduced to the
-  // keys changed after `since` (since <= after).
-  virtual std::vector<ServerRow> rows_after(std::uint64_t since, std::uint64_t after,
-                                            std::size_t limit) = 0;
+  // Rows whose seq is above `after`, in seq order, at most `limit`: of the scope of `seller`
+  // (with that seller's evictions), or every row when `seller` is null.
+  virtual RowsPage read_page(std::uint64_t after, std::size_t limit, const std::string* seller) = 0;
   virtual std::uint64_t last_seq() = 0;
   virtual std::uint64_t acked(std::string_view replica) = 0;
 
@@ -100,12 +133,17 @@ class Store {
   virtual std::vector<TokenRecord> tokens() = 0;
   // Marks the token revoked; false if there is no such live token.
   virtual bool revoke_token(std::string_view id, std::uint64_t now_ms) = 0;
+  // Ids of the revoked tokens (revocations may come from another process: the server
+  // looks here to close their sessions).
+  virtual std::vector<std::string> revoked_token_ids() = 0;
 
   virtual std::vector<ConflictRecord> conflicts(std::size_t limit = 1000) = 0;
 
   // Every row with its fields and versions in a deterministic text form, comparable with
   // Replica::canonical_dump() of a client holding the same rows.
   virtual std::string canonical_dump() = 0;
+  // The same, of the rows in a seller's scope: what that seller's replica must hold.
+  virtual std::string canonical_dump_of_scope(std::string_view seller) = 0;
 };
 
 }  // namespace libreta::server

@@ -34,11 +34,26 @@ class Outbound {
   virtual void post(std::function<void()> task) = 0;
 };
 
+inline constexpr std::size_t kMaxConnectionsPerToken = 8;
+inline constexpr std::size_t kMaxMessagesPerSecond = 100;
+inline constexpr std::size_t kMessageBurst = 200;
+inline constexpr std::chrono::milliseconds kRevocationCheck = std::chrono::seconds(1);
+
 struct SyncServiceOptions {
   std::shared_ptr<ClockSource> clock;  // system clock when null
   std::chrono::milliseconds max_clock_skew = HybridClock::kDefaultMaxSkew;
   std::size_t page_rows = 1000;            // rows per page of a pull
   std::size_t max_group_changes = 50'000;  // changes applied in one group commit at most
+  // Limits (docs/security.md). Connections one token may hold open at once; a device that
+  // reconnects replaces its own older connection rather than counting twice.
+  std::size_t max_connections_per_token = kMaxConnectionsPerToken;
+  // Messages a client may send per second on one connection, sustained, and in a burst; a
+  // client over it is disconnected with rate_limited (0: no limit).
+  std::size_t max_messages_per_second = kMaxMessagesPerSecond;
+  std::size_t message_burst = kMessageBurst;
+  // How often the service looks for tokens revoked from another process (the
+  // `libreta-server token revoke` command) to close their sessions.
+  std::chrono::milliseconds revocation_check = kRevocationCheck;
 };
 
 struct SyncServiceStats {
@@ -51,6 +66,7 @@ struct SyncServiceStats {
 };
 
 class SyncConnection;
+struct CommitNotice;
 
 class SyncService : public std::enable_shared_from_this<SyncService> {
  public:
@@ -64,6 +80,8 @@ class SyncService : public std::enable_shared_from_this<SyncService> {
   void stop();
   SyncServiceStats stats() const;
   Store& store();
+  // Closes every session authenticated with the token (it was revoked), at once.
+  void close_sessions_of_token(const std::string& token_id);
 
   struct Impl;
 
@@ -86,10 +104,16 @@ class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
   void on_closed();
   // Whether hello was accepted (a transport closes connections that stay anonymous).
   bool authenticated() const;
-  // A commit's sequences (from, to] and its live Rows frame. Called by the service's writer;
-  // thread-safe: the work is posted to the connection's executor.
-  void notify_commit(std::uint64_t from, std::uint64_t to,
-                     std::shared_ptr<const std::string> frame);
+  // Set by hello: the token's id and the device's replica id.
+  const std::string& token_id() const;
+  const std::string& replica() const;
+  // Whether the connection reads everything (a manager's or admin's) or a seller's scope.
+  bool sees_everything() const;
+  // Sends a fatal error and closes; thread-safe (posted to the connection's executor).
+  void close_with(ErrorCode code, std::string message);
+  // A commit's sequences (from, to] and its live Rows frames. Called by the service's
+  // writer; thread-safe: the work is posted to the connection's executor.
+  void notify_commit(std::shared_ptr<const CommitNotice> notice);
 
   struct State;
   SyncConnection(std::shared_ptr<SyncService> service, std::shared_ptr<Outbound> out,
@@ -101,8 +125,8 @@ class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
   void handle(Pull pull);
   void send_error(ErrorCode code, std::string message, bool fatal);
   void send_page(std::uint64_t since, std::uint64_t after, bool live);
-  void on_commit(std::uint64_t from, std::uint64_t to,
-                 const std::shared_ptr<const std::string>& frame);
+  void on_commit(const CommitNotice& notice);
+  bool within_message_rate();
 
   std::unique_ptr<State> state_;
 };

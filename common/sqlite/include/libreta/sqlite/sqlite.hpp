@@ -93,4 +93,17 @@ class Transaction {
   bool done_ = false;
 };
 
+// A read transaction: every statement run while it lives sees one snapshot of the file
+// (in WAL mode, writers go on meanwhile). Ends on destruction.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(Database& db);
+  ~ReadSnapshot();
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  Database& db_;
+};
+
 }  // namespace libreta::sqlite

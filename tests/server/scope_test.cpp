@@ -1,0 +1,338 @@
+// Per-seller scope in the sync service (docs/security.md): what each seller's pulls and
+// live updates carry, which writes are refused, reassignment, and the session limits.
+#include <set>
+
+#include "libreta/sqlite/sqlite.hpp"
+#include "server/service_harness.hpp"
+
+using namespace libreta;
+using namespace libreta::server;
+using namespace libreta::server::testing;
+
+namespace {
+
+// Pulls from `since` to the end; returns every page's rows and evictions together.
+Rows pull_all(Client& client, std::uint64_t since = 0) {
+  Rows all;
+  std::uint64_t after = since;
+  Rows page;
+  do {
+    client.send(Pull{since, after});
+    page = client.out->next_as<Rows>();
+    for (auto& row : page.rows) all.rows.push_back(std::move(row));
+    for (auto& ref : page.evicted) all.evicted.push_back(std::move(ref));
+    after = page.after;
+  } while (page.more);
+  all.after = after;
+  return all;
+}
+
+std::set<std::string> ids_of(const Rows& rows) {
+  std::set<std::string> ids;
+  for (const auto& row : rows.rows) ids.insert(row.table + "/" + row.id);
+  return ids;
+}
+
+// A customer owned by `owner`, with one contact, written by a manager's device.
+Push customer_with_contact(std::uint64_t& seq, const std::string& replica, const std::string& id,
+                           const std::string& owner) {
+  Push push;
+  push.changes.push_back(pushed(++seq, replica, id, "name", Value("Cliente " + id), kNow - 100));
+  push.changes.push_back(pushed(++seq, replica, id, "owner", Value(owner), kNow - 100));
+  push.changes.push_back(pushed_to(++seq, replica, tables::contacts, id + "-rep", "customer_id",
+                                   Value(id), kNow - 100));
+  push.changes.push_back(pushed_to(++seq, replica, tables::contacts, id + "-rep", "name",
+                                   Value("Rep of " + id), kNow - 100));
+  return push;
+}
+
+struct Office {
+  ServiceCase t;
+  Client manager = t.connect("office");
+  std::string ana_token = t.token("ana", Role::seller);
+  std::string luis_token = t.token("luis", Role::seller);
+  std::uint64_t seq = 0;
+
+  Office() {
+    manager.hello(t.token("marta", Role::manager));
+    for (const auto& [id, owner] : std::vector<std::pair<std::string, std::string>>{
+             {"a1", "ana"}, {"a2", "ana"}, {"l1", "luis"}, {"x1", ""}}) {
+      Push push = customer_with_contact(seq, "office", id, owner);
+      if (owner.empty()) push.changes.erase(push.changes.begin() + 1);  // nobody's yet
+      manager.send(push);
+      REQUIRE(manager.out->next_as<Ack>().refused.empty());
+    }
+  }
+  Client seller(const std::string& replica, const std::string& token) {
+    Client client = t.connect(replica);
+    client.hello(token);
+    return client;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("scope: a seller pulls only their customers and those customers' rows", "[scope]") {
+  Office office;
+  Client ana = office.seller("ana-laptop", office.ana_token);
+  const Rows rows = pull_all(ana);
+  CHECK(ids_of(rows) == std::set<std::string>{"customers/a1", "customers/a2", "contacts/a1-rep",
+                                              "contacts/a2-rep"});
+  // What the seller's replica must hold is exactly that part of the server.
+  CHECK(office.t.store().canonical_dump_of_scope("ana").find("a1-rep") != std::string::npos);
+  CHECK(office.t.store().canonical_dump_of_scope("ana").find("l1") == std::string::npos);
+
+  Client luis = office.seller("luis-phone", office.luis_token);
+  CHECK(ids_of(pull_all(luis)) == std::set<std::string>{"customers/l1", "contacts/l1-rep"});
+
+  // The manager sees everything, the customer nobody owns included.
+  Client marta = office.t.connect("marta-laptop");
+  marta.hello(office.t.token("marta2", Role::manager));
+  CHECK(ids_of(pull_all(marta)).size() == 8);
+}
+
+TEST_CASE("scope: live updates reach only the sellers whose customers changed", "[scope]") {
+  Office office;
+  Client ana = office.seller("ana-laptop", office.ana_token);
+  Client luis = office.seller("luis-phone", office.luis_token);
+  pull_all(ana);
+  pull_all(luis);
+  office.manager.send(
+      Push{{pushed(++office.seq, "office", "l1", "city", Value("Lugo"), kNow - 50)}});
+  office.manager.out->next_as<Ack>();
+  const auto update = luis.out->next_as<Rows>();
+  CHECK(update.live);
+  REQUIRE(update.rows.size() == 1);
+  CHECK(update.rows[0].fields.at("city") == Value("Lugo"));
+  // Ana's connection got nothing; her next update still applies from where she is.
+  CHECK(ana.out->idle());
+  office.manager.send(
+      Push{{pushed(++office.seq, "office", "a1", "city", Value("Ourense"), kNow - 40)}});
+  office.manager.out->next_as<Ack>();
+  const auto for_ana = ana.out->next_as<Rows>();
+  CHECK(for_ana.live);
+  REQUIRE(for_ana.rows.size() == 1);
+  CHECK(for_ana.rows[0].id == "a1");
+}
+
+TEST_CASE("scope: a write outside the seller's scope is refused and changes nothing", "[scope]") {
+  Office office;
+  Client ana = office.seller("ana-laptop", office.ana_token);
+  const std::string before = office.t.store().canonical_dump();
+  Push forged;
+  forged.changes.push_back(pushed(1, "ana-laptop", "l1", "phone", Value("600000000"), kNow - 10));
+  forged.changes.push_back(pushed(2, "ana-laptop", "x1", "name", Value("Mine now"), kNow - 10));
+  forged.changes.push_back(
+      pushed_to(3, "ana-laptop", tables::contacts, "l1-rep", "name", Value("Renamed"), kNow - 10));
+  forged.changes.push_back(pushed_to(4, "ana-laptop", tables::interactions, "i-new", "customer_id",
+                                     Value("l1"), kNow - 10));
+  // A seller cannot give their own customer away either.
+  forged.changes.push_back(pushed(5, "ana-laptop", "a1", "owner", Value("luis"), kNow - 10));
+  ana.send(forged);
+  const Ack ack = ana.out->next_as<Ack>();
+  CHECK(ack.upto == 5);              // acknowledged, so it leaves the device's outbox...
+  REQUIRE(ack.refused.size() == 5);  // ...and every change is refused with its reason
+  for (const auto& refused : ack.refused) {
+    CHECK(refused.code == ErrorCode::forbidden);
+    CHECK_FALSE(refused.message.empty());
+  }
+  CHECK(ack.refused[4].message.find("manager") != std::string::npos);
+  CHECK(office.t.store().canonical_dump() == before);
+}
+
+TEST_CASE("scope: a customer a seller creates is theirs, with its rows", "[scope]") {
+  Office office;
+  Client ana = office.seller("ana-laptop", office.ana_token);
+  pull_all(ana);
+  Push push;
+  // The contact's first change comes before the one naming its customer.
+  push.changes.push_back(pushed(1, "ana-laptop", "a9", "name", Value("Nuevo"), kNow - 10));
+  push.changes.push_back(
+      pushed_to(2, "ana-laptop", tables::contacts, "a9-rep", "name", Value("Rep"), kNow - 10));
+  push.changes.push_back(pushed_to(3, "ana-laptop", tables::contacts, "a9-rep", "customer_id",
+                                   Value("a9"), kNow - 10));
+  ana.send(push);
+  const Ack ack = ana.out->next_as<Ack>();
+  std::string reasons;
+  for (const auto& refused : ack.refused) reasons += refused.message + "; ";
+  INFO(reasons);
+  CHECK(ack.refused.empty());
+  // The server made her the owner, under its own version, and told her device.
+  const Rows update = ana.out->next_as<Rows>();
+  bool owner_seen = false;
+  for (const auto& row : update.rows) {
+    if (row.id != "a9") continue;
+    REQUIRE(row.fields.count("owner"));
+    CHECK(row.fields.at("owner") == Value("ana"));
+    CHECK(row.versions.field("owner").replica == "server");
+    owner_seen = true;
+  }
+  CHECK(owner_seen);
+  Client luis = office.seller("luis-phone", office.luis_token);
+  CHECK(ids_of(pull_all(luis)).count("customers/a9") == 0);
+}
+
+TEST_CASE(
+    "scope: reassignment moves the customer and its rows, and keeps the old owner's "
+    "earlier edits",
+    "[scope][reassign]") {
+  Office office;
+  Client ana = office.seller("ana-laptop", office.ana_token);
+  Client luis = office.seller("luis-phone", office.luis_token);
+  const std::uint64_t ana_cursor = pull_all(ana).after;
+  const std::uint64_t luis_cursor = pull_all(luis).after;
+
+  // The office gives a1 to Luis at kNow - 30.
+  office.manager.send(
+      Push{{pushed(++office.seq, "office", "a1", "owner", Value("luis"), kNow - 30)}});
+  office.manager.out->next_as<Ack>();
+
+  // Luis's device receives the whole customer and its contact, not only the owner change.
+  const Rows arrived = luis.out->next_as<Rows>();
+  CHECK(ids_of(arrived) == std::set<std::string>{"customers/a1", "contacts/a1-rep"});
+  for (const auto& row : arrived.rows) {
+    if (row.id == "a1") CHECK(row.fields.at("name") == Value("Cliente a1"));
+    if (row.id == "a1-rep") CHECK(row.fields.at("name") == Value("Rep of a1"));
+  }
+  // Ana's device is told to remove it.
+  const Rows gone = ana.out->next_as<Rows>();
+  REQUIRE(gone.evicted.size() == 1);
+  CHECK(gone.evicted[0] == RowRef{tables::customers, "a1"});
+  CHECK(gone.rows.empty());
+
+  // Ana was offline: an edit she made before the reassignment is accepted and reaches Luis;
+  // one made after it is refused with the reason.
+  Push pending;
+  pending.changes.push_back(pushed(1, "ana-laptop", "a1", "phone", Value("981000000"), kNow - 60));
+  pending.changes.push_back(pushed(2, "ana-laptop", "a1", "notes", Value("late"), kNow - 20));
+  ana.send(pending);
+  const Ack ack = ana.out->next_as<Ack>();
+  REQUIRE(ack.refused.size() == 1);
+  CHECK(ack.refused[0].seq == 2);
+  CHECK(ack.refused[0].code == ErrorCode::forbidden);
+  CHECK(ack.refused[0].message.find("another seller") != std::string::npos);
+  const Rows phone = luis.out->next_as<Rows>();
+  REQUIRE(phone.rows.size() == 1);
+  CHECK(phone.rows[0].fields.at("phone") == Value("981000000"));
+  CHECK(ana.out->idle());  // her accepted edit concerns a row no longer hers
+
+  // Devices that were away catch up by pulling: the old owner gets the eviction, the new
+  // one the whole rows, from their old cursors.
+  Client ana_later = office.seller("ana-desktop", office.ana_token);
+  const Rows ana_pull = pull_all(ana_later, ana_cursor);
+  CHECK(ana_pull.rows.empty());
+  REQUIRE(ana_pull.evicted.size() == 1);
+  CHECK(ana_pull.evicted[0].id == "a1");
+  Client luis_later = office.seller("luis-desktop", office.luis_token);
+  const Rows luis_pull = pull_all(luis_later, luis_cursor);
+  CHECK(ids_of(luis_pull) == std::set<std::string>{"customers/a1", "contacts/a1-rep"});
+  for (const auto& row : luis_pull.rows) {
+    if (row.id == "a1-rep") CHECK(row.fields.count("name") == 1);
+  }
+  CHECK(office.t.store().canonical_dump_of_scope("ana").find("a1") == std::string::npos);
+}
+
+TEST_CASE("scope: a file from before scope gets its scope from the rows' owners", "[scope]") {
+  test::TempDir dir;
+  const auto file = dir.file("old.db");
+  {
+    auto store = open_sqlite_store(file);
+    auto writer = store->begin_write();
+    ServerRow customer;
+    customer.table = tables::customers;
+    customer.id = "c1";
+    customer.fields["owner"] = Value("ana");
+    customer.seq = 1;
+    customer.versions.set_field("owner", Version{Hlc::from_parts(kNow, 0), "dev"});
+    customer.key_seqs["owner"] = 1;
+    writer->save_row(customer);
+    ServerRow contact;
+    contact.table = tables::contacts;
+    contact.id = "r1";
+    contact.fields["customer_id"] = Value("c1");
+    contact.seq = 2;
+    contact.versions.set_field("customer_id", Version{Hlc::from_parts(kNow, 0), "dev"});
+    contact.key_seqs["customer_id"] = 2;
+    writer->save_row(contact);
+    writer->set_last_seq(2);
+    writer->commit();
+  }
+  {
+    // Make it look like version 1: no scope columns.
+    sqlite::Database db(file.string());
+    db.exec(
+        "CREATE TABLE rows1 AS SELECT tbl, id, fields, versions, key_seqs, seq FROM rows;"
+        "DROP TABLE rows; ALTER TABLE rows1 RENAME TO rows;"
+        "UPDATE meta SET value = '1' WHERE key = 'file_version'");
+  }
+  auto store = open_sqlite_store(file);
+  const std::string ana = "ana";
+  const RowsPage page = store->read_page(0, 10, &ana);
+  REQUIRE(page.rows.size() == 2);
+  CHECK(page.rows[1].customer == "c1");
+  CHECK(page.rows[1].scope == "ana");
+}
+
+TEST_CASE("limits: connections per token, one device's reconnection, message rate", "[limits]") {
+  ServiceCase t([](SyncServiceOptions& o) {
+    o.max_connections_per_token = 2;
+    o.max_messages_per_second = 5;
+    o.message_burst = 10;
+  });
+  const std::string token = t.token("ana", Role::seller);
+  Client first = t.connect("dev1");
+  first.hello(token);
+  Client second = t.connect("dev2");
+  second.hello(token);
+  Client third = t.connect("dev3");
+  third.send(Hello{kProtocolVersion, kCustomerBookSchemaVersion, "dev3", token});
+  const auto refused = third.out->next_as<ProtocolError>();
+  CHECK(refused.code == ErrorCode::rate_limited);
+  CHECK(refused.fatal);
+  CHECK(third.out->closed());
+
+  // dev1 reconnects while its old connection lingers: the new one takes over.
+  Client again = t.connect("dev1");
+  again.hello(token);
+  const auto replaced = first.out->next_as<ProtocolError>();
+  CHECK(replaced.fatal);
+  CHECK(first.out->closed());
+
+  // A flood of messages: the burst passes, then the connection is closed.
+  bool limited = false;
+  int answered = 0;
+  for (int i = 0; i < 30 && !limited; ++i) {
+    again.send(Pull{0, 0});
+    const Message answer = again.out->next();
+    if (const auto* error = std::get_if<ProtocolError>(&answer)) {
+      CHECK(error->code == ErrorCode::rate_limited);
+      limited = true;
+    } else {
+      ++answered;
+    }
+  }
+  CHECK(answered >= 8);  // the burst, less the hello
+  CHECK(limited);
+  CHECK(again.out->closed());
+}
+
+TEST_CASE("limits: revoking a token closes its sessions at once", "[limits][auth]") {
+  ServiceCase t([](SyncServiceOptions& o) { o.revocation_check = 20ms; });
+  auto made = make_token("ana", Role::seller, kNow);
+  t.store().add_token(made.record);
+  Client ana = t.connect("dev1");
+  ana.hello(made.secret);
+  Client other = t.connect("dev2");
+  other.hello(t.token("luis", Role::seller));
+  // As `libreta-server token revoke` does, from outside the service.
+  REQUIRE(t.store().revoke_token(made.record.id, kNow));
+  const auto error = ana.out->next_as<ProtocolError>();
+  CHECK(error.code == ErrorCode::bad_token);
+  CHECK(error.fatal);
+  CHECK(ana.out->closed());
+  CHECK_FALSE(other.out->closed());
+  // And it cannot come back.
+  Client back = t.connect("dev1");
+  back.send(Hello{kProtocolVersion, kCustomerBookSchemaVersion, "dev1", made.secret});
+  CHECK(back.out->next_as<ProtocolError>().code == ErrorCode::bad_token);
+}

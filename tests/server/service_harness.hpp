@@ -1,0 +1,183 @@
+// A harness for the sync service without sockets: a connection fed frames directly,
+// answering through an in-memory transport whose posted work runs on the test's thread,
+// like a strand; a service on a real SQLite store in a temporary directory.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+
+#include "libreta/protocol/customer_book.hpp"
+#include "libreta/protocol/messages.hpp"
+#include "libreta/server/sqlite_store.hpp"
+#include "libreta/server/sync_service.hpp"
+#include "libreta/server/tokens.hpp"
+#include "support/temp_dir.hpp"
+
+namespace libreta::server::testing {
+
+using namespace std::chrono_literals;
+
+inline constexpr std::uint64_t kNow = 1'700'000'000'000;
+
+// Frames sent to one client, and the work posted to its executor.
+class MemoryOutbound final : public Outbound {
+ public:
+  void send(std::shared_ptr<const std::string> frame) override {
+    std::lock_guard lock(mutex_);
+    frames_.push_back(*frame);
+    changed_.notify_all();
+  }
+  void send_and_close(std::shared_ptr<const std::string> frame) override {
+    std::lock_guard lock(mutex_);
+    frames_.push_back(*frame);
+    closed_ = true;
+    changed_.notify_all();
+  }
+  void post(std::function<void()> task) override {
+    std::lock_guard lock(mutex_);
+    if (closed_for_work_) return;  // like a transport: work for a closed connection is dropped
+    tasks_.push_back(std::move(task));
+    changed_.notify_all();
+  }
+  // The next frame, running posted work meanwhile; fails the test after the deadline.
+  Message next(std::chrono::milliseconds timeout = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      while (!tasks_.empty()) {
+        auto task = std::move(tasks_.front());
+        tasks_.pop_front();
+        lock.unlock();
+        task();
+        lock.lock();
+      }
+      if (!frames_.empty()) {
+        std::string frame = std::move(frames_.front());
+        frames_.pop_front();
+        auto message = decode_message(frame);
+        REQUIRE(message.ok());
+        return std::move(message).value();
+      }
+      if (changed_.wait_until(lock, deadline) == std::cv_status::timeout && tasks_.empty() &&
+          frames_.empty()) {
+        FAIL("no frame within the deadline");
+      }
+    }
+  }
+  template <class T>
+  T next_as() {
+    Message message = next();
+    INFO("got " << message_type(message));
+    REQUIRE(std::holds_alternative<T>(message));
+    return std::get<T>(std::move(message));
+  }
+  bool closed() {
+    std::lock_guard lock(mutex_);
+    return closed_;
+  }
+  bool idle() {
+    std::lock_guard lock(mutex_);
+    return frames_.empty();
+  }
+  // Work posted to the client's executor holds its connection, which holds this outbound;
+  // a transport drops that work when the connection closes, and so does the test.
+  void drop_posted_work() {
+    std::deque<std::function<void()>> dropped;
+    std::lock_guard lock(mutex_);
+    closed_for_work_ = true;
+    dropped.swap(tasks_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::string> frames_;
+  std::deque<std::function<void()>> tasks_;
+  bool closed_ = false;
+  bool closed_for_work_ = false;
+};
+
+struct Client {
+  std::shared_ptr<MemoryOutbound> out = std::make_shared<MemoryOutbound>();
+  std::shared_ptr<SyncConnection> connection;
+  std::string replica;
+
+  Client() = default;
+  Client(Client&&) = default;
+  Client& operator=(Client&&) = default;
+  ~Client() {
+    if (connection) connection->on_closed();
+    if (out) out->drop_posted_work();
+  }
+
+  void send(const Message& message) { connection->on_message(encode_message(message)); }
+  Welcome hello(const std::string& token) {
+    send(Hello{kProtocolVersion, kCustomerBookSchemaVersion, replica, token});
+    return out->next_as<Welcome>();
+  }
+};
+
+class ServiceCase {
+ public:
+  explicit ServiceCase(const std::function<void(SyncServiceOptions&)>& adjust = {}) {
+    store_ = open_sqlite_store(dir_.file("server.db"));
+    SyncServiceOptions options;
+    options.clock = std::make_shared<FakeClock>(kNow);
+    options.page_rows = 3;
+    if (adjust) adjust(options);
+    service_ = SyncService::create(*store_, options);
+  }
+  ~ServiceCase() { service_->stop(); }
+
+  std::string token(const std::string& user, Role role = Role::manager) {
+    auto made = make_token(user, role, kNow);
+    store_->add_token(made.record);
+    return made.secret;
+  }
+  Client connect(const std::string& replica) {
+    Client client;
+    client.replica = replica;
+    client.connection = service_->open_connection(client.out, "test");
+    return client;
+  }
+  Store& store() { return *store_; }
+  SyncService& service() { return *service_; }
+
+ private:
+  test::TempDir dir_;
+  std::unique_ptr<Store> store_;
+  std::shared_ptr<SyncService> service_;
+};
+
+// A change to a row of any table, as a device pushes it.
+inline PushedChange pushed_to(std::uint64_t seq, const std::string& replica,
+                              const std::string& table, const std::string& row,
+                              const std::string& field, Value value, std::uint64_t millis,
+                              Version base = {}) {
+  return {seq, Change{table,
+                      row,
+                      field,
+                      {},
+                      std::move(value),
+                      Version{Hlc::from_parts(millis, 0), replica},
+                      std::move(base)}};
+}
+
+// A change to a customer.
+inline PushedChange pushed(std::uint64_t seq, const std::string& replica, const std::string& row,
+                           const std::string& field, Value value, std::uint64_t millis,
+                           Version base = {}) {
+  return {seq, Change{tables::customers,
+                      row,
+                      field,
+                      {},
+                      std::move(value),
+                      Version{Hlc::from_parts(millis, 0), replica},
+                      std::move(base)}};
+}
+
+}  // namespace libreta::server::testing
