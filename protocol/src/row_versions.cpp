@@ -107,9 +107,23 @@ bool RowVersions::merge(const Change& change) {
   // adds it observed are undone.
   const std::string key = tag_key(change.field, adding ? '+' : '-', change.element);
   const Version& incoming = adding ? change.version : change.base;
-  if (incoming.is_none() || !(incoming > field(key))) return false;
-  set_field(key, incoming);
-  return true;
+  bool changed = false;
+  if (!incoming.is_none() && incoming > field(key)) {
+    set_field(key, incoming);
+    changed = true;
+  }
+  // The base also tells the other side the writer held: a remove saw the add at its base,
+  // and an add is made only while the tag is absent, that is, removed at its base. Taking
+  // it in makes one change carry the whole of the writer's state for the tag, which the
+  // device's change log needs: it keeps only the last of an add and a remove of one tag.
+  if (!change.base.is_none()) {
+    const std::string other = tag_key(change.field, adding ? '-' : '+', change.element);
+    if (change.base > field(other)) {
+      set_field(other, change.base);
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 Version RowVersions::latest() const {
@@ -125,8 +139,9 @@ std::string RowVersions::encode() const {
   // Groups are ordered by version text, which is version order; keys stay in key order.
   std::vector<std::pair<const Version*, std::vector<const std::string*>>> groups;
   for (const auto& [key, version] : versions_) {
+    // An init-capture: clang before 16 cannot capture a structured binding directly.
     auto group = std::find_if(groups.begin(), groups.end(),
-                              [&](const auto& g) { return *g.first == version; });
+                              [&current = version](const auto& g) { return *g.first == current; });
     if (group == groups.end()) {
       groups.push_back({&version, {}});
       group = std::prev(groups.end());
