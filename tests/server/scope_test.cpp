@@ -336,3 +336,25 @@ TEST_CASE("limits: revoking a token closes its sessions at once", "[limits][auth
   back.send(Hello{kProtocolVersion, kCustomerBookSchemaVersion, "dev1", made.secret});
   CHECK(back.out->next_as<ProtocolError>().code == ErrorCode::bad_token);
 }
+
+TEST_CASE("limits: pushes waiting for the writer, per connection", "[limits]") {
+  ServiceCase t;
+  Client client = t.connect("dev1");
+  client.hello(t.token("ana"));
+  std::vector<Ack> acks;
+  {
+    // Holding the store's write transaction keeps the writer from taking pushes.
+    auto busy = t.store().begin_write();
+    for (std::uint64_t i = 1; i <= 9; ++i) {
+      client.send(
+          Push{{pushed(i, "dev1", "c" + std::to_string(i), "name", Value("C"), kNow - 10)}});
+    }
+    const auto refused = client.out->next_as<ProtocolError>();
+    CHECK(refused.code == ErrorCode::rate_limited);
+    CHECK_FALSE(refused.fatal);
+  }
+  // The eight that were taken are stored and acknowledged once the writer goes on.
+  for (int i = 0; i < 8; ++i) acks.push_back(client.out->next_as<Ack>());
+  CHECK(acks.back().upto == 8);
+  CHECK(t.store().acked("dev1") == 8);
+}
