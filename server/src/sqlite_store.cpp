@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "libreta/protocol/canonical.hpp"
 #include "libreta/protocol/value_json.hpp"
@@ -184,22 +185,41 @@ Value parse_value(std::string_view text) {
 
 class SqliteStore;
 
+// The write connection's prepared statements, by SQL text: prepared once, reused by every
+// transaction (the writer runs the same few statements for every row).
+class StatementCache {
+ public:
+  explicit StatementCache(sqlite::Database& db) : db_(db) {}
+  sqlite::Statement& operator()(const std::string& sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) it = statements_.emplace(sql, db_.prepare(sql)).first;
+    it->second.reset();
+    return it->second;
+  }
+
+ private:
+  sqlite::Database& db_;
+  std::unordered_map<std::string, sqlite::Statement> statements_;
+};
+
 class SqliteWriter final : public StoreWriter {
  public:
-  SqliteWriter(sqlite::Database& db, std::unique_lock<std::mutex> lock)
-      : lock_(std::move(lock)), db_(db), transaction_(db) {}
+  SqliteWriter(sqlite::Database& db, StatementCache& statements, std::unique_lock<std::mutex> lock)
+      : lock_(std::move(lock)), db_(db), prepare_(statements), transaction_(db) {}
 
   std::optional<ServerRow> load_row(std::string_view table, std::string_view id) override {
-    auto stmt =
-        db_.prepare(std::string("SELECT ") + kRowColumns + " FROM rows WHERE tbl = ? AND id = ?");
+    auto& stmt =
+        prepare_(std::string("SELECT ") + kRowColumns + " FROM rows WHERE tbl = ? AND id = ?");
     stmt.bind(1, table).bind(2, id);
     if (!stmt.step()) return std::nullopt;
-    return read_row(stmt);
+    ServerRow row = read_row(stmt);
+    stmt.reset();  // a cached statement left on a row would hold a read snapshot open
+    return row;
   }
 
   std::vector<ServerRow> children_of(std::string_view customer) override {
-    auto stmt = db_.prepare(std::string("SELECT ") + kRowColumns +
-                            " FROM rows WHERE customer = ? AND tbl <> 'customers'");
+    auto& stmt = prepare_(std::string("SELECT ") + kRowColumns +
+                          " FROM rows WHERE customer = ? AND tbl <> 'customers'");
     stmt.bind(1, customer);
     std::vector<ServerRow> rows;
     while (stmt.step()) rows.push_back(read_row(stmt));
@@ -207,24 +227,26 @@ class SqliteWriter final : public StoreWriter {
   }
 
   void add_eviction(const Eviction& e) override {
-    auto stmt =
-        db_.prepare("INSERT INTO evictions(seq, user, tbl, row_id, until) VALUES(?, ?, ?, ?, ?)");
+    auto& stmt =
+        prepare_("INSERT INTO evictions(seq, user, tbl, row_id, until) VALUES(?, ?, ?, ?, ?)");
     stmt.bind(1, static_cast<std::int64_t>(e.seq)).bind(2, e.user).bind(3, e.table);
     stmt.bind(4, e.row).bind(5, e.until.to_string()).run();
   }
 
   std::optional<Eviction> last_eviction(std::string_view user, std::string_view table,
                                         std::string_view row) override {
-    auto stmt = db_.prepare(
+    auto& stmt = prepare_(
         "SELECT seq, user, tbl, row_id, until FROM evictions WHERE user = ? AND tbl = ? AND "
         "row_id = ? ORDER BY seq DESC LIMIT 1");
     stmt.bind(1, user).bind(2, table).bind(3, row);
     if (!stmt.step()) return std::nullopt;
-    return read_eviction(stmt);
+    Eviction eviction = read_eviction(stmt);
+    stmt.reset();
+    return eviction;
   }
 
   void save_row(const ServerRow& row) override {
-    auto stmt = db_.prepare(
+    auto& stmt = prepare_(
         "INSERT INTO rows(tbl, id, fields, versions, key_seqs, seq, customer, scope, scope_seq) "
         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(tbl, id) DO UPDATE SET fields = excluded.fields, "
@@ -237,13 +259,15 @@ class SqliteWriter final : public StoreWriter {
   }
 
   std::uint64_t acked(std::string_view replica) override {
-    auto stmt = db_.prepare("SELECT acked FROM replicas WHERE replica = ?");
+    auto& stmt = prepare_("SELECT acked FROM replicas WHERE replica = ?");
     stmt.bind(1, replica);
-    return stmt.step() ? static_cast<std::uint64_t>(stmt.integer(0)) : 0;
+    const std::uint64_t seq = stmt.step() ? static_cast<std::uint64_t>(stmt.integer(0)) : 0;
+    stmt.reset();
+    return seq;
   }
 
   void set_acked(std::string_view replica, std::string_view user, std::uint64_t seq) override {
-    auto stmt = db_.prepare(
+    auto& stmt = prepare_(
         "INSERT INTO replicas(replica, user, acked, updated_ms) "
         "VALUES(?, ?, ?, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)) "
         "ON CONFLICT(replica) DO UPDATE SET user = excluded.user, "
@@ -252,14 +276,16 @@ class SqliteWriter final : public StoreWriter {
   }
 
   std::optional<std::string> user_of_replica(std::string_view replica) override {
-    auto stmt = db_.prepare("SELECT user FROM replicas WHERE replica = ?");
+    auto& stmt = prepare_("SELECT user FROM replicas WHERE replica = ?");
     stmt.bind(1, replica);
     if (!stmt.step()) return std::nullopt;
-    return stmt.text(0);
+    std::string user = stmt.text(0);
+    stmt.reset();
+    return user;
   }
 
   void add_conflict(const ConflictRecord& c) override {
-    auto stmt = db_.prepare(
+    auto& stmt = prepare_(
         "INSERT INTO conflicts(kind, tbl, row_id, field, kept_value, kept_version, kept_user, "
         "lost_value, lost_version, lost_user, detected_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
     stmt.bind(1, c.kind).bind(2, c.table).bind(3, c.row).bind(4, c.field);
@@ -272,7 +298,7 @@ class SqliteWriter final : public StoreWriter {
   std::uint64_t last_seq() override { return read_last_seq(db_); }
 
   void set_last_seq(std::uint64_t seq) override {
-    auto stmt = db_.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'");
+    auto& stmt = prepare_("UPDATE meta SET value = ? WHERE key = 'last_seq'");
     stmt.bind(1, std::to_string(seq)).run();
   }
 
@@ -281,6 +307,7 @@ class SqliteWriter final : public StoreWriter {
  private:
   std::unique_lock<std::mutex> lock_;  // one writer at a time
   sqlite::Database& db_;
+  StatementCache& prepare_;
   sqlite::Transaction transaction_;
 };
 
@@ -311,7 +338,7 @@ class SqliteStore final : public Store {
 
   std::unique_ptr<StoreWriter> begin_write() override {
     std::unique_lock lock(write_mutex_);
-    return std::make_unique<SqliteWriter>(writer_, std::move(lock));
+    return std::make_unique<SqliteWriter>(writer_, writer_statements_, std::move(lock));
   }
 
   RowsPage read_page(std::uint64_t after, std::size_t limit, const std::string* seller) override {
@@ -488,6 +515,7 @@ class SqliteStore final : public Store {
   std::filesystem::path file_;
   std::mutex write_mutex_;
   sqlite::Database writer_;
+  StatementCache writer_statements_{writer_};  // under write_mutex_
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<sqlite::Database>> readers_;
 };
