@@ -29,6 +29,7 @@
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/row_versions.hpp"
 #include "libreta/protocol/text.hpp"
+#include "report.hpp"
 #include "workload.hpp"
 
 #ifndef LIBRETA_BUILD_TYPE
@@ -38,7 +39,7 @@
 namespace {
 
 using namespace libreta;
-using Clock = std::chrono::steady_clock;
+using namespace libreta::bench;
 
 // The replica's connection settings (Replica::open); the baseline uses the same ones.
 constexpr const char* kJournalMode = "WAL";
@@ -77,45 +78,29 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto number = [&](const char* name) -> std::uint64_t {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", name);
-        usage(2);
-      }
-      const char* text = argv[++i];
-      char* end = nullptr;
-      const unsigned long long value = std::strtoull(text, &end, 0);
-      if (*text == '\0' || *end != '\0') {
-        std::fprintf(stderr, "%s: '%s' is not a number\n", name, text);
-        usage(2);
-      }
-      return value;
-    };
+  bench::ArgReader args(argc, argv, [](int code) { usage(code); });
+  while (args.next()) {
+    const std::string& arg = args.arg();
     if (arg == "--customers") {
-      options.customers = number("--customers");
+      options.customers = args.number();
     } else if (arg == "--edits") {
-      options.edits = number("--edits");
+      options.edits = args.number();
     } else if (arg == "--runs") {
-      options.runs = number("--runs");
+      options.runs = args.number();
     } else if (arg == "--batch") {
-      options.batch = number("--batch");
+      options.batch = args.number();
     } else if (arg == "--seed") {
-      options.seed = number("--seed");
+      options.seed = args.number();
     } else if (arg == "--json") {
       options.json = true;
     } else if (arg == "--breakdown") {
       options.breakdown = true;
     } else if (arg == "--sql-profile") {
       options.sql_profile = true;
-    } else if (arg == "--dir" && i + 1 < argc) {
-      options.dir = argv[++i];
-    } else if (arg == "--help" || arg == "-h") {
-      usage(0);
+    } else if (arg == "--dir") {
+      options.dir = args.value();
     } else {
-      std::fprintf(stderr, "unknown argument '%s'\n", arg.c_str());
-      usage(2);
+      args.unknown();
     }
   }
   if (options.customers == 0 || options.runs == 0 || options.batch == 0) {
@@ -124,36 +109,6 @@ Options parse_options(int argc, char** argv) {
   }
   return options;
 }
-
-// A failed check: the benchmark measured something other than what it claims.
-[[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error("check failed: " + what);
-}
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// A private directory under `parent`, removed with everything in it.
-class TempDir {
- public:
-  explicit TempDir(const std::filesystem::path& parent) {
-    std::string pattern = (parent / "libreta-bench-XXXXXX").string();
-    if (!mkdtemp(pattern.data()))
-      throw std::runtime_error("cannot create a directory in " + parent.string());
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // ---- SQL profile --------------------------------------------------------------------------
 
@@ -262,22 +217,6 @@ class Db {
  private:
   sqlite3* db_ = nullptr;
 };
-
-void remove_database(const std::filesystem::path& file) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    std::filesystem::remove(file.string() + suffix);
-  }
-}
-
-std::uintmax_t database_bytes(const std::filesystem::path& file) {
-  std::uintmax_t total = 0;
-  for (const char* suffix : {"", "-wal"}) {
-    std::error_code error;
-    const auto size = std::filesystem::file_size(file.string() + suffix, error);
-    if (!error) total += size;
-  }
-  return total;
-}
 
 // One customer as the baseline binds it: a value per column of the customers table, in
 // schema order; tag sets as JSON array text like the replica stores them.
@@ -670,12 +609,8 @@ EditFigures run_edits(client::Replica& replica, const std::vector<workload::Edit
 
   std::vector<double> sorted = micros;
   std::sort(sorted.begin(), sorted.end());
-  const auto at = [&](double q) {
-    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
-    return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
-  };
-  figures.p50_us = at(0.50);
-  figures.p99_us = at(0.99);
+  figures.p50_us = quantile(sorted, 0.50);
+  figures.p99_us = quantile(sorted, 0.99);
   figures.max_us = sorted.back();
   double sum = 0;
   for (double us : micros) sum += us;
@@ -733,52 +668,12 @@ RunFigures run_once(const Options& options, std::size_t run, const std::filesyst
 
 // ---- Reporting ---------------------------------------------------------------------------
 
-struct Summary {
-  double median = 0, min = 0, max = 0;
-};
-
-Summary summarize(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  const double median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-  return {median, values.front(), values.back()};
-}
-
-template <class F>
-Summary summarize(const std::vector<RunFigures>& runs, F&& get) {
-  std::vector<double> values;
-  for (const auto& run : runs) values.push_back(get(run));
-  return summarize(std::move(values));
-}
-
-nlohmann::json to_json(const Summary& s) {
-  return {{"median", s.median}, {"min", s.min}, {"max", s.max}};
-}
-
-// The 1-minute load average (Linux), or -1: on a shared machine, it says how noisy a run was.
-double load_average() {
-  std::ifstream file("/proc/loadavg");
-  double load = -1;
-  if (!(file >> load)) return -1;
-  return load;
-}
-
-// CPU seconds (user + system) this process has used so far.
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  const auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 int run_benchmark(const Options& options) {
   const unsigned cores = std::thread::hardware_concurrency();
   const double load_at_start = load_average();
   const std::filesystem::path parent =
       options.dir.empty() ? std::filesystem::temp_directory_path() : options.dir;
-  TempDir dir(parent);
+  TempDir dir(parent, "libreta-bench");
   if (options.sql_profile) SqlProfile::install();
 
   // Everything below up to the runs is preparation, not measured.
@@ -817,7 +712,7 @@ int run_benchmark(const Options& options) {
   }
 
   const auto runs_start = Clock::now();
-  const double cpu_at_start = cpu_seconds();
+  const double cpu_at_start = self_cpu_seconds();
   std::vector<RunFigures> runs;
   for (std::size_t run = 0; run < options.runs; ++run) {
     runs.push_back(run_once(options, run, dir.path(), customers, rows, edits));
@@ -832,7 +727,7 @@ int run_benchmark(const Options& options) {
   }
 
   const double runs_wall = seconds_since(runs_start);
-  const double runs_cpu = cpu_seconds() - cpu_at_start;
+  const double runs_cpu = self_cpu_seconds() - cpu_at_start;
   const double load_at_end = load_average();
   const Summary apply = summarize(runs, [](const RunFigures& r) { return r.apply.seconds; });
   const Summary baseline = summarize(runs, [](const RunFigures& r) { return r.baseline_s; });

@@ -52,7 +52,8 @@
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/server/sqlite_store.hpp"
 #include "libreta/server/store.hpp"
-#include "libreta/server/tokens.hpp"
+#include "report.hpp"
+#include "server_process.hpp"
 #include "workload.hpp"
 
 #ifndef LIBRETA_BUILD_TYPE
@@ -62,13 +63,11 @@
 #define LIBRETA_SERVER_BINARY ""
 #endif
 
-extern char** environ;
-
 namespace {
 
 using namespace libreta;
+using namespace libreta::bench;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 // The replica's and the server's connection settings; the baselines use the same ones.
@@ -78,8 +77,6 @@ constexpr const char* kServerSynchronous = "FULL";
 // How long a child or a wait may take before the run is declared failed (not a figure).
 constexpr auto kBootstrapTimeout = std::chrono::seconds(900);
 constexpr auto kPushTimeout = std::chrono::seconds(300);
-constexpr auto kServerStartTimeout = std::chrono::seconds(30);
-constexpr auto kServerStopTimeout = std::chrono::seconds(30);
 // After the push is acknowledged the client keeps reading until the server has been quiet
 // this long, so that the echo of its own commits is counted whole.
 constexpr auto kQuietAfterPush = std::chrono::milliseconds(300);
@@ -136,13 +133,8 @@ struct Options {
 }
 
 std::uint64_t parse_number(const char* name, const char* text) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long value = std::strtoull(text, &end, 0);
-  if (*text == '\0' || *end != '\0' || errno != 0) {
-    std::fprintf(stderr, "%s: '%s' is not a number\n", name, text);
-    usage(2);
-  }
+  std::uint64_t value = 0;
+  if (!bench::parse_number(name, text, value)) usage(2);
   return value;
 }
 
@@ -222,228 +214,6 @@ Options parse_options(int argc, char** argv) {
   }
   return options;
 }
-
-// A failed check: the benchmark measured something other than what it claims.
-[[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error("check failed: " + what);
-}
-
-[[noreturn]] void system_error(const std::string& what) {
-  throw std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double seconds_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
-
-std::uint64_t wall_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
-// A private directory under `parent`, removed with everything in it.
-class TempDir {
- public:
-  explicit TempDir(const fs::path& parent) {
-    std::string pattern = (parent / "libreta-bench-sync-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) system_error("cannot create a directory in " + parent.string());
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-void remove_database(const fs::path& file) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    std::error_code ignored;
-    fs::remove(file.string() + suffix, ignored);
-  }
-}
-
-// Copies a closed SQLite database (its WAL too, if one was left).
-void copy_database(const fs::path& from, const fs::path& to) {
-  remove_database(to);
-  fs::copy_file(from, to);
-  if (fs::exists(from.string() + "-wal"))
-    fs::copy_file(from.string() + "-wal", to.string() + "-wal");
-}
-
-std::uintmax_t database_bytes(const fs::path& file) {
-  std::uintmax_t total = 0;
-  for (const char* suffix : {"", "-wal"}) {
-    std::error_code error;
-    const auto size = fs::file_size(file.string() + suffix, error);
-    if (!error) total += size;
-  }
-  return total;
-}
-
-// ---- Processes -----------------------------------------------------------------------------
-
-// A field of /proc/PID/status in bytes ("VmHWM", "VmRSS"), or 0.
-std::uint64_t proc_status_bytes(const std::string& pid, const std::string& field) {
-  std::ifstream file("/proc/" + pid + "/status");
-  std::string line;
-  while (std::getline(file, line)) {
-    if (line.compare(0, field.size() + 1, field + ":") == 0) {
-      return std::strtoull(line.c_str() + field.size() + 1, nullptr, 10) * 1024;
-    }
-  }
-  return 0;
-}
-
-// User + system CPU seconds of a running process, from /proc/PID/stat.
-double proc_cpu_seconds(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
-  for (int n = 3; n <= 15 && fields >> field; ++n) {
-    if (n == 14) utime = std::strtod(field.c_str(), nullptr);
-    if (n == 15) stime = std::strtod(field.c_str(), nullptr);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// CPU seconds (user + system) of this process so far, every thread included.
-double self_cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  const auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
-fs::path self_path() {
-  std::error_code error;
-  fs::path path = fs::read_symlink("/proc/self/exe", error);
-  if (error) throw std::runtime_error("cannot find this program's path: " + error.message());
-  return path;
-}
-
-// Starts `program` with `args`, its stdout to the file `out` (and its stderr too with
-// `stderr_too`; otherwise inherited). Returns the child's pid.
-pid_t spawn(const fs::path& program, const std::vector<std::string>& args, const fs::path& out,
-            bool stderr_too) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (stderr_too) posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  std::vector<std::string> all = {program.string()};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& arg : all) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    errno = rc;
-    system_error("cannot start " + program.string());
-  }
-  return pid;
-}
-
-// Waits for a child; returns its wait status.
-int wait_child(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) system_error("waitpid");
-  }
-  return status;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream file(path);
-  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-}
-
-// `libreta-server` in a child process, listening on an ephemeral port of 127.0.0.1; its log
-// goes to a file. Stopped with SIGTERM, as an operator would.
-class ServerProcess {
- public:
-  ServerProcess(const fs::path& binary, const fs::path& db, const fs::path& log, int threads)
-      : log_(log) {
-    pid_ = spawn(binary,
-                 {"serve", "--listen", "127.0.0.1:0", "--db", db.string(), "--threads",
-                  std::to_string(threads)},
-                 log, true);
-    // The server logs "event=listening ... listen=127.0.0.1:PORT" once it accepts.
-    const auto deadline = Clock::now() + kServerStartTimeout;
-    while (port_ == 0) {
-      const std::string text = read_file(log_);
-      if (const auto at = text.find(" listen=127.0.0.1:"); at != std::string::npos) {
-        port_ = static_cast<std::uint16_t>(
-            std::strtoul(text.c_str() + at + std::strlen(" listen=127.0.0.1:"), nullptr, 10));
-        break;
-      }
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        throw std::runtime_error("libreta-server exited at start: " + text);
-      }
-      if (Clock::now() > deadline) throw std::runtime_error("libreta-server did not start");
-      std::this_thread::sleep_for(5ms);
-    }
-  }
-  ~ServerProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      wait_child(pid_);
-    }
-  }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  std::uint16_t port() const { return port_; }
-  std::uint64_t peak_rss_bytes() const { return proc_status_bytes(std::to_string(pid_), "VmHWM"); }
-  double cpu_seconds() const { return proc_cpu_seconds(pid_); }
-
-  // SIGTERM and wait: the server commits what is queued and closes its database.
-  void stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    const auto deadline = Clock::now() + kServerStopTimeout;
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (Clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        wait_child(pid_);
-        pid_ = 0;
-        fail("libreta-server did not stop within 30 s of SIGTERM");
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-    pid_ = 0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      fail("libreta-server stopped with status " + std::to_string(status) + ": " + read_file(log_));
-    }
-  }
-
- private:
-  fs::path log_;
-  pid_t pid_ = 0;
-  std::uint16_t port_ = 0;
-};
 
 // ---- The byte-counting relay -----------------------------------------------------------------
 
@@ -803,39 +573,13 @@ double durable_commit_latency(const fs::path& file, std::size_t count) {
 
 // Writes customers [0, n) into the server's store in one transaction, each as one row at
 // workload::server_version(i), with sequence i + 1, as if one device had pushed them; then
-// `tokens` seller tokens. Returns the tokens' secrets. Not timed.
+// `tokens` manager tokens (each device holds the whole book). Returns the tokens' secrets.
+// Not timed.
 std::vector<std::string> seed_server(const fs::path& db, std::size_t n, std::uint64_t seed,
                                      std::size_t tokens) {
   auto store = server::open_sqlite_store(db);
-  {
-    auto writer = store->begin_write();
-    std::uint64_t seq = writer->last_seq();
-    if (seq != 0) fail("the server database to seed is not empty");
-    for (std::size_t i = 0; i < n; ++i) {
-      const Customer customer = workload::make_customer(i, seed);
-      server::ServerRow row;
-      row.table = tables::customers;
-      row.id = customer.id;
-      row.fields = to_record(customer);
-      for (const Change& change : workload::customer_changes(customer, i)) {
-        row.versions.merge(change);
-      }
-      row.seq = ++seq;
-      for (const auto& [key, version] : row.versions.entries()) row.key_seqs[key] = row.seq;
-      writer->save_row(row);
-    }
-    writer->set_last_seq(seq);
-    writer->commit();
-  }
-  std::vector<std::string> secrets;
-  for (std::size_t t = 0; t < tokens; ++t) {
-    char user[32];
-    std::snprintf(user, sizeof user, "seller-%02zu", t % 20 + 1);
-    server::NewToken token = server::make_token(user, server::Role::seller, wall_ms());
-    store->add_token(token.record);
-    secrets.push_back(token.secret);
-  }
-  return secrets;
+  seed_customers(*store, n, seed);
+  return add_tokens(*store, tokens, server::Role::manager, "device-");
 }
 
 // ---- Edits and what the server must hold after them --------------------------------------------
@@ -927,43 +671,6 @@ OfflineEdits make_offline_edits(const fs::path& replica_file,
   result.last_seq = pending.empty() ? 0 : pending.back().seq;
   result.replica_id = replica->replica_id();
   return result;
-}
-
-// ---- Figures -------------------------------------------------------------------------------
-
-struct Summary {
-  double median = 0, min = 0, max = 0;
-};
-
-Summary summarize(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  const double median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-  return {median, values.front(), values.back()};
-}
-
-template <class Run, class F>
-Summary summarize(const std::vector<Run>& runs, F&& get) {
-  std::vector<double> values;
-  for (const auto& run : runs) values.push_back(get(run));
-  return summarize(std::move(values));
-}
-
-nlohmann::json to_json(const Summary& s) {
-  return {{"median", s.median}, {"min", s.min}, {"max", s.max}};
-}
-
-// The q-quantile (nearest rank) of sorted values.
-double quantile(const std::vector<double>& sorted, double q) {
-  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
-  return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
-
-double load_average() {
-  std::ifstream file("/proc/loadavg");
-  double load = -1;
-  if (!(file >> load)) return -1;
-  return load;
 }
 
 // ---- Child processes: one client each ---------------------------------------------------------
@@ -1243,9 +950,9 @@ BootstrapRun bootstrap_once(Setup& setup, std::size_t run, bool keep_replica) {
   const fs::path replica = setup.dir / ("bootstrap-" + std::to_string(run) + ".db");
   const fs::path baseline = setup.dir / "baseline.db";
   auto measure = [&] {
-    ServerProcess server(setup.server_binary, setup.server_db,
-                         setup.dir / ("server-bootstrap-" + std::to_string(run) + ".log"),
-                         options.server_threads);
+    ServerProcess server({setup.server_binary, setup.server_db,
+                          setup.dir / ("server-bootstrap-" + std::to_string(run) + ".log"),
+                          options.server_threads});
     ByteRelay relay(server.port(), !options.deflate);
     const double server_cpu = server.cpu_seconds();
     const double self_cpu = self_cpu_seconds();
@@ -1313,9 +1020,9 @@ PushRun push_once(Setup& setup, std::size_t run, const std::vector<workload::Edi
   figures.outbox = offline.outbox;
 
   auto measure = [&] {
-    ServerProcess server(setup.server_binary, server_db,
-                         setup.dir / ("server-push-" + std::to_string(run) + ".log"),
-                         options.server_threads);
+    ServerProcess server({setup.server_binary, server_db,
+                          setup.dir / ("server-push-" + std::to_string(run) + ".log"),
+                          options.server_threads});
     ByteRelay relay(server.port(), !options.deflate);
     const double server_cpu = server.cpu_seconds();
     figures.client = run_client_child(setup.dir / "client.json",
@@ -1404,9 +1111,9 @@ LiveRun live_once(const Options& options, const fs::path& dir, const fs::path& s
   figures.baseline_ms = durable_commit_latency(dir / "baseline.db", 100) * 1e3;
   remove_database(dir / "baseline.db");
 
-  ServerProcess server(server_binary, server_db,
-                       dir / ("server-live-" + std::to_string(run) + ".log"),
-                       options.server_threads);
+  ServerProcess server({server_binary, server_db,
+                        dir / ("server-live-" + std::to_string(run) + ".log"),
+                        options.server_threads});
   const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/sync";
   std::mutex done_mutex;
   std::condition_variable done_changed;
@@ -1524,30 +1231,12 @@ LiveRun live_once(const Options& options, const fs::path& dir, const fs::path& s
 
 // ---- Reporting -----------------------------------------------------------------------------
 
-double mb(double bytes) {
-  return bytes / 1e6;
-}
-double mib(double bytes) {
-  return bytes / (1024.0 * 1024.0);
-}
-
 void line(const char* what, const Summary& s, const char* unit, const char* goal) {
-  std::printf("%-36s %10.2f %-3s (%.2f - %.2f)   %s\n", what, s.median, unit, s.min, s.max, goal);
+  print_line(what, s, unit, goal);
 }
 
 fs::path find_server(const Options& options) {
-  std::vector<fs::path> candidates;
-  if (!options.server.empty()) {
-    candidates = {options.server};
-  } else {
-    const fs::path here = self_path().parent_path();
-    candidates = {LIBRETA_SERVER_BINARY, here / "libreta-server",
-                  here / ".." / ".." / "server" / "libreta-server"};
-  }
-  for (const auto& candidate : candidates) {
-    if (!candidate.empty() && access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  throw std::runtime_error("cannot find libreta-server; build it or pass --server PATH");
+  return bench::find_server(options.server, LIBRETA_SERVER_BINARY);
 }
 
 // --prepare: a seeded server database and the commands that run one bootstrap and one push
@@ -1578,7 +1267,7 @@ int run_benchmark(const Options& options) {
   const unsigned cores = std::thread::hardware_concurrency();
   const double load_at_start = load_average();
   const fs::path parent = options.dir.empty() ? fs::temp_directory_path() : options.dir;
-  TempDir dir(parent);
+  TempDir dir(parent, "libreta-bench-sync");
   const fs::path server_binary = find_server(options);
   const bool text = !options.json;
   const bool want_bootstrap = options.scenarios.count(Scenario::bootstrap) > 0;

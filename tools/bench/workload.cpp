@@ -542,69 +542,86 @@ std::string customer_id(std::uint64_t index, std::uint64_t seed) {
 
 // ---- Edits -----------------------------------------------------------------------------------
 
+namespace {
+
+// The field and fresh value of an edit of `customer`, drawn from `rng` (positioned after the
+// draw of the customer, so that make_edits and make_edit draw the same way).
+Edit draw_edit(Rng& rng, std::size_t customer, std::uint64_t seed) {
+  Edit edit;
+  edit.customer = customer;
+  // A fresh value depends on the customer as created (kind, city, segment, name): edits
+  // of the name or segment earlier in the list do not shift later draws, so edit j
+  // stays a function of (j, n, seed) alone.
+  const Customer base = make_customer(edit.customer, seed);
+  const bool company = base.kind == "company";
+  const City& city = city_named(*base.city);
+  edit.customer_id = base.id;
+
+  int total = 0;
+  for (const auto& [field, weight] : kEditFieldWeights) total += weight;
+  int roll = static_cast<int>(rng.below(static_cast<std::size_t>(total)));
+  for (const auto& [field, weight] : kEditFieldWeights) {
+    if (roll < weight) {
+      edit.field = field;
+      break;
+    }
+    roll -= weight;
+  }
+
+  const std::string& f = edit.field;
+  if (f == "status") {
+    edit.value = pick_weighted(rng, kStatuses);
+  } else if (f == "notes") {
+    edit.value = draw_notes(rng);
+  } else if (f == "phone") {
+    edit.value = draw_phone(rng, city);
+  } else if (f == "mobile") {
+    edit.value = draw_mobile(rng);
+  } else if (f == "email") {
+    // The address derives from the name as created: replay the start of its stream.
+    Rng replay = customer_rng(edit.customer, seed);
+    draw_head(replay);
+    if (company) {
+      edit.value = company_email(rng, draw_company_name(replay).domain);
+    } else {
+      edit.value = person_email(rng, draw_person_name(replay));
+    }
+  } else if (f == "owner") {
+    edit.value = draw_owner(rng);
+  } else if (f == "segment") {
+    edit.value = pick_weighted(rng, kSegments);
+  } else if (f == "annual_revenue") {
+    edit.value = draw_revenue(rng, company, *base.segment);
+  } else if (f == "purchase_potential") {
+    edit.value = draw_potential(rng, *base.segment);
+  } else if (f == "tags") {
+    edit.value = draw_tags(rng);
+  } else if (f == "billing_address" || f == "shipping_address") {
+    edit.value = draw_address(rng, city);
+  } else if (f == "name") {
+    edit.value = company ? draw_company_name(rng).name : draw_person_name(rng).full();
+  }
+  return edit;
+}
+
+}  // namespace
+
 std::vector<Edit> make_edits(std::size_t n_customers, std::size_t m, std::uint64_t seed) {
   if (n_customers == 0 && m > 0) throw std::invalid_argument("workload: edits need customers");
   std::vector<Edit> edits;
   edits.reserve(m);
   for (std::size_t j = 0; j < m; ++j) {
     Rng rng = edit_rng(j, seed);
-    Edit edit;
-    edit.customer = rng.below(n_customers);
-    // A fresh value depends on the customer as created (kind, city, segment, name): edits
-    // of the name or segment earlier in the list do not shift later draws, so edit j
-    // stays a function of (j, n, seed) alone.
-    const Customer base = make_customer(edit.customer, seed);
-    const bool company = base.kind == "company";
-    const City& city = city_named(*base.city);
-    edit.customer_id = base.id;
-
-    int total = 0;
-    for (const auto& [field, weight] : kEditFieldWeights) total += weight;
-    int roll = static_cast<int>(rng.below(static_cast<std::size_t>(total)));
-    for (const auto& [field, weight] : kEditFieldWeights) {
-      if (roll < weight) {
-        edit.field = field;
-        break;
-      }
-      roll -= weight;
-    }
-
-    const std::string& f = edit.field;
-    if (f == "status") {
-      edit.value = pick_weighted(rng, kStatuses);
-    } else if (f == "notes") {
-      edit.value = draw_notes(rng);
-    } else if (f == "phone") {
-      edit.value = draw_phone(rng, city);
-    } else if (f == "mobile") {
-      edit.value = draw_mobile(rng);
-    } else if (f == "email") {
-      // The address derives from the name as created: replay the start of its stream.
-      Rng replay = customer_rng(edit.customer, seed);
-      draw_head(replay);
-      if (company) {
-        edit.value = company_email(rng, draw_company_name(replay).domain);
-      } else {
-        edit.value = person_email(rng, draw_person_name(replay));
-      }
-    } else if (f == "owner") {
-      edit.value = draw_owner(rng);
-    } else if (f == "segment") {
-      edit.value = pick_weighted(rng, kSegments);
-    } else if (f == "annual_revenue") {
-      edit.value = draw_revenue(rng, company, *base.segment);
-    } else if (f == "purchase_potential") {
-      edit.value = draw_potential(rng, *base.segment);
-    } else if (f == "tags") {
-      edit.value = draw_tags(rng);
-    } else if (f == "billing_address" || f == "shipping_address") {
-      edit.value = draw_address(rng, city);
-    } else if (f == "name") {
-      edit.value = company ? draw_company_name(rng).name : draw_person_name(rng).full();
-    }
-    edits.push_back(std::move(edit));
+    const std::size_t customer = rng.below(n_customers);
+    edits.push_back(draw_edit(rng, customer, seed));
   }
   return edits;
+}
+
+Edit make_edit(std::uint64_t j, std::size_t customer, std::uint64_t seed) {
+  Rng rng = edit_rng(j, seed);
+  rng.next();  // the draw make_edits spends on the customer
+  return draw_edit(rng, customer, seed);
 }
 
 // ---- Remote changes --------------------------------------------------------------------------

@@ -81,6 +81,9 @@ struct Edit {
 // a fresh value from the creation distribution. Edit j depends only on (j, n, seed).
 std::vector<Edit> make_edits(std::size_t n_customers, std::size_t m,
                              std::uint64_t seed = kDefaultSeed);
+// Edit `j` of the stream on a customer the caller chose (a device that edits only its own
+// customers, as a seller does): the field and fresh value drawn as make_edits draws them.
+Edit make_edit(std::uint64_t j, std::size_t customer, std::uint64_t seed = kDefaultSeed);
 
 // The version a server gives every field of customer `index`:
 // (Hlc::from_parts(kServerEpochMillis + index, 0), "server").
