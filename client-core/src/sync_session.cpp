@@ -30,6 +30,7 @@ bool is_permanent(ErrorCode code) {
     case ErrorCode::unsupported_protocol:
     case ErrorCode::unsupported_schema:
     case ErrorCode::schema_too_new:
+    case ErrorCode::tls:  // an untrusted server stays untrusted until someone fixes it
       return true;
     default:
       return false;
@@ -137,6 +138,8 @@ struct SyncSession::Impl final : SyncProtocol::Delegate, SyncTransport::Handler 
       TransportOptions transport_options;
       transport_options.connect_timeout = options.connect_timeout;
       transport_options.idle_timeout = options.idle_timeout;
+      transport_options.ca_file = options.ca_file;
+      transport_options.allow_plain = options.allow_plain;
       transport = connect_transport(io, *address, transport_options, *this);
       arm_welcome_timer("could not connect to the server");
     } catch (const Error& e) {

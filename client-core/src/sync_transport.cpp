@@ -1,16 +1,24 @@
-// SyncTransport over Boost.Beast: resolve, connect (with a timeout), WebSocket handshake
-// (with a timeout), then one read loop and one write queue. The WebSocket runs over a
-// template stream so that TLS (wss://) can be added as a second instantiation whose
-// connect step also does the TLS handshake.
+// SyncTransport over Boost.Beast: resolve, connect (with a timeout), for wss:// a TLS
+// handshake that verifies the server (within the same timeout), WebSocket handshake (with a
+// timeout), then one read loop and one write queue. The WebSocket runs over a template stream:
+// beast::tcp_stream for ws://, beast::ssl_stream<beast::tcp_stream> for wss://.
 #include "sync_transport.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <charconv>
 #include <deque>
+#include <filesystem>
+#include <type_traits>
 
 #include "sync_protocol.hpp"
 
@@ -18,25 +26,80 @@ namespace libreta::client {
 namespace {
 
 namespace asio = boost::asio;
+namespace ssl = asio::ssl;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
 SyncError network_error(std::string message) {
   return SyncError{kNetworkErrorCode, std::move(message), now_ms()};
+}
+
+SyncError tls_error(std::string message) {
+  return SyncError{ErrorCode::tls, std::move(message), now_ms()};
+}
+
+bool is_loopback(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).is_loopback();
+  }
+  return address.is_loopback();
+}
+
+// What a wss:// connection trusts: TLS 1.2 or later, and the certificates of `ca_file`, or
+// the system's store (Debian's ca-certificates) when it is empty.
+std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+  context->set_verify_mode(ssl::verify_peer);
+  if (ca_file.empty()) {
+    beast::error_code ec;
+    context->set_default_verify_paths(ec);
+    if (ec)
+      throw Error(ErrorCode::tls, "cannot use the system's certificate store: " + ec.message());
+    return context;
+  }
+  std::error_code exists_ec;
+  if (!std::filesystem::is_regular_file(ca_file, exists_ec)) {
+    throw Error(ErrorCode::tls, "the CA file " + ca_file + " does not exist or is not a file");
+  }
+  beast::error_code ec;
+  context->load_verify_file(ca_file, ec);
+  if (ec) {
+    throw Error(ErrorCode::tls,
+                "cannot read the CA file " + ca_file + " (PEM certificates): " + ec.message());
+  }
+  return context;
 }
 
 template <class NextLayer>
 class WebSocketTransport final
     : public SyncTransport,
       public std::enable_shared_from_this<WebSocketTransport<NextLayer>> {
+  static constexpr bool kTls = std::is_same_v<NextLayer, TlsStream>;
+
  public:
   WebSocketTransport(asio::io_context& io, ServerAddress address, TransportOptions options,
-                     Handler& handler)
+                     Handler& handler) requires(!kTls)
       : resolver_(io),
         ws_(io),
         address_(std::move(address)),
-        options_(options),
+        options_(std::move(options)),
+        handler_(&handler) {}
+
+  // The stream keeps what it needs of the context alive (OpenSSL counts references); the
+  // transport keeps the context too, for as long as the stream exists.
+  WebSocketTransport(asio::io_context& io, ServerAddress address, TransportOptions options,
+                     Handler& handler, std::shared_ptr<ssl::context> tls_context) requires kTls
+      : tls_context_(std::move(tls_context)),
+        resolver_(io),
+        ws_(io, *tls_context_),
+        address_(std::move(address)),
+        options_(std::move(options)),
         handler_(&handler) {}
 
   void start() {
@@ -57,10 +120,27 @@ class WebSocketTransport final
   }
 
  private:
-  std::string where() const { return address_.host + ":" + address_.port; }
+  // host:port as in a URL (and in the Host header): an IPv6 address in brackets.
+  std::string where() const {
+    const bool ipv6 = address_.host.find(':') != std::string::npos;
+    return (ipv6 ? "[" + address_.host + "]" : address_.host) + ":" + address_.port;
+  }
 
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
     if (ec) return fail(ec, "cannot resolve " + address_.host);
+    if constexpr (!kTls) {
+      // Decided on the resolved addresses, so that "localhost" counts as loopback and a name
+      // that resolves elsewhere does not.
+      if (!options_.allow_plain) {
+        for (const auto& entry : results) {
+          if (is_loopback(entry.endpoint().address())) continue;
+          return fail_with(tls_error(
+              "refusing plain ws:// to " + where() +
+              ", which is not a loopback address: the token and the customer data would travel "
+              "unencrypted. Use wss://, or allow plain connections to this server explicitly"));
+        }
+      }
+    }
     auto& lowest = beast::get_lowest_layer(ws_);
     lowest.expires_after(options_.connect_timeout);
     lowest.async_connect(results, beast::bind_front_handler(&WebSocketTransport::on_connect,
@@ -70,10 +150,62 @@ class WebSocketTransport final
   void on_connect(beast::error_code ec, const tcp::endpoint&) {
     if (ec) return fail(ec, "cannot connect to " + where());
     auto& lowest = beast::get_lowest_layer(ws_);
-    // The WebSocket stream has its own timeouts from here on.
-    lowest.expires_never();
     beast::error_code ignored;
     lowest.socket().set_option(tcp::no_delay(true), ignored);  // live updates are small
+    if constexpr (kTls) {
+      start_tls_handshake();
+    } else {
+      start_websocket_handshake();
+    }
+  }
+
+  // Before anything is sent: the server must prove it holds a certificate, issued by a
+  // trusted authority, for the host of the URL.
+  void start_tls_handshake() requires kTls {
+    SSL* ssl = ws_.next_layer().native_handle();
+    beast::error_code not_an_address;
+    asio::ip::make_address(address_.host, not_an_address);
+    bool configured = false;
+    if (!not_an_address) {
+      // An IP address is checked against the certificate's IP entries; SNI carries names only.
+      configured = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), address_.host.c_str()) == 1;
+    } else {
+      SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      configured = SSL_set_tlsext_host_name(ssl, address_.host.c_str()) == 1 &&
+                   SSL_set1_host(ssl, address_.host.c_str()) == 1;
+    }
+    if (!configured) return fail_with(tls_error("cannot check a certificate for " + address_.host));
+    // The connect timeout bounds the TLS handshake too: a server that accepts and stays
+    // silent does not hold the session.
+    beast::get_lowest_layer(ws_).expires_after(options_.connect_timeout);
+    ws_.next_layer().async_handshake(
+        ssl::stream_base::client,
+        beast::bind_front_handler(&WebSocketTransport::on_tls_handshake, this->shared_from_this()));
+  }
+
+  void on_tls_handshake(beast::error_code ec) requires kTls {
+    if (ec) {
+      const long verify = SSL_get_verify_result(ws_.next_layer().native_handle());
+      if (verify != X509_V_OK) {
+        return fail_with(tls_error("the server at " + where() +
+                                   " is not trusted: its certificate failed verification (" +
+                                   X509_verify_cert_error_string(verify) + ")"));
+      }
+      if (ec.category() == asio::error::get_ssl_category()) {
+        return fail_with(tls_error(
+            "TLS handshake with " + where() + " failed: " + ec.message() +
+            (ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER
+                 ? " (does the server speak TLS?)"
+                 : "")));
+      }
+      return fail(ec, "TLS handshake with " + where() + " failed");
+    }
+    start_websocket_handshake();
+  }
+
+  void start_websocket_handshake() {
+    // The WebSocket stream has its own timeouts from here on.
+    beast::get_lowest_layer(ws_).expires_never();
 
     websocket::stream_base::timeout timeouts;
     timeouts.handshake_timeout = options_.connect_timeout;
@@ -170,6 +302,8 @@ class WebSocketTransport final
     beast::get_lowest_layer(ws_).close();
   }
 
+  // Declared before ws_, which refers to it.
+  std::shared_ptr<ssl::context> tls_context_;
   tcp::resolver resolver_;
   websocket::stream<NextLayer> ws_;
   ServerAddress address_;
@@ -233,12 +367,12 @@ std::shared_ptr<SyncTransport> connect_transport(asio::io_context& io, const Ser
                                                  const TransportOptions& options,
                                                  SyncTransport::Handler& handler) {
   if (address.tls) {
-    // The seam: WebSocketTransport<beast::ssl_stream<beast::tcp_stream>> with a TLS
-    // handshake after connecting.
-    throw Error(ErrorCode::invalid_value, "wss:// (TLS) is not supported yet; use ws://");
+    auto transport = std::make_shared<WebSocketTransport<TlsStream>>(
+        io, address, options, handler, make_client_tls_context(options.ca_file));
+    transport->start();
+    return transport;
   }
-  auto transport =
-      std::make_shared<WebSocketTransport<beast::tcp_stream>>(io, address, options, handler);
+  auto transport = std::make_shared<WebSocketTransport<PlainStream>>(io, address, options, handler);
   transport->start();
   return transport;
 }

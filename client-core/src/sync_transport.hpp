@@ -1,6 +1,6 @@
-// The sync session's connection to the server: one WebSocket carrying text frames, with
-// timeouts on connecting and keep-alive pings when idle. Beast lives in sync_transport.cpp
-// only; the stream under the WebSocket is a template parameter there, the seam for TLS.
+// The sync session's connection to the server: one WebSocket carrying text frames, over TLS
+// for wss:// (the server's certificate verified, its host name checked), with timeouts on
+// connecting and keep-alive pings when idle. Beast and OpenSSL live in sync_transport.cpp only.
 // Not thread-safe: created, used and closed on the thread running the io_context, and its
 // handler is called on that thread.
 #pragma once
@@ -26,16 +26,19 @@ struct ServerAddress {
   std::string port;
   std::string target;  // the HTTP path, "/sync"
 };
-// Parses ws://host[:port][/path]; IPv6 hosts in brackets.
+// Parses ws:// or wss://host[:port][/path]; IPv6 hosts in brackets.
 Result<ServerAddress> parse_server_url(std::string_view url);
 
 struct TransportOptions {
-  std::chrono::milliseconds connect_timeout{10'000};  // TCP connect, then the handshake
+  // TCP connect, then the TLS handshake; then, again, the WebSocket handshake.
+  std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};
+  std::string ca_file;       // wss://: trusted CAs (PEM); empty: the system's store
+  bool allow_plain = false;  // ws:// to a host that is not loopback
 };
 
-// The code of network failures (refused, reset, closed): the registry has no network code
-// yet, so they are reported as internal with a message saying what happened.
+// The code of network failures (refused, reset, closed); a failed TLS handshake or
+// certificate, and a refused plain connection, are ErrorCode::tls instead.
 inline constexpr ErrorCode kNetworkErrorCode = ErrorCode::unreachable;
 
 // Largest frame the client accepts from the server (a page of rows, a live update).
@@ -59,7 +62,8 @@ class SyncTransport {
   virtual void close() = 0;
 };
 
-// Starts connecting; the handler must outlive the transport or its close().
+// Starts connecting; the handler must outlive the transport or its close(). Throws Error
+// (ErrorCode::tls) when the CA file cannot be read.
 std::shared_ptr<SyncTransport> connect_transport(boost::asio::io_context& io,
                                                  const ServerAddress& address,
                                                  const TransportOptions& options,

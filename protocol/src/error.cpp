@@ -27,6 +27,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::timeout: return "timeout";
     case ErrorCode::shutting_down: return "shutting_down";
     case ErrorCode::unreachable: return "unreachable";
+    case ErrorCode::tls: return "tls";
     case ErrorCode::internal: return "internal";
   }
   return "unknown";

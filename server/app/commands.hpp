@@ -27,6 +27,9 @@ struct ServeArgs {
   std::string listen = kDefaultListen;
   std::string db = kDefaultDb;
   int threads = 1;
+  std::string tls_cert;      // --tls-cert FILE: PEM certificate chain; with --tls-key, wss:// only
+  std::string tls_key;       // --tls-key FILE: its PEM private key
+  bool allow_plain = false;  // --allow-plain: plain ws:// on an address that is not loopback
 };
 
 int run_serve(const ServeArgs& args);

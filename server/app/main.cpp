@@ -1,6 +1,7 @@
 // libreta-server: the sync server and its administration commands.
 //
 //   libreta-server [serve] [--listen HOST:PORT] [--db FILE] [--threads N]
+//                  [--tls-cert FILE --tls-key FILE] [--allow-plain]
 //   libreta-server token create --db FILE --user NAME --role seller|manager|admin
 //   libreta-server token list --db FILE [--json]
 //   libreta-server token revoke --db FILE ID
@@ -24,6 +25,12 @@ void add_serve_options(CLI::App& command, ServeArgs& args) {
       ->capture_default_str();
   command.add_option("--threads", args.threads, "Network threads (default: one per core)")
       ->capture_default_str();
+  command.add_option("--tls-cert", args.tls_cert,
+                     "PEM certificate chain (leaf first): serve wss:// and https only");
+  command.add_option("--tls-key", args.tls_key, "PEM private key of --tls-cert");
+  command.add_flag("--allow-plain", args.allow_plain,
+                   "Serve plain ws:// on an address that is not loopback (e.g. behind a TLS "
+                   "proxy); tokens and data travel unencrypted");
 }
 
 }  // namespace

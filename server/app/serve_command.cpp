@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/system/system_error.hpp>
 
 #include "commands.hpp"
@@ -49,6 +50,18 @@ std::string host_port(const std::string& host, std::uint16_t port) {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+// Whether `host` (numeric, as parse_listen returns it) is a loopback address; false for an
+// address that does not parse (Server::start reports that one).
+bool is_loopback_host(const std::string& host) {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  if (ec) return false;
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+  }
+  return address.is_loopback();
+}
+
 const char* signal_name(int signal) {
   switch (signal) {
     case SIGINT:
@@ -71,6 +84,18 @@ int run_serve(const ServeArgs& args) {
   if (args.threads < 1 || args.threads > 256) {
     return fail(kExitInvalidInput, "--threads must be between 1 and 256");
   }
+  if (args.tls_cert.empty() != args.tls_key.empty()) {
+    return fail(kExitInvalidInput, "--tls-cert and --tls-key go together");
+  }
+  const bool tls = !args.tls_cert.empty();
+  // Checked before the database is opened; Server::start() checks it again.
+  if (!tls && !args.allow_plain && !is_loopback_host(listen->host)) {
+    return fail(kExitInvalidInput,
+                "refusing to serve plain ws:// on " + args.listen +
+                    ", which is not a loopback address: tokens and customer data would cross "
+                    "the network unencrypted. Give --tls-cert FILE --tls-key FILE, or "
+                    "--allow-plain (e.g. behind a TLS proxy on this machine)");
+  }
 
   // SIGINT and SIGTERM are blocked before any thread starts, so every thread inherits the
   // mask and the signals wait for sigwait() below instead of killing the process mid-commit.
@@ -88,9 +113,16 @@ int run_serve(const ServeArgs& args) {
     options.address = listen->host;
     options.port = listen->port;
     options.threads = args.threads;
+    options.tls_cert_file = args.tls_cert;
+    options.tls_key_file = args.tls_key;
+    options.allow_plain = args.allow_plain;
     Server server(options, service);
     try {
       server.start();
+    } catch (const std::invalid_argument& e) {
+      // A certificate or key that cannot be loaded (the message names the file).
+      service->stop();
+      return fail(kExitInvalidInput, e.what());
     } catch (const boost::system::system_error& e) {
       const bool bad_address = e.code() == boost::system::errc::invalid_argument;
       service->stop();
@@ -102,8 +134,10 @@ int run_serve(const ServeArgs& args) {
     }
 
     const std::string bound = host_port(listen->host, server.port());
-    log_line("event=listening msg=" + quote("listening on " + bound) + " listen=" + bound +
-             " db=" + quote(args.db) + " threads=" + std::to_string(args.threads));
+    const std::string url = std::string(tls ? "wss://" : "ws://") + bound + "/sync";
+    log_line("event=listening msg=" + quote("listening on " + url) + " listen=" + bound +
+             " tls=" + (tls ? "on" : "off") + " db=" + quote(args.db) +
+             " threads=" + std::to_string(args.threads));
 
     int signal = 0;
     while (sigwait(&stop_signals, &signal) != 0) {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -62,15 +63,63 @@ bool is_parse_error(const beast::error_code& ec) {
   return ec.category() == make_error_code(http::error::bad_version).category();
 }
 
+std::variant<HttpSession::PlainStream, HttpSession::TlsStream> make_stream(
+    net::ip::tcp::socket&& socket, net::ssl::context* tls_context) {
+  if (tls_context) {
+    return std::variant<HttpSession::PlainStream, HttpSession::TlsStream>(
+        std::in_place_type<HttpSession::TlsStream>, std::move(socket), *tls_context);
+  }
+  return std::variant<HttpSession::PlainStream, HttpSession::TlsStream>(
+      std::in_place_type<HttpSession::PlainStream>, std::move(socket));
+}
+
+std::string peer_name(const net::ip::tcp::socket& socket) {
+  beast::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  const auto address = endpoint.address();
+  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return host + ":" + std::to_string(endpoint.port());
+}
+
 }  // namespace
 
-HttpSession::HttpSession(net::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state)
-    : stream_(std::move(socket)), state_(std::move(state)) {}
+HttpSession::HttpSession(net::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state,
+                         net::ssl::context* tls_context)
+    : stream_(make_stream(std::move(socket), tls_context)),
+      state_(std::move(state)),
+      peer_(peer_name(tcp().socket())) {}
+
+beast::tcp_stream& HttpSession::tcp() {
+  return std::visit(
+      [](auto& stream) -> beast::tcp_stream& { return beast::get_lowest_layer(stream); }, stream_);
+}
 
 void HttpSession::run() {
   // The listener calls this on its own strand; the session works on the socket's.
-  net::dispatch(stream_.get_executor(),
-                beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+  net::dispatch(tcp().get_executor(),
+                beast::bind_front_handler(&HttpSession::start, shared_from_this()));
+}
+
+void HttpSession::start() {
+  auto* tls = std::get_if<TlsStream>(&stream_);
+  if (!tls) return do_read();
+  // A peer that opens a connection and never completes the handshake is cut off like one
+  // that never sends its request.
+  tcp().expires_after(state_->options().handshake_timeout);
+  tls->async_handshake(
+      net::ssl::stream_base::server,
+      beast::bind_front_handler(&HttpSession::on_tls_handshake, shared_from_this()));
+}
+
+void HttpSession::on_tls_handshake(beast::error_code ec) {
+  if (ec) {
+    // Worth a line: a client that does not trust the certificate shows up here (its alert,
+    // "unknown ca" or "bad certificate"), and so does a plain ws:// client.
+    state_->log("event=tls_handshake_failed peer=" + peer_ + " error=\"" + ec.message() + "\"");
+    return;
+  }
+  do_read();
 }
 
 void HttpSession::do_read() {
@@ -80,9 +129,13 @@ void HttpSession::do_read() {
   parser_->body_limit(options.max_http_body_bytes);
   // The whole request, from its first byte (or from the connection's accept), must arrive in
   // time: a peer that trickles bytes does not hold the connection open.
-  stream_.expires_after(options.handshake_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+  tcp().expires_after(options.handshake_timeout);
+  std::visit(
+      [&](auto& stream) {
+        http::async_read(stream, buffer_, *parser_,
+                         beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+      },
+      stream_);
 }
 
 void HttpSession::on_read(beast::error_code ec, std::size_t) {
@@ -111,8 +164,14 @@ void HttpSession::handle(Request request) {
     if (path != kSyncPath) {
       return send(error_response(http::status::not_found, "not_found", version, false));
     }
-    // The socket and its strand move to the WebSocket session; this session ends here.
-    std::make_shared<WebsocketSession>(std::move(stream_), state_)->run(std::move(request));
+    // The stream (socket, strand, TLS state) moves to the WebSocket session; this session
+    // ends here.
+    std::visit(
+        [&](auto& stream) {
+          std::make_shared<WebsocketSession>(std::move(stream), state_, peer_)
+              ->run(std::move(request));
+        },
+        stream_);
     return;
   }
   if (path == kHealthPath) {
@@ -152,9 +211,13 @@ HttpSession::Response HttpSession::healthz(const Request& request) const {
 
 void HttpSession::send(Response response) {
   response_.emplace(std::move(response));
-  stream_.expires_after(state_->options().handshake_timeout);
-  http::async_write(stream_, *response_,
-                    beast::bind_front_handler(&HttpSession::on_write, shared_from_this()));
+  tcp().expires_after(state_->options().handshake_timeout);
+  std::visit(
+      [&](auto& stream) {
+        http::async_write(stream, *response_,
+                          beast::bind_front_handler(&HttpSession::on_write, shared_from_this()));
+      },
+      stream_);
 }
 
 void HttpSession::on_write(beast::error_code ec, std::size_t) {
@@ -166,18 +229,28 @@ void HttpSession::on_write(beast::error_code ec, std::size_t) {
 }
 
 void HttpSession::do_shutdown() {
+  if (auto* tls = std::get_if<TlsStream>(&stream_)) {
+    // TLS ends with close_notify both ways; reading the peer's also takes in what it still
+    // sends, as the drain below does for a plain connection. Bounded like the drain.
+    tcp().expires_after(kLingerTimeout);
+    tls->async_shutdown([self = shared_from_this()](beast::error_code) {
+      // Done or not, the session ends here and the socket closes.
+    });
+    return;
+  }
   beast::error_code ignored;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
   // Closing with unread bytes would send a reset, and the client could lose the response
   // (a 413 answered before its body was sent): read and discard what still comes, for a
   // bounded time and size, until the client closes too.
   buffer_.clear();
-  stream_.expires_after(kLingerTimeout);
+  tcp().expires_after(kLingerTimeout);
   drain(0);
 }
 
 void HttpSession::drain(std::size_t drained) {
-  stream_.async_read_some(
+  // Plain connections only (see do_shutdown).
+  tcp().async_read_some(
       buffer_.prepare(kDrainChunkBytes),
       [self = shared_from_this(), drained](beast::error_code ec, std::size_t bytes) {
         // On end of stream, error, timeout or enough: the session ends and the socket closes.

@@ -1,5 +1,7 @@
 // One accepted TCP connection while it speaks HTTP: answers `GET /healthz`, turns an upgrade
 // request for `/sync` into a WebsocketSession, and refuses everything else with a JSON error.
+// On a TLS server the connection first completes a TLS handshake (within the handshake
+// timeout), and everything after, the WebSocket included, goes through that TLS stream.
 //
 // Ownership: kept alive by its pending handlers; on upgrade the socket moves to the
 // WebsocketSession and this object ends.
@@ -9,13 +11,17 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string>
+#include <variant>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 namespace libreta::server {
 
@@ -23,15 +29,24 @@ class SharedState;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state);
+  using PlainStream = boost::beast::tcp_stream;
+  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
-  // Starts reading the first request.
+  // `tls_context` null: a plain connection. The context is only used here, to create the
+  // connection's TLS state.
+  HttpSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state,
+              boost::asio::ssl::context* tls_context);
+
+  // Starts the TLS handshake, or reading the first request.
   void run();
 
  private:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
+  boost::beast::tcp_stream& tcp();
+  void start();
+  void on_tls_handshake(boost::beast::error_code ec);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle(Request request);
@@ -41,8 +56,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void do_shutdown();
   void drain(std::size_t drained);
 
-  boost::beast::tcp_stream stream_;
+  std::variant<PlainStream, TlsStream> stream_;
   const std::shared_ptr<SharedState> state_;
+  const std::string peer_;
   boost::beast::flat_buffer buffer_;
   // A new parser per request: its limits apply to one message.
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;

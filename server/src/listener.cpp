@@ -30,11 +30,13 @@ bool is_resource_exhaustion(const beast::error_code& ec) {
 }  // namespace
 
 Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint,
-                   std::shared_ptr<SharedState> state)
+                   std::shared_ptr<SharedState> state,
+                   std::shared_ptr<net::ssl::context> tls_context)
     : ioc_(ioc),
       acceptor_(net::make_strand(ioc)),
       retry_timer_(acceptor_.get_executor()),
-      state_(std::move(state)) {
+      state_(std::move(state)),
+      tls_context_(std::move(tls_context)) {
   acceptor_.open(endpoint.protocol());
   // A restarted server rebinds its port while the old connections are in TIME_WAIT.
   acceptor_.set_option(net::socket_base::reuse_address(true));
@@ -79,7 +81,7 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
   }
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);  // frames are small and latency matters
-  std::make_shared<HttpSession>(std::move(socket), state_)->run();
+  std::make_shared<HttpSession>(std::move(socket), state_, tls_context_.get())->run();
   do_accept();
 }
 

@@ -1,6 +1,8 @@
-// Accepts TCP connections and starts an HttpSession on each, on a strand of its own.
+// Accepts TCP connections and starts an HttpSession on each, on a strand of its own; with a
+// TLS context, each connection starts with a TLS handshake.
 //
-// Ownership: kept alive by its pending accept and by the Server.
+// Ownership: kept alive by its pending accept and by the Server; shares the TLS context with
+// the Server (a session's TLS stream keeps what it needs of it alive by itself).
 // Threads: the constructor and port() on the owner's thread; stop() from any thread (it
 // posts to the acceptor's strand).
 #pragma once
@@ -10,6 +12,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 
@@ -20,8 +23,10 @@ class SharedState;
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // Opens, binds (with SO_REUSEADDR) and listens; throws boost::system::system_error.
+  // `tls_context` null: plain connections.
   Listener(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& endpoint,
-           std::shared_ptr<SharedState> state);
+           std::shared_ptr<SharedState> state,
+           std::shared_ptr<boost::asio::ssl::context> tls_context);
 
   std::uint16_t port() const { return port_; }
   void run();
@@ -36,6 +41,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
   const std::shared_ptr<SharedState> state_;
+  const std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::uint16_t port_ = 0;
   bool stopped_ = false;
 };

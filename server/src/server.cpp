@@ -10,8 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include <openssl/ssl.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/system/system_error.hpp>
 
 #include "listener.hpp"
 #include "shared_state.hpp"
@@ -25,6 +28,50 @@ namespace {
 // After the graceful close gave up and the sessions were dropped: their handlers only have
 // to observe the closed sockets.
 constexpr std::chrono::milliseconds kDropTimeout{1000};
+
+bool is_loopback(const net::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).is_loopback();
+  }
+  return address.is_loopback();
+}
+
+// The server's TLS settings (docs/security.md), or null for a plain server.
+std::shared_ptr<net::ssl::context> make_tls_context(const ServerOptions& options) {
+  const bool has_cert = !options.tls_cert_file.empty();
+  const bool has_key = !options.tls_key_file.empty();
+  if (!has_cert && !has_key) return nullptr;
+  if (has_cert != has_key) {
+    throw std::invalid_argument(
+        "TLS needs both a certificate file and its private key file; only the " +
+        std::string(has_cert ? "certificate" : "key") + " was given");
+  }
+  auto context = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  // TLS 1.0 and 1.1 are deprecated (RFC 8996). Renegotiation and compression are off: the
+  // first lets a client make the server do handshakes at will, the second leaks secrets
+  // through compressed sizes (CRIME). The cipher suites are OpenSSL's defaults, which
+  // Debian's security level already restricts to forward-secret ones for TLS 1.2.
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  context->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_compression |
+                       net::ssl::context::single_dh_use);
+  SSL_CTX_set_options(context->native_handle(), SSL_OP_NO_RENEGOTIATION);
+  // OpenSSL's own message ("no start line") does not say which file it was reading.
+  try {
+    context->use_certificate_chain_file(options.tls_cert_file);
+  } catch (const boost::system::system_error& e) {
+    throw std::invalid_argument("cannot load the TLS certificate " + options.tls_cert_file + ": " +
+                                e.code().message());
+  }
+  try {
+    // Checked against the certificate loaded just before: a key of another certificate
+    // fails here rather than in every handshake.
+    context->use_private_key_file(options.tls_key_file, net::ssl::context::pem);
+  } catch (const boost::system::system_error& e) {
+    throw std::invalid_argument("cannot load the TLS private key " + options.tls_key_file + ": " +
+                                e.code().message());
+  }
+  return context;
+}
 
 }  // namespace
 
@@ -85,9 +132,18 @@ void Server::start() {
   const int thread_count = std::max(1, impl.options.threads);
   const net::ip::tcp::endpoint endpoint(net::ip::make_address(impl.options.address),
                                         impl.options.port);
+  auto tls_context = make_tls_context(impl.options);
+  if (!tls_context && !impl.options.allow_plain && !is_loopback(endpoint.address())) {
+    throw std::invalid_argument(
+        "refusing to serve plain ws:// on " + impl.options.address +
+        ", which is not a loopback address: tokens and customer data would cross the network "
+        "unencrypted. Configure a TLS certificate and key, or allow plain connections "
+        "explicitly");
+  }
   auto ioc = std::make_unique<net::io_context>(thread_count);
   auto state = std::make_shared<SharedState>(impl.options, impl.service);
-  auto listener = std::make_shared<Listener>(*ioc, endpoint, state);  // throws if it cannot bind
+  // Throws if it cannot bind.
+  auto listener = std::make_shared<Listener>(*ioc, endpoint, state, std::move(tls_context));
   {
     std::lock_guard lock(impl.ioc_mutex);
     impl.ioc = std::move(ioc);

@@ -41,15 +41,6 @@ class SessionOutbound final : public Outbound {
   const std::weak_ptr<WebsocketSession> session_;
 };
 
-std::string peer_name(const beast::tcp_stream& stream) {
-  beast::error_code ec;
-  const auto endpoint = stream.socket().remote_endpoint(ec);
-  if (ec) return "unknown";
-  const auto address = endpoint.address();
-  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-  return host + ":" + std::to_string(endpoint.port());
-}
-
 std::shared_ptr<const std::string> error_frame(ErrorCode code, std::string message) {
   return std::make_shared<const std::string>(
       encode_message(ProtocolError{code, std::move(message), /*fatal=*/true}));
@@ -57,11 +48,23 @@ std::shared_ptr<const std::string> error_frame(ErrorCode code, std::string messa
 
 }  // namespace
 
-WebsocketSession::WebsocketSession(beast::tcp_stream&& stream, std::shared_ptr<SharedState> state)
-    : ws_(std::move(stream)),
+WebsocketSession::WebsocketSession(beast::tcp_stream&& stream, std::shared_ptr<SharedState> state,
+                                   std::string peer)
+    : ws_(std::in_place_type<PlainWebsocket>, std::move(stream)),
       state_(std::move(state)),
-      peer_(peer_name(beast::get_lowest_layer(ws_))),
-      hello_timer_(ws_.get_executor()) {}
+      peer_(std::move(peer)),
+      hello_timer_(tcp().get_executor()) {}
+
+WebsocketSession::WebsocketSession(beast::ssl_stream<beast::tcp_stream>&& stream,
+                                   std::shared_ptr<SharedState> state, std::string peer)
+    : ws_(std::in_place_type<TlsWebsocket>, std::move(stream)),
+      state_(std::move(state)),
+      peer_(std::move(peer)),
+      hello_timer_(tcp().get_executor()) {}
+
+beast::tcp_stream& WebsocketSession::tcp() {
+  return with_ws([](auto& ws) -> beast::tcp_stream& { return beast::get_lowest_layer(ws); });
+}
 
 WebsocketSession::~WebsocketSession() {
   // The connection is still open here only when the io_context was destroyed with this
@@ -94,25 +97,27 @@ websocket::permessage_deflate WebsocketSession::compression_options() {
 
 void WebsocketSession::run(http::request<http::string_body> request) {
   // From here on Beast's WebSocket timers apply, not the HTTP session's deadline.
-  beast::get_lowest_layer(ws_).expires_never();
+  tcp().expires_never();
   const ServerOptions& options = state_->options();
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = options.handshake_timeout;
   timeouts.idle_timeout = options.idle_timeout;
   timeouts.keep_alive_pings = true;
-  ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
-    response.set(http::field::server, "libreta-server");
-  }));
-  ws_.read_message_max(options.max_frame_bytes);
-  ws_.set_option(compression_options());
-  // Beast copies what it needs from the request before async_accept returns.
-  ws_.async_accept(request,
-                   beast::bind_front_handler(&WebsocketSession::on_accept, shared_from_this()));
+  with_ws([&](auto& ws) {
+    ws.set_option(timeouts);
+    ws.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+      response.set(http::field::server, "libreta-server");
+    }));
+    ws.read_message_max(options.max_frame_bytes);
+    ws.set_option(compression_options());
+    // Beast copies what it needs from the request before async_accept returns.
+    ws.async_accept(request,
+                    beast::bind_front_handler(&WebsocketSession::on_accept, shared_from_this()));
+  });
 }
 
 void WebsocketSession::send(std::shared_ptr<const std::string> frame, bool close_after) {
-  net::post(ws_.get_executor(),
+  net::post(tcp().get_executor(),
             [self = shared_from_this(), frame = std::move(frame), close_after]() mutable {
               std::optional<websocket::close_code> code;
               if (close_after) {
@@ -124,7 +129,7 @@ void WebsocketSession::send(std::shared_ptr<const std::string> frame, bool close
 }
 
 void WebsocketSession::post(std::function<void()> task) {
-  net::post(ws_.get_executor(), [self = shared_from_this(), task = std::move(task)] {
+  net::post(tcp().get_executor(), [self = shared_from_this(), task = std::move(task)] {
     // The connection was told on_closed(): no call may follow.
     if (self->finished_) return;
     try {
@@ -137,17 +142,17 @@ void WebsocketSession::post(std::function<void()> task) {
 }
 
 void WebsocketSession::close_going_away() {
-  net::post(ws_.get_executor(),
+  net::post(tcp().get_executor(),
             [self = shared_from_this()] { self->begin_close(websocket::close_code::going_away); });
 }
 
 void WebsocketSession::drop() {
-  net::post(ws_.get_executor(), [self = shared_from_this()] { self->drop_now(); });
+  net::post(tcp().get_executor(), [self = shared_from_this()] { self->drop_now(); });
 }
 
 void WebsocketSession::on_accept(beast::error_code ec) {
   if (ec) return finish(ec);
-  ws_.text(true);  // every frame the server sends is JSON text
+  with_ws([](auto& ws) { ws.text(true); });  // every frame the server sends is JSON text
   if (!state_->join(shared_from_this())) {
     // The server began stopping during the handshake.
     begin_close(websocket::close_code::going_away);
@@ -187,8 +192,10 @@ void WebsocketSession::on_hello_timeout(beast::error_code ec) {
 }
 
 void WebsocketSession::do_read() {
-  ws_.async_read(buffer_,
-                 beast::bind_front_handler(&WebsocketSession::on_read, shared_from_this()));
+  with_ws([&](auto& ws) {
+    ws.async_read(buffer_,
+                  beast::bind_front_handler(&WebsocketSession::on_read, shared_from_this()));
+  });
 }
 
 void WebsocketSession::on_read(beast::error_code ec, std::size_t) {
@@ -210,7 +217,7 @@ void WebsocketSession::dispatch_frame() {
   // Once a close is decided the connection says nothing more, so it hears nothing more.
   if (finished_ || close_code_ || !connection_) return;
   try {
-    if (ws_.got_text()) {
+    if (with_ws([](auto& ws) { return ws.got_text(); })) {
       const auto data = buffer_.cdata();
       connection_->on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
     } else {
@@ -251,8 +258,10 @@ void WebsocketSession::enqueue(std::shared_ptr<const std::string> frame,
 
 void WebsocketSession::do_write() {
   writing_ = true;
-  ws_.async_write(net::buffer(*queue_.front()),
-                  beast::bind_front_handler(&WebsocketSession::on_write, shared_from_this()));
+  with_ws([&](auto& ws) {
+    ws.async_write(net::buffer(*queue_.front()),
+                   beast::bind_front_handler(&WebsocketSession::on_write, shared_from_this()));
+  });
 }
 
 void WebsocketSession::on_write(beast::error_code ec, std::size_t) {
@@ -276,11 +285,13 @@ void WebsocketSession::begin_close(websocket::close_code code) {
 
 void WebsocketSession::do_close() {
   close_sent_ = true;
-  ws_.async_close(websocket::close_reason(*close_code_),
-                  [self = shared_from_this()](beast::error_code ec) {
-                    // On success the pending read ends with websocket::error::closed.
-                    if (ec) self->finish(ec);
-                  });
+  with_ws([&](auto& ws) {
+    ws.async_close(websocket::close_reason(*close_code_),
+                   [self = shared_from_this()](beast::error_code ec) {
+                     // On success the pending read ends with websocket::error::closed.
+                     if (ec) self->finish(ec);
+                   });
+  });
 }
 
 void WebsocketSession::drop_now() {
@@ -293,7 +304,7 @@ void WebsocketSession::finish(beast::error_code) {
   finished_ = true;
   hello_timer_.cancel();
   // Pending operations end with operation_aborted and find finished_ set.
-  beast::get_lowest_layer(ws_).close();
+  tcp().close();
   state_->leave(this);
   if (auto connection = std::move(connection_)) {
     try {

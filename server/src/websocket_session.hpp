@@ -1,6 +1,7 @@
 // One WebSocket connection on `/sync`: reads frames and feeds them to its SyncConnection,
 // writes what the service sends through one queue, enforces the frame size, hello, idle and
-// queue limits.
+// queue limits. The WebSocket runs over the connection's plain TCP stream or its TLS stream;
+// the two are the alternatives of one variant, so the session is one class either way.
 //
 // Ownership: kept alive by its pending handlers (enable_shared_from_this); the registry and the
 // Outbound adapter given to the service hold weak_ptrs only, so the service may outlive it.
@@ -15,12 +16,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 #include "libreta/server/sync_service.hpp"
@@ -31,7 +34,15 @@ class SharedState;
 
 class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
  public:
-  WebsocketSession(boost::beast::tcp_stream&& stream, std::shared_ptr<SharedState> state);
+  using PlainWebsocket = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+  using TlsWebsocket =
+      boost::beast::websocket::stream<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
+
+  // `peer` names the remote end in log lines.
+  WebsocketSession(boost::beast::tcp_stream&& stream, std::shared_ptr<SharedState> state,
+                   std::string peer);
+  WebsocketSession(boost::beast::ssl_stream<boost::beast::tcp_stream>&& stream,
+                   std::shared_ptr<SharedState> state, std::string peer);
   ~WebsocketSession();
 
   // Accepts the upgrade request read by the HTTP session. Called once, on the strand.
@@ -48,6 +59,12 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
 
  private:
   static boost::beast::websocket::permessage_deflate compression_options();
+  boost::beast::tcp_stream& tcp();
+  // Calls `use(stream)` with the WebSocket stream, whichever its transport.
+  template <class Use>
+  decltype(auto) with_ws(Use&& use) {
+    return std::visit(std::forward<Use>(use), ws_);
+  }
   void on_accept(boost::beast::error_code ec);
   void start_hello_timer();
   void on_hello_timeout(boost::beast::error_code ec);
@@ -64,7 +81,7 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   void drop_now();
   void finish(boost::beast::error_code ec);
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  std::variant<PlainWebsocket, TlsWebsocket> ws_;
   const std::shared_ptr<SharedState> state_;
   const std::string peer_;
   boost::beast::flat_buffer buffer_;

@@ -59,6 +59,8 @@ TEST_CASE("error: wire names and numbers of the codes do not change", "[error]")
   CHECK(static_cast<int>(ErrorCode::not_found) == 200);
   CHECK(error_code_name(ErrorCode::schema_too_new) == "schema_too_new");
   CHECK(static_cast<int>(ErrorCode::schema_too_new) == 302);
+  CHECK(error_code_name(ErrorCode::tls) == "tls");
+  CHECK(static_cast<int>(ErrorCode::tls) == 410);
   CHECK(error_code_name(ErrorCode::internal) == "internal");
   CHECK(static_cast<int>(ErrorCode::internal) == 900);
 }

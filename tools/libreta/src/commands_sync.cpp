@@ -1,6 +1,7 @@
 // libreta init, libreta sync [--watch], libreta status.
 #include <csignal>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -51,14 +52,38 @@ std::string local_time(Context& ctx, std::uint64_t ms) {
 
 struct ServerSettings {
   std::string url, token;
+  std::string ca_file;  // empty: the system's certificate store
+  bool allow_plain = false;
 };
 
-ServerSettings server_settings(Context& ctx) {
+// An absolute path to an existing file, so that what init saves works from any directory.
+std::string existing_ca_file(Context& ctx, const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw CliError(kExitValidation, ctx.tr(Msg::ca_file_missing, {path}));
+  }
+  return std::filesystem::absolute(path, ec).string();
+}
+
+// The saved server settings; `ca_override` (sync --ca) replaces the saved CA file.
+ServerSettings server_settings(Context& ctx, const std::string& ca_override = {}) {
   auto& replica = ctx.replica();
   ServerSettings s{replica.setting(kServerUrlSetting).value_or(""),
-                   replica.setting(kTokenSetting).value_or("")};
+                   replica.setting(kTokenSetting).value_or(""),
+                   replica.setting(kCaFileSetting).value_or(""),
+                   replica.setting(kAllowPlainSetting).value_or("") == "1"};
   if (s.url.empty() || s.token.empty()) throw CliError(kExitUsage, ctx.tr(Msg::no_server));
+  if (!ca_override.empty()) s.ca_file = existing_ca_file(ctx, ca_override);
   return s;
+}
+
+client::SyncOptions sync_options(const ServerSettings& settings) {
+  client::SyncOptions options;
+  options.server_url = settings.url;
+  options.token = settings.token;
+  options.ca_file = settings.ca_file;
+  options.allow_plain = settings.allow_plain;
+  return options;
 }
 
 int sync_exit_code(ErrorCode code) {
@@ -130,7 +155,8 @@ nlohmann::json status_json(const client::SyncStatus& s) {
 // ---- init ------------------------------------------------------------------------------------
 
 struct InitArgs {
-  std::string server, token, owner;
+  std::string server, token, owner, ca_file;
+  bool allow_plain = false;
 };
 
 int init(Context& ctx, const InitArgs& args) {
@@ -138,21 +164,28 @@ int init(Context& ctx, const InitArgs& args) {
       !args.server.starts_with("wss://")) {
     throw CliError(kExitValidation, ctx.tr(Msg::bad_server_url, {args.server}));
   }
+  const std::string ca_file = args.ca_file.empty() ? "" : existing_ca_file(ctx, args.ca_file);
   const bool existed = ctx.book_exists();
   auto& replica = ctx.create_replica();
   if (!args.server.empty()) replica.set_setting(kServerUrlSetting, args.server);
   if (!args.token.empty()) replica.set_setting(kTokenSetting, args.token);
   if (!args.owner.empty()) replica.set_setting(kOwnerSetting, args.owner);
+  if (!ca_file.empty()) replica.set_setting(kCaFileSetting, ca_file);
+  if (args.allow_plain) replica.set_setting(kAllowPlainSetting, "1");
   const std::string server = replica.setting(kServerUrlSetting).value_or("");
   const bool has_token = !replica.setting(kTokenSetting).value_or("").empty();
+  const std::string saved_ca = replica.setting(kCaFileSetting).value_or("");
   if (ctx.json) {
-    print_json(ctx, {{"home", ctx.home().string()},
-                     {"book", ctx.book_path().string()},
-                     {"created", !existed},
-                     {"replica_id", replica.replica_id()},
-                     {"server", server.empty() ? nlohmann::json(nullptr) : nlohmann::json(server)},
-                     {"token", has_token},
-                     {"owner", replica.setting(kOwnerSetting).value_or("")}});
+    print_json(ctx,
+               {{"home", ctx.home().string()},
+                {"book", ctx.book_path().string()},
+                {"created", !existed},
+                {"replica_id", replica.replica_id()},
+                {"server", server.empty() ? nlohmann::json(nullptr) : nlohmann::json(server)},
+                {"token", has_token},
+                {"ca_file", saved_ca.empty() ? nlohmann::json(nullptr) : nlohmann::json(saved_ca)},
+                {"allow_plain", replica.setting(kAllowPlainSetting).value_or("") == "1"},
+                {"owner", replica.setting(kOwnerSetting).value_or("")}});
     return kExitOk;
   }
   ctx.out() << ctx.tr(existed ? Msg::init_existing : Msg::init_created, {ctx.book_path().string()})
@@ -161,6 +194,7 @@ int init(Context& ctx, const InitArgs& args) {
     ctx.out() << ctx.tr(Msg::init_offline) << '\n';
   } else {
     ctx.out() << ctx.tr(Msg::init_server, {server}) << '\n';
+    if (!saved_ca.empty()) ctx.out() << ctx.tr(Msg::init_ca, {saved_ca}) << '\n';
     if (!has_token) ctx.out() << ctx.tr(Msg::init_no_token) << '\n';
   }
   return kExitOk;
@@ -171,10 +205,11 @@ int init(Context& ctx, const InitArgs& args) {
 struct SyncArgs {
   bool watch = false;
   int timeout_seconds = 60;
+  std::string ca_file;  // --ca: instead of the saved one, for this run
 };
 
 int sync_once_command(Context& ctx, const SyncArgs& args) {
-  const ServerSettings settings = server_settings(ctx);
+  const ServerSettings settings = server_settings(ctx, args.ca_file);
   const bool first_sync =
       !ctx.replica().setting("last_sync_ms") && ctx.replica().sync_cursor().since == 0;
   const std::size_t pending_before = ctx.replica().pending_count();
@@ -183,9 +218,7 @@ int sync_once_command(Context& ctx, const SyncArgs& args) {
   RefusalLog refusals;
   ProgressBar bar(ctx.out(), first_sync && ctx.stdout_is_terminal() && !ctx.json,
                   ctx.tr(Msg::sync_downloading), 0);
-  client::SyncOptions options;
-  options.server_url = settings.url;
-  options.token = settings.token;
+  client::SyncOptions options = sync_options(settings);
   options.on_event = [&](const client::SyncEvent& event) {
     if (const auto* refused = std::get_if<client::ChangesRefused>(&event))
       refusals.add(refused->refused);
@@ -214,7 +247,9 @@ int sync_once_command(Context& ctx, const SyncArgs& args) {
     throw CliError(kExitNetwork, ctx.tr(Msg::sync_timeout, {std::to_string(args.timeout_seconds)}));
   const int code = sync_exit_code(status.last_error->code);
   if (ctx.json) return code;
-  throw CliError(code, ctx.tr(Msg::sync_failed, {settings.url, status.last_error->message}));
+  std::string message = ctx.tr(Msg::sync_failed, {settings.url, status.last_error->message});
+  if (status.last_error->code == ErrorCode::tls) message += "\n" + ctx.tr(Msg::sync_tls_hint);
+  throw CliError(code, message);
 }
 
 std::string status_line(Context& ctx, const client::SyncStatus& s) {
@@ -243,8 +278,8 @@ void write_watch_file(Context& ctx, const client::SyncStatus& s) {
   std::filesystem::rename(temporary, path, ec);
 }
 
-int sync_watch(Context& ctx) {
-  const ServerSettings settings = server_settings(ctx);
+int sync_watch(Context& ctx, const SyncArgs& args) {
+  const ServerSettings settings = server_settings(ctx, args.ca_file);
   ctx.close_replica();
 
   // SIGINT and SIGTERM are taken by sigtimedwait below, on this thread; blocked before the
@@ -256,9 +291,7 @@ int sync_watch(Context& ctx) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   RefusalLog refusals;
-  client::SyncOptions options;
-  options.server_url = settings.url;
-  options.token = settings.token;
+  client::SyncOptions options = sync_options(settings);
   options.on_event = [&](const client::SyncEvent& event) {
     if (const auto* refused = std::get_if<client::ChangesRefused>(&event))
       refusals.add(refused->refused);
@@ -416,8 +449,10 @@ void add_sync_commands(CLI::App& app, Context& ctx, Action& action) {
   auto init_args = std::make_shared<InitArgs>();
   auto* init_cmd = app.add_subcommand("init", ctx.tr(Msg::help_init));
   init_cmd->add_option("--server", init_args->server, ctx.tr(Msg::help_init_server))
-      ->type_name("ws://HOST:PORT/sync");
+      ->type_name("wss://HOST:PORT/sync");
   init_cmd->add_option("--token", init_args->token, ctx.tr(Msg::help_init_token));
+  init_cmd->add_option("--ca", init_args->ca_file, ctx.tr(Msg::help_init_ca))->type_name("FILE");
+  init_cmd->add_flag("--allow-plain", init_args->allow_plain, ctx.tr(Msg::help_init_allow_plain));
   init_cmd->add_option("--owner", init_args->owner, ctx.tr(Msg::help_init_owner));
   init_cmd->callback(
       [&ctx, &action, init_args] { action = [&ctx, init_args] { return init(ctx, *init_args); }; });
@@ -428,9 +463,10 @@ void add_sync_commands(CLI::App& app, Context& ctx, Action& action) {
   sync_cmd->add_flag("--watch", sync_args->watch, ctx.tr(Msg::help_sync_watch));
   sync_cmd->add_option("--timeout", sync_args->timeout_seconds, ctx.tr(Msg::help_sync_timeout))
       ->check(CLI::Range(1, 24 * 3600));
+  sync_cmd->add_option("--ca", sync_args->ca_file, ctx.tr(Msg::help_sync_ca))->type_name("FILE");
   sync_cmd->callback([&ctx, &action, sync_args] {
     action = [&ctx, sync_args] {
-      return sync_args->watch ? sync_watch(ctx) : sync_once_command(ctx, *sync_args);
+      return sync_args->watch ? sync_watch(ctx, *sync_args) : sync_once_command(ctx, *sync_args);
     };
   });
 

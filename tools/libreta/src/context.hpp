@@ -19,6 +19,8 @@ namespace libreta::cli {
 // Names of the replica settings the tool keeps (Replica::setting).
 inline constexpr const char* kServerUrlSetting = "server_url";
 inline constexpr const char* kTokenSetting = "token";
+inline constexpr const char* kCaFileSetting = "ca_file";          // absolute path, PEM
+inline constexpr const char* kAllowPlainSetting = "allow_plain";  // "1": ws:// off loopback
 inline constexpr const char* kOwnerSetting = "owner";
 inline constexpr const char* kRefusedSetting = "cli.refused";  // JSON array, newest last
 

@@ -68,8 +68,15 @@ struct StatusChanged {
 using SyncEvent = std::variant<ChangesArrived, ConflictsReported, ChangesRefused, StatusChanged>;
 
 struct SyncOptions {
-  std::string server_url;  // ws://host:port/sync
+  std::string server_url;  // wss://host:port/sync, or ws:// (see allow_plain)
   std::string token;
+  // wss:// verifies the server's certificate chain and that it names the URL's host. The
+  // trusted authorities: this PEM file's certificates when set (a company's own CA), else the
+  // system's store. A server that fails verification is never sent anything (ErrorCode::tls).
+  std::string ca_file;
+  // ws:// carries the token and the customer data unencrypted, so it is refused (ErrorCode::tls)
+  // unless the host is loopback, or this is set (a trusted network, a TLS proxy).
+  bool allow_plain = false;
   // Reconnection delay: min(max_backoff, initial_backoff * 2^attempt), scaled by a random
   // factor in [0.5, 1]; back to the initial delay after the server welcomes the replica.
   std::chrono::milliseconds initial_backoff{200};

@@ -41,6 +41,9 @@ enum class ErrorCode : int {
   timeout = 407,               // a handshake or an idle connection took too long
   shutting_down = 408,         // the server is stopping; reconnect later
   unreachable = 409,           // the server cannot be reached (refused, reset, closed)
+  tls = 410,                   // no secure connection: the server's certificate is not trusted
+                               // or not for its host, a failed TLS handshake, or a refused
+                               // plain ws:// to a host that is not loopback
   // Internal (9xx).
   internal = 900,
 };
@@ -54,7 +57,8 @@ inline constexpr ErrorCode kAllErrorCodes[] = {
     ErrorCode::schema_too_new, ErrorCode::bad_token,     ErrorCode::unsupported_protocol,
     ErrorCode::unsupported_schema, ErrorCode::unknown_message, ErrorCode::out_of_order,
     ErrorCode::forbidden,     ErrorCode::rate_limited,   ErrorCode::timeout,
-    ErrorCode::shutting_down, ErrorCode::unreachable,   ErrorCode::internal,
+    ErrorCode::shutting_down, ErrorCode::unreachable,   ErrorCode::tls,
+    ErrorCode::internal,
 };
 
 // Stable snake_case name of a code ("invalid_value"), as used on the wire.

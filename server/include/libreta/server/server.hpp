@@ -1,5 +1,6 @@
 // The sync server's transport: an HTTP listener that upgrades `/sync` to WebSocket and hands
-// each connection to the SyncService, plus `GET /healthz`. Beast and Asio stay behind a pimpl.
+// each connection to the SyncService, plus `GET /healthz`, over TLS when configured. Beast,
+// Asio and OpenSSL stay behind a pimpl.
 //
 // Ownership: the Server shares ownership of the SyncService (which must not outlive the Store
 // it was created with: stop() or destroy the Server before closing the Store).
@@ -51,6 +52,16 @@ struct ServerOptions {
   std::uint64_t max_http_body_bytes = kMaxHttpBodyBytes;
   std::chrono::milliseconds shutdown_timeout = kShutdownTimeout;
 
+  // TLS (docs/security.md): with both files set (PEM: the certificate chain, leaf first, and
+  // its private key) every connection speaks TLS 1.2 or later: wss:// and https only. The TLS
+  // handshake is bounded by handshake_timeout.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Without TLS, tokens and customer data cross the network in clear: a plain server listens
+  // only on a loopback address (behind a TLS proxy on the same machine, or for tests) unless
+  // this is set.
+  bool allow_plain = false;
+
   // Log one key=value line per notable event (a limit hit, a handler failure) on stderr.
   bool log = true;
 };
@@ -64,7 +75,9 @@ class Server {
 
   // Binds and listens (SO_REUSEADDR, so a restarted server gets its port back while old
   // connections linger in TIME_WAIT), then runs the threads. Throws boost::system::system_error
-  // when the address cannot be bound, std::logic_error when called twice.
+  // when the address cannot be bound, std::invalid_argument for a plain server on an address
+  // that is not loopback without allow_plain, or a TLS certificate or key that cannot be
+  // loaded (the message names the file), std::logic_error when called twice.
   void start();
   // The bound port (the ephemeral one when options.port was 0); 0 before start().
   std::uint16_t port() const;
