@@ -263,6 +263,20 @@ TEST_CASE("import: importing the same file twice creates no duplicates", "[cli][
   CHECK(customers(cli) == book);
 }
 
+TEST_CASE("import: a name of punctuation only is not imported twice", "[cli][import]") {
+  // Found by fuzz_csv_import (tests/fuzz/corpus/csv_import/punctuation_only_name.csv).
+  CliFixture cli;
+  REQUIRE(cli.run({"init"}).status == 0);
+  const std::string csv = "Nombre;Ciudad\n[;Zamora\n¿?;\n";
+  const auto first = import_file(cli, "signs.csv", csv);
+  REQUIRE(first.status == 0);
+  CHECK(first.report["created"] == 2);
+  const auto second = import_file(cli, "signs.csv", csv);
+  REQUIRE(second.status == 0);
+  CHECK(second.report["created"] == 0);
+  CHECK(second.report["unchanged"] == 2);
+}
+
 TEST_CASE("import: 500 semicolon Windows-1252 rows with some bad ones", "[cli][import]") {
   CliFixture cli;
   REQUIRE(cli.run({"init"}).status == 0);

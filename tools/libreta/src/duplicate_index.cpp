@@ -82,6 +82,13 @@ std::string DuplicateIndex::name_key(std::string_view name) {
   }
   std::string key;
   for (const auto& t : tokens) key += t;
+  if (key.empty()) {
+    // A name of punctuation only ("-", "¿?"): no letters to compare, but the same text is
+    // still the same customer (an import run twice must not add it twice).
+    for (const char c : fold_text(name)) {
+      if (c != ' ' && c != '\t') key += c;
+    }
+  }
   return key;
 }
 
