@@ -15,21 +15,21 @@ namespace libreta {
 // into exit codes). Add new codes at the end of their block; never renumber.
 enum class ErrorCode : int {
   // Input that is malformed or invalid (1xx).
-  malformed = 100,       // not parseable at all (bad JSON, truncated)
-  wrong_type = 101,      // a member has the wrong JSON type
-  missing_field = 102,   // a required member is absent
-  unknown_field = 103,   // a member or field the schema does not know
-  invalid_value = 104,   // right type, but not an acceptable value
-  too_large = 105,       // over a size limit
-  unknown_table = 106,   // table not in the schema
-  clock_skew = 107,      // a timestamp too far in the future
+  malformed = 100,      // not parseable at all (bad JSON, truncated)
+  wrong_type = 101,     // a member has the wrong JSON type
+  missing_field = 102,  // a required member is absent
+  unknown_field = 103,  // a member or field the schema does not know
+  invalid_value = 104,  // right type, but not an acceptable value
+  too_large = 105,      // over a size limit
+  unknown_table = 106,  // table not in the schema
+  clock_skew = 107,     // a timestamp too far in the future
   // Data state (2xx).
   not_found = 200,       // no such row (or it is deleted)
   already_exists = 201,  // a create with an id that is taken
   // Storage (3xx).
-  storage = 300,           // the database refused an operation
-  storage_full = 301,      // disk or database full
-  schema_too_new = 302,    // the file was written by a newer version of libreta
+  storage = 300,         // the database refused an operation
+  storage_full = 301,    // disk or database full
+  schema_too_new = 302,  // the file was written by a newer version of libreta
   // Sync protocol and sessions (4xx).
   bad_token = 400,             // unknown or revoked token
   unsupported_protocol = 401,  // no protocol version in common
@@ -50,14 +50,14 @@ enum class ErrorCode : int {
 
 // The registry: every code in declaration order, for tests and documentation.
 inline constexpr ErrorCode kAllErrorCodes[] = {
-    ErrorCode::malformed,     ErrorCode::wrong_type,     ErrorCode::missing_field,
-    ErrorCode::unknown_field, ErrorCode::invalid_value,  ErrorCode::too_large,
-    ErrorCode::unknown_table, ErrorCode::clock_skew,     ErrorCode::not_found,
-    ErrorCode::already_exists, ErrorCode::storage,       ErrorCode::storage_full,
-    ErrorCode::schema_too_new, ErrorCode::bad_token,     ErrorCode::unsupported_protocol,
+    ErrorCode::malformed,          ErrorCode::wrong_type,      ErrorCode::missing_field,
+    ErrorCode::unknown_field,      ErrorCode::invalid_value,   ErrorCode::too_large,
+    ErrorCode::unknown_table,      ErrorCode::clock_skew,      ErrorCode::not_found,
+    ErrorCode::already_exists,     ErrorCode::storage,         ErrorCode::storage_full,
+    ErrorCode::schema_too_new,     ErrorCode::bad_token,       ErrorCode::unsupported_protocol,
     ErrorCode::unsupported_schema, ErrorCode::unknown_message, ErrorCode::out_of_order,
-    ErrorCode::forbidden,     ErrorCode::rate_limited,   ErrorCode::timeout,
-    ErrorCode::shutting_down, ErrorCode::unreachable,   ErrorCode::tls,
+    ErrorCode::forbidden,          ErrorCode::rate_limited,    ErrorCode::timeout,
+    ErrorCode::shutting_down,      ErrorCode::unreachable,     ErrorCode::tls,
     ErrorCode::internal,
 };
 
