@@ -3,10 +3,15 @@
 // manager's device then sees the same book. Also `sync --watch` and the sync exit codes.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <csignal>
+#include <thread>
 
 #include "cli/cli_fixture.hpp"
+#include "libreta/protocol/customer_book.hpp"
+#include "libreta/protocol/messages.hpp"
 #include "support/server_fixture.hpp"
+#include "support/ws_client.hpp"
 
 using libreta::test::CliFixture;
 using libreta::test::ServerFixture;
@@ -82,6 +87,7 @@ TEST_CASE("road: a seller's day offline, then a sync; the manager's device sees 
   CHECK(synced["synced"] == true);
   CHECK(synced["pending_changes"] == 0);
   const json status = seller.json({"status"});
+  INFO(status.dump());
   CHECK(status["pending_changes"] == 0);
   CHECK_FALSE(status["last_sync_ms"].is_null());
   CHECK(status["conflicts"].empty());
@@ -151,4 +157,74 @@ TEST_CASE("road: sync failures exit with the network code and a clear message",
     CHECK(r.status == 4);
     CHECK(seller.json({"status"})["pending_changes"].get<int>() > 0);
   }
+}
+
+TEST_CASE(
+    "road: an edit to a customer the office gave to another seller is refused, and "
+    "status says why",
+    "[cli][road][scope]") {
+  ServerFixture server;
+  CliFixture seller;
+  REQUIRE(seller
+              .run({"init", "--server", server.url(), "--token",
+                    server.create_token("ana", libreta::server::Role::seller)})
+              .status == 0);
+  const std::string id =
+      seller.json({"customer", "add", "--name", "Talleres Norte", "--city", "León"})["id"];
+  REQUIRE(seller.run({"sync"}).status == 0);
+  // The server made her the owner; a sync that ended with her push's acknowledgement may
+  // bring that on the next one.
+  REQUIRE(seller.run({"sync"}).status == 0);
+  CHECK(seller.json({"customer", "show", id})["customer"]["owner"] == "ana");
+
+  // The office gives the customer to Luis, from its own device.
+  libreta::test::WsClient office;
+  office.connect(server.url());
+  libreta::Hello hello;
+  hello.schema = libreta::kCustomerBookSchemaVersion;
+  hello.replica = "office1";
+  hello.token = server.create_token("marta", libreta::server::Role::manager);
+  REQUIRE(office.send_text(libreta::encode_message(hello)));
+  REQUIRE(office.receive());  // welcome
+  const auto now =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  libreta::Push give;
+  give.changes.push_back(
+      {1, libreta::Change{"customers",
+                          id,
+                          "owner",
+                          {},
+                          libreta::Value("luis"),
+                          libreta::Version{libreta::Hlc::from_parts(now, 0), "office1"},
+                          {}}});
+  REQUIRE(office.send_text(libreta::encode_message(give)));
+  const auto ack = libreta::decode_message(office.receive().value_or(""));
+  REQUIRE((ack.ok() && std::holds_alternative<libreta::Ack>(ack.value())));
+  REQUIRE(std::get<libreta::Ack>(ack.value()).refused.empty());
+
+  // Ana, who has not synced since, edits it later that day.
+  while (static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count()) < now + 3) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // until the clock moves on
+  }
+  REQUIRE(seller.run({"customer", "edit", id, "--set", "city=Ponferrada"}).status == 0);
+  seller.run({"sync"});
+
+  const json status = seller.json({"status"});
+  INFO(status.dump());
+  CHECK(status["pending_changes"] == 0);
+  json city;
+  for (const auto& refused : status["refused"]) {
+    CHECK(refused["row"] == id);
+    CHECK(refused["code"] == "forbidden");
+    if (refused["field"] == "city") city = refused;
+  }
+  REQUIRE(city.is_object());
+  CHECK(city["message"].get<std::string>().find("another seller") != std::string::npos);
+  // The customer has left her book; the server kept Luis's version of it.
+  CHECK(seller.run({"customer", "show", id}).status != 0);
+  CHECK(server.store().canonical_dump().find("Ponferrada") == std::string::npos);
 }
