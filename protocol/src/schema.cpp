@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "libreta/protocol/text.hpp"
+
 namespace libreta {
 namespace {
 
@@ -16,45 +18,15 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-// Well-formed UTF-8 without control characters other than tab and newline.
+// Well-formed UTF-8 without control characters other than tab and newline. (In valid
+// UTF-8 every byte below 0x80 is an ASCII character, so a byte scan finds the controls.)
 bool is_clean_utf8(std::string_view text, bool allow_newlines) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      if (c < 0x20 && c != '\t' && !(allow_newlines && (c == '\n' || c == '\r'))) return false;
-      if (c == 0x7f) return false;
-      ++i;
-      continue;
-    }
-    int extra = 0;
-    std::uint32_t code = 0;
-    if ((c & 0xe0) == 0xc0) {
-      extra = 1;
-      code = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      extra = 2;
-      code = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      extra = 3;
-      code = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= text.size()) return false;
-    for (int k = 1; k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      code = (code << 6) | (cc & 0x3f);
-    }
-    // Overlong encodings, surrogates and values past U+10FFFF.
-    if ((extra == 1 && code < 0x80) || (extra == 2 && code < 0x800) ||
-        (extra == 3 && code < 0x10000) || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
-      return false;
-    }
-    i += extra + 1;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 && c != '\t' && !(allow_newlines && (c == '\n' || c == '\r'))) return false;
+    if (c == 0x7f) return false;
   }
-  return true;
+  return is_valid_utf8(text);
 }
 
 Error invalid(const FieldSpec& spec, std::string why) {

@@ -73,10 +73,49 @@ std::string digits_only(std::string_view text) {
 std::string normalize_tax_id(std::string_view text) {
   std::string out;
   for (char c : text) {
-    if (c >= 'a' && c <= 'z') out += static_cast<char>(c - 32);
-    else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) out += c;
+    if (c >= 'a' && c <= 'z')
+      out += static_cast<char>(c - 32);
+    else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+      out += c;
   }
   return out;
+}
+
+bool is_valid_utf8(std::string_view bytes) {
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int extra = 0;
+    char32_t code = 0;
+    if ((c & 0xe0) == 0xc0) {
+      extra = 1;
+      code = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2;
+      code = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3;
+      code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + static_cast<std::size_t>(extra) >= bytes.size()) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(bytes[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      code = (code << 6) | (cc & 0x3f);
+    }
+    if ((extra == 1 && code < 0x80) || (extra == 2 && code < 0x800) ||
+        (extra == 3 && code < 0x10000) || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+      return false;
+    }
+    i += static_cast<std::size_t>(extra) + 1;
+  }
+  return true;
 }
 
 }  // namespace libreta

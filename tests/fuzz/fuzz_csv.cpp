@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "csv_reader.hpp"
+#include "libreta/protocol/text.hpp"
 #include "text_encoding.hpp"
 
 namespace {
@@ -26,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
 
   const DecodedText decoded = decode_text(bytes);
-  if (!is_valid_utf8(decoded.text)) violated("decoded text is not valid UTF-8");
+  if (!libreta::is_valid_utf8(decoded.text)) violated("decoded text is not valid UTF-8");
 
   const CsvDocument document = read_csv(bytes);
   std::size_t previous_line = 0;
@@ -34,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (record.line <= previous_line) violated("records out of line order");
     previous_line = record.line;
     for (const std::string& field : record.fields) {
-      if (!is_valid_utf8(field)) violated("a field is not valid UTF-8");
+      if (!libreta::is_valid_utf8(field)) violated("a field is not valid UTF-8");
     }
   }
 

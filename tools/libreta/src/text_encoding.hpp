@@ -24,7 +24,6 @@ struct DecodedText {
 // for "CSV" on a Spanish Windows).
 DecodedText decode_text(std::string_view bytes);
 
-bool is_valid_utf8(std::string_view bytes);
 std::string windows_1252_to_utf8(std::string_view bytes);
 std::string utf16_to_utf8(std::string_view bytes, bool little_endian);
 

@@ -11,6 +11,10 @@ namespace libreta {
 // Characters outside Latin-1 and Latin Extended-A are kept as they are.
 std::string fold_text(std::string_view utf8);
 
+// Well-formed UTF-8: no stray or truncated sequences, no overlong forms, surrogates or
+// values past U+10FFFF.
+bool is_valid_utf8(std::string_view bytes);
+
 // Only the ASCII digits of a text: "+34 912-345 678" -> "34912345678".
 std::string digits_only(std::string_view text);
 
