@@ -147,7 +147,7 @@ class Merger {
   const std::vector<Eviction>& evictions() const { return evictions_; }
 
  private:
-  static constexpr const char* kCustomersTable = "customers";
+  static constexpr const char* kCustomersTable = tables::customers;
   static constexpr const char* kOwnerField = "owner";
 
   static const Schema& schema() { return customer_book_schema(); }
