@@ -8,7 +8,7 @@ packages=(
   libboost-dev libboost-system-dev
   libsqlite3-dev sqlite3
   nlohmann-json3-dev catch2 libcli11-dev
-  libssl-dev zlib1g-dev
+  libssl-dev zlib1g-dev libzstd-dev
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
 

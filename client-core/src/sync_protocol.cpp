@@ -1,6 +1,8 @@
 // SyncProtocol: the client's side of one sync connection (see sync_protocol.hpp).
 #include "sync_protocol.hpp"
 
+#include "libreta/protocol/compression.hpp"
+
 #include <chrono>
 #include <type_traits>
 #include <utility>
@@ -66,7 +68,8 @@ void SyncProtocol::load_status() {
 
 void SyncProtocol::on_open() {
   Hello hello;
-  hello.protocol = kProtocolVersion;
+  // Protocol 1 is the same conversation without compressed frames.
+  hello.protocol = options_.compress ? kProtocolVersion : 1;
   hello.schema = kCustomerBookSchemaVersion;
   hello.replica = replica_.replica_id();
   hello.token = options_.token;
@@ -75,11 +78,27 @@ void SyncProtocol::on_open() {
 
 void SyncProtocol::on_closed() {
   welcomed_ = false;
+  compressed_frames_ = false;
   push_in_flight_.reset();
   pulling_ = false;
   caught_up_ = false;
   skipped_live_after_ = 0;
   publish(false);
+}
+
+void SyncProtocol::on_frame(std::string_view bytes, bool compressed) {
+  if (!compressed) return on_message(bytes);
+  if (!compressed_frames_) {
+    return violation(ErrorCode::malformed,
+                     "the server sent a compressed frame without agreeing on protocol " +
+                         std::to_string(kCompressedFramesProtocol));
+  }
+  auto text = decompress_message(bytes, kMaxIncomingMessageBytes);
+  if (!text) {
+    return violation(text.error().code(), "the server sent a frame this client cannot read: " +
+                                              std::string(text.error().what()));
+  }
+  on_message(text.value());
 }
 
 void SyncProtocol::on_message(std::string_view frame) {
@@ -118,6 +137,7 @@ void SyncProtocol::on_message(std::string_view frame) {
 
 void SyncProtocol::on_welcome(const Welcome& welcome) {
   welcomed_ = true;
+  compressed_frames_ = welcome.protocol >= kCompressedFramesProtocol && options_.compress;
   // The server holds everything up to `acked`, whether or not its ack reached us. (Only
   // written when there is something to drop: a write waits for the app's transactions.)
   pending_ = replica_.pending_count();
@@ -265,7 +285,12 @@ void SyncProtocol::violation(ErrorCode code, std::string message) {
 }
 
 void SyncProtocol::send(const Message& message) {
-  delegate_.send(encode_message(message));
+  std::string text = encode_message(message);
+  if (compressed_frames_) {
+    if (auto compressed = compress_message(text, kDeviceCompressionLevel))
+      return delegate_.send(std::move(*compressed), true);
+  }
+  delegate_.send(std::move(text), false);
 }
 
 void SyncProtocol::publish(bool activity) {

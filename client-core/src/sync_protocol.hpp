@@ -5,6 +5,7 @@
 // Not thread-safe: called on the sync session's thread, like the Replica it uses.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -20,13 +21,17 @@ namespace libreta::client {
 // Unix epoch milliseconds of the system clock.
 std::uint64_t now_ms();
 
+// Largest message the client takes from the server once decompressed (a page of rows, a
+// live update).
+inline constexpr std::size_t kMaxIncomingMessageBytes = 64 * 1024 * 1024;
+
 class SyncProtocol {
  public:
   class Delegate {
    public:
     virtual ~Delegate() = default;
-    // Sends one text frame on the current connection.
-    virtual void send(std::string frame) = 0;
+    // Sends one frame on the current connection: JSON text, or a compressed message.
+    virtual void send(std::string bytes, bool compressed) = 0;
     // The connection cannot go on (a fatal error from the server, a protocol violation):
     // close it and reconnect later. The protocol has already recorded the error.
     virtual void fail(const SyncError& error) = 0;
@@ -48,8 +53,9 @@ class SyncProtocol {
   void load_status();
   // A connection is open: says hello.
   void on_open();
-  // A text frame from the server. Replica errors propagate (the caller reconnects).
-  void on_message(std::string_view frame);
+  // A frame from the server: JSON text, or a compressed message. Replica errors propagate
+  // (the caller reconnects).
+  void on_frame(std::string_view bytes, bool compressed);
   // The connection is gone: forgets what was in flight.
   void on_closed();
   // Counts the outbox and pushes the next batch when connected and none is in flight.
@@ -57,6 +63,7 @@ class SyncProtocol {
   bool welcomed() const { return welcomed_; }
 
  private:
+  void on_message(std::string_view text);
   void on_welcome(const Welcome& welcome);
   void on_ack(const Ack& ack);
   void on_rows(const Rows& rows);
@@ -78,6 +85,7 @@ class SyncProtocol {
 
   // Per connection.
   bool welcomed_ = false;
+  bool compressed_frames_ = false;  // both sides speak protocol 2 or later
   std::optional<std::uint64_t> push_in_flight_;  // last sequence of the batch sent
   bool pulling_ = false;
   bool caught_up_ = false;

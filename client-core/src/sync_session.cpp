@@ -242,8 +242,8 @@ struct SyncSession::Impl final : SyncProtocol::Delegate, SyncTransport::Handler 
     });
   }
 
-  void on_frame(std::string text) override {
-    guarded([&] { protocol->on_message(text); });
+  void on_frame(std::string bytes, bool binary) override {
+    guarded([&] { protocol->on_frame(bytes, binary); });
   }
 
   void on_failure(const SyncError& error) override {
@@ -252,8 +252,8 @@ struct SyncSession::Impl final : SyncProtocol::Delegate, SyncTransport::Handler 
   }
 
   // ---- SyncProtocol::Delegate ----
-  void send(std::string frame) override {
-    if (transport) transport->send(std::move(frame));
+  void send(std::string bytes, bool compressed) override {
+    if (transport) transport->send(std::move(bytes), compressed);
   }
 
   void fail(const SyncError&) override {

@@ -108,9 +108,9 @@ class WebSocketTransport final
         beast::bind_front_handler(&WebSocketTransport::on_resolve, this->shared_from_this()));
   }
 
-  void send(std::string frame) override {
+  void send(std::string bytes, bool binary) override {
     if (!handler_) return;
-    queue_.push_back(std::move(frame));
+    queue_.push_back({std::move(bytes), binary});
     if (queue_.size() == 1 && open_) write_next();
   }
 
@@ -216,17 +216,8 @@ class WebSocketTransport final
       request.set(beast::http::field::user_agent, "libreta-client");
     }));
     ws_.read_message_max(kMaxIncomingFrameBytes);
-    // permessage-deflate (docs/protocol.md, "Transport"): a push of single-field edits
-    // repeats its table, field names, replica id and versions, and shrinks several times.
-    websocket::permessage_deflate deflate;
-    deflate.client_enable = true;
-    deflate.client_max_window_bits = 12;
-    deflate.server_max_window_bits = 12;
-    deflate.client_no_context_takeover = true;
-    deflate.server_no_context_takeover = true;
-    deflate.compLevel = 3;
-    deflate.memLevel = 4;
-    ws_.set_option(deflate);
+    // No permessage-deflate: the sync protocol compresses large messages itself (protocol
+    // version 2, docs/protocol.md "Compression").
     ws_.async_handshake(
         where(), address_.target,
         beast::bind_front_handler(&WebSocketTransport::on_handshake, this->shared_from_this()));
@@ -250,22 +241,17 @@ class WebSocketTransport final
   void on_read(beast::error_code ec, std::size_t) {
     if (ec) return fail(ec, "connection to " + where() + " lost");
     if (!handler_) return;
-    if (!ws_.got_text()) {
-      return fail_with(SyncError{ErrorCode::malformed,
-                                 "the server sent a binary frame, which protocol version " +
-                                     std::to_string(kProtocolVersion) + " does not use",
-                                 now_ms()});
-    }
+    const bool binary = !ws_.got_text();
     std::string frame = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
-    handler_->on_frame(std::move(frame));
+    handler_->on_frame(std::move(frame), binary);
     read_next();
   }
 
   void write_next() {
-    ws_.text(true);
+    ws_.binary(queue_.front().binary);
     ws_.async_write(
-        asio::buffer(queue_.front()),
+        asio::buffer(queue_.front().bytes),
         beast::bind_front_handler(&WebSocketTransport::on_write, this->shared_from_this()));
   }
 
@@ -311,7 +297,11 @@ class WebSocketTransport final
   Handler* handler_;
   bool open_ = false;
   beast::flat_buffer buffer_;
-  std::deque<std::string> queue_;
+  struct Outgoing {
+    std::string bytes;
+    bool binary = false;
+  };
+  std::deque<Outgoing> queue_;
 };
 
 }  // namespace

@@ -1,4 +1,5 @@
-// The sync session's connection to the server: one WebSocket carrying text frames, over TLS
+// The sync session's connection to the server: one WebSocket carrying the protocol's frames
+// (JSON text, or binary for compressed messages), over TLS
 // for wss:// (the server's certificate verified, its host name checked), with timeouts on
 // connecting and keep-alive pings when idle. Beast and OpenSSL live in sync_transport.cpp only.
 // Not thread-safe: created, used and closed on the thread running the io_context, and its
@@ -50,14 +51,14 @@ class SyncTransport {
    public:
     virtual ~Handler() = default;
     virtual void on_open() = 0;  // the WebSocket handshake succeeded
-    virtual void on_frame(std::string text) = 0;
+    virtual void on_frame(std::string bytes, bool binary) = 0;
     // The connection failed or was closed by the server; called once, and nothing after.
     virtual void on_failure(const SyncError& error) = 0;
   };
 
   virtual ~SyncTransport() = default;
-  // Queues a text frame; frames are written in order, one at a time.
-  virtual void send(std::string frame) = 0;
+  // Queues a frame, text or binary; frames are written in order, one at a time.
+  virtual void send(std::string bytes, bool binary) = 0;
   // Closes the connection at once; the handler is not called any more.
   virtual void close() = 0;
 };

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "libreta/protocol/codec.hpp"
+#include "libreta/protocol/compression.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/server/sync_service.hpp"
 #include "libreta/server/tokens.hpp"
@@ -25,6 +26,8 @@ struct SyncConnection::State {
   std::string user;
   std::string token_id;
   Role role = Role::seller;
+  // Protocol 2 or later (set by hello): takes and may send compressed binary frames.
+  bool compressed_frames = false;
   // Message rate limit: a token bucket refilled at options.max_messages_per_second.
   double message_tokens = 0;
   std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
@@ -85,9 +88,13 @@ bool SyncConnection::authenticated() const {
   return state_->authenticated;
 }
 
+void SyncConnection::send_message(const Message& message) {
+  state_->out->send(make_frame(message, state_->compressed_frames));
+}
+
 void SyncConnection::send_error(ErrorCode code, std::string message, bool fatal) {
-  auto frame = std::make_shared<const std::string>(
-      encode_message(Message(ProtocolError{code, std::move(message), fatal})));
+  auto frame =
+      make_frame(Message(ProtocolError{code, std::move(message), fatal}), /*compress=*/false);
   if (fatal)
     state_->out->send_and_close(std::move(frame));
   else
@@ -96,13 +103,37 @@ void SyncConnection::send_error(ErrorCode code, std::string message, bool fatal)
 
 void SyncConnection::on_message(std::string_view text) {
   if (state_->closed) return;
-  if (!within_message_rate()) {
-    return send_error(ErrorCode::rate_limited,
-                      "more than " +
-                          std::to_string(state_->service->impl_->options.max_messages_per_second) +
-                          " messages a second; reconnect later",
-                      true);
+  if (!within_message_rate()) return send_rate_limited();
+  handle_text(text);
+}
+
+void SyncConnection::on_binary_message(std::string_view bytes) {
+  if (state_->closed) return;
+  if (!within_message_rate()) return send_rate_limited();
+  // Hello is always text: only a client that said it speaks protocol 2 may compress.
+  if (!state_->compressed_frames) {
+    return send_error(ErrorCode::malformed,
+                      "binary frames need protocol " + std::to_string(kCompressedFramesProtocol) +
+                          " or later",
+                      !state_->authenticated);
   }
+  auto text = decompress_message(bytes, state_->service->impl_->options.max_message_bytes);
+  if (!text) {
+    // Nothing of it was read: the client may send it again, smaller or intact.
+    return send_error(text.error().code(), text.error().what(), false);
+  }
+  handle_text(text.value());
+}
+
+void SyncConnection::send_rate_limited() {
+  send_error(ErrorCode::rate_limited,
+             "more than " +
+                 std::to_string(state_->service->impl_->options.max_messages_per_second) +
+                 " messages a second; reconnect later",
+             true);
+}
+
+void SyncConnection::handle_text(std::string_view text) {
   auto decoded = decode_message(text);
   if (!decoded) {
     // Before hello nothing is trusted: close. After, the client may recover.
@@ -121,11 +152,6 @@ void SyncConnection::on_message(std::string_view text) {
   send_error(ErrorCode::out_of_order,
              std::string("a client does not send \"") + std::string(message_type(message)) + "\"",
              false);
-}
-
-void SyncConnection::on_binary_message() {
-  send_error(ErrorCode::malformed, "binary frames are not part of protocol version 1",
-             !state_->authenticated);
 }
 
 void SyncConnection::on_closed() {
@@ -173,6 +199,7 @@ void SyncConnection::handle(Hello hello) {
   state_->user = token->user;
   state_->role = token->role;
   state_->token_id = token->id;
+  state_->compressed_frames = hello.protocol >= kCompressedFramesProtocol;
   if (!impl.add_session(shared_from_this(), state_->user)) {
     return send_error(ErrorCode::rate_limited,
                       "this token already has " +
@@ -187,7 +214,7 @@ void SyncConnection::handle(Hello hello) {
   welcome.user = token->user;
   welcome.role = role_name(token->role);
   welcome.acked = impl.store.acked(hello.replica);
-  state_->out->send(std::make_shared<const std::string>(encode_message(Message(welcome))));
+  send_message(Message(welcome));
 }
 
 void SyncConnection::handle(Push push) {
@@ -203,6 +230,7 @@ void SyncConnection::handle(Push push) {
   job.role = state_->role;
   job.upto = push.changes.back().seq;
   job.origin = weak_from_this();
+  job.compressed_frames = state_->compressed_frames;
   const std::uint64_t horizon =
       impl.clock->now_millis() + static_cast<std::uint64_t>(impl.options.max_clock_skew.count());
   for (auto& pushed : push.changes) {
@@ -231,11 +259,11 @@ void SyncConnection::handle(Push push) {
   struct Countdown final : Outbound {
     std::shared_ptr<Outbound> inner;
     std::shared_ptr<std::atomic<int>> in_flight;
-    void send(std::shared_ptr<const std::string> frame) override {
+    void send(SharedFrame frame) override {
       --*in_flight;
       inner->send(std::move(frame));
     }
-    void send_and_close(std::shared_ptr<const std::string> frame) override {
+    void send_and_close(SharedFrame frame) override {
       --*in_flight;
       inner->send_and_close(std::move(frame));
     }
@@ -284,7 +312,7 @@ void SyncConnection::send_page(std::uint64_t since, std::uint64_t after, bool li
   }
   const std::uint64_t next = page.after;
   const bool more = page.more;
-  state_->out->send(std::make_shared<const std::string>(encode_message(Message(std::move(page)))));
+  send_message(Message(std::move(page)));
   if (!more) {
     // Caught up: from now on, commits are sent as they happen.
     if (!state_->live) ++impl.live_connections;
@@ -304,7 +332,7 @@ void SyncConnection::notify_commit(std::shared_ptr<const CommitNotice> notice) {
 void SyncConnection::on_commit(const CommitNotice& notice) {
   if (state_->closed || !state_->live || notice.to <= state_->live_cursor) return;
   std::uint64_t since = notice.from - 1;
-  const std::shared_ptr<const std::string>* frame = &notice.everything;
+  const SharedMessage* frame = &notice.everything;
   if (!sees_everything()) {
     auto update = notice.by_seller.find(state_->user);
     if (update == notice.by_seller.end()) return;  // nothing of this seller's changed
@@ -312,7 +340,8 @@ void SyncConnection::on_commit(const CommitNotice& notice) {
     frame = &update->second.frame;
   }
   if (since <= state_->live_cursor) {
-    state_->out->send(*frame);  // one encoding shared by every connection it concerns
+    // One encoding (and compression) shared by every connection it concerns.
+    state_->out->send(frame->for_connection(state_->compressed_frames));
     state_->live_cursor = notice.to;
     return;
   }

@@ -5,15 +5,28 @@
 #include <map>
 #include <set>
 
+#include "libreta/protocol/compression.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "sync_service_impl.hpp"
 
 namespace libreta::server {
-namespace {
 
-std::shared_ptr<const std::string> frame_of(const Message& message) {
-  return std::make_shared<const std::string>(encode_message(message));
+SharedFrame make_frame(const Message& message, bool compress) {
+  std::string text = encode_message(message);
+  if (compress) {
+    if (auto compressed = compress_message(text, kServerCompressionLevel))
+      return std::make_shared<const Frame>(Frame{std::move(*compressed), true});
+  }
+  return std::make_shared<const Frame>(Frame{std::move(text), false});
 }
+
+SharedMessage::SharedMessage(const Message& message)
+    : text(make_frame(message, false)) {
+  if (auto bytes = compress_message(text->bytes, kServerCompressionLevel))
+    compressed = std::make_shared<const Frame>(Frame{std::move(*bytes), true});
+}
+
+namespace {
 
 // A row one group commit touches, as loaded and as changed so far.
 struct GroupRow {
@@ -366,9 +379,6 @@ class Merger {
 std::shared_ptr<const CommitNotice> live_update(
     std::uint64_t from, std::uint64_t to, const Merger& merger,
     std::map<std::string, std::uint64_t>& last_update_of_seller) {
-  auto notice = std::make_shared<CommitNotice>();
-  notice->from = from;
-  notice->to = to;
   // Everything, for managers: the keys this commit changed.
   Rows everything;
   everything.live = true;
@@ -402,11 +412,12 @@ std::shared_ptr<const CommitNotice> live_update(
   for (const Eviction& eviction : merger.evictions()) {
     seller_rows(eviction.user).evicted.push_back({eviction.table, eviction.row});
   }
-  notice->everything = frame_of(Message(std::move(everything)));
+  auto notice = std::make_shared<CommitNotice>(
+      CommitNotice{from, to, SharedMessage(Message(std::move(everything))), {}});
   for (auto& [seller, rows] : by_seller) {
     last_update_of_seller[seller] = to;
     const std::uint64_t since = rows.since;
-    notice->by_seller.emplace(seller, SellerUpdate{since, frame_of(Message(std::move(rows)))});
+    notice->by_seller.emplace(seller, SellerUpdate{since, SharedMessage(Message(std::move(rows)))});
   }
   return notice;
 }
@@ -467,8 +478,7 @@ void SyncService::Impl::run_writer() {
       conflicts += conflicts_recorded;
       ++commits;
       for (std::size_t i = 0; i < jobs.size(); ++i) {
-        auto frame = frame_of(Message(std::move(acks[i])));
-        jobs[i]->out->send(std::move(frame));
+        jobs[i]->out->send(make_frame(Message(std::move(acks[i])), jobs[i]->compressed_frames));
       }
       if (seq >= from) fan_out(live_update(from, seq, merger, last_update_of_seller));
     };
@@ -482,14 +492,20 @@ void SyncService::Impl::run_writer() {
         try {
           commit({job});
         } catch (const Error& e) {
-          job->out->send(frame_of(Message(ProtocolError{
-              e.code(), std::string("push not stored, send it again later: ") + e.what(), false})));
+          job->out->send(make_frame(Message(ProtocolError{
+                                                      e.code(),
+                                        std::string("push not stored, send it again later: ") +
+                                            e.what(),
+                                        false}),
+                                    /*compress=*/false));
         }
       }
     } catch (const std::exception& e) {
       for (WriteJob* job : all) {
-        job->out->send(frame_of(Message(ProtocolError{
-            ErrorCode::internal, std::string("push not stored: ") + e.what(), false})));
+        job->out->send(make_frame(Message(ProtocolError{
+                                                  ErrorCode::internal,
+                                      std::string("push not stored: ") + e.what(), false}),
+                                  /*compress=*/false));
       }
     }
   }

@@ -28,17 +28,30 @@ struct WriteJob {
   std::vector<RefusedChange> refused;  // found while validating, before the writer
   std::weak_ptr<SyncConnection> origin;
   std::shared_ptr<Outbound> out;
+  bool compressed_frames = false;  // the connection's protocol takes compressed frames
 };
 
 // The replica id of the server's own writes (a customer's owner when a seller creates it);
 // no device may use it.
 inline constexpr std::string_view kServerReplica = "server";
 
+// A message encoded once for many connections: its text frame, and the compressed frame
+// when compressing gains (compressed once, not once per connection).
+struct SharedMessage {
+  SharedFrame text;
+  SharedFrame compressed;  // null: not worth it
+
+  explicit SharedMessage(const Message& message);
+  const SharedFrame& for_connection(bool compressed_frames) const {
+    return compressed_frames && compressed ? compressed : text;
+  }
+};
+
 // A seller's part of a commit: a live Rows frame carrying every change to their scope
 // after `since` (their previous update), so it applies on any connection at or past it.
 struct SellerUpdate {
   std::uint64_t since = 0;
-  std::shared_ptr<const std::string> frame;
+  SharedMessage frame;
 };
 
 // What a commit changed, for the live connections: seqs (from, to] and the encoded live
@@ -46,7 +59,7 @@ struct SellerUpdate {
 struct CommitNotice {
   std::uint64_t from = 0;                         // first sequence of the commit
   std::uint64_t to = 0;                           // last sequence
-  std::shared_ptr<const std::string> everything;  // for managers and admins
+  SharedMessage everything;                       // for managers and admins
   std::map<std::string, SellerUpdate> by_seller;  // only sellers whose scope changed
 };
 

@@ -27,10 +27,10 @@ class SessionOutbound final : public Outbound {
   explicit SessionOutbound(std::weak_ptr<WebsocketSession> session)
       : session_(std::move(session)) {}
 
-  void send(std::shared_ptr<const std::string> frame) override {
+  void send(SharedFrame frame) override {
     if (auto session = session_.lock()) session->send(std::move(frame), false);
   }
-  void send_and_close(std::shared_ptr<const std::string> frame) override {
+  void send_and_close(SharedFrame frame) override {
     if (auto session = session_.lock()) session->send(std::move(frame), true);
   }
   void post(std::function<void()> task) override {
@@ -41,9 +41,8 @@ class SessionOutbound final : public Outbound {
   const std::weak_ptr<WebsocketSession> session_;
 };
 
-std::shared_ptr<const std::string> error_frame(ErrorCode code, std::string message) {
-  return std::make_shared<const std::string>(
-      encode_message(ProtocolError{code, std::move(message), /*fatal=*/true}));
+SharedFrame error_frame(ErrorCode code, std::string message) {
+  return make_frame(ProtocolError{code, std::move(message), /*fatal=*/true}, /*compress=*/false);
 }
 
 }  // namespace
@@ -78,23 +77,6 @@ WebsocketSession::~WebsocketSession() {
   }
 }
 
-// permessage-deflate, offered to clients that ask: pushes and pages repeat table names,
-// field names, replica ids and versions, and shrink several times. Each message is
-// compressed on its own (no context takeover) with a small window, which keeps the state
-// held per connection small; within one message (a push batch, a page) the repetition is
-// what compresses.
-websocket::permessage_deflate WebsocketSession::compression_options() {
-  websocket::permessage_deflate deflate;
-  deflate.server_enable = true;
-  deflate.server_max_window_bits = 12;
-  deflate.client_max_window_bits = 12;
-  deflate.server_no_context_takeover = true;
-  deflate.client_no_context_takeover = true;
-  deflate.compLevel = 3;
-  deflate.memLevel = 4;
-  return deflate;
-}
-
 void WebsocketSession::run(http::request<http::string_body> request) {
   // From here on Beast's WebSocket timers apply, not the HTTP session's deadline.
   tcp().expires_never();
@@ -109,14 +91,16 @@ void WebsocketSession::run(http::request<http::string_body> request) {
       response.set(http::field::server, "libreta-server");
     }));
     ws.read_message_max(options.max_frame_bytes);
-    ws.set_option(compression_options());
+    // No permessage-deflate: it would compress a frame shared by many connections once per
+    // connection, and keep deflate buffers for the life of each one. Messages are compressed
+    // by the sync protocol instead, once (protocol version 2, docs/protocol.md).
     // Beast copies what it needs from the request before async_accept returns.
     ws.async_accept(request,
                     beast::bind_front_handler(&WebsocketSession::on_accept, shared_from_this()));
   });
 }
 
-void WebsocketSession::send(std::shared_ptr<const std::string> frame, bool close_after) {
+void WebsocketSession::send(SharedFrame frame, bool close_after) {
   net::post(tcp().get_executor(),
             [self = shared_from_this(), frame = std::move(frame), close_after]() mutable {
               std::optional<websocket::close_code> code;
@@ -152,7 +136,6 @@ void WebsocketSession::drop() {
 
 void WebsocketSession::on_accept(beast::error_code ec) {
   if (ec) return finish(ec);
-  with_ws([](auto& ws) { ws.text(true); });  // every frame the server sends is JSON text
   if (!state_->join(shared_from_this())) {
     // The server began stopping during the handshake.
     begin_close(websocket::close_code::going_away);
@@ -217,11 +200,12 @@ void WebsocketSession::dispatch_frame() {
   // Once a close is decided the connection says nothing more, so it hears nothing more.
   if (finished_ || close_code_ || !connection_) return;
   try {
+    const auto data = buffer_.cdata();
+    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
     if (with_ws([](auto& ws) { return ws.got_text(); })) {
-      const auto data = buffer_.cdata();
-      connection_->on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
+      connection_->on_message(bytes);
     } else {
-      connection_->on_binary_message();
+      connection_->on_binary_message(bytes);
     }
     if (hello_pending_ && connection_ && connection_->authenticated()) {
       hello_pending_ = false;
@@ -234,11 +218,11 @@ void WebsocketSession::dispatch_frame() {
   }
 }
 
-void WebsocketSession::enqueue(std::shared_ptr<const std::string> frame,
+void WebsocketSession::enqueue(SharedFrame frame,
                                std::optional<websocket::close_code> close_after) {
   if (finished_ || close_code_) return;
   if (frame) {
-    queued_bytes_ += frame->size();
+    queued_bytes_ += frame->bytes.size();
     if (queued_bytes_ > state_->options().max_queued_bytes) {
       // A client this far behind costs less to resync by pull than to buffer for.
       state_->log("event=queue_full peer=" + peer_ +
@@ -259,7 +243,9 @@ void WebsocketSession::enqueue(std::shared_ptr<const std::string> frame,
 void WebsocketSession::do_write() {
   writing_ = true;
   with_ws([&](auto& ws) {
-    ws.async_write(net::buffer(*queue_.front()),
+    const Frame& frame = *queue_.front();
+    ws.binary(frame.compressed);  // JSON text, or a compressed message
+    ws.async_write(net::buffer(frame.bytes),
                    beast::bind_front_handler(&WebsocketSession::on_write, shared_from_this()));
   });
 }
@@ -267,7 +253,7 @@ void WebsocketSession::do_write() {
 void WebsocketSession::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
   if (ec) return finish(ec);
-  queued_bytes_ -= queue_.front()->size();
+  queued_bytes_ -= queue_.front()->bytes.size();
   queue_.pop_front();
   if (finished_) return;
   if (!queue_.empty()) {

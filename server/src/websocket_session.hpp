@@ -48,8 +48,8 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   // Accepts the upgrade request read by the HTTP session. Called once, on the strand.
   void run(boost::beast::http::request<boost::beast::http::string_body> request);
 
-  // Queues a text frame; with close_after, closes the connection once it is written.
-  void send(std::shared_ptr<const std::string> frame, bool close_after);
+  // Queues a frame; with close_after, closes the connection once it is written.
+  void send(SharedFrame frame, bool close_after);
   // Runs `task` on the strand unless the connection has finished by then.
   void post(std::function<void()> task);
   // Sends what is queued, then closes with going_away.
@@ -58,7 +58,6 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   void drop();
 
  private:
-  static boost::beast::websocket::permessage_deflate compression_options();
   boost::beast::tcp_stream& tcp();
   // Calls `use(stream)` with the WebSocket stream, whichever its transport.
   template <class Use>
@@ -72,7 +71,7 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void dispatch_frame();
   // Queues a frame (may be null: nothing to send) and, with close_after, the close after it.
-  void enqueue(std::shared_ptr<const std::string> frame,
+  void enqueue(SharedFrame frame,
                std::optional<boost::beast::websocket::close_code> close_after);
   void do_write();
   void on_write(boost::beast::error_code ec, std::size_t bytes);
@@ -90,7 +89,7 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   bool hello_pending_ = false;
 
   // Frames waiting to be written; the front one is being written while writing_.
-  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::deque<SharedFrame> queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
 

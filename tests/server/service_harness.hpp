@@ -10,6 +10,7 @@
 #include <functional>
 #include <mutex>
 
+#include "libreta/protocol/compression.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/messages.hpp"
 #include "libreta/server/sqlite_store.hpp"
@@ -26,12 +27,12 @@ inline constexpr std::uint64_t kNow = 1'700'000'000'000;
 // Frames sent to one client, and the work posted to its executor.
 class MemoryOutbound final : public Outbound {
  public:
-  void send(std::shared_ptr<const std::string> frame) override {
+  void send(SharedFrame frame) override {
     std::lock_guard lock(mutex_);
     frames_.push_back(*frame);
     changed_.notify_all();
   }
-  void send_and_close(std::shared_ptr<const std::string> frame) override {
+  void send_and_close(SharedFrame frame) override {
     std::lock_guard lock(mutex_);
     frames_.push_back(*frame);
     closed_ = true;
@@ -56,9 +57,16 @@ class MemoryOutbound final : public Outbound {
         lock.lock();
       }
       if (!frames_.empty()) {
-        std::string frame = std::move(frames_.front());
+        Frame frame = std::move(frames_.front());
         frames_.pop_front();
-        auto message = decode_message(frame);
+        std::string text = std::move(frame.bytes);
+        if (frame.compressed) {
+          ++compressed_frames_;
+          auto decompressed = decompress_message(text, 64 << 20);
+          REQUIRE(decompressed.ok());
+          text = std::move(decompressed).value();
+        }
+        auto message = decode_message(text);
         REQUIRE(message.ok());
         return std::move(message).value();
       }
@@ -79,6 +87,11 @@ class MemoryOutbound final : public Outbound {
     std::lock_guard lock(mutex_);
     return closed_;
   }
+  // Frames received compressed so far.
+  int compressed_frames() {
+    std::lock_guard lock(mutex_);
+    return compressed_frames_;
+  }
   bool idle() {
     std::lock_guard lock(mutex_);
     return frames_.empty();
@@ -95,7 +108,8 @@ class MemoryOutbound final : public Outbound {
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<std::string> frames_;
+  std::deque<Frame> frames_;
+  int compressed_frames_ = 0;
   std::deque<std::function<void()>> tasks_;
   bool closed_ = false;
   bool closed_for_work_ = false;
@@ -115,8 +129,14 @@ struct Client {
   }
 
   void send(const Message& message) { connection->on_message(encode_message(message)); }
-  Welcome hello(const std::string& token) {
-    send(Hello{kProtocolVersion, kCustomerBookSchemaVersion, replica, token});
+  // Sends the message as a compressed binary frame (it must be large enough to compress).
+  void send_compressed(const Message& message) {
+    auto compressed = compress_message(encode_message(message), kDeviceCompressionLevel);
+    REQUIRE(compressed);
+    connection->on_binary_message(*compressed);
+  }
+  Welcome hello(const std::string& token, int protocol = kProtocolVersion) {
+    send(Hello{protocol, kCustomerBookSchemaVersion, replica, token});
     return out->next_as<Welcome>();
   }
 };

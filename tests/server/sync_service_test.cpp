@@ -85,7 +85,7 @@ TEST_CASE("service: malformed and unknown messages get a clear error and change 
   CHECK(client.out->next_as<ProtocolError>().code == ErrorCode::unknown_message);
   client.connection->on_message("{\"type\":\"pull\",\"since\":\"0\",\"after\":0}");
   CHECK(client.out->next_as<ProtocolError>().code == ErrorCode::wrong_type);
-  client.connection->on_binary_message();
+  client.connection->on_binary_message("\x28\xb5\x2f\xfd garbage");
   CHECK(client.out->next_as<ProtocolError>().code == ErrorCode::malformed);
   CHECK_FALSE(client.out->closed());  // an authenticated client may recover
   CHECK(t.store().last_seq() == 0);
@@ -185,4 +185,78 @@ TEST_CASE("service: a pull pages through everything, resumes mid-way, and then g
   auto incremental = late.out->next_as<Rows>();
   REQUIRE(incremental.rows.size() == 1);
   CHECK(incremental.rows[0].fields.size() == 1);
+}
+
+TEST_CASE("service: protocol 2 compresses large messages both ways; protocol 1 stays text",
+          "[service][compression]") {
+  ServiceCase t([](SyncServiceOptions& options) {
+    options.page_rows = 100;
+    options.max_message_bytes = 64 * 1024;
+  });
+  // A device pushes a batch compressed: it is applied like a text one.
+  Client writer = t.connect("dev1");
+  writer.hello(t.token("ana"));
+  Push push;
+  for (int i = 0; i < 20; ++i) {
+    push.changes.push_back(pushed(i + 1, "dev1", "c" + std::to_string(i), "name",
+                                  Value("Cliente número " + std::to_string(i)), kNow - 10));
+  }
+  writer.send_compressed(push);
+  CHECK(writer.out->next_as<Ack>().upto == 20);
+  CHECK(t.store().last_seq() == 20);
+
+  // A protocol 2 reader gets the page compressed, a protocol 1 reader the same rows as text.
+  Client modern = t.connect("dev2");
+  CHECK(modern.hello(t.token("luis")).protocol == kProtocolVersion);
+  Client old = t.connect("dev3");
+  CHECK(old.hello(t.token("eva"), 1).protocol == 1);
+  modern.send(Pull{0, 0});
+  old.send(Pull{0, 0});
+  CHECK(modern.out->next_as<Rows>().rows.size() == 20);
+  CHECK(modern.out->compressed_frames() == 1);
+  CHECK(old.out->next_as<Rows>().rows.size() == 20);
+  CHECK(old.out->compressed_frames() == 0);
+
+  // Live: one commit of many rows reaches both, compressed only for the modern one.
+  Push more;
+  for (int i = 0; i < 20; ++i) {
+    more.changes.push_back(pushed(i + 21, "dev1", "c" + std::to_string(i), "city",
+                                  Value("Ciudad " + std::to_string(i)), kNow - 5));
+  }
+  writer.send(more);
+  writer.out->next_as<Ack>();
+  CHECK(modern.out->next_as<Rows>().rows.size() == 20);
+  CHECK(modern.out->compressed_frames() == 2);
+  CHECK(old.out->next_as<Rows>().rows.size() == 20);
+  CHECK(old.out->compressed_frames() == 0);
+
+  // A protocol 1 client may not send binary frames at all.
+  old.send_compressed(push);
+  CHECK(old.out->next_as<ProtocolError>().code == ErrorCode::malformed);
+
+  // A compressed message over the limit once decompressed is refused before it is inflated,
+  // and nothing changes; the connection stays usable.
+  const std::uint64_t before = t.store().last_seq();
+  Push huge;
+  for (int i = 0; i < 2'000; ++i) {
+    huge.changes.push_back(pushed(i + 41, "dev1", "c1", "notes",
+                                  Value(std::string(100, 'x')), kNow - 1));
+  }
+  REQUIRE(encode_message(huge).size() > 64 * 1024);
+  writer.send_compressed(huge);
+  auto error = writer.out->next_as<ProtocolError>();
+  CHECK(error.code == ErrorCode::too_large);
+  CHECK_FALSE(error.fatal);
+  CHECK(t.store().last_seq() == before);
+  // Corrupt and trailing bytes are refused too.
+  auto good = compress_message(encode_message(Message(more)), kDeviceCompressionLevel);
+  REQUIRE(good);
+  std::string corrupt = *good;
+  corrupt[corrupt.size() / 2] ^= 0x5a;
+  writer.connection->on_binary_message(corrupt);
+  CHECK(writer.out->next_as<ProtocolError>().code == ErrorCode::malformed);
+  writer.connection->on_binary_message(*good + "extra");
+  CHECK(writer.out->next_as<ProtocolError>().code == ErrorCode::malformed);
+  CHECK(t.store().last_seq() == before);
+  CHECK_FALSE(writer.out->closed());
 }

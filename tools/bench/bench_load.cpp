@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "device_fleet.hpp"
+#include "libreta/protocol/messages.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/server/sqlite_store.hpp"
 #include "report.hpp"
@@ -96,7 +97,7 @@ struct Options {
   int server_threads = 2;
   std::size_t connect_concurrency = 256;
   std::chrono::milliseconds device_idle_timeout{30'000};
-  bool deflate = true;
+  bool compress = true;
   bool quick = false;
   bool json = false;
   std::uint64_t seed = workload::kDefaultSeed;
@@ -112,7 +113,7 @@ struct Options {
       "                     [--monday-clients C] [--monday-edits E] [--live-clients C]\n"
       "                     [--live-rate R] [--live-seconds S] [--bootstrap-clients C]\n"
       "                     [--client-threads T] [--server-threads S] [--connect-concurrency K]\n"
-      "                     [--device-idle-ms MS] [--no-deflate] [--server PATH] [--dir PATH]\n"
+      "                     [--device-idle-ms MS] [--no-compression] [--server PATH] [--dir PATH]\n"
       "                     [--seed S] [--json]\n"
       "  --scenario X           idle, monday, live, bootstrap, a list (monday,live) or all\n"
       "  --runs R               runs; figures are medians with min and max (default 3)\n"
@@ -131,7 +132,7 @@ struct Options {
       "  --connect-concurrency K  handshakes in progress at once (default 256)\n"
       "  --device-idle-ms MS    a device's idle timeout; pings at half (default 30000, as\n"
       "                         client-core)\n"
-      "  --no-deflate           devices do not offer permessage-deflate\n"
+      "  --no-compression       devices speak protocol 1: no compressed frames\n"
       "  --server PATH          the libreta-server program (default: the one built with this)\n"
       "  --dir PATH             where the temporary files go (default the system temp dir)\n"
       "  --seed S               workload seed (default the published one)\n"
@@ -195,8 +196,8 @@ Options parse_options(int argc, char** argv) {
       o.connect_concurrency = args.number();
     } else if (arg == "--device-idle-ms") {
       o.device_idle_timeout = std::chrono::milliseconds(args.number());
-    } else if (arg == "--no-deflate") {
-      o.deflate = false;
+    } else if (arg == "--no-compression") {
+      o.compress = false;
     } else if (arg == "--server") {
       o.server = args.value();
     } else if (arg == "--dir") {
@@ -269,7 +270,7 @@ struct RunServer {
 FleetOptions fleet_options(const Setup& setup, const ServerProcess& server) {
   FleetOptions f;
   f.port = server.port();
-  f.deflate = setup.options.deflate;
+  f.compress = setup.options.compress;
   f.threads = setup.options.client_threads;
   f.idle_timeout = setup.options.device_idle_timeout;
   f.max_connecting = setup.options.connect_concurrency;
@@ -646,8 +647,8 @@ int run_benchmark(const Options& o) {
         "libreta-server --threads %d, %d device thread%s\n",
         std::thread::hardware_concurrency(), load_at_start, sqlite3_libversion(),
         LIBRETA_BUILD_TYPE, o.server_threads, o.client_threads, o.client_threads == 1 ? "" : "s");
-    std::printf("devices   in memory, permessage-deflate %s; server %s; files in %s\n",
-                o.deflate ? "offered" : "not offered", server_binary.c_str(), parent.c_str());
+    std::printf("devices   in memory, protocol %d; server %s; files in %s\n",
+                o.compress ? kProtocolVersion : 1, server_binary.c_str(), parent.c_str());
     std::fflush(stdout);
   }
 
@@ -926,7 +927,7 @@ int run_benchmark(const Options& o) {
     out["setup"] = {{"runs", o.runs},
                     {"customers", o.customers},
                     {"seed", o.seed},
-                    {"deflate", o.deflate},
+                    {"compression", o.compress},
                     {"quick", o.quick}};
     std::printf("%s\n", out.dump(2).c_str());
   } else {

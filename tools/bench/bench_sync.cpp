@@ -97,7 +97,7 @@ struct Options {
   std::set<Scenario> scenarios = {Scenario::bootstrap, Scenario::push, Scenario::live};
   std::uint64_t seed = workload::kDefaultSeed;
   bool json = false;
-  bool deflate = true;  // false: the relay strips the client's permessage-deflate offer
+  bool compress = true;  // false: the clients speak protocol 1, every frame text
   fs::path dir;
   fs::path server;
   fs::path prepare;  // only seed a server database there, for profiling by hand
@@ -110,7 +110,7 @@ struct Options {
       "                          [--edits M] [--clients C] [--live-customers K]\n"
       "                          [--live-edits E] [--live-interval-ms T] [--runs R]\n"
       "                          [--server-threads S] [--server PATH] [--seed S] [--dir PATH]\n"
-      "                          [--no-deflate] [--json]\n"
+      "                          [--no-compression] [--json]\n"
       "       libreta-bench-sync --prepare DIR [--customers N]\n"
       "  --scenario X        bootstrap, push, live, a list (bootstrap,push) or all (default)\n"
       "  --customers N       customers on the server for bootstrap and push (default 100000)\n"
@@ -124,8 +124,7 @@ struct Options {
       "  --server PATH       the libreta-server program (default: the one built with this)\n"
       "  --seed S            workload seed (default the published one)\n"
       "  --dir PATH          where the temporary files go (default the system temp dir)\n"
-      "  --no-deflate        bootstrap and push without permessage-deflate (the relay drops\n"
-      "                      the client's offer)\n"
+      "  --no-compression    clients speak protocol 1: no compressed frames\n"
       "  --json              machine-readable output\n"
       "  --prepare DIR       only seed DIR/server.db and print how to run one client by hand\n"
       "                      (to profile it; docs/performance.md)\n");
@@ -196,8 +195,8 @@ Options parse_options(int argc, char** argv) {
       options.json = true;
     } else if (arg == "--prepare") {
       options.prepare = value();
-    } else if (arg == "--no-deflate") {
-      options.deflate = false;
+    } else if (arg == "--no-compression") {
+      options.compress = false;
     } else if (arg == "--help" || arg == "-h") {
       usage(0);
     } else {
@@ -220,12 +219,9 @@ Options parse_options(int argc, char** argv) {
 // A TCP relay on 127.0.0.1 between clients and the server, counting the bytes each way: the
 // TCP payload (HTTP upgrade, WebSocket frames), not the IP and TCP headers. One accepting
 // thread, two copying threads per connection; up() and down() are exact once stop() returned.
-// With `strip_extensions`, it removes the Sec-WebSocket-Extensions header from each client's
-// upgrade request, so that the server does not negotiate permessage-deflate.
 class ByteRelay {
  public:
-  ByteRelay(std::uint16_t target_port, bool strip_extensions)
-      : target_port_(target_port), strip_extensions_(strip_extensions) {
+  explicit ByteRelay(std::uint16_t target_port) : target_port_(target_port) {
     listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listener_ < 0) system_error("socket");
     sockaddr_in address{};
@@ -290,52 +286,9 @@ class ByteRelay {
       std::lock_guard lock(mutex_);
       sockets_.push_back(client);
       sockets_.push_back(server);
-      pumps_.emplace_back([this, client, server] {
-        if (!strip_extensions_ || forward_without_extensions(client, server, up_)) {
-          pump(client, server, up_);
-        } else {
-          ::shutdown(server, SHUT_WR);
-        }
-      });
+      pumps_.emplace_back([this, client, server] { pump(client, server, up_); });
       pumps_.emplace_back([this, client, server] { pump(server, client, down_); });
     }
-  }
-
-  static bool write_all(int to, const char* data, std::size_t size) {
-    for (std::size_t written = 0; written < size;) {
-      const ssize_t w = ::write(to, data + written, size - written);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return false;
-      written += static_cast<std::size_t>(w);
-    }
-    return true;
-  }
-
-  // Forwards the client's HTTP request without its Sec-WebSocket-Extensions header, then
-  // whatever followed it in the same reads. False when the stream ended first.
-  static bool forward_without_extensions(int from, int to, std::atomic<std::uint64_t>& counter) {
-    std::string request;
-    std::size_t end = std::string::npos;
-    char buffer[4096];
-    while ((end = request.find("\r\n\r\n")) == std::string::npos) {
-      const ssize_t n = ::read(from, buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 || request.size() > (64u << 10)) return false;
-      request.append(buffer, static_cast<std::size_t>(n));
-    }
-    std::string out;
-    std::size_t line = 0;
-    while (line < end + 2) {
-      const std::size_t next = request.find("\r\n", line) + 2;
-      std::string name = request.substr(line, std::min<std::size_t>(25, next - line));
-      std::transform(name.begin(), name.end(), name.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (name != "sec-websocket-extensions:") out.append(request, line, next - line);
-      line = next;
-    }
-    out.append(request, end + 2, std::string::npos);  // the blank line, and what followed
-    counter += out.size();
-    return write_all(to, out.data(), out.size());
   }
 
   static void pump(int from, int to, std::atomic<std::uint64_t>& counter) {
@@ -359,7 +312,6 @@ class ByteRelay {
   }
 
   std::uint16_t target_port_;
-  bool strip_extensions_;
   std::uint16_t port_ = 0;
   int listener_ = -1;
   bool stopped_ = false;
@@ -729,8 +681,10 @@ class EventClock {
   Clock::time_point last_arrival_{};
 };
 
-client::SyncOptions child_sync_options(const std::string& url, const std::string& token) {
+client::SyncOptions child_sync_options(const std::string& url, const std::string& token,
+                                       bool compress) {
   client::SyncOptions options;
+  options.compress = compress;
   options.server_url = url;
   options.token = token;
   options.initial_backoff = 50ms;
@@ -755,10 +709,10 @@ std::uint64_t self_peak_bytes() {
 // --child bootstrap: a fresh replica downloads everything; then checks that it holds all N.
 ChildReport child_bootstrap(const std::string& url, const std::string& token,
                             const fs::path& replica_file, std::size_t expect, std::uint64_t seed,
-                            bool index_search) {
+                            bool index_search, bool compress) {
   ChildReport report;
   EventClock events;
-  client::SyncOptions options = child_sync_options(url, token);
+  client::SyncOptions options = child_sync_options(url, token, compress);
   options.on_event = events.callback(client::is_synced);
   const auto start = Clock::now();
   {
@@ -802,10 +756,10 @@ ChildReport child_bootstrap(const std::string& url, const std::string& token,
 // --child push: a caught-up replica with an outbox syncs; done when every change is
 // acknowledged. Then it reads on until the server has been quiet for kQuietAfterPush.
 ChildReport child_push(const std::string& url, const std::string& token,
-                       const fs::path& replica_file) {
+                       const fs::path& replica_file, bool compress) {
   ChildReport report;
   EventClock events;
-  client::SyncOptions options = child_sync_options(url, token);
+  client::SyncOptions options = child_sync_options(url, token, compress);
   options.on_event = events.callback(
       [](const client::SyncStatus& s) { return s.connected && s.pending_changes == 0; });
   const auto start = Clock::now();
@@ -830,7 +784,7 @@ ChildReport child_push(const std::string& url, const std::string& token,
 
 // One client in this process, as the benchmark starts it (and as --prepare prints it):
 //   --child bootstrap|push|edit --replica FILE [--url URL --token SECRET] [--expect N]
-//   [--edits M] [--seed S] [--index-search 0|1]
+//   [--edits M] [--seed S] [--index-search 0|1] [--compress 0|1]
 // Prints one JSON object (ChildReport) on stdout; exits 1 when a check fails.
 int run_child(int argc, char** argv) {
   std::string mode, url, token;
@@ -838,6 +792,7 @@ int run_child(int argc, char** argv) {
   std::size_t expect = 0, edits = 0;
   std::uint64_t seed = workload::kDefaultSeed;
   bool index_search = false;
+  bool compress = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
     const char* value = argv[i + 1];
@@ -857,6 +812,8 @@ int run_child(int argc, char** argv) {
       seed = parse_number("--seed", value);
     } else if (arg == "--index-search") {
       index_search = std::string(value) == "1";
+    } else if (arg == "--compress") {
+      compress = std::string(value) == "1";
     } else {
       usage(2);
     }
@@ -864,9 +821,9 @@ int run_child(int argc, char** argv) {
   try {
     ChildReport report;
     if (mode == "bootstrap") {
-      report = child_bootstrap(url, token, replica, expect, seed, index_search);
+      report = child_bootstrap(url, token, replica, expect, seed, index_search, compress);
     } else if (mode == "push") {
-      report = child_push(url, token, replica);
+      report = child_push(url, token, replica, compress);
     } else if (mode == "edit") {
       // For profiling by hand: the push's offline edits on a bootstrapped replica.
       const auto all = workload::make_edits(expect, edits, seed);
@@ -953,14 +910,15 @@ BootstrapRun bootstrap_once(Setup& setup, std::size_t run, bool keep_replica) {
     ServerProcess server({setup.server_binary, setup.server_db,
                           setup.dir / ("server-bootstrap-" + std::to_string(run) + ".log"),
                           options.server_threads});
-    ByteRelay relay(server.port(), !options.deflate);
+    ByteRelay relay(server.port());
     const double server_cpu = server.cpu_seconds();
     const double self_cpu = self_cpu_seconds();
     figures.client = run_client_child(
         setup.dir / "client.json",
         {"--child", "bootstrap", "--url", relay_url(relay), "--token", setup.tokens.at(0),
          "--replica", replica.string(), "--expect", std::to_string(options.customers), "--seed",
-         std::to_string(options.seed), "--index-search", run == 0 ? "1" : "0"});
+         std::to_string(options.seed), "--index-search", run == 0 ? "1" : "0", "--compress",
+         options.compress ? "1" : "0"});
     figures.server_cpu = server.cpu_seconds() - server_cpu;
     figures.server_peak = server.peak_rss_bytes();
     relay.stop();
@@ -1023,11 +981,12 @@ PushRun push_once(Setup& setup, std::size_t run, const std::vector<workload::Edi
     ServerProcess server({setup.server_binary, server_db,
                           setup.dir / ("server-push-" + std::to_string(run) + ".log"),
                           options.server_threads});
-    ByteRelay relay(server.port(), !options.deflate);
+    ByteRelay relay(server.port());
     const double server_cpu = server.cpu_seconds();
-    figures.client = run_client_child(setup.dir / "client.json",
-                                      {"--child", "push", "--url", relay_url(relay), "--token",
-                                       setup.tokens.at(0), "--replica", replica_file.string()});
+    figures.client = run_client_child(
+        setup.dir / "client.json",
+        {"--child", "push", "--url", relay_url(relay), "--token", setup.tokens.at(0), "--replica",
+         replica_file.string(), "--compress", options.compress ? "1" : "0"});
     figures.server_cpu = server.cpu_seconds() - server_cpu;
     relay.stop();
     figures.up = relay.up();
@@ -1126,7 +1085,7 @@ LiveRun live_once(const Options& options, const fs::path& dir, const fs::path& s
     remove_database(live->file);
     live->customer_id = customer_id;
     live->arrival.assign(edits, Clock::time_point{});
-    client::SyncOptions sync = child_sync_options(url, tokens.at(c));
+    client::SyncOptions sync = child_sync_options(url, tokens.at(c), options.compress);
     if (c > 0) {
       LiveClient* self = live.get();
       sync.on_event = [self, edits, &done_mutex, &done_changed,
@@ -1283,9 +1242,9 @@ int run_benchmark(const Options& options) {
         "libreta-server --threads %d\n",
         cores, load_at_start, sqlite3_libversion(), LIBRETA_BUILD_TYPE, options.server_threads);
     std::printf("server    %s; files in %s\n", server_binary.c_str(), parent.c_str());
-    std::printf("wire      permessage-deflate %s\n",
-                options.deflate ? "as client and server negotiate it"
-                                : "off for bootstrap and push (the relay drops the offer)");
+    std::printf("wire      %s\n", options.compress
+                                       ? "protocol 2: large messages compressed (zstd)"
+                                       : "protocol 1: every frame text, uncompressed");
     std::fflush(stdout);
   }
 
@@ -1609,7 +1568,7 @@ int run_benchmark(const Options& options) {
                       {"server_threads", options.server_threads},
                       {"load_average_start", load_at_start},
                       {"load_average_end", load_at_end}};
-    out["setup"] = {{"runs", options.runs}, {"seed", options.seed}, {"deflate", options.deflate}};
+    out["setup"] = {{"runs", options.runs}, {"seed", options.seed}, {"compression", options.compress}};
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     std::printf("\ntotal %.0f s, load average %.1f at end\n", seconds_since(runs_start),

@@ -16,6 +16,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "libreta/protocol/compression.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/messages.hpp"
 
@@ -88,6 +89,7 @@ struct Digest {
   std::string refused;  // the first refusal, if any
   // welcome
   std::uint64_t acked = 0;
+  int protocol = 1;
   // error (a decoding failure included)
   std::string error;
   bool fatal = false;
@@ -138,8 +140,8 @@ struct DeviceFleet::Impl {
     if (first_error.empty()) first_error = what;
   }
 
-  std::shared_ptr<const Digest> digest_of(std::string_view frame);
-  Digest decode(std::string_view frame) const;
+  std::shared_ptr<const Digest> digest_of(std::string_view frame, bool compressed);
+  Digest decode(std::string_view frame, bool compressed) const;
   std::optional<EditRef> edit_of(const Version& version) const;
   void connect_more();
   void finished_connecting();
@@ -352,18 +354,6 @@ class Device : public std::enable_shared_from_this<Device> {
     timeouts.idle_timeout = fleet_.options.idle_timeout;
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
-    if (fleet_.options.deflate) {
-      // As client-core offers it (client-core/src/sync_transport.cpp).
-      websocket::permessage_deflate deflate;
-      deflate.client_enable = true;
-      deflate.client_max_window_bits = 12;
-      deflate.server_max_window_bits = 12;
-      deflate.client_no_context_takeover = true;
-      deflate.server_no_context_takeover = true;
-      deflate.compLevel = 3;
-      deflate.memLevel = 4;
-      ws_.set_option(deflate);
-    }
     ws_.read_message_max(64u << 20);
     const std::string host = fleet_.options.host + ":" + std::to_string(fleet_.options.port);
     ws_.async_handshake(host, fleet_.options.target,
@@ -372,9 +362,8 @@ class Device : public std::enable_shared_from_this<Device> {
 
   void on_handshake(beast::error_code ec) {
     if (ec) return fail("WebSocket handshake failed: " + ec.message());
-    ws_.text(true);
     Hello hello;
-    hello.protocol = kProtocolVersion;
+    hello.protocol = fleet_.options.compress ? kProtocolVersion : 1;
     hello.schema = kCustomerBookSchemaVersion;
     hello.replica = replica_;
     hello.token = token_;
@@ -392,13 +381,15 @@ class Device : public std::enable_shared_from_this<Device> {
     const auto now = Clock::now();
     const auto data = buffer_.cdata();
     const std::string_view frame(static_cast<const char*>(data.data()), data.size());
+    const bool compressed = !ws_.got_text();
     fleet_.frames.fetch_add(1, std::memory_order_relaxed);
     fleet_.bytes_in.fetch_add(frame.size(), std::memory_order_relaxed);
     std::shared_ptr<const Digest> digest;
-    if (frame.size() >= kDigestMinBytes) {
-      digest = fleet_.digest_of(frame);
+    if (frame.size() >= kDigestMinBytes || compressed) {
+      // A shared frame (compressed once by the server) is decompressed and decoded once.
+      digest = fleet_.digest_of(frame, compressed);
     } else {
-      digest = std::make_shared<const Digest>(fleet_.decode(frame));
+      digest = std::make_shared<const Digest>(fleet_.decode(frame, false));
     }
     buffer_.consume(buffer_.size());
     if (buffer_.capacity() > kReadBufferKeep) buffer_.shrink_to_fit();
@@ -419,6 +410,7 @@ class Device : public std::enable_shared_from_this<Device> {
 
   void on_welcome(const Digest& d) {
     welcomed_ = true;
+    compressed_frames_ = d.protocol >= kCompressedFramesProtocol;
     fleet_.welcomed.fetch_add(1, std::memory_order_relaxed);
     fleet_.finished_connecting();
     // Each run starts on a fresh copy of the server's database: it cannot know this device.
@@ -561,13 +553,22 @@ class Device : public std::enable_shared_from_this<Device> {
     }
   }
 
-  void send(std::string frame) {
-    writes_.push_back(std::move(frame));
+  // Sends a message as client-core does: compressed when the session agreed and it gains.
+  void send(std::string text) {
+    Outgoing out{std::move(text), false};
+    if (compressed_frames_) {
+      if (auto compressed = compress_message(out.bytes, kDeviceCompressionLevel)) {
+        out.bytes = std::move(*compressed);
+        out.binary = true;
+      }
+    }
+    writes_.push_back(std::move(out));
     if (writes_.size() == 1) write_next();
   }
 
   void write_next() {
-    ws_.async_write(net::buffer(writes_.front()),
+    ws_.binary(writes_.front().binary);
+    ws_.async_write(net::buffer(writes_.front().bytes),
                     beast::bind_front_handler(&Device::on_write, shared_from_this()));
   }
 
@@ -601,11 +602,16 @@ class Device : public std::enable_shared_from_this<Device> {
   const std::string token_;
   websocket::stream<tcp::socket> ws_;
   beast::flat_buffer buffer_;
-  std::deque<std::string> writes_;
+  struct Outgoing {
+    std::string bytes;
+    bool binary = false;
+  };
+  std::deque<Outgoing> writes_;
   bool closed_ = false;
 
   // The protocol, as client-core's SyncProtocol runs it.
   bool welcomed_ = false;
+  bool compressed_frames_ = false;
   bool pulling_ = false;
   bool caught_up_ = false;
   std::uint64_t since_ = 0, after_ = 0;
@@ -645,8 +651,21 @@ std::optional<EditRef> DeviceFleet::Impl::edit_of(const Version& version) const 
   return EditRef{static_cast<std::uint32_t>(device), static_cast<std::uint32_t>(index)};
 }
 
-Digest DeviceFleet::Impl::decode(std::string_view frame) const {
+Digest DeviceFleet::Impl::decode(std::string_view frame, bool compressed) const {
   Digest d;
+  std::string text;
+  if (compressed) {
+    auto decompressed = decompress_message(frame, 64u << 20);
+    if (!decompressed) {
+      d.kind = Digest::Kind::error;
+      d.error = std::string("cannot decompress a frame from the server: ") +
+                decompressed.error().what();
+      d.fatal = true;
+      return d;
+    }
+    text = std::move(decompressed).value();
+    frame = text;
+  }
   auto decoded = decode_message(frame);
   if (!decoded) {
     d.kind = Digest::Kind::error;
@@ -659,6 +678,7 @@ Digest DeviceFleet::Impl::decode(std::string_view frame) const {
   if (const auto* welcome = std::get_if<Welcome>(&message)) {
     d.kind = Digest::Kind::welcome;
     d.acked = welcome->acked;
+    d.protocol = welcome->protocol;
   } else if (const auto* ack = std::get_if<Ack>(&message)) {
     d.kind = Digest::Kind::ack;
     d.upto = ack->upto;
@@ -698,15 +718,17 @@ Digest DeviceFleet::Impl::decode(std::string_view frame) const {
   return d;
 }
 
-std::shared_ptr<const Digest> DeviceFleet::Impl::digest_of(std::string_view frame) {
-  const std::uint64_t key =
-      std::hash<std::string_view>{}(frame) ^ (std::uint64_t{frame.size()} * 0x9e3779b97f4a7c15ULL);
+std::shared_ptr<const Digest> DeviceFleet::Impl::digest_of(std::string_view frame,
+                                                           bool compressed) {
+  const std::uint64_t key = std::hash<std::string_view>{}(frame) ^
+                            (std::uint64_t{frame.size()} * 0x9e3779b97f4a7c15ULL) ^
+                            std::uint64_t{compressed};
   {
     std::lock_guard lock(digest_mutex);
     if (auto it = digests.find(key); it != digests.end()) return it->second;
   }
   // Decoded outside the lock: two devices may decode the same frame at once, harmlessly.
-  auto digest = std::make_shared<const Digest>(decode(frame));
+  auto digest = std::make_shared<const Digest>(decode(frame, compressed));
   frames_decoded.fetch_add(1, std::memory_order_relaxed);
   // Digests that name edits depend on which edits were made when decoded; an edit is always
   // made before any frame can carry it, so a digest never goes stale.

@@ -35,7 +35,9 @@ struct FleetOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::string target = "/sync";
-  bool deflate = true;  // offer permessage-deflate as client-core does
+  // Speak protocol 2 as client-core does: large messages compressed both ways. false: protocol
+  // 1, every frame text.
+  bool compress = true;
   int threads = 1;      // threads running the devices' io_context
   // As client-core's SyncOptions: a connection silent this long is dead; pings at half.
   std::chrono::milliseconds idle_timeout{30'000};

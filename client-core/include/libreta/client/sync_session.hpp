@@ -77,6 +77,9 @@ struct SyncOptions {
   // ws:// carries the token and the customer data unencrypted, so it is refused (ErrorCode::tls)
   // unless the host is loopback, or this is set (a trusted network, a TLS proxy).
   bool allow_plain = false;
+  // Large messages (pushes, pages, big live updates) travel compressed (protocol version 2).
+  // false speaks protocol 1, every frame JSON text: for a proxy that mangles binary frames.
+  bool compress = true;
   // Reconnection delay: min(max_backoff, initial_backoff * 2^attempt), scaled by a random
   // factor in [0.5, 1]; back to the initial delay after the server welcomes the replica.
   std::chrono::milliseconds initial_backoff{200};

@@ -1,5 +1,6 @@
 // The sync protocol's messages (docs/protocol.md) and their JSON codec. Every message is one
-// JSON object in one WebSocket text frame, with a "type" member. Decoding returns a Result
+// JSON object with a "type" member, in one WebSocket text frame or, compressed, one binary
+// frame (compression.hpp). Decoding returns a Result
 // and never throws. Plain data, thread-safe functions.
 #pragma once
 
@@ -15,8 +16,10 @@
 
 namespace libreta {
 
-// Version 1 of the wire protocol. A server speaks every version from kMinProtocolVersion.
-inline constexpr int kProtocolVersion = 1;
+// The wire protocol's version. A server speaks every version from kMinProtocolVersion; the
+// session uses the lower of the two sides' versions. Version 2 adds compressed binary
+// frames (compression.hpp).
+inline constexpr int kProtocolVersion = 2;
 inline constexpr int kMinProtocolVersion = 1;
 
 // Largest sequence number on the wire: sequences travel as JSON numbers, exact up to 2^53.

@@ -22,14 +22,26 @@
 
 namespace libreta::server {
 
+// One message as it goes on the wire: its JSON in a text frame or, to a client of protocol
+// version 2 and when it gains, that JSON compressed in a binary frame (compression.hpp).
+// A frame may be shared by many connections: never modified.
+struct Frame {
+  std::string bytes;
+  bool compressed = false;
+};
+using SharedFrame = std::shared_ptr<const Frame>;
+
+// The frame of one message, compressed when `compress` and it gains.
+SharedFrame make_frame(const Message& message, bool compress);
+
 // How a connection talks back. Implemented by the transport; every method is thread-safe.
 class Outbound {
  public:
   virtual ~Outbound() = default;
-  // Queues one text frame. A frame may be shared by many connections: never modified.
-  virtual void send(std::shared_ptr<const std::string> frame) = 0;
+  // Queues one frame.
+  virtual void send(SharedFrame frame) = 0;
   // Sends the frame, then closes the connection.
-  virtual void send_and_close(std::shared_ptr<const std::string> frame) = 0;
+  virtual void send_and_close(SharedFrame frame) = 0;
   // Runs `task` on the connection's serial executor, after what is already queued there.
   virtual void post(std::function<void()> task) = 0;
 };
@@ -44,6 +56,8 @@ struct SyncServiceOptions {
   std::chrono::milliseconds max_clock_skew = HybridClock::kDefaultMaxSkew;
   std::size_t page_rows = 1000;            // rows per page of a pull
   std::size_t max_group_changes = 50'000;  // changes applied in one group commit at most
+  // Largest message a client may send once decompressed (the transport limits the frame).
+  std::size_t max_message_bytes = 16 * 1024 * 1024;
   // Limits (docs/security.md). Connections one token may hold open at once; a device that
   // reconnects replaces its own older connection rather than counting twice.
   std::size_t max_connections_per_token = kMaxConnectionsPerToken;
@@ -98,8 +112,9 @@ class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
   ~SyncConnection();
   // One text frame from the client.
   void on_message(std::string_view text);
-  // A binary frame: not part of protocol version 1.
-  void on_binary_message();
+  // One binary frame: a compressed message from a client of protocol version 2, refused
+  // from others.
+  void on_binary_message(std::string_view bytes);
   // The transport closed; no more calls follow.
   void on_closed();
   // Whether hello was accepted (a transport closes connections that stay anonymous).
@@ -124,6 +139,9 @@ class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
   void handle(Push push);
   void handle(Pull pull);
   void send_error(ErrorCode code, std::string message, bool fatal);
+  void send_message(const Message& message);
+  void handle_text(std::string_view text);
+  void send_rate_limited();
   void send_page(std::uint64_t since, std::uint64_t after, bool live);
   void on_commit(const CommitNotice& notice);
   bool within_message_rate();
