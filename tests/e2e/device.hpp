@@ -94,7 +94,8 @@ class EventLog {
 class Device {
  public:
   Device(ServerFixture& server, const std::string& token,
-         std::shared_ptr<ClockSource> clock = nullptr) {
+         std::shared_ptr<ClockSource> clock = nullptr,
+         const std::function<void(SyncOptions&)>& adjust = {}) {
     ReplicaOptions replica_options;
     replica_options.clock = std::move(clock);
     app_ = Replica::open(dir_.file("book.db"), replica_options);
@@ -105,6 +106,7 @@ class Device {
     options.max_backoff = 500ms;
     options.connect_timeout = 5s;
     options.on_event = events_.callback();
+    if (adjust) adjust(options);
     sync_ = std::make_unique<SyncSession>(app_->path(), std::move(options));
   }
 

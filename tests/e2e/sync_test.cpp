@@ -19,6 +19,7 @@
 #include "e2e/device.hpp"
 #include "libreta/client/replica.hpp"
 #include "libreta/client/sync_session.hpp"
+#include "libreta/protocol/compression.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/ids.hpp"
 #include "libreta/protocol/messages.hpp"
@@ -103,8 +104,9 @@ ProtocolError require_error(const std::optional<std::string>& frame) {
   return std::get<ProtocolError>(message);
 }
 
-std::string hello_frame(const std::string& token) {
+std::string hello_frame(const std::string& token, int protocol = kProtocolVersion) {
   Hello hello;
+  hello.protocol = protocol;
   hello.schema = kCustomerBookSchemaVersion;
   hello.replica = new_replica_id();
   hello.token = token;
@@ -494,4 +496,49 @@ TEST_CASE("sync: sync_once pushes everything and pulls until caught up", "[e2e][
   const SyncStatus bad_url = sync_once(other.file("book.db"), options, kDeadline);
   REQUIRE(bad_url.last_error.has_value());
   CHECK(bad_url.last_error->code == ErrorCode::invalid_value);
+}
+
+TEST_CASE("sync: protocol 2 sends pages compressed, protocol 1 devices still sync with text",
+          "[e2e][sync][compression]") {
+  ServerFixture server;
+  seed_customers(server.store(), 300);
+
+  // On the wire: the same page as a zstd frame for protocol 2, as JSON text for protocol 1.
+  WsClient modern;
+  modern.connect(server.url());
+  REQUIRE(modern.send_text(hello_frame(server.create_token("ana"))));
+  CHECK(std::get<Welcome>(decode(modern.receive())).protocol == 2);
+  REQUIRE(modern.send_text(encode_message(Pull{0, 0})));
+  const auto compressed = modern.receive();
+  REQUIRE(compressed.has_value());
+  REQUIRE(compressed->size() > 4);
+  CHECK(compressed->compare(0, 4, "\x28\xb5\x2f\xfd") == 0);  // the zstd magic number
+  auto text = decompress_message(*compressed, 64 << 20);
+  REQUIRE(text.ok());
+  const Rows page = std::get<Rows>(decode(text.value()));
+  CHECK(page.rows.size() == 300);
+  CHECK(compressed->size() * 3 < text.value().size());
+
+  WsClient old;
+  old.connect(server.url());
+  REQUIRE(old.send_text(hello_frame(server.create_token("ben"), 1)));
+  CHECK(std::get<Welcome>(decode(old.receive())).protocol == 1);
+  REQUIRE(old.send_text(encode_message(Pull{0, 0})));
+  CHECK(std::get<Rows>(decode(old.receive())).rows.size() == 300);
+
+  // Real sessions of both versions edit one book and converge, live updates included.
+  Device current(server, server.create_token("eva"));
+  Device legacy(server, server.create_token("luis"), nullptr,
+                [](SyncOptions& options) { options.compress = false; });
+  const std::string id = current.add_customer("Ferretería Ruiz");
+  legacy.add_customer("Ultramarinos Pepe");
+  current.sync().start();
+  legacy.sync().start();
+  require_converged(server, {&current, &legacy});
+  const auto before = legacy.events().live_applied_now();
+  current.set(id, "notes", Value(std::string(2000, 'n')));  // a live update worth compressing
+  REQUIRE(legacy.events().wait_for(
+      [&](const EventLog& log) { return log.live_applied() > before; }, kDeadline));
+  CHECK(legacy.field(id, "notes") == Value(std::string(2000, 'n')));
+  require_converged(server, {&current, &legacy});
 }
