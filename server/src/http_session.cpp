@@ -200,7 +200,12 @@ HttpSession::Response HttpSession::healthz(const Request& request) const {
     return json_response(stopping ? http::status::service_unavailable : http::status::ok,
                          nlohmann::json{{"status", stopping ? "stopping" : "ok"},
                                         {"last_seq", stats.last_seq},
-                                        {"connections", stats.connections}},
+                                        {"connections", stats.connections},
+                                        {"live_connections", stats.live_connections},
+                                        {"commits", stats.commits},
+                                        {"changes_applied", stats.changes_applied},
+                                        {"pages_read", stats.pages_read},
+                                        {"pages_shared", stats.pages_shared}},
                          request.version(), request.keep_alive());
   } catch (const std::exception& e) {
     state_->log(std::string("event=healthz_failed error=\"") + e.what() + "\"");

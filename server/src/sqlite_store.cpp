@@ -358,7 +358,8 @@ class SqliteStore final : public Store {
       rows.bind(2, static_cast<std::int64_t>(after)).bind(3, static_cast<std::int64_t>(limit));
       while (rows.step()) page.rows.push_back(read_row(rows));
       page.more = page.rows.size() == limit && limit > 0;
-      page.end = page.more ? page.rows.back().seq : std::max(after, read_last_seq(*reader));
+      page.snapshot_seq = read_last_seq(*reader);
+      page.end = page.more ? page.rows.back().seq : std::max(after, page.snapshot_seq);
       if (seller) {
         auto evictions = reader->prepare(
             "SELECT seq, user, tbl, row_id, until FROM evictions WHERE user = ? AND seq > ? AND "

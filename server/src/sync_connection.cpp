@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <limits>
 
 #include "libreta/protocol/codec.hpp"
 #include "libreta/protocol/compression.hpp"
@@ -290,14 +291,26 @@ void SyncConnection::handle(Pull pull) {
 
 void SyncConnection::send_page(std::uint64_t since, std::uint64_t after, bool live) {
   auto& impl = *state_->service->impl_;
+  // Pages of pulls that read everything are the same for every device that asks: shared.
+  PageCache* cache = sees_everything() && !live ? impl.page_cache.get() : nullptr;
+  if (cache) {
+    if (auto cached = cache->find(since, after)) {
+      ++impl.pages_shared;
+      send_shared_page(cached->frame);
+      return page_sent(cached->end, cached->more);
+    }
+  }
   Rows page;
   page.since = since;
   page.live = live;
+  std::uint64_t snapshot_seq = 0;
   try {
     const std::string* seller = sees_everything() ? nullptr : &state_->user;
     auto read = impl.store.read_page(after, impl.options.page_rows, seller);
+    ++impl.pages_read;
     page.more = read.more;
     page.after = read.end;
+    snapshot_seq = read.snapshot_seq;
     page.rows.reserve(read.rows.size());
     for (const auto& row : read.rows) {
       // A seller who did not have the row before `since` gets all of it; rows that only
@@ -312,7 +325,29 @@ void SyncConnection::send_page(std::uint64_t since, std::uint64_t after, bool li
   }
   const std::uint64_t next = page.after;
   const bool more = page.more;
-  send_message(Message(std::move(page)));
+  if (cache && more) {
+    auto shared = std::make_shared<PageCache::Page>();
+    shared->frame = make_frame(Message(std::move(page)), /*compress=*/true);
+    shared->end = next;
+    shared->more = more;
+    cache->insert(since, after, snapshot_seq, shared);
+    send_shared_page(shared->frame);
+  } else {
+    send_message(Message(std::move(page)));
+  }
+  page_sent(next, more);
+}
+
+void SyncConnection::send_shared_page(const SharedFrame& frame) {
+  if (!frame->compressed || state_->compressed_frames) return state_->out->send(frame);
+  // A protocol 1 device: the text of the compressed page (the cache keeps one form).
+  auto text = decompress_message(frame->bytes, std::numeric_limits<std::size_t>::max());
+  if (!text) return send_error(ErrorCode::internal, "a cached page is unreadable", false);
+  state_->out->send(std::make_shared<const Frame>(Frame{std::move(text).value(), false}));
+}
+
+void SyncConnection::page_sent(std::uint64_t next, bool more) {
+  auto& impl = *state_->service->impl_;
   if (!more) {
     // Caught up: from now on, commits are sent as they happen.
     if (!state_->live) ++impl.live_connections;

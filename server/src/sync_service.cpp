@@ -134,6 +134,7 @@ class Merger {
       ServerRow& row = entry.row;
       const bool scope_moved = entry.existed && row.scope != entry.stored_scope;
       if (entry.changed.empty() && !scope_moved) continue;
+      if (entry.existed) moved_from_.push_back(row.seq);
       row.seq = ++seq;
       for (const auto& k : entry.changed) row.key_seqs[k] = row.seq;
       if (!entry.existed || scope_moved) row.scope_seq = row.seq;
@@ -158,6 +159,8 @@ class Merger {
 
   const std::vector<GroupRow*>& saved() const { return saved_; }
   const std::vector<Eviction>& evictions() const { return evictions_; }
+  // The sequences the rows written again had before this commit.
+  const std::vector<std::uint64_t>& moved_from() const { return moved_from_; }
 
  private:
   static constexpr const char* kCustomersTable = tables::customers;
@@ -371,6 +374,7 @@ class Merger {
   std::uint64_t now_ms_;
   std::vector<GroupRow*> saved_;
   std::vector<Eviction> evictions_;
+  std::vector<std::uint64_t> moved_from_;
 };
 
 // The live update of one commit of sequences (from, to]: one frame for the readers of
@@ -431,6 +435,8 @@ SyncService::Impl::Impl(Store& s, SyncServiceOptions o)
       schema(&customer_book_schema()),
       server_clock(clock, options.max_clock_skew) {
   last_seq = store.last_seq();
+  if (options.page_cache_bytes > 0)
+    page_cache = std::make_unique<PageCache>(options.page_cache_bytes);
 }
 
 bool SyncService::Impl::enqueue(WriteJob job) {
@@ -477,6 +483,7 @@ void SyncService::Impl::run_writer() {
       changes_applied += applied;
       conflicts += conflicts_recorded;
       ++commits;
+      if (page_cache) page_cache->committed(seq, merger.moved_from());
       for (std::size_t i = 0; i < jobs.size(); ++i) {
         jobs[i]->out->send(make_frame(Message(std::move(acks[i])), jobs[i]->compressed_frames));
       }
@@ -650,6 +657,8 @@ SyncServiceStats SyncService::stats() const {
   s.commits = impl_->commits;
   s.conflicts = impl_->conflicts;
   s.last_seq = impl_->last_seq;
+  s.pages_read = impl_->pages_read;
+  s.pages_shared = impl_->pages_shared;
   return s;
 }
 

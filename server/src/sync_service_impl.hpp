@@ -15,6 +15,7 @@
 #include "libreta/protocol/messages.hpp"
 #include "libreta/protocol/schema.hpp"
 #include "libreta/server/sync_service.hpp"
+#include "page_cache.hpp"
 
 namespace libreta::server {
 
@@ -80,6 +81,8 @@ struct SyncService::Impl {
   HybridClock server_clock;
   // Where each seller's last live update ended (writer thread only).
   std::map<std::string, std::uint64_t> last_update_of_seller;
+  // Pages of pulls that read everything, shared (null when options.page_cache_bytes is 0).
+  std::unique_ptr<PageCache> page_cache;
 
   // Authenticated connections that receive live updates: those reading everything, and
   // sellers' by user, so a commit reaches only the connections it concerns.
@@ -96,6 +99,7 @@ struct SyncService::Impl {
 
   std::atomic<std::uint64_t> changes_applied{0}, commits{0}, conflicts{0}, last_seq{0};
   std::atomic<std::uint64_t> open_connections{0}, live_connections{0};
+  std::atomic<std::uint64_t> pages_read{0}, pages_shared{0};
 
   Impl(Store& s, SyncServiceOptions o);
   // Queues a job for the writer; false when the service is stopping.

@@ -260,3 +260,88 @@ TEST_CASE("service: protocol 2 compresses large messages both ways; protocol 1 s
   CHECK(t.store().last_seq() == before);
   CHECK_FALSE(writer.out->closed());
 }
+
+TEST_CASE("service: managers share full pages; a page whose row was written again is read afresh",
+          "[service][pull][page-cache]") {
+  ServiceCase t;  // three rows per page
+  Client writer = t.connect("dev1");
+  writer.hello(t.token("ana"));
+  Push push;
+  for (int i = 0; i < 8; ++i) {
+    push.changes.push_back(pushed(i + 1, "dev1", "c" + std::to_string(i), "name",
+                                  Value("Cliente " + std::to_string(i)), kNow - 10));
+  }
+  writer.send(push);
+  writer.out->next_as<Ack>();
+  auto ids = [](const Rows& page) {
+    std::vector<std::string> out;
+    for (const auto& row : page.rows) out.push_back(row.id);
+    return out;
+  };
+
+  Client first = t.connect("dev2");
+  first.hello(t.token("luis"));
+  first.send(Pull{0, 0});
+  const Rows page = first.out->next_as<Rows>();
+  REQUIRE(page.more);
+  CHECK(ids(page) == std::vector<std::string>{"c0", "c1", "c2"});
+  const auto read_before = t.service().stats().pages_read;
+
+  // Another manager, and one of protocol 1, get the same page without a store read.
+  Client second = t.connect("dev3");
+  second.hello(t.token("eva"));
+  second.send(Pull{0, 0});
+  CHECK(ids(second.out->next_as<Rows>()) == ids(page));
+  Client old = t.connect("dev4");
+  old.hello(t.token("pepe"), 1);
+  old.send(Pull{0, 0});
+  CHECK(ids(old.out->next_as<Rows>()) == ids(page));
+  CHECK(t.service().stats().pages_read == read_before);
+  CHECK(t.service().stats().pages_shared == 2);
+
+  // c1 is written again: it leaves the first page for a later one, and the cached page with
+  // it is not served any more.
+  writer.send(Push{{pushed(9, "dev1", "c1", "city", Value("Vigo"), kNow - 5)}});
+  writer.out->next_as<Ack>();
+  Client third = t.connect("dev5");
+  third.hello(t.token("rosa"));
+  third.send(Pull{0, 0});
+  CHECK(ids(third.out->next_as<Rows>()) == std::vector<std::string>{"c0", "c2", "c3"});
+  CHECK(t.service().stats().pages_read == read_before + 1);
+
+  // The whole pull, cached pages and fresh ones, is exactly the store's rows.
+  std::vector<std::string> all;
+  std::uint64_t after = 0;
+  Rows next;
+  do {
+    third.send(Pull{0, after});
+    next = third.out->next_as<Rows>();
+    for (auto& id : ids(next)) all.push_back(id);
+    after = next.after;
+  } while (next.more);
+  std::sort(all.begin(), all.end());
+  CHECK(all == std::vector<std::string>{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"});
+  CHECK(next.after == t.store().last_seq());
+}
+
+TEST_CASE("service: sellers' pages are their own, never shared", "[service][pull][page-cache]") {
+  ServiceCase t;
+  const std::string ana = t.token("ana", Role::seller);
+  const std::string luis = t.token("luis", Role::seller);
+  Client a = t.connect("dev-ana");
+  a.hello(ana);
+  Push push;
+  for (int i = 0; i < 4; ++i) {
+    push.changes.push_back(pushed(i + 1, "dev-ana", "c" + std::to_string(i), "name",
+                                  Value("Cliente " + std::to_string(i)), kNow - 10));
+  }
+  a.send(push);
+  a.out->next_as<Ack>();
+  a.send(Pull{0, 0});
+  CHECK(a.out->next_as<Rows>().rows.size() == 3);
+  Client l = t.connect("dev-luis");
+  l.hello(luis);
+  l.send(Pull{0, 0});
+  CHECK(l.out->next_as<Rows>().rows.empty());
+  CHECK(t.service().stats().pages_shared == 0);
+}

@@ -59,6 +59,7 @@ struct RowsPage {
   std::vector<Eviction> evictions;  // of the reader's scope, seq in (after, end]
   std::uint64_t end = 0;            // the page covers (after, end]: the next page starts here
   bool more = false;                // the page is full; the scan goes on from `end`
+  std::uint64_t snapshot_seq = 0;   // the store's last sequence in the page's snapshot
 };
 
 // seller: their customers and those customers' rows; manager: everything, and may give a

@@ -58,6 +58,9 @@ struct SyncServiceOptions {
   std::size_t max_group_changes = 50'000;  // changes applied in one group commit at most
   // Largest message a client may send once decompressed (the transport limits the frame).
   std::size_t max_message_bytes = 16 * 1024 * 1024;
+  // Memory for pages of pulls that read everything, encoded once and shared by the devices
+  // that ask for them (server/src/page_cache.hpp); 0: no cache.
+  std::size_t page_cache_bytes = 32 * 1024 * 1024;
   // Limits (docs/security.md). Connections one token may hold open at once; a device that
   // reconnects replaces its own older connection rather than counting twice.
   std::size_t max_connections_per_token = kMaxConnectionsPerToken;
@@ -77,6 +80,8 @@ struct SyncServiceStats {
   std::uint64_t commits = 0;           // group commits since start
   std::uint64_t conflicts = 0;         // recorded since start
   std::uint64_t last_seq = 0;
+  std::uint64_t pages_read = 0;    // pages of pulls read from the store since start
+  std::uint64_t pages_shared = 0;  // pages served from the page cache instead
 };
 
 class SyncConnection;
@@ -143,6 +148,9 @@ class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
   void handle_text(std::string_view text);
   void send_rate_limited();
   void send_page(std::uint64_t since, std::uint64_t after, bool live);
+  void send_shared_page(const SharedFrame& frame);
+  // After a page: live when it was the last.
+  void page_sent(std::uint64_t next, bool more);
   void on_commit(const CommitNotice& notice);
   bool within_message_rate();
 
