@@ -44,6 +44,7 @@ std::optional<std::string> compress_message(std::string_view text, int level) {
       ZSTD_compress2(context, out.data(), out.size(), text.data(), text.size());
   if (ZSTD_isError(written) || written > text.size() - text.size() / 8) return std::nullopt;
   out.resize(written);
+  out.shrink_to_fit();  // the bound is about the text's size: a shared page keeps only its bytes
   return out;
 }
 

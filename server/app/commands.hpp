@@ -3,6 +3,7 @@
 // Called from main() on the main thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -30,6 +31,7 @@ struct ServeArgs {
   std::string tls_cert;      // --tls-cert FILE: PEM certificate chain; with --tls-key, wss:// only
   std::string tls_key;       // --tls-key FILE: its PEM private key
   bool allow_plain = false;  // --allow-plain: plain ws:// on an address that is not loopback
+  std::size_t page_cache_mib = 32;  // --page-cache-mib N: memory for shared pages (0: none)
 };
 
 int run_serve(const ServeArgs& args);

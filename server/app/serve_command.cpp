@@ -107,7 +107,9 @@ int run_serve(const ServeArgs& args) {
 
   return guarded([&]() -> int {
     std::unique_ptr<Store> store = open_sqlite_store(args.db);
-    std::shared_ptr<SyncService> service = SyncService::create(*store);
+    SyncServiceOptions service_options;
+    service_options.page_cache_bytes = args.page_cache_mib * 1024 * 1024;
+    std::shared_ptr<SyncService> service = SyncService::create(*store, service_options);
 
     ServerOptions options;
     options.address = listen->host;
