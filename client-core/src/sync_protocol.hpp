@@ -85,7 +85,7 @@ class SyncProtocol {
 
   // Per connection.
   bool welcomed_ = false;
-  bool compressed_frames_ = false;  // both sides speak protocol 2 or later
+  bool compressed_frames_ = false;               // both sides speak protocol 2 or later
   std::optional<std::uint64_t> push_in_flight_;  // last sequence of the batch sent
   bool pulling_ = false;
   bool caught_up_ = false;

@@ -28,8 +28,9 @@ void add_serve_options(CLI::App& command, ServeArgs& args) {
   command.add_option("--tls-cert", args.tls_cert,
                      "PEM certificate chain (leaf first): serve wss:// and https only");
   command.add_option("--tls-key", args.tls_key, "PEM private key of --tls-cert");
-  command.add_option("--page-cache-mib", args.page_cache_mib,
-                     "Memory for pages of pulls shared by managers' devices, in MiB (0: none)")
+  command
+      .add_option("--page-cache-mib", args.page_cache_mib,
+                  "Memory for pages of pulls shared by managers' devices, in MiB (0: none)")
       ->capture_default_str()
       ->check(CLI::Range(0, 4096));
   command.add_flag("--allow-plain", args.allow_plain,

@@ -113,10 +113,10 @@ void SyncConnection::on_binary_message(std::string_view bytes) {
   if (!within_message_rate()) return send_rate_limited();
   // Hello is always text: only a client that said it speaks protocol 2 may compress.
   if (!state_->compressed_frames) {
-    return send_error(ErrorCode::malformed,
-                      "binary frames need protocol " + std::to_string(kCompressedFramesProtocol) +
-                          " or later",
-                      !state_->authenticated);
+    return send_error(
+        ErrorCode::malformed,
+        "binary frames need protocol " + std::to_string(kCompressedFramesProtocol) + " or later",
+        !state_->authenticated);
   }
   auto text = decompress_message(bytes, state_->service->impl_->options.max_message_bytes);
   if (!text) {

@@ -20,8 +20,7 @@ SharedFrame make_frame(const Message& message, bool compress) {
   return std::make_shared<const Frame>(Frame{std::move(text), false});
 }
 
-SharedMessage::SharedMessage(const Message& message)
-    : text(make_frame(message, false)) {
+SharedMessage::SharedMessage(const Message& message) : text(make_frame(message, false)) {
   if (auto bytes = compress_message(text->bytes, kServerCompressionLevel))
     compressed = std::make_shared<const Frame>(Frame{std::move(*bytes), true});
 }
@@ -499,20 +498,19 @@ void SyncService::Impl::run_writer() {
         try {
           commit({job});
         } catch (const Error& e) {
-          job->out->send(make_frame(Message(ProtocolError{
-                                                      e.code(),
-                                        std::string("push not stored, send it again later: ") +
-                                            e.what(),
-                                        false}),
-                                    /*compress=*/false));
+          job->out->send(make_frame(
+              Message(ProtocolError{
+                  e.code(), std::string("push not stored, send it again later: ") + e.what(),
+                  false}),
+              /*compress=*/false));
         }
       }
     } catch (const std::exception& e) {
       for (WriteJob* job : all) {
-        job->out->send(make_frame(Message(ProtocolError{
-                                                  ErrorCode::internal,
-                                      std::string("push not stored: ") + e.what(), false}),
-                                  /*compress=*/false));
+        job->out->send(
+            make_frame(Message(ProtocolError{ErrorCode::internal,
+                                             std::string("push not stored: ") + e.what(), false}),
+                       /*compress=*/false));
       }
     }
   }

@@ -71,8 +71,7 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void dispatch_frame();
   // Queues a frame (may be null: nothing to send) and, with close_after, the close after it.
-  void enqueue(SharedFrame frame,
-               std::optional<boost::beast::websocket::close_code> close_after);
+  void enqueue(SharedFrame frame, std::optional<boost::beast::websocket::close_code> close_after);
   void do_write();
   void on_write(boost::beast::error_code ec, std::size_t bytes);
   void begin_close(boost::beast::websocket::close_code code);

@@ -537,8 +537,8 @@ TEST_CASE("sync: protocol 2 sends pages compressed, protocol 1 devices still syn
   require_converged(server, {&current, &legacy});
   const auto before = legacy.events().live_applied_now();
   current.set(id, "notes", Value(std::string(2000, 'n')));  // a live update worth compressing
-  REQUIRE(legacy.events().wait_for(
-      [&](const EventLog& log) { return log.live_applied() > before; }, kDeadline));
+  REQUIRE(legacy.events().wait_for([&](const EventLog& log) { return log.live_applied() > before; },
+                                   kDeadline));
   CHECK(legacy.field(id, "notes") == Value(std::string(2000, 'n')));
   require_converged(server, {&current, &legacy});
 }

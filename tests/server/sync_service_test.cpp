@@ -239,8 +239,8 @@ TEST_CASE("service: protocol 2 compresses large messages both ways; protocol 1 s
   const std::uint64_t before = t.store().last_seq();
   Push huge;
   for (int i = 0; i < 2'000; ++i) {
-    huge.changes.push_back(pushed(i + 41, "dev1", "c1", "notes",
-                                  Value(std::string(100, 'x')), kNow - 1));
+    huge.changes.push_back(
+        pushed(i + 41, "dev1", "c1", "notes", Value(std::string(100, 'x')), kNow - 1));
   }
   REQUIRE(encode_message(huge).size() > 64 * 1024);
   writer.send_compressed(huge);

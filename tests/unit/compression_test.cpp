@@ -16,9 +16,10 @@ std::string sample_page(int rows) {
   std::string text = R"({"type":"rows","since":0,"after":)" + std::to_string(rows) + R"(,"rows":[)";
   for (int i = 0; i < rows; ++i) {
     if (i) text += ',';
-    text += R"({"t":"customers","r":"c)" + std::to_string(i) +
-            R"(","f":{"name":"Cliente )" + std::to_string(i) +
-            R"(","city":"Sevilla"},"v":{"name":"1700000000000.0.dev1","city":"1700000000000.0.dev1"}})";
+    text +=
+        R"({"t":"customers","r":"c)" + std::to_string(i) + R"(","f":{"name":"Cliente )" +
+        std::to_string(i) +
+        R"(","city":"Sevilla"},"v":{"name":"1700000000000.0.dev1","city":"1700000000000.0.dev1"}})";
   }
   return text + "]}";
 }

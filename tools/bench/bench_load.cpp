@@ -33,8 +33,8 @@
 #include <nlohmann/json.hpp>
 
 #include "device_fleet.hpp"
-#include "libreta/protocol/messages.hpp"
 #include "libreta/protocol/customer_book.hpp"
+#include "libreta/protocol/messages.hpp"
 #include "libreta/server/sqlite_store.hpp"
 #include "report.hpp"
 #include "server_process.hpp"

@@ -1242,9 +1242,8 @@ int run_benchmark(const Options& options) {
         "libreta-server --threads %d\n",
         cores, load_at_start, sqlite3_libversion(), LIBRETA_BUILD_TYPE, options.server_threads);
     std::printf("server    %s; files in %s\n", server_binary.c_str(), parent.c_str());
-    std::printf("wire      %s\n", options.compress
-                                       ? "protocol 2: large messages compressed (zstd)"
-                                       : "protocol 1: every frame text, uncompressed");
+    std::printf("wire      %s\n", options.compress ? "protocol 2: large messages compressed (zstd)"
+                                                   : "protocol 1: every frame text, uncompressed");
     std::fflush(stdout);
   }
 
@@ -1568,7 +1567,8 @@ int run_benchmark(const Options& options) {
                       {"server_threads", options.server_threads},
                       {"load_average_start", load_at_start},
                       {"load_average_end", load_at_end}};
-    out["setup"] = {{"runs", options.runs}, {"seed", options.seed}, {"compression", options.compress}};
+    out["setup"] = {
+        {"runs", options.runs}, {"seed", options.seed}, {"compression", options.compress}};
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     std::printf("\ntotal %.0f s, load average %.1f at end\n", seconds_since(runs_start),

@@ -658,8 +658,8 @@ Digest DeviceFleet::Impl::decode(std::string_view frame, bool compressed) const 
     auto decompressed = decompress_message(frame, 64u << 20);
     if (!decompressed) {
       d.kind = Digest::Kind::error;
-      d.error = std::string("cannot decompress a frame from the server: ") +
-                decompressed.error().what();
+      d.error =
+          std::string("cannot decompress a frame from the server: ") + decompressed.error().what();
       d.fatal = true;
       return d;
     }

@@ -38,7 +38,7 @@ struct FleetOptions {
   // Speak protocol 2 as client-core does: large messages compressed both ways. false: protocol
   // 1, every frame text.
   bool compress = true;
-  int threads = 1;      // threads running the devices' io_context
+  int threads = 1;  // threads running the devices' io_context
   // As client-core's SyncOptions: a connection silent this long is dead; pings at half.
   std::chrono::milliseconds idle_timeout{30'000};
   std::chrono::milliseconds connect_timeout{30'000};
