@@ -166,6 +166,7 @@ class ServiceCase {
   }
   Store& store() { return *store_; }
   SyncService& service() { return *service_; }
+  std::filesystem::path db_file() const { return dir_.file("server.db"); }
 
  private:
   test::TempDir dir_;

@@ -345,3 +345,27 @@ TEST_CASE("service: sellers' pages are their own, never shared", "[service][pull
   CHECK(l.out->next_as<Rows>().rows.empty());
   CHECK(t.service().stats().pages_shared == 0);
 }
+
+TEST_CASE("service: the write-ahead log is copied back as the server runs, and stays small",
+          "[service][storage]") {
+  ServiceCase t([](SyncServiceOptions& options) { options.max_messages_per_second = 0; });
+  Client writer = t.connect("dev1");
+  writer.hello(t.token("ana"));
+  // About 12 MB of notes in 300 pushes: a log that kept everything would hold all of it.
+  const std::string notes(2'000, 'n');
+  std::uint64_t seq = 0;
+  for (int push = 0; push < 300; ++push) {
+    Push batch;
+    for (int i = 0; i < 20; ++i) {
+      ++seq;
+      batch.changes.push_back(pushed(seq, "dev1", "c" + std::to_string(seq % 500), "notes",
+                                     Value(notes + std::to_string(seq)), kNow - 100'000 + seq));
+    }
+    writer.send(batch);
+    REQUIRE(writer.out->next_as<Ack>().upto == seq);
+  }
+  const auto wal = std::filesystem::path(t.db_file().string() + "-wal");
+  REQUIRE(std::filesystem::exists(wal));
+  CHECK(std::filesystem::file_size(wal) < 6u * 1024 * 1024);
+  CHECK(t.store().canonical_dump().find(notes + std::to_string(seq)) != std::string::npos);
+}
