@@ -6,6 +6,21 @@ using namespace libreta;
 using namespace libreta::server;
 using namespace libreta::server::testing;
 
+namespace {
+
+// A push of `count` new customers c0, c1... named `name` and their number, the device's
+// first changes.
+Push new_customers(const std::string& replica, int count, const std::string& name = "Cliente ") {
+  Push push;
+  for (int i = 0; i < count; ++i) {
+    push.changes.push_back(pushed(i + 1, replica, "c" + std::to_string(i), "name",
+                                  Value(name + std::to_string(i)), kNow - 10));
+  }
+  return push;
+}
+
+}  // namespace
+
 TEST_CASE("service: a bad token gets a clear error and the connection is closed",
           "[service][auth]") {
   ServiceCase t;
@@ -136,11 +151,7 @@ TEST_CASE("service: a pull pages through everything, resumes mid-way, and then g
   ServiceCase t;  // three rows per page
   Client writer = t.connect("dev1");
   writer.hello(t.token("ana"));
-  Push push;
-  for (int i = 0; i < 8; ++i) {
-    push.changes.push_back(pushed(i + 1, "dev1", "c" + std::to_string(i), "name",
-                                  Value("Cliente " + std::to_string(i)), kNow - 10));
-  }
+  const Push push = new_customers("dev1", 8);
   writer.send(push);
   writer.out->next_as<Ack>();
 
@@ -196,11 +207,7 @@ TEST_CASE("service: protocol 2 compresses large messages both ways; protocol 1 s
   // A device pushes a batch compressed: it is applied like a text one.
   Client writer = t.connect("dev1");
   writer.hello(t.token("ana"));
-  Push push;
-  for (int i = 0; i < 20; ++i) {
-    push.changes.push_back(pushed(i + 1, "dev1", "c" + std::to_string(i), "name",
-                                  Value("Cliente número " + std::to_string(i)), kNow - 10));
-  }
+  const Push push = new_customers("dev1", 20, "Cliente número ");
   writer.send_compressed(push);
   CHECK(writer.out->next_as<Ack>().upto == 20);
   CHECK(t.store().last_seq() == 20);
@@ -266,11 +273,7 @@ TEST_CASE("service: managers share full pages; a page whose row was written agai
   ServiceCase t;  // three rows per page
   Client writer = t.connect("dev1");
   writer.hello(t.token("ana"));
-  Push push;
-  for (int i = 0; i < 8; ++i) {
-    push.changes.push_back(pushed(i + 1, "dev1", "c" + std::to_string(i), "name",
-                                  Value("Cliente " + std::to_string(i)), kNow - 10));
-  }
+  const Push push = new_customers("dev1", 8);
   writer.send(push);
   writer.out->next_as<Ack>();
   auto ids = [](const Rows& page) {
@@ -330,11 +333,7 @@ TEST_CASE("service: sellers' pages are their own, never shared", "[service][pull
   const std::string luis = t.token("luis", Role::seller);
   Client a = t.connect("dev-ana");
   a.hello(ana);
-  Push push;
-  for (int i = 0; i < 4; ++i) {
-    push.changes.push_back(pushed(i + 1, "dev-ana", "c" + std::to_string(i), "name",
-                                  Value("Cliente " + std::to_string(i)), kNow - 10));
-  }
+  const Push push = new_customers("dev-ana", 4);
   a.send(push);
   a.out->next_as<Ack>();
   a.send(Pull{0, 0});
