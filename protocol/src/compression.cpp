@@ -1,5 +1,6 @@
 #include "libreta/protocol/compression.hpp"
 
+#include <cstring>
 #include <memory>
 
 #include <zstd.h>
@@ -49,6 +50,12 @@ std::optional<std::string> compress_message(std::string_view text, int level) {
 }
 
 Result<std::string> decompress_message(std::string_view frame, std::size_t max_bytes) {
+  // The current zstd format only: legacy formats (which a system libzstd may still read)
+  // carry no checksum.
+  const unsigned char magic[4] = {0x28, 0xb5, 0x2f, 0xfd};  // ZSTD_MAGICNUMBER, little-endian
+  if (frame.size() < 4 || std::memcmp(frame.data(), magic, 4) != 0) {
+    return Error(ErrorCode::malformed, "a binary frame must be one zstd-compressed message");
+  }
   const unsigned long long declared = ZSTD_getFrameContentSize(frame.data(), frame.size());
   if (declared == ZSTD_CONTENTSIZE_ERROR) {
     return Error(ErrorCode::malformed, "a binary frame must be one zstd-compressed message");

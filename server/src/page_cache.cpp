@@ -26,8 +26,8 @@ void PageCache::insert(std::uint64_t since, std::uint64_t after, std::uint64_t s
   while (bytes_ > max_bytes_ && !recency_.empty()) erase(entries_.find(recency_.back()));
 }
 
-void PageCache::committed(std::uint64_t last_seq, std::vector<std::uint64_t> moved_from) {
-  std::sort(moved_from.begin(), moved_from.end());
+void PageCache::committed(std::uint64_t last_seq,
+                          const std::vector<std::uint64_t>& moved_from) noexcept {
   std::lock_guard lock(mutex_);
   seen_through_ = std::max(seen_through_, last_seq);
   for (auto it = entries_.begin(); it != entries_.end();) {

@@ -46,8 +46,8 @@ class PageCache {
   void insert(std::uint64_t since, std::uint64_t after, std::uint64_t snapshot_seq,
               std::shared_ptr<const Page> page);
   // A commit ending at `last_seq` wrote again the rows that had the sequences `moved_from`
-  // (in any order).
-  void committed(std::uint64_t last_seq, std::vector<std::uint64_t> moved_from);
+  // (sorted). Allocates nothing, so it cannot fail after the commit it reports.
+  void committed(std::uint64_t last_seq, const std::vector<std::uint64_t>& moved_from) noexcept;
 
   std::size_t bytes() const;
   std::size_t pages() const;

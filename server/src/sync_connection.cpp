@@ -215,7 +215,8 @@ void SyncConnection::handle(Hello hello) {
   welcome.user = token->user;
   welcome.role = role_name(token->role);
   welcome.acked = impl.store.acked(hello.replica);
-  send_message(Message(welcome));
+  // Always text: the device takes compressed frames only once it has read the welcome.
+  state_->out->send(make_frame(Message(welcome), /*compress=*/false));
 }
 
 void SyncConnection::handle(Push push) {

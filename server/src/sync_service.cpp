@@ -2,6 +2,7 @@
 // with conflict detection, acknowledgements and the fan-out of committed rows.
 #include "libreta/server/sync_service.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -153,12 +154,14 @@ class Merger {
       writer_.save_row(row);
       saved_.push_back(&entry);
     }
+    std::sort(moved_from_.begin(), moved_from_.end());
     return seq;
   }
 
   const std::vector<GroupRow*>& saved() const { return saved_; }
   const std::vector<Eviction>& evictions() const { return evictions_; }
   // The sequences the rows written again had before this commit.
+  // Sorted.
   const std::vector<std::uint64_t>& moved_from() const { return moved_from_; }
 
  private:

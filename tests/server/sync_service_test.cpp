@@ -370,3 +370,14 @@ TEST_CASE("service: the write-ahead log is copied back as the server runs, and s
   CHECK(std::filesystem::file_size(wal) < 16u * 1024 * 1024);
   CHECK(t.store().canonical_dump().find(notes + std::to_string(seq)) != std::string::npos);
 }
+
+TEST_CASE("service: the welcome is text even when it is long enough to compress",
+          "[service][compression]") {
+  ServiceCase t;
+  // The longest user name a token may carry, repetitive: a welcome that would compress well.
+  std::string user;
+  while (user.size() + 7 <= 200) user += "ventas.";
+  Client device = t.connect("dev1");
+  CHECK(device.hello(t.token(user)).user == user);
+  CHECK(device.out->compressed_frames() == 0);
+}

@@ -56,8 +56,9 @@ struct SyncServiceOptions {
   std::chrono::milliseconds max_clock_skew = HybridClock::kDefaultMaxSkew;
   std::size_t page_rows = 1000;            // rows per page of a pull
   std::size_t max_group_changes = 50'000;  // changes applied in one group commit at most
-  // Largest message a client may send once decompressed (the transport limits the frame).
-  std::size_t max_message_bytes = 16 * 1024 * 1024;
+  // Largest message a client may send once decompressed (the transport limits the frame,
+  // 8 MiB by default: the same bound on what one message may cost the server).
+  std::size_t max_message_bytes = 8 * 1024 * 1024;
   // Memory for pages of pulls that read everything, encoded once and shared by the devices
   // that ask for them (server/src/page_cache.hpp); 0: no cache.
   std::size_t page_cache_bytes = 32 * 1024 * 1024;
