@@ -15,7 +15,8 @@ std::shared_ptr<const PageCache::Page> PageCache::find(std::uint64_t since, std:
 void PageCache::insert(std::uint64_t since, std::uint64_t after, std::uint64_t snapshot_seq,
                        std::shared_ptr<const Page> page) {
   const std::size_t size = page->frame->bytes.size();
-  if (!page->more || size > max_bytes_ / 4) return;  // one page must not flush the rest
+  // Last pages change with every commit; one page must not flush the rest.
+  if (!page->more || size > max_bytes_ / 4) return;
   std::lock_guard lock(mutex_);
   if (snapshot_seq < seen_through_) return;  // a commit since the snapshot may have changed it
   const Key key{since, after};
@@ -46,16 +47,6 @@ void PageCache::erase(std::map<Key, Entry>::iterator it) {
   bytes_ -= it->second.page->frame->bytes.size();
   recency_.erase(it->second.recency);
   entries_.erase(it);
-}
-
-std::size_t PageCache::bytes() const {
-  std::lock_guard lock(mutex_);
-  return bytes_;
-}
-
-std::size_t PageCache::pages() const {
-  std::lock_guard lock(mutex_);
-  return entries_.size();
 }
 
 }  // namespace libreta::server

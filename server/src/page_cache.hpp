@@ -49,9 +49,6 @@ class PageCache {
   // (sorted). Allocates nothing, so it cannot fail after the commit it reports.
   void committed(std::uint64_t last_seq, const std::vector<std::uint64_t>& moved_from) noexcept;
 
-  std::size_t bytes() const;
-  std::size_t pages() const;
-
  private:
   using Key = std::pair<std::uint64_t, std::uint64_t>;  // since, after
   struct Entry {
@@ -61,7 +58,7 @@ class PageCache {
   void erase(std::map<Key, Entry>::iterator it);
 
   const std::size_t max_bytes_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::map<Key, Entry> entries_;
   std::list<Key> recency_;  // most recently used first
   std::size_t bytes_ = 0;

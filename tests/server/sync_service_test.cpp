@@ -151,8 +151,7 @@ TEST_CASE("service: a pull pages through everything, resumes mid-way, and then g
   ServiceCase t;  // three rows per page
   Client writer = t.connect("dev1");
   writer.hello(t.token("ana"));
-  const Push push = new_customers("dev1", 8);
-  writer.send(push);
+  writer.send(new_customers("dev1", 8));
   writer.out->next_as<Ack>();
 
   Client reader = t.connect("dev2");
@@ -273,8 +272,7 @@ TEST_CASE("service: managers share full pages; a page whose row was written agai
   ServiceCase t;  // three rows per page
   Client writer = t.connect("dev1");
   writer.hello(t.token("ana"));
-  const Push push = new_customers("dev1", 8);
-  writer.send(push);
+  writer.send(new_customers("dev1", 8));
   writer.out->next_as<Ack>();
   auto ids = [](const Rows& page) {
     std::vector<std::string> out;
@@ -333,8 +331,7 @@ TEST_CASE("service: sellers' pages are their own, never shared", "[service][pull
   const std::string luis = t.token("luis", Role::seller);
   Client a = t.connect("dev-ana");
   a.hello(ana);
-  const Push push = new_customers("dev-ana", 4);
-  a.send(push);
+  a.send(new_customers("dev-ana", 4));
   a.out->next_as<Ack>();
   a.send(Pull{0, 0});
   CHECK(a.out->next_as<Rows>().rows.size() == 3);

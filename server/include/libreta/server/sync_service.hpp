@@ -1,6 +1,6 @@
 // The sync service: the server's sync logic, knowing nothing of sockets. A transport (the
-// Beast WebSocket session, or a test) opens a SyncConnection per client, feeds it text
-// frames, and gives it an Outbound to answer through.
+// Beast WebSocket session, or a test) opens a SyncConnection per client, feeds it the
+// client's frames (text, or compressed binary), and gives it an Outbound to answer through.
 //
 // Threads: each SyncConnection's methods are called on that connection's serial executor
 // (its strand); the service's own work completes there through Outbound::post. Pushes from
@@ -116,7 +116,7 @@ class SyncService : public std::enable_shared_from_this<SyncService> {
 class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
  public:
   ~SyncConnection();
-  // One text frame from the client.
+  // One text frame from the client: a JSON message.
   void on_message(std::string_view text);
   // One binary frame: a compressed message from a client of protocol version 2, refused
   // from others.
