@@ -3,9 +3,11 @@
 // `libreta-server` in a child process, on the WORKLOAD.md customer book:
 //   idle:      C connected, authenticated, caught-up devices held open: the server's resident
 //              memory per connection and its CPU at rest;
-//   monday:    C devices reconnect at once, each with E offline edits: time until every edit
-//              is acknowledged and every device has every other's edits; changes applied a
-//              second by the server;
+//   monday:    C sellers reconnect at once, each with E offline edits of their own customers,
+//              and the office's manager connection reads everything: time until every edit
+//              is acknowledged, back on its seller's device and at the office; changes
+//              applied a second by the server (--monday-managers: every device a manager
+//              that receives every other's edits);
 //   live:      C connected devices make R edits a second in all, and a manager connection
 //              sees everything: latency from an edit to each other device's receipt;
 //   bootstrap: C fresh devices download the whole book at once: total time and the server's
@@ -61,6 +63,9 @@ constexpr std::uint64_t kSpareFiles = 1024;
 // How often the waiting thread looks at the fleet's counters; the figures come from the
 // times the devices recorded, not from this.
 constexpr auto kPollInterval = std::chrono::milliseconds(5);
+// Users of the Monday sellers' tokens (token_user) and of every other device's manager token.
+const std::string kSellerPrefix = "seller-";
+const std::string kDevicePrefix = "device-";
 
 enum class Scenario { idle, monday, live, bootstrap };
 const Scenario kAllScenarios[] = {Scenario::idle, Scenario::monday, Scenario::live,
@@ -88,6 +93,7 @@ struct Options {
   double idle_seconds = 30;
   std::size_t monday_clients = 500;
   std::size_t monday_edits = 200;
+  bool monday_managers = false;  // every Monday device a manager reading everything
   std::size_t live_clients = 200;
   std::size_t live_rate = 1000;
   double live_seconds = 10;
@@ -110,8 +116,9 @@ struct Options {
       code ? stderr : stdout,
       "usage: libreta-bench [--scenario idle|monday|live|bootstrap|all] [--runs R] [--quick]\n"
       "                     [--customers N] [--idle-clients C] [--idle-seconds S]\n"
-      "                     [--monday-clients C] [--monday-edits E] [--live-clients C]\n"
-      "                     [--live-rate R] [--live-seconds S] [--bootstrap-clients C]\n"
+      "                     [--monday-clients C] [--monday-edits E] [--monday-managers]\n"
+      "                     [--live-clients C] [--live-rate R] [--live-seconds S]\n"
+      "                     [--bootstrap-clients C]\n"
       "                     [--client-threads T] [--server-threads S] [--connect-concurrency K]\n"
       "                     [--device-idle-ms MS] [--no-compression] [--server PATH] [--dir PATH]\n"
       "                     [--seed S] [--json]\n"
@@ -123,6 +130,8 @@ struct Options {
       "  --idle-seconds S       idle fleet: the rest window CPU is measured over (default 30)\n"
       "  --monday-clients C     monday: devices reconnecting at once (default 500)\n"
       "  --monday-edits E       monday: offline edits per device (default 200)\n"
+      "  --monday-managers      monday: the devices are managers, each receiving every other\n"
+      "                         device's edits (default: sellers, and one office manager)\n"
       "  --live-clients C       live: editing devices, plus one manager (default 200)\n"
       "  --live-rate R          live: edits a second, all devices together (default 1000)\n"
       "  --live-seconds S       live: how long the devices edit (default 10)\n"
@@ -180,6 +189,8 @@ Options parse_options(int argc, char** argv) {
       o.monday_clients = args.number();
     } else if (arg == "--monday-edits") {
       o.monday_edits = args.number();
+    } else if (arg == "--monday-managers") {
+      o.monday_managers = true;
     } else if (arg == "--live-clients") {
       o.live_clients = args.number();
     } else if (arg == "--live-rate") {
@@ -240,9 +251,10 @@ struct Setup {
   const Options& options;
   fs::path dir;
   fs::path server_binary;
-  fs::path template_db;        // the seeded book and the devices' tokens
-  std::uint64_t book_seq = 0;  // the seeded book's last sequence: a caught-up device's cursor
-  std::vector<std::string> tokens;
+  fs::path template_db;             // the seeded book and the devices' tokens
+  std::uint64_t book_seq = 0;       // the seeded book's last sequence: a caught-up device's cursor
+  std::vector<std::string> tokens;  // managers': device-NNNNN
+  std::vector<std::string> seller_tokens;  // the Monday sellers': seller-NNNNN
 };
 
 // One run's server: a fresh copy of the seeded database, its own log.
@@ -305,10 +317,10 @@ void wait_for(const DeviceFleet& fleet, const char* what,
   }
 }
 
-// Every device is at the server's last sequence.
-void check_caught_up(const DeviceFleet& fleet, const ServerProcess& server) {
+// Every device from `first` on is at the server's last sequence.
+void check_caught_up(const DeviceFleet& fleet, const ServerProcess& server, std::size_t first = 0) {
   const std::uint64_t last_seq = server.health().last_seq;
-  for (std::size_t d = 0; d < fleet.size(); ++d) {
+  for (std::size_t d = first; d < fleet.size(); ++d) {
     const auto r = fleet.report(d);
     if (!r.caught_up || r.cursor != last_seq) {
       fail("device " + std::to_string(d) + " is at " + std::to_string(r.cursor) +
@@ -317,13 +329,26 @@ void check_caught_up(const DeviceFleet& fleet, const ServerProcess& server) {
   }
 }
 
+// The seeded book's owner of a customer: customer i belongs to seller i mod C, C the Monday
+// devices, whose tokens are those sellers' (the other scenarios' devices are managers).
+std::string seeded_owner(const Options& o, std::size_t customer) {
+  return token_user(kSellerPrefix, customer % o.monday_clients);
+}
+
 // The edit a device makes on one of its own customers (customer i belongs to device
 // i mod devices, as customers belong to sellers), with the field's value in the seeded book.
-std::shared_ptr<const PlannedEdit> plan_edit(std::uint64_t stream_index, std::size_t customer,
-                                             std::uint64_t seed) {
+// A seller does not give customers away (only a manager may): for `seller`, an edit that
+// would change the owner is drawn again from another stream index.
+std::shared_ptr<const PlannedEdit> plan_edit(const Options& o, std::uint64_t stream_index,
+                                             std::size_t customer, bool seller = false) {
   auto planned = std::make_shared<PlannedEdit>();
-  planned->edit = workload::make_edit(stream_index, customer, seed);
-  const Record record = to_record(workload::make_customer(customer, seed));
+  planned->edit = workload::make_edit(stream_index, customer, o.seed);
+  for (std::uint64_t attempt = 1; seller && planned->edit.field == "owner"; ++attempt) {
+    planned->edit = workload::make_edit(stream_index + (attempt << 40), customer, o.seed);
+  }
+  Customer book = workload::make_customer(customer, o.seed);
+  book.owner = seeded_owner(o, customer);
+  const Record record = to_record(book);
   if (auto it = record.find(planned->edit.field); it != record.end()) {
     planned->original = it->second;
   }
@@ -405,7 +430,7 @@ MondayPlan plan_monday(const Options& o) {
       // Uniform over the device's own customers.
       workload::Rng pick = workload::edit_rng(j, o.seed ^ 0x6d6f6e646179ULL);
       const std::size_t customer = d + devices * pick.below(owned);
-      plan.edits[d].push_back(plan_edit(j, customer, o.seed));
+      plan.edits[d].push_back(plan_edit(o, j, customer, !o.monday_managers));
     }
   }
   return plan;
@@ -426,12 +451,23 @@ MondayRun monday_once(const Setup& setup, const MondayPlan& plan, std::size_t ru
   const Options& o = setup.options;
   MondayRun r;
   const std::size_t n = o.monday_clients;
-  RunServer server(setup, "monday-" + std::to_string(run), n);
+  // Sellers, and the office's manager connection as the last device; or n managers.
+  const bool sellers = !o.monday_managers;
+  const std::size_t devices = sellers ? n + 1 : n;
+  std::vector<DeviceSpec> specs;
+  if (sellers) {
+    if (setup.seller_tokens.size() < n) fail("fewer seller tokens than devices");
+    for (std::size_t d = 0; d < n; ++d) specs.push_back({setup.seller_tokens[d], setup.book_seq});
+    specs.push_back({setup.tokens.at(0), setup.book_seq});
+  } else {
+    specs = device_specs(setup, n, setup.book_seq);
+  }
+  RunServer server(setup, "monday-" + std::to_string(run), devices);
   ServerProcess& process = *server.process;
   FleetOptions options = fleet_options(setup, process);
   options.max_edits_per_device = o.monday_edits;
-  options.max_connecting = n;  // all at once: 9 a.m.
-  DeviceFleet fleet(options, device_specs(setup, n, setup.book_seq));
+  options.max_connecting = devices;  // all at once: 9 a.m.
+  DeviceFleet fleet(options, std::move(specs));
   // The weekend, offline (not timed).
   for (std::size_t d = 0; d < n; ++d) {
     for (const auto& edit : plan.edits[d]) fleet.make_offline_edit(d, *edit);
@@ -445,28 +481,45 @@ MondayRun monday_once(const Setup& setup, const MondayPlan& plan, std::size_t ru
   const double client_cpu = self_cpu_seconds();
   const auto start = Clock::now();
   fleet.start();
+  // Who must receive each edit: the office (sellers see only their own customers, and get
+  // their own edits back in their scope's updates), or every other manager.
+  const std::size_t receivers = sellers ? 1 : n - 1;
   wait_for(fleet, "monday morning", [&](const FleetCounters& c) {
-    return c.edits_acked == to_send && c.receipts >= (n - 1) * c.edits_tracked && c.caught_up == n;
+    return c.edits_acked == to_send && c.receipts >= receivers * c.edits_tracked &&
+           (!sellers || c.echoes >= c.edits_tracked) && c.caught_up == devices;
   });
-  const auto end = std::max({fleet.last_ack(), fleet.last_receipt(), fleet.last_caught_up()});
+  const auto end =
+      std::max({fleet.last_ack(), fleet.last_receipt(), fleet.last_caught_up(), fleet.last_echo()});
   r.server_cpu_s = process.cpu_seconds() - server_cpu;
   r.client_cpu_s = self_cpu_seconds() - client_cpu;
   r.total_s = seconds_between(start, end);
   r.acked_s = seconds_between(start, fleet.last_ack());
   r.push_window_s = seconds_between(fleet.first_push(), fleet.last_ack());
   const FleetCounters c = fleet.counters();
-  if (c.receipts != (n - 1) * c.edits_tracked) {
+  // More receipts than that would be a seller seeing another's customers.
+  if (c.receipts != receivers * c.edits_tracked) {
     fail(std::to_string(c.receipts) + " edits received, not " +
-         std::to_string((n - 1) * c.edits_tracked));
+         std::to_string(receivers * c.edits_tracked));
   }
   if (c.changes_pushed != changes) {
     fail(std::to_string(c.changes_pushed) + " changes pushed, not " + std::to_string(changes));
   }
   if (c.unknown_versions != 0) fail("devices received versions no device made");
   for (std::size_t d = 0; d < n; ++d) {
-    if (fleet.report(d).pending != 0) fail("device " + std::to_string(d) + " has an outbox left");
+    const auto report = fleet.report(d);
+    if (report.pending != 0) fail("device " + std::to_string(d) + " has an outbox left");
+    if (sellers && report.echoes != report.edits_tracked) {
+      fail("seller " + std::to_string(d) + " received " + std::to_string(report.echoes) +
+           " of its " + std::to_string(report.edits_tracked) + " edits back");
+    }
   }
-  check_caught_up(fleet, process);
+  // A seller's cursor moves only with their scope (docs/protocol.md, "Live updates"): their
+  // own edits back is their being caught up; the office is at the server's last sequence.
+  if (sellers) {
+    check_caught_up(fleet, process, n);
+  } else {
+    check_caught_up(fleet, process);
+  }
   r.edits = to_send;
   r.changes = changes;
   r.changes_per_s = static_cast<double>(changes) / r.push_window_s;
@@ -499,7 +552,7 @@ LivePlan plan_live(const Options& o) {
   plan.edits.resize(devices);
   for (std::size_t j = 0; j < plan.total; ++j) {
     const std::size_t d = j % devices, k = j / devices;
-    plan.edits[d].push_back(plan_edit(1'000'000'000 + j, d + devices * k, o.seed));
+    plan.edits[d].push_back(plan_edit(o, 1'000'000'000 + j, d + devices * k));
   }
   return plan;
 }
@@ -652,18 +705,23 @@ int run_benchmark(const Options& o) {
     std::fflush(stdout);
   }
 
-  // The book and one manager token per device, seeded once (not timed).
-  Setup setup{o, dir.path(), server_binary, dir.path() / "template.db", 0, {}};
+  // The book, one manager token per device and a seller token per Monday seller, seeded
+  // once (not timed).
+  Setup setup{o, dir.path(), server_binary, dir.path() / "template.db", 0, {}, {}};
+  const std::size_t sellers = want(Scenario::monday) && !o.monday_managers ? o.monday_clients : 0;
   const auto seed_start = Clock::now();
   {
     auto store = server::open_sqlite_store(setup.template_db);
-    setup.book_seq = seed_customers(*store, o.customers, o.seed);
-    setup.tokens = add_tokens(*store, most_devices, server::Role::manager, "device-");
+    setup.book_seq = seed_customers(*store, o.customers, o.seed,
+                                    [&o](std::size_t i) { return seeded_owner(o, i); });
+    setup.tokens = add_tokens(*store, most_devices, server::Role::manager, kDevicePrefix);
+    setup.seller_tokens = add_tokens(*store, sellers, server::Role::seller, kSellerPrefix);
   }
   if (text) {
     std::printf(
-        "setup     %zu customers and %zu manager tokens seeded in %.1f s (%.1f MB), not timed\n",
-        o.customers, most_devices, seconds_since(seed_start),
+        "setup     %zu customers, %zu manager and %zu seller tokens seeded in %.1f s (%.1f MB), "
+        "not timed\n",
+        o.customers, most_devices, sellers, seconds_since(seed_start),
         mb(static_cast<double>(database_bytes(setup.template_db))));
     std::fflush(stdout);
   }
@@ -732,9 +790,14 @@ int run_benchmark(const Options& o) {
     const MondayPlan plan = plan_monday(o);
     if (text) {
       std::printf(
-          "\nmonday morning: %zu devices, each with %zu offline edits of its own customers\n"
-          "(planned in %.1f s), reconnect at once; done when every edit is acknowledged and\n"
-          "every device has received every other device's edits\n",
+          o.monday_managers
+              ? "\nmonday morning: %zu managers' devices, each with %zu offline edits of its own\n"
+                "customers (planned in %.1f s), reconnect at once; done when every edit is\n"
+                "acknowledged and every device has received every other device's edits\n"
+              : "\nmonday morning: %zu sellers' devices, each with %zu offline edits of its own\n"
+                "customers (planned in %.1f s), and the office's manager connection reconnect at\n"
+                "once; done when every edit is acknowledged, back on its seller's device and at\n"
+                "the office\n",
           o.monday_clients, o.monday_edits, seconds_since(plan_start));
       std::printf("%-4s %9s %9s %9s %10s %11s %9s %9s %10s %10s\n", "run", "total s", "acked s",
                   "edits", "changes", "changes/s", "seqs", "server s", "devices s", "peak MiB");
@@ -782,10 +845,15 @@ int run_benchmark(const Options& o) {
                          {"client_cpu_s", r.client_cpu_s},
                          {"server_peak_mib", r.server_peak_mib}});
     }
-    out["monday"] = {{"clients", o.monday_clients},         {"edits_per_client", o.monday_edits},
-                     {"total_s", to_json(total)},           {"acked_s", to_json(acked)},
-                     {"changes_per_s", to_json(rate)},      {"server_cpu_s", to_json(server_cpu)},
-                     {"client_cpu_s", to_json(client_cpu)}, {"runs", std::move(per_run)}};
+    out["monday"] = {{"clients", o.monday_clients},
+                     {"devices", o.monday_managers ? "managers" : "sellers and one manager"},
+                     {"edits_per_client", o.monday_edits},
+                     {"total_s", to_json(total)},
+                     {"acked_s", to_json(acked)},
+                     {"changes_per_s", to_json(rate)},
+                     {"server_cpu_s", to_json(server_cpu)},
+                     {"client_cpu_s", to_json(client_cpu)},
+                     {"runs", std::move(per_run)}};
   }
 
   if (want(Scenario::live)) {

@@ -128,10 +128,10 @@ struct DeviceFleet::Impl {
   std::atomic<std::size_t> welcomed{0}, caught_up{0}, failed{0}, closed{0};
   std::atomic<std::uint64_t> edits_made{0}, edits_noop{0}, edits_coalesced{0}, changes_pushed{0};
   std::atomic<std::uint64_t> edits_sent{0}, edits_tracked{0}, edits_acked{0}, receipts{0},
-      own_echoes{0};
+      own_echoes{0}, echoes{0};
   std::atomic<std::uint64_t> frames{0}, frames_decoded{0}, bytes_in{0}, unknown_versions{0};
   std::atomic<std::int64_t> last_ack_ns{0}, last_receipt_ns{0}, last_caught_up_ns{0},
-      first_push_ns{0};
+      last_echo_ns{0}, first_push_ns{0};
   mutable std::mutex error_mutex;
   std::string first_error;
 
@@ -221,6 +221,8 @@ class Device : public std::enable_shared_from_this<Device> {
     r.edits_sent = edits_sent_;
     r.edits_acked = edits_acked_;
     r.receipts = receipts_;
+    r.echoes = echoes_;
+    r.edits_tracked = edits_tracked_;
     r.pending = outbox_.size();
     return r;
   }
@@ -475,6 +477,17 @@ class Device : public std::enable_shared_from_this<Device> {
     for (const EditRef& ref : d.edits) {
       if (ref.device == index_) {
         fleet_.own_echoes.fetch_add(1, std::memory_order_relaxed);
+        // A seller's own edits are what their scope's updates carry back: the first echo
+        // of each shows the device has it at the server's order.
+        if (tracked(ref.index)) {
+          if (echoed_.size() <= ref.index) echoed_.resize(fleet_.edit_capacity);
+          if (!echoed_[ref.index]) {
+            echoed_[ref.index] = true;
+            ++echoes_;
+            fleet_.echoes.fetch_add(1, std::memory_order_relaxed);
+            store_max(fleet_.last_echo_ns, to_ns(now));
+          }
+        }
         continue;
       }
       // A tag removal carries the version of the add it removes, which may be an edit
@@ -512,6 +525,7 @@ class Device : public std::enable_shared_from_this<Device> {
         ++newly_sent;
         if (slot.visible_left > 0) {
           slot.tracked.store(true, std::memory_order_release);
+          ++edits_tracked_;
           fleet_.edits_tracked.fetch_add(1, std::memory_order_relaxed);
         }
       }
@@ -628,7 +642,9 @@ class Device : public std::enable_shared_from_this<Device> {
   std::vector<float> latency_ms_;
 
   std::uint64_t rows_received_ = 0, row_id_xor_ = 0;
-  std::uint64_t edits_sent_ = 0, edits_acked_ = 0, receipts_ = 0;
+  std::uint64_t edits_sent_ = 0, edits_acked_ = 0, receipts_ = 0, echoes_ = 0;
+  std::uint64_t edits_tracked_ = 0;
+  std::vector<bool> echoed_;  // by edit index: the first echo of a tracked own edit came
 };
 
 // ---- Frames ----------------------------------------------------------------------------------
@@ -841,6 +857,7 @@ FleetCounters DeviceFleet::counters() const {
   c.edits_acked = i.edits_acked.load();
   c.receipts = i.receipts.load();
   c.own_echoes = i.own_echoes.load();
+  c.echoes = i.echoes.load();
   c.frames = i.frames.load();
   c.frames_decoded = i.frames_decoded.load();
   c.bytes_in = i.bytes_in.load();
@@ -861,6 +878,9 @@ Clock::time_point DeviceFleet::last_receipt() const {
 }
 Clock::time_point DeviceFleet::last_caught_up() const {
   return from_ns(impl_->last_caught_up_ns.load());
+}
+Clock::time_point DeviceFleet::last_echo() const {
+  return from_ns(impl_->last_echo_ns.load());
 }
 Clock::time_point DeviceFleet::first_push() const {
   return from_ns(impl_->first_push_ns.load());

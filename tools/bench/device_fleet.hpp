@@ -77,6 +77,7 @@ struct FleetCounters {
   std::uint64_t edits_acked = 0;       // of the sent edits, acknowledged
   std::uint64_t receipts = 0;          // (tracked edit, other device) first receipts
   std::uint64_t own_echoes = 0;        // a device's own edits coming back live
+  std::uint64_t echoes = 0;            // (tracked edit, its own device) first receipts
   std::uint64_t frames = 0;            // frames read by all devices
   std::uint64_t frames_decoded = 0;    // of those, decoded (the rest from the digest cache)
   std::uint64_t bytes_in = 0;          // message payload, after inflate
@@ -109,10 +110,11 @@ class DeviceFleet {
   // The first error a device met, for the failure message.
   std::string first_error() const;
   // The latest time an edit was acknowledged / a device received an edit of another / a
-  // device caught up.
+  // device caught up / a device received one of its own edits back.
   Clock::time_point last_ack() const;
   Clock::time_point last_receipt() const;
   Clock::time_point last_caught_up() const;
+  Clock::time_point last_echo() const;
   Clock::time_point first_push() const;
 
   // Per device, once stopped (or between events, approximately).
@@ -122,8 +124,10 @@ class DeviceFleet {
     std::uint64_t rows_received = 0;  // rows in pages and live updates
     std::uint64_t row_id_xor = 0;     // xor of a hash of every row id received in pages
     std::uint64_t edits_made = 0, edits_sent = 0, edits_acked = 0;
-    std::uint64_t receipts = 0;  // distinct edits of other devices received
-    std::size_t pending = 0;     // changes in the outbox
+    std::uint64_t edits_tracked = 0;  // of the sent edits, those others can recognize
+    std::uint64_t receipts = 0;       // distinct edits of other devices received
+    std::uint64_t echoes = 0;         // distinct tracked edits of its own received back
+    std::size_t pending = 0;          // changes in the outbox
   };
   DeviceReport report(std::size_t d) const;
   // Every (edit, receiver) latency in ms from the edit to its first receipt, per receiver.

@@ -282,12 +282,14 @@ fs::path find_server(const fs::path& explicit_path, const fs::path& built_path) 
 
 // ---- Seeding ----
 
-std::uint64_t seed_customers(server::Store& store, std::size_t n, std::uint64_t seed) {
+std::uint64_t seed_customers(server::Store& store, std::size_t n, std::uint64_t seed,
+                             const OwnerOf& owner) {
   auto writer = store.begin_write();
   std::uint64_t seq = writer->last_seq();
   if (seq != 0) fail("the server database to seed is not empty");
   for (std::size_t i = 0; i < n; ++i) {
-    const Customer customer = workload::make_customer(i, seed);
+    Customer customer = workload::make_customer(i, seed);
+    if (owner) customer.owner = owner(i);
     server::ServerRow row;
     row.table = tables::customers;
     row.id = customer.id;
@@ -308,19 +310,19 @@ std::uint64_t seed_customers(server::Store& store, std::size_t n, std::uint64_t 
   return seq;
 }
 
+std::string token_user(const std::string& user_prefix, std::size_t t) {
+  char number[32];
+  std::snprintf(number, sizeof number, "%05zu", t);
+  return user_prefix + number;
+}
+
 std::vector<std::string> add_tokens(server::Store& store, std::size_t count, server::Role role,
                                     const std::string& user_prefix) {
   std::vector<std::string> secrets;
   secrets.reserve(count);
   const std::uint64_t now = wall_ms();
   for (std::size_t t = 0; t < count; ++t) {
-    char user[64];
-    if (role == server::Role::seller) {
-      std::snprintf(user, sizeof user, "seller-%02zu", t % 20 + 1);
-    } else {
-      std::snprintf(user, sizeof user, "%s%05zu", user_prefix.c_str(), t);
-    }
-    server::NewToken token = server::make_token(user, role, now);
+    server::NewToken token = server::make_token(token_user(user_prefix, t), role, now);
     store.add_token(token.record);
     secrets.push_back(std::move(token.secret));
   }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -88,13 +89,21 @@ std::filesystem::path find_server(const std::filesystem::path& explicit_path,
 
 // ---- Seeding the server's store (not timed) ----
 
+// The owner a seeded customer gets instead of the workload's, by customer index.
+using OwnerOf = std::function<std::string(std::size_t customer)>;
+
 // Writes customers [0, n) of the workload into an empty server store in one transaction,
 // each as one row whose fields are all at workload::server_version(i), with server sequence
-// i + 1: what the server holds after one device pushed the book. Returns the last sequence.
-std::uint64_t seed_customers(server::Store& store, std::size_t n, std::uint64_t seed);
+// i + 1: what the server holds after one device pushed the book. `owner`, when given,
+// replaces the workload's owner (seller-01..seller-20). Returns the last sequence.
+std::uint64_t seed_customers(server::Store& store, std::size_t n, std::uint64_t seed,
+                             const OwnerOf& owner = {});
 
-// Creates `count` tokens for users `<user_prefix>NNNNN` (or `seller-01`..`seller-20` in turn
-// for the seller role, as the sync benchmark always did) and returns their secrets in order.
+// The user of token `t` made by add_tokens: `<user_prefix>NNNNN`.
+std::string token_user(const std::string& user_prefix, std::size_t t);
+
+// Creates `count` tokens for users token_user(user_prefix, 0..count) and returns their
+// secrets in order.
 std::vector<std::string> add_tokens(server::Store& store, std::size_t count, server::Role role,
                                     const std::string& user_prefix);
 
