@@ -246,14 +246,27 @@ class SqliteWriter final : public StoreWriter {
   }
 
   void save_row(const ServerRow& row) override {
+    const std::string fields = encode_fields(row.fields);
+    const std::string versions = row.versions.encode();
+    const std::string key_seqs = encode_key_seqs(row.key_seqs);
+    // Most saves rewrite a stored row of the same customer: an UPDATE that leaves the
+    // customer column alone does not touch its index, nor try an INSERT first.
+    auto& update = prepare_(
+        "UPDATE rows SET fields = ?, versions = ?, key_seqs = ?, seq = ?, scope = ?, "
+        "scope_seq = ? WHERE tbl = ? AND id = ? AND customer = ?");
+    update.bind_static(1, fields).bind_static(2, versions).bind_static(3, key_seqs);
+    update.bind(4, static_cast<std::int64_t>(row.seq)).bind(5, row.scope);
+    update.bind(6, static_cast<std::int64_t>(row.scope_seq)).bind(7, row.table).bind(8, row.id);
+    update.bind(9, row.customer).run();
+    if (db_.changes() > 0) return;
     auto& stmt = prepare_(
         "INSERT INTO rows(tbl, id, fields, versions, key_seqs, seq, customer, scope, scope_seq) "
         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(tbl, id) DO UPDATE SET fields = excluded.fields, "
         "versions = excluded.versions, key_seqs = excluded.key_seqs, seq = excluded.seq, "
         "customer = excluded.customer, scope = excluded.scope, scope_seq = excluded.scope_seq");
-    stmt.bind(1, row.table).bind(2, row.id).bind(3, encode_fields(row.fields));
-    stmt.bind(4, row.versions.encode()).bind(5, encode_key_seqs(row.key_seqs));
+    stmt.bind(1, row.table).bind(2, row.id).bind_static(3, fields);
+    stmt.bind_static(4, versions).bind_static(5, key_seqs);
     stmt.bind(6, static_cast<std::int64_t>(row.seq)).bind(7, row.customer).bind(8, row.scope);
     stmt.bind(9, static_cast<std::int64_t>(row.scope_seq)).run();
   }
