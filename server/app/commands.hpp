@@ -31,7 +31,8 @@ struct ServeArgs {
   std::string tls_cert;      // --tls-cert FILE: PEM certificate chain; with --tls-key, wss:// only
   std::string tls_key;       // --tls-key FILE: its PEM private key
   bool allow_plain = false;  // --allow-plain: plain ws:// on an address that is not loopback
-  std::size_t page_cache_mib = 32;  // --page-cache-mib N: memory for shared pages (0: none)
+  std::size_t page_cache_mib = 32;         // --page-cache-mib N: memory for shared pages (0: none)
+  std::size_t max_group_changes = 10'000;  // --max-group-changes N: changes in one commit
 };
 
 int run_serve(const ServeArgs& args);

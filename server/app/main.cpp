@@ -33,6 +33,12 @@ void add_serve_options(CLI::App& command, ServeArgs& args) {
                   "Memory for pages of pulls shared by managers' devices, in MiB (0: none)")
       ->capture_default_str()
       ->check(CLI::Range(0, 4096));
+  command
+      .add_option("--max-group-changes", args.max_group_changes,
+                  "Changes applied in one transaction at most (pushes waiting together are "
+                  "committed together)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
   command.add_flag("--allow-plain", args.allow_plain,
                    "Serve plain ws:// on an address that is not loopback (e.g. behind a TLS "
                    "proxy); tokens and data travel unencrypted");

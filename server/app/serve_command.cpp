@@ -109,6 +109,7 @@ int run_serve(const ServeArgs& args) {
     std::unique_ptr<Store> store = open_sqlite_store(args.db);
     SyncServiceOptions service_options;
     service_options.page_cache_bytes = args.page_cache_mib * 1024 * 1024;
+    service_options.max_group_changes = args.max_group_changes;
     std::shared_ptr<SyncService> service = SyncService::create(*store, service_options);
 
     ServerOptions options;

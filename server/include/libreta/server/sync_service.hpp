@@ -54,8 +54,11 @@ inline constexpr std::chrono::milliseconds kRevocationCheck = std::chrono::secon
 struct SyncServiceOptions {
   std::shared_ptr<ClockSource> clock;  // system clock when null
   std::chrono::milliseconds max_clock_skew = HybridClock::kDefaultMaxSkew;
-  std::size_t page_rows = 1000;            // rows per page of a pull
-  std::size_t max_group_changes = 50'000;  // changes applied in one group commit at most
+  std::size_t page_rows = 1000;  // rows per page of a pull
+  // Changes applied in one group commit at most. Larger groups share an fsync among more
+  // changes, but hold every waiting device's ack and live update until the whole group is
+  // written, and the group's rows and live frame in memory (docs/performance.md, "Load").
+  std::size_t max_group_changes = 10'000;
   // Largest message a client may send once decompressed (the transport limits the frame,
   // 8 MiB by default: the same bound on what one message may cost the server).
   std::size_t max_message_bytes = 8 * 1024 * 1024;
