@@ -232,6 +232,41 @@ TEST_CASE(
   CHECK(office.t.store().canonical_dump_of_scope("ana").find("a1") == std::string::npos);
 }
 
+TEST_CASE("scope: a row moved to another customer goes where that customer goes",
+          "[scope][reassign]") {
+  Office office;
+  Client ana = office.seller("ana-laptop", office.ana_token);
+  Client luis = office.seller("luis-phone", office.luis_token);
+  pull_all(ana);
+  pull_all(luis);
+
+  // The office files Ana's contact a1-rep under Luis's customer l1: the row is saved again
+  // with another customer.
+  office.manager.send(Push{{pushed_to(++office.seq, "office", tables::contacts, "a1-rep",
+                                      "customer_id", Value("l1"), kNow - 50)}});
+  REQUIRE(office.manager.out->next_as<Ack>().refused.empty());
+  const Rows to_luis = luis.out->next_as<Rows>();
+  CHECK(ids_of(to_luis) == std::set<std::string>{"contacts/a1-rep"});
+  const Rows from_ana = ana.out->next_as<Rows>();
+  REQUIRE(from_ana.evicted.size() == 1);
+  CHECK(from_ana.evicted[0] == RowRef{tables::contacts, "a1-rep"});
+
+  // Then l1 goes to Ana: the contact is one of l1's rows now, and goes with it; a1's own
+  // contact list no longer has it.
+  office.manager.send(
+      Push{{pushed(++office.seq, "office", "l1", "owner", Value("ana"), kNow - 40)}});
+  REQUIRE(office.manager.out->next_as<Ack>().refused.empty());
+  const Rows to_ana = ana.out->next_as<Rows>();
+  CHECK(ids_of(to_ana) ==
+        std::set<std::string>{"customers/l1", "contacts/l1-rep", "contacts/a1-rep"});
+  const Rows from_luis = luis.out->next_as<Rows>();
+  CHECK(from_luis.evicted.size() == 1);  // the customer; its rows go with it
+  const std::string luis_scope = office.t.store().canonical_dump_of_scope("luis");
+  CHECK(luis_scope.find("a1-rep") == std::string::npos);
+  CHECK(luis_scope.find("l1") == std::string::npos);
+  CHECK(office.t.store().canonical_dump_of_scope("ana").find("a1-rep") != std::string::npos);
+}
+
 TEST_CASE("scope: a file from before scope gets its scope from the rows' owners", "[scope]") {
   test::TempDir dir;
   const auto file = dir.file("old.db");
