@@ -515,11 +515,7 @@ MondayRun monday_once(const Setup& setup, const MondayPlan& plan, std::size_t ru
   }
   // A seller's cursor moves only with their scope (docs/protocol.md, "Live updates"): their
   // own edits back is their being caught up; the office is at the server's last sequence.
-  if (sellers) {
-    check_caught_up(fleet, process, n);
-  } else {
-    check_caught_up(fleet, process);
-  }
+  check_caught_up(fleet, process, sellers ? n : 0);
   r.edits = to_send;
   r.changes = changes;
   r.changes_per_s = static_cast<double>(changes) / r.push_window_s;

@@ -128,7 +128,7 @@ struct DeviceFleet::Impl {
   std::atomic<std::size_t> welcomed{0}, caught_up{0}, failed{0}, closed{0};
   std::atomic<std::uint64_t> edits_made{0}, edits_noop{0}, edits_coalesced{0}, changes_pushed{0};
   std::atomic<std::uint64_t> edits_sent{0}, edits_tracked{0}, edits_acked{0}, receipts{0},
-      own_echoes{0}, echoes{0};
+      echoes{0};
   std::atomic<std::uint64_t> frames{0}, frames_decoded{0}, bytes_in{0}, unknown_versions{0};
   std::atomic<std::int64_t> last_ack_ns{0}, last_receipt_ns{0}, last_caught_up_ns{0},
       last_echo_ns{0}, first_push_ns{0};
@@ -476,7 +476,6 @@ class Device : public std::enable_shared_from_this<Device> {
     std::uint64_t fresh = 0;
     for (const EditRef& ref : d.edits) {
       if (ref.device == index_) {
-        fleet_.own_echoes.fetch_add(1, std::memory_order_relaxed);
         // A seller's own edits are what their scope's updates carry back: the first echo
         // of each shows the device has it at the server's order.
         if (tracked(ref.index)) {
@@ -856,7 +855,6 @@ FleetCounters DeviceFleet::counters() const {
   c.edits_tracked = i.edits_tracked.load();
   c.edits_acked = i.edits_acked.load();
   c.receipts = i.receipts.load();
-  c.own_echoes = i.own_echoes.load();
   c.echoes = i.echoes.load();
   c.frames = i.frames.load();
   c.frames_decoded = i.frames_decoded.load();

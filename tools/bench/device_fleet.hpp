@@ -76,7 +76,6 @@ struct FleetCounters {
   std::uint64_t edits_tracked = 0;
   std::uint64_t edits_acked = 0;       // of the sent edits, acknowledged
   std::uint64_t receipts = 0;          // (tracked edit, other device) first receipts
-  std::uint64_t own_echoes = 0;        // a device's own edits coming back live
   std::uint64_t echoes = 0;            // (tracked edit, its own device) first receipts
   std::uint64_t frames = 0;            // frames read by all devices
   std::uint64_t frames_decoded = 0;    // of those, decoded (the rest from the digest cache)
