@@ -230,7 +230,7 @@ void SyncProtocol::on_rows(const Rows& rows) {
     pulling_ = false;
     caught_up_ = true;
   }
-  delegate_.emit(ChangesArrived{rows.rows.size(), result.applied, false});
+  delegate_.emit(ChangesArrived{rows.rows.size(), result.applied, false, rows.rows});
   publish(!rows.more);
 }
 
@@ -265,7 +265,7 @@ void SyncProtocol::on_live_rows(const Rows& rows) {
   const SyncCursor next{rows.after, rows.after};
   const ApplyResult result = replica_.apply_page(rows.rows, next, rows.evicted);
   cursor_ = next;
-  delegate_.emit(ChangesArrived{rows.rows.size(), result.applied, true});
+  delegate_.emit(ChangesArrived{rows.rows.size(), result.applied, true, rows.rows});
   publish(true);
 }
 

@@ -52,6 +52,8 @@ class EventLog {
   std::uint64_t pulled_rows() const { return pulled_rows_; }
   std::uint64_t live_applied() const { return live_applied_; }
   std::size_t conflicts_reported() const { return conflicts_; }
+  // The "table/id" of every row a live update brought, in arrival order.
+  const std::vector<std::string>& live_rows() const { return live_rows_; }
   const std::vector<RefusedChange>& refused() const { return refused_; }
 
   std::uint64_t pulled_rows_now() {
@@ -68,10 +70,13 @@ class EventLog {
     {
       std::lock_guard lock(mutex_);
       if (auto* arrived = std::get_if<ChangesArrived>(&event)) {
-        if (arrived->live)
+        if (arrived->live) {
           live_applied_ += arrived->applied;
-        else
+          for (const RowState& row : arrived->received)
+            live_rows_.push_back(row.table + "/" + row.id);
+        } else {
           pulled_rows_ += arrived->rows;
+        }
       } else if (auto* conflicts = std::get_if<ConflictsReported>(&event)) {
         conflicts_ += conflicts->conflicts.size();
       } else if (auto* refused = std::get_if<ChangesRefused>(&event)) {
@@ -85,6 +90,7 @@ class EventLog {
   std::condition_variable changed_;
   std::uint64_t pulled_rows_ = 0;
   std::uint64_t live_applied_ = 0;
+  std::vector<std::string> live_rows_;
   std::size_t conflicts_ = 0;
   std::vector<RefusedChange> refused_;
 };

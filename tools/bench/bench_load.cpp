@@ -1,6 +1,7 @@
 // libreta-bench: a load generator. Many simulated devices (device_fleet.hpp: real WebSocket
-// connections, each with its own replica id and token, replicas in memory) against the real
-// `libreta-server` in a child process, on the WORKLOAD.md customer book:
+// connections, each with its own replica id and token, replicas in memory; or with
+// --replicas files, replica_fleet.hpp: client-core replica files and sync sessions) against
+// the real `libreta-server` in a child process, on the WORKLOAD.md customer book:
 //   idle:      C connected, authenticated, caught-up devices held open: the server's resident
 //              memory per connection and its CPU at rest;
 //   monday:    C sellers reconnect at once, each with E offline edits of their own customers,
@@ -15,7 +16,8 @@
 // Each run starts a fresh server on a copy of a database seeded once (not timed). Prints
 // medians over --runs with min and max (--json for machines); exits non-zero when a check
 // fails: an edit not acknowledged or not delivered, a device not caught up, a bootstrap short
-// of a row. docs/performance.md, "Load".
+// of a row (and, with replica files, a replica that does not hold what the server holds for
+// it). docs/performance.md, "Load".
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -35,9 +37,11 @@
 #include <nlohmann/json.hpp>
 
 #include "device_fleet.hpp"
+#include "libreta/client/replica.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/messages.hpp"
 #include "libreta/server/sqlite_store.hpp"
+#include "replica_fleet.hpp"
 #include "report.hpp"
 #include "server_process.hpp"
 #include "workload.hpp"
@@ -104,6 +108,10 @@ struct Options {
   std::size_t connect_concurrency = 256;
   std::chrono::milliseconds device_idle_timeout{30'000};
   bool compress = true;
+  // Devices with client-core replica files and sync sessions instead of in-memory replicas
+  // (monday with sellers, and bootstrap: the scenarios whose devices do not each need the
+  // whole book beforehand).
+  bool replica_files = false;
   bool quick = false;
   bool json = false;
   std::uint64_t seed = workload::kDefaultSeed;
@@ -120,8 +128,8 @@ struct Options {
       "                     [--live-clients C] [--live-rate R] [--live-seconds S]\n"
       "                     [--bootstrap-clients C]\n"
       "                     [--client-threads T] [--server-threads S] [--connect-concurrency K]\n"
-      "                     [--device-idle-ms MS] [--no-compression] [--server PATH] [--dir PATH]\n"
-      "                     [--seed S] [--json]\n"
+      "                     [--device-idle-ms MS] [--no-compression] [--replicas memory|files]\n"
+      "                     [--server PATH] [--dir PATH] [--seed S] [--json]\n"
       "  --scenario X           idle, monday, live, bootstrap, a list (monday,live) or all\n"
       "  --runs R               runs; figures are medians with min and max (default 3)\n"
       "  --quick                small numbers, one run: checks that everything works (CI)\n"
@@ -142,6 +150,9 @@ struct Options {
       "  --device-idle-ms MS    a device's idle timeout; pings at half (default 30000, as\n"
       "                         client-core)\n"
       "  --no-compression       devices speak protocol 1: no compressed frames\n"
+      "  --replicas memory|files  devices keep their replica in memory (default), or each in\n"
+      "                         a client-core replica file synced by a real sync session:\n"
+      "                         monday (sellers) and bootstrap only, the default scenarios then\n"
       "  --server PATH          the libreta-server program (default: the one built with this)\n"
       "  --dir PATH             where the temporary files go (default the system temp dir)\n"
       "  --seed S               workload seed (default the published one)\n"
@@ -152,10 +163,11 @@ struct Options {
 Options parse_options(int argc, char** argv) {
   Options o;
   ArgReader args(argc, argv, [](int code) { usage(code); });
-  bool runs_given = false;
+  bool runs_given = false, scenarios_given = false;
   while (args.next()) {
     const std::string& arg = args.arg();
     if (arg == "--scenario") {
+      scenarios_given = true;
       o.scenarios.clear();
       std::istringstream names(args.value());
       for (std::string name; std::getline(names, name, ',');) {
@@ -209,6 +221,13 @@ Options parse_options(int argc, char** argv) {
       o.device_idle_timeout = std::chrono::milliseconds(args.number());
     } else if (arg == "--no-compression") {
       o.compress = false;
+    } else if (arg == "--replicas") {
+      const std::string kind = args.value();
+      if (kind != "memory" && kind != "files") {
+        std::fprintf(stderr, "--replicas: '%s' is not memory or files\n", kind.c_str());
+        usage(2);
+      }
+      o.replica_files = kind == "files";
     } else if (arg == "--server") {
       o.server = args.value();
     } else if (arg == "--dir") {
@@ -236,6 +255,18 @@ Options parse_options(int argc, char** argv) {
     if (!runs_given) o.runs = 1;
     phase_timeout = std::chrono::seconds(120);
   }
+  if (o.replica_files) {
+    // Every idle or live device is a manager holding the whole book: 10,000 or 200 copies
+    // of it on disk, prepared before the run. In files, only the scenarios that do not.
+    if (!scenarios_given) o.scenarios = {Scenario::monday, Scenario::bootstrap};
+    if (o.scenarios.count(Scenario::idle) || o.scenarios.count(Scenario::live) ||
+        o.monday_managers) {
+      std::fprintf(stderr,
+                   "--replicas files runs monday (sellers) and bootstrap: the idle fleet, the "
+                   "live day and --monday-managers need the whole book on every device\n");
+      usage(2);
+    }
+  }
   if (o.customers == 0 || o.runs == 0 || o.idle_clients == 0 || o.monday_clients < 2 ||
       o.live_clients == 0 || o.live_rate == 0 || o.live_seconds <= 0 || o.bootstrap_clients == 0 ||
       o.client_threads < 1 || o.server_threads < 1 || o.connect_concurrency == 0) {
@@ -255,6 +286,11 @@ struct Setup {
   std::uint64_t book_seq = 0;       // the seeded book's last sequence: a caught-up device's cursor
   std::vector<std::string> tokens;  // managers': device-NNNNN
   std::vector<std::string> seller_tokens;  // the Monday sellers': seller-NNNNN
+  // --replicas files: the Monday sellers' and office's replica files as synced before the
+  // weekend (the office last), which each run copies; and a hash of the book's canonical
+  // dump, which every bootstrapped replica must match.
+  std::vector<fs::path> friday_replicas;
+  std::size_t book_dump_hash = 0;
 };
 
 // One run's server: a fresh copy of the seeded database, its own log.
@@ -297,24 +333,51 @@ std::vector<DeviceSpec> device_specs(const Setup& setup, std::size_t count, std:
   return specs;
 }
 
-// Waits until `done` holds for the fleet's counters; fails when a device fails or `what`
-// takes longer than kPhaseTimeout.
-void wait_for(const DeviceFleet& fleet, const char* what,
-              const std::function<bool(const FleetCounters&)>& done) {
+// Waits until `done` holds; fails when `error` names one, or when `what` takes longer than
+// phase_timeout (with `progress` and `missing` for the message).
+void wait_until(const char* what, const std::function<std::string()>& error,
+                const std::function<bool()>& done, const std::function<std::string()>& progress,
+                const std::function<void()>& missing = {}) {
   const auto deadline = Clock::now() + phase_timeout;
   for (;;) {
-    const FleetCounters c = fleet.counters();
-    if (c.failed > 0) fail(std::string(what) + ": " + fleet.first_error());
-    if (done(c)) return;
+    if (std::string e = error(); !e.empty()) fail(std::string(what) + ": " + e);
+    if (done()) return;
     if (Clock::now() > deadline) {
-      fleet.print_missing(stderr);
+      if (missing) missing();
       fail(std::string(what) + " took longer than " + std::to_string(phase_timeout.count()) +
-           " s: " + std::to_string(c.welcomed) + " welcomed, " + std::to_string(c.caught_up) +
-           " caught up, " + std::to_string(c.edits_acked) + " of " + std::to_string(c.edits_sent) +
-           " edits acknowledged, " + std::to_string(c.receipts) + " receipts");
+           " s: " + progress());
     }
     std::this_thread::sleep_for(kPollInterval);
   }
+}
+
+void wait_for(const DeviceFleet& fleet, const char* what,
+              const std::function<bool(const FleetCounters&)>& done) {
+  wait_until(
+      what, [&] { return fleet.counters().failed > 0 ? fleet.first_error() : std::string(); },
+      [&] { return done(fleet.counters()); },
+      [&] {
+        const FleetCounters c = fleet.counters();
+        return std::to_string(c.welcomed) + " welcomed, " + std::to_string(c.caught_up) +
+               " caught up, " + std::to_string(c.edits_acked) + " of " +
+               std::to_string(c.edits_sent) + " edits acknowledged, " + std::to_string(c.receipts) +
+               " receipts";
+      },
+      [&] { fleet.print_missing(stderr); });
+}
+
+void wait_for(const ReplicaFleet& fleet, const char* what,
+              const std::function<bool(const ReplicaFleetCounters&)>& done) {
+  wait_until(
+      what, [&] { return fleet.counters().failed > 0 ? fleet.first_error() : std::string(); },
+      [&] { return done(fleet.counters()); },
+      [&] {
+        const ReplicaFleetCounters c = fleet.counters();
+        return std::to_string(c.connected) + " connected, " + std::to_string(c.caught_up) +
+               " caught up, " + std::to_string(c.acked) + " with an empty outbox, " +
+               std::to_string(c.receipts) + " receipts and " + std::to_string(c.echoes) +
+               " echoes of " + std::to_string(c.tracked) + " edits";
+      });
 }
 
 // Every device from `first` on is at the server's last sequence.
@@ -527,6 +590,128 @@ MondayRun monday_once(const Setup& setup, const MondayPlan& plan, std::size_t ru
   return r;
 }
 
+// With --replicas files: the same morning, the devices client-core replica files synced by
+// real sessions. Done when every seller's outbox is empty and their edits are back in their
+// files, and the office's file has every edit; then every replica must hold exactly what
+// the server holds for its user.
+ReplicaFleetOptions replica_fleet_options(const Setup& setup, const ServerProcess& server) {
+  ReplicaFleetOptions f;
+  f.server_url = server.url();
+  f.compress = setup.options.compress;
+  f.idle_timeout = setup.options.device_idle_timeout;
+  return f;
+}
+
+// The sellers' and the office's replicas as they stood before the weekend: each synced once
+// with the seeded book (not timed).
+std::vector<fs::path> prepare_friday_replicas(const Setup& setup) {
+  const std::size_t n = setup.options.monday_clients;
+  if (setup.seller_tokens.size() < n) fail("fewer seller tokens than devices");
+  const fs::path dir = setup.dir / "friday";
+  fs::create_directories(dir);
+  std::vector<ReplicaDeviceSpec> specs;
+  std::vector<fs::path> files;
+  for (std::size_t d = 0; d <= n; ++d) {
+    files.push_back(dir / (DeviceFleet::replica_id(d) + ".db"));
+    specs.push_back({files.back(), d < n ? setup.seller_tokens[d] : setup.tokens.at(0)});
+  }
+  RunServer server(setup, "friday", n + 1);
+  {
+    ReplicaFleet fleet(replica_fleet_options(setup, *server.process), std::move(specs));
+    fleet.start();
+    wait_for(fleet, "syncing the replicas before the weekend",
+             [&](const ReplicaFleetCounters& c) { return c.caught_up == n + 1; });
+  }
+  server.process->stop();
+  return files;
+}
+
+// Each replica file holds exactly what the server's database holds for its user.
+void check_replicas_match(const fs::path& server_db, const std::vector<fs::path>& files,
+                          const std::function<std::string(std::size_t)>& seller_of) {
+  auto store = server::open_sqlite_store(server_db);
+  for (std::size_t d = 0; d < files.size(); ++d) {
+    const std::string seller = seller_of(d);
+    const std::string expected =
+        seller.empty() ? store->canonical_dump() : store->canonical_dump_of_scope(seller);
+    if (client::Replica::open(files[d])->canonical_dump() != expected) {
+      fail("replica " + files[d].filename().string() + " does not hold what the server holds for " +
+           (seller.empty() ? std::string("a manager") : seller));
+    }
+  }
+}
+
+MondayRun monday_files_once(const Setup& setup, const MondayPlan& plan, std::size_t run) {
+  const Options& o = setup.options;
+  MondayRun r;
+  const std::size_t n = o.monday_clients, devices = n + 1;  // the office last
+  RunServer server(setup, "monday-" + std::to_string(run), devices);
+  ServerProcess& process = *server.process;
+  TempDir dir(setup.dir, "monday-replicas");
+  std::vector<fs::path> files;
+  std::vector<ReplicaDeviceSpec> specs;
+  for (std::size_t d = 0; d < devices; ++d) {
+    files.push_back(dir.path() / setup.friday_replicas.at(d).filename());
+    copy_database(setup.friday_replicas[d], files.back());
+    specs.push_back({files.back(), d < n ? setup.seller_tokens.at(d) : setup.tokens.at(0)});
+  }
+  std::uint64_t tracked = 0, changes = 0;
+  {
+    ReplicaFleet fleet(replica_fleet_options(setup, process), std::move(specs));
+    // The weekend, offline, through each replica file (not timed).
+    for (std::size_t d = 0; d < n; ++d) fleet.make_offline_edits(d, plan.edits[d]);
+    for (std::size_t d = 0; d < n; ++d) changes += fleet.report(d).changes;
+    tracked = fleet.counters().tracked;
+
+    const double server_cpu = process.cpu_seconds();
+    const double client_cpu = self_cpu_seconds();
+    const auto start = Clock::now();
+    fleet.start();
+    wait_for(fleet, "monday morning", [&](const ReplicaFleetCounters& c) {
+      return c.acked == devices && c.caught_up == devices && c.echoes >= tracked &&
+             c.receipts >= tracked;
+    });
+    const auto end = std::max(
+        {fleet.last_acked(), fleet.last_caught_up(), fleet.last_receipt(), fleet.last_echo()});
+    r.server_cpu_s = process.cpu_seconds() - server_cpu;
+    r.client_cpu_s = self_cpu_seconds() - client_cpu;
+    r.total_s = seconds_between(start, end);
+    r.acked_s = seconds_between(start, fleet.last_acked());
+    r.push_window_s = seconds_between(fleet.first_connected(), fleet.last_acked());
+    // Only the office receives others' edits: more would be a seller seeing another's.
+    const ReplicaFleetCounters c = fleet.counters();
+    if (c.receipts != tracked || fleet.report(n).receipts != tracked) {
+      fail(std::to_string(c.receipts) + " edits received, " +
+           std::to_string(fleet.report(n).receipts) + " at the office, not " +
+           std::to_string(tracked));
+    }
+    for (std::size_t d = 0; d < n; ++d) {
+      const auto report = fleet.report(d);
+      if (report.pending != 0) fail("seller " + std::to_string(d) + " has an outbox left");
+      if (report.echoes != report.tracked) {
+        fail("seller " + std::to_string(d) + " received " + std::to_string(report.echoes) +
+             " of its " + std::to_string(report.tracked) + " edits back");
+      }
+    }
+    const std::uint64_t last_seq = process.health().last_seq;
+    if (fleet.report(n).cursor != last_seq) {
+      fail("the office is at " + std::to_string(fleet.report(n).cursor) + ", the server at " +
+           std::to_string(last_seq));
+    }
+    r.sequences = last_seq - setup.book_seq;
+    r.server_peak_mib = mib(static_cast<double>(process.peak_rss_bytes()));
+  }
+  process.stop();
+  check_replicas_match(server.db, files, [&](std::size_t d) {
+    return d < n ? token_user(kSellerPrefix, d) : std::string();
+  });
+  r.edits = tracked;
+  r.changes = changes;
+  r.changes_per_s = static_cast<double>(changes) / r.push_window_s;
+  r.edits_per_s = static_cast<double>(tracked) / r.push_window_s;
+  return r;
+}
+
 // ---- live day ----------------------------------------------------------------------------------
 
 struct LivePlan {
@@ -668,6 +853,60 @@ BootstrapRun bootstrap_once(const Setup& setup, std::uint64_t book_xor, std::siz
   return r;
 }
 
+// With --replicas files: fresh client-core replica files, each bootstrapped by a real session.
+// Every file must end holding the whole book, as the server holds it.
+BootstrapRun bootstrap_files_once(const Setup& setup, std::size_t run) {
+  const Options& o = setup.options;
+  BootstrapRun r;
+  const std::size_t n = o.bootstrap_clients;
+  RunServer server(setup, "bootstrap-" + std::to_string(run), n);
+  ServerProcess& process = *server.process;
+  process.health();
+  r.server_rss_before_mib = mib(static_cast<double>(process.rss_bytes()));
+  TempDir dir(setup.dir, "bootstrap-replicas");
+  std::vector<ReplicaDeviceSpec> specs;
+  for (std::size_t d = 0; d < n; ++d) {
+    specs.push_back({dir.path() / (DeviceFleet::replica_id(d) + ".db"), setup.tokens.at(d)});
+  }
+  std::vector<fs::path> files;
+  for (const auto& spec : specs) files.push_back(spec.file);
+  {
+    ReplicaFleet fleet(replica_fleet_options(setup, process), std::move(specs));
+    const double server_cpu = process.cpu_seconds();
+    const double client_cpu = self_cpu_seconds();
+    const auto start = Clock::now();
+    fleet.start();
+    Clock::time_point first{};
+    wait_for(fleet, "the bootstrap storm", [&](const ReplicaFleetCounters& c) {
+      if (c.caught_up > 0 && first == Clock::time_point{}) first = fleet.last_caught_up();
+      return c.caught_up == n;
+    });
+    r.total_s = seconds_between(start, fleet.last_caught_up());
+    r.first_s = seconds_between(start, first);
+    r.server_cpu_s = process.cpu_seconds() - server_cpu;
+    r.client_cpu_s = self_cpu_seconds() - client_cpu;
+    r.server_peak_mib = mib(static_cast<double>(process.peak_rss_bytes()));
+    const std::uint64_t last_seq = process.health().last_seq;
+    for (std::size_t d = 0; d < n; ++d) {
+      const auto report = fleet.report(d);
+      if (report.rows_received != o.customers || report.cursor != last_seq) {
+        fail("device " + std::to_string(d) + " received " + std::to_string(report.rows_received) +
+             " rows, not the " + std::to_string(o.customers) +
+             " customers of the book, and is at " + std::to_string(report.cursor) +
+             ", the server at " + std::to_string(last_seq));
+      }
+    }
+  }
+  process.stop();
+  for (const auto& file : files) {
+    if (std::hash<std::string>{}(client::Replica::open(file)->canonical_dump()) !=
+        setup.book_dump_hash) {
+      fail("replica " + file.filename().string() + " does not hold the book as the server does");
+    }
+  }
+  return r;
+}
+
 // ---- The benchmark -----------------------------------------------------------------------------
 
 int run_benchmark(const Options& o) {
@@ -683,10 +922,13 @@ int run_benchmark(const Options& o) {
   if (want(Scenario::monday)) most_devices = std::max(most_devices, o.monday_clients);
   if (want(Scenario::live)) most_devices = std::max(most_devices, o.live_clients + 1);
   if (want(Scenario::bootstrap)) most_devices = std::max(most_devices, o.bootstrap_clients);
-  const std::uint64_t files = raise_open_files_limit(most_devices + kSpareFiles);
-  if (files < most_devices + kSpareFiles) {
-    fail("only " + std::to_string(files) + " open files allowed; " +
-         std::to_string(most_devices + kSpareFiles) + " needed");
+  if (o.replica_files && want(Scenario::monday)) ++most_devices;  // the office
+  // A device in files holds its socket and its database's three files (db, WAL, shm).
+  const std::uint64_t files_needed = most_devices * (o.replica_files ? 4 : 1) + kSpareFiles;
+  const std::uint64_t files = raise_open_files_limit(files_needed);
+  if (files < files_needed) {
+    fail("only " + std::to_string(files) + " open files allowed; " + std::to_string(files_needed) +
+         " needed");
   }
 
   if (text) {
@@ -696,14 +938,15 @@ int run_benchmark(const Options& o) {
         "libreta-server --threads %d, %d device thread%s\n",
         std::thread::hardware_concurrency(), load_at_start, sqlite3_libversion(),
         LIBRETA_BUILD_TYPE, o.server_threads, o.client_threads, o.client_threads == 1 ? "" : "s");
-    std::printf("devices   in memory, protocol %d; server %s; files in %s\n",
+    std::printf("devices   %s, protocol %d; server %s; files in %s\n",
+                o.replica_files ? "client-core replica files and sync sessions" : "in memory",
                 o.compress ? kProtocolVersion : 1, server_binary.c_str(), parent.c_str());
     std::fflush(stdout);
   }
 
   // The book, one manager token per device and a seller token per Monday seller, seeded
   // once (not timed).
-  Setup setup{o, dir.path(), server_binary, dir.path() / "template.db", 0, {}, {}};
+  Setup setup{o, dir.path(), server_binary, dir.path() / "template.db", 0, {}, {}, {}, 0};
   const std::size_t sellers = want(Scenario::monday) && !o.monday_managers ? o.monday_clients : 0;
   const auto seed_start = Clock::now();
   {
@@ -712,6 +955,9 @@ int run_benchmark(const Options& o) {
                                     [&o](std::size_t i) { return seeded_owner(o, i); });
     setup.tokens = add_tokens(*store, most_devices, server::Role::manager, kDevicePrefix);
     setup.seller_tokens = add_tokens(*store, sellers, server::Role::seller, kSellerPrefix);
+    if (o.replica_files && want(Scenario::bootstrap)) {
+      setup.book_dump_hash = std::hash<std::string>{}(store->canonical_dump());
+    }
   }
   if (text) {
     std::printf(
@@ -720,6 +966,16 @@ int run_benchmark(const Options& o) {
         o.customers, most_devices, sellers, seconds_since(seed_start),
         mb(static_cast<double>(database_bytes(setup.template_db))));
     std::fflush(stdout);
+  }
+  if (o.replica_files && want(Scenario::monday)) {
+    const auto friday_start = Clock::now();
+    setup.friday_replicas = prepare_friday_replicas(setup);
+    if (text) {
+      std::printf(
+          "setup     %zu sellers' and the office's replica files synced in %.1f s, not timed\n",
+          o.monday_clients, seconds_since(friday_start));
+      std::fflush(stdout);
+    }
   }
   nlohmann::json out;
   const auto runs_start = Clock::now();
@@ -801,7 +1057,8 @@ int run_benchmark(const Options& o) {
     }
     std::vector<MondayRun> runs;
     for (std::size_t run = 0; run < o.runs; ++run) {
-      runs.push_back(monday_once(setup, plan, run));
+      runs.push_back(o.replica_files ? monday_files_once(setup, plan, run)
+                                     : monday_once(setup, plan, run));
       const MondayRun& r = runs.back();
       if (text) {
         std::printf("%-4zu %9.3f %9.3f %9llu %10llu %11.0f %9llu %9.2f %10.2f %10.1f\n", run + 1,
@@ -938,12 +1195,15 @@ int run_benchmark(const Options& o) {
     }
     std::vector<BootstrapRun> runs;
     for (std::size_t run = 0; run < o.runs; ++run) {
-      runs.push_back(bootstrap_once(setup, book_xor, run));
+      runs.push_back(o.replica_files ? bootstrap_files_once(setup, run)
+                                     : bootstrap_once(setup, book_xor, run));
       const BootstrapRun& r = runs.back();
       if (text) {
-        std::printf("%-4zu %9.2f %9.2f %13.1f %13.1f %9.2f %10.2f %9.1f\n", run + 1, r.total_s,
+        char mb_in[32] = "-";  // sessions do not count their bytes
+        if (!o.replica_files) std::snprintf(mb_in, sizeof mb_in, "%.1f", r.mb_in);
+        std::printf("%-4zu %9.2f %9.2f %13.1f %13.1f %9.2f %10.2f %9s\n", run + 1, r.total_s,
                     r.first_s, r.server_rss_before_mib, r.server_peak_mib, r.server_cpu_s,
-                    r.client_cpu_s, r.mb_in);
+                    r.client_cpu_s, mb_in);
         std::fflush(stdout);
       }
     }
@@ -992,6 +1252,7 @@ int run_benchmark(const Options& o) {
                     {"customers", o.customers},
                     {"seed", o.seed},
                     {"compression", o.compress},
+                    {"replicas", o.replica_files ? "files" : "memory"},
                     {"quick", o.quick}};
     std::printf("%s\n", out.dump(2).c_str());
   } else {

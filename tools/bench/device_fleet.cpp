@@ -39,28 +39,6 @@ constexpr std::size_t kDigestCapacity = 4096;
 // A read buffer grown past this by a big page is given back once the page is handled.
 constexpr std::size_t kReadBufferKeep = 64 * 1024;
 
-std::int64_t to_ns(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-Clock::time_point from_ns(std::int64_t ns) {
-  return Clock::time_point(
-      std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(ns)));
-}
-
-void store_max(std::atomic<std::int64_t>& target, std::int64_t value) {
-  std::int64_t seen = target.load(std::memory_order_relaxed);
-  while (value > seen && !target.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
-  }
-}
-
-void store_min(std::atomic<std::int64_t>& target, std::int64_t value) {
-  std::int64_t seen = target.load(std::memory_order_relaxed);
-  while ((seen == 0 || value < seen) &&
-         !target.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
-  }
-}
-
 // An edit of device `device`, the `index`-th it made.
 struct EditRef {
   std::uint32_t device = 0;
@@ -130,8 +108,7 @@ struct DeviceFleet::Impl {
   std::atomic<std::uint64_t> edits_sent{0}, edits_tracked{0}, edits_acked{0}, receipts{0},
       echoes{0};
   std::atomic<std::uint64_t> frames{0}, frames_decoded{0}, bytes_in{0}, unknown_versions{0};
-  std::atomic<std::int64_t> last_ack_ns{0}, last_receipt_ns{0}, last_caught_up_ns{0},
-      last_echo_ns{0}, first_push_ns{0};
+  AtomicTime last_ack, last_receipt, last_caught_up, last_echo, first_push;
   mutable std::mutex error_mutex;
   std::string first_error;
 
@@ -183,7 +160,7 @@ class Device : public std::enable_shared_from_this<Device> {
     const Version version{Hlc::from_parts(fleet_.epoch_ms + k, 0), replica_};
     std::vector<Change> changes = changes_of(planned, version);
     EditSlot& slot = edits_[k];
-    slot.made_ns.store(to_ns(Clock::now()), std::memory_order_relaxed);
+    slot.made.raise_to(Clock::now());
     made_.store(k + 1, std::memory_order_release);
     fleet_.edits_made.fetch_add(1, std::memory_order_relaxed);
     if (changes.empty()) fleet_.edits_noop.fetch_add(1, std::memory_order_relaxed);
@@ -248,16 +225,14 @@ class Device : public std::enable_shared_from_this<Device> {
   }
 
   // When edit k was made (for other devices' latency).
-  Clock::time_point made_at(std::uint32_t k) const {
-    return from_ns(edits_[k].made_ns.load(std::memory_order_relaxed));
-  }
+  Clock::time_point made_at(std::uint32_t k) const { return edits_[k].made.get(); }
   std::uint32_t made() const { return made_.load(std::memory_order_acquire); }
   // Whether edit k went out with its version visible (see EditSlot::tracked).
   bool tracked(std::uint32_t k) const { return edits_[k].tracked.load(std::memory_order_acquire); }
 
  private:
   struct EditSlot {
-    std::atomic<std::int64_t> made_ns{0};
+    AtomicTime made;
     int changes_left = 0;  // changes of this edit in the outbox
     // Of those, changes that carry the edit's own version: a tag removal carries the version
     // of the add it removes, so an edit that only removes tags cannot be recognized by what
@@ -484,7 +459,7 @@ class Device : public std::enable_shared_from_this<Device> {
             echoed_[ref.index] = true;
             ++echoes_;
             fleet_.echoes.fetch_add(1, std::memory_order_relaxed);
-            store_max(fleet_.last_echo_ns, to_ns(now));
+            fleet_.last_echo.raise_to(now);
           }
         }
         continue;
@@ -506,7 +481,7 @@ class Device : public std::enable_shared_from_this<Device> {
     if (fresh > 0) {
       receipts_ += fresh;
       fleet_.receipts.fetch_add(fresh, std::memory_order_relaxed);
-      store_max(fleet_.last_receipt_ns, to_ns(now));
+      fleet_.last_receipt.raise_to(now);
     }
   }
 
@@ -533,7 +508,7 @@ class Device : public std::enable_shared_from_this<Device> {
     fleet_.changes_pushed.fetch_add(count, std::memory_order_relaxed);
     edits_sent_ += newly_sent;
     fleet_.edits_sent.fetch_add(newly_sent, std::memory_order_relaxed);
-    store_min(fleet_.first_push_ns, to_ns(Clock::now()));
+    fleet_.first_push.lower_to(Clock::now());
     send(encode_message(Message(std::move(push))));
   }
 
@@ -551,7 +526,7 @@ class Device : public std::enable_shared_from_this<Device> {
       return fail("an ack up to " + std::to_string(d.upto) + " of part of a push");
     edits_acked_ += acked;
     fleet_.edits_acked.fetch_add(acked, std::memory_order_relaxed);
-    store_max(fleet_.last_ack_ns, to_ns(now));
+    fleet_.last_ack.raise_to(now);
     push_next();
   }
 
@@ -560,7 +535,7 @@ class Device : public std::enable_shared_from_this<Device> {
     caught_up_ = value;
     if (value) {
       fleet_.caught_up.fetch_add(1, std::memory_order_relaxed);
-      store_max(fleet_.last_caught_up_ns, to_ns(Clock::now()));
+      fleet_.last_caught_up.raise_to(Clock::now());
     } else {
       fleet_.caught_up.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -869,19 +844,19 @@ std::string DeviceFleet::first_error() const {
 }
 
 Clock::time_point DeviceFleet::last_ack() const {
-  return from_ns(impl_->last_ack_ns.load());
+  return impl_->last_ack.get();
 }
 Clock::time_point DeviceFleet::last_receipt() const {
-  return from_ns(impl_->last_receipt_ns.load());
+  return impl_->last_receipt.get();
 }
 Clock::time_point DeviceFleet::last_caught_up() const {
-  return from_ns(impl_->last_caught_up_ns.load());
+  return impl_->last_caught_up.get();
 }
 Clock::time_point DeviceFleet::last_echo() const {
-  return from_ns(impl_->last_echo_ns.load());
+  return impl_->last_echo.get();
 }
 Clock::time_point DeviceFleet::first_push() const {
-  return from_ns(impl_->first_push_ns.load());
+  return impl_->first_push.get();
 }
 
 DeviceFleet::DeviceReport DeviceFleet::report(std::size_t d) const {

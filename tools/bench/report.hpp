@@ -4,6 +4,7 @@
 // that touch process state (cpu, load) are thread-safe, the rest are pure.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -28,6 +29,36 @@ double seconds_between(Clock::time_point from, Clock::time_point to);
 double milliseconds_between(Clock::time_point from, Clock::time_point to);
 // Unix epoch milliseconds of the system clock.
 std::uint64_t wall_ms();
+
+// A time point many threads move one way: the latest of some events (raise_to) or the
+// earliest (lower_to). Unset until the first event; get() is then the clock's epoch.
+class AtomicTime {
+ public:
+  void raise_to(Clock::time_point t) {
+    const auto ns = to_ns(t);
+    auto seen = ns_.load(std::memory_order_relaxed);
+    while ((seen == 0 || ns > seen) &&
+           !ns_.compare_exchange_weak(seen, ns, std::memory_order_relaxed)) {
+    }
+  }
+  void lower_to(Clock::time_point t) {
+    const auto ns = to_ns(t);
+    auto seen = ns_.load(std::memory_order_relaxed);
+    while ((seen == 0 || ns < seen) &&
+           !ns_.compare_exchange_weak(seen, ns, std::memory_order_relaxed)) {
+    }
+  }
+  Clock::time_point get() const {
+    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::nanoseconds(ns_.load(std::memory_order_relaxed))));
+  }
+
+ private:
+  static std::int64_t to_ns(Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  }
+  std::atomic<std::int64_t> ns_{0};
+};
 
 // Reads `--name value` command lines. `usage(code)` prints the help and exits.
 class ArgReader {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -53,6 +54,9 @@ struct ChangesArrived {
   std::size_t rows = 0;     // rows in the page or live update
   std::size_t applied = 0;  // changes that won and changed the replica
   bool live = false;        // a live update rather than a page of a pull
+  // The rows as the server sent them (already applied), for an app that refreshes what it
+  // shows of them. Valid only during on_event: copy what must outlive it.
+  std::span<const RowState> received;
 };
 struct ConflictsReported {
   std::vector<ConflictNotice> conflicts;  // this replica's edits that lost to concurrent ones
