@@ -95,7 +95,9 @@ void ReplicaFleet::Impl::on_status(ReplicaDevice& device, const client::SyncStat
       caught_up.fetch_sub(1, std::memory_order_relaxed);
     }
   }
-  if (status.pending_changes == 0 && !device.acked) {
+  // Before the welcome the session has not counted its outbox yet: only a connected
+  // session's empty outbox is one the server acknowledged.
+  if (status.connected && status.pending_changes == 0 && !device.acked) {
     device.acked = true;
     acked.fetch_add(1, std::memory_order_relaxed);
     if (device.changes > 0) last_acked.raise_to(now);
