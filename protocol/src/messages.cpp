@@ -359,6 +359,33 @@ std::string encode_message(const Message& message) {
   return std::visit(Encoder{}, message).dump();
 }
 
+std::string encode_rows_message(const Rows& rows, std::span<const std::string* const> encoded) {
+  // The message without its rows, then the rows spliced into its empty "rows" array. Keys
+  // are JSON-escaped, so `"rows":[]` can only be the member itself; it comes after "evict",
+  // the only member holding texts, hence rfind.
+  Rows header;
+  header.since = rows.since;
+  header.after = rows.after;
+  header.more = rows.more;
+  header.live = rows.live;
+  header.evicted = rows.evicted;
+  std::string shell = Encoder{}(header).dump();
+  constexpr std::string_view kEmptyRows = "\"rows\":[]";
+  const std::size_t at = shell.rfind(kEmptyRows);
+  std::size_t size = shell.size() + encoded.size();
+  for (const std::string* row : encoded) size += row->size();
+  std::string text;
+  text.reserve(size);
+  const std::size_t inside = at + kEmptyRows.size() - 1;  // just before ']'
+  text.append(shell, 0, inside);
+  for (std::size_t i = 0; i < encoded.size(); ++i) {
+    if (i > 0) text.push_back(',');
+    text.append(*encoded[i]);
+  }
+  text.append(shell, inside, std::string::npos);
+  return text;
+}
+
 Result<Message> decode_message(std::string_view text) {
   const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Error(ErrorCode::malformed, "the message is not valid JSON");

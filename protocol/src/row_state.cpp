@@ -37,6 +37,10 @@ nlohmann::json row_state_to_json(const RowState& row) {
           {"ver", nlohmann::json::parse(row.versions.encode())}};
 }
 
+std::string encode_row_state(const RowState& row) {
+  return row_state_to_json(row).dump();
+}
+
 Result<RowState> row_state_from_json(const nlohmann::json& j) {
   if (!j.is_object()) return Error(ErrorCode::wrong_type, "a row must be a JSON object");
   for (const auto& [key, member] : j.items()) {

@@ -15,6 +15,8 @@
 #include "libreta/server/sqlite_store.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -38,13 +40,71 @@ std::string encode_fields(const Record& fields) {
   return j.dump();
 }
 
+// The stored JSON of a row read straight into its parts through nlohmann's SAX interface,
+// without building a document first: the writer reads a row for every change it applies,
+// and the document was most of that cost. Anything but what the encoders write is corrupt.
+
+// {"field": value, ...}, a value null, a boolean, a number, a text or a list of texts.
+class FieldsReader {
+ public:
+  explicit FieldsReader(Record& fields) : fields_(fields) {}
+
+  bool null() { return value(Value()); }
+  bool boolean(bool b) { return value(Value(b)); }
+  bool number_integer(json::number_integer_t i) { return value(Value(std::int64_t{i})); }
+  bool number_unsigned(json::number_unsigned_t u) {
+    return u <= static_cast<json::number_unsigned_t>(INT64_MAX) &&
+           value(Value(static_cast<std::int64_t>(u)));
+  }
+  bool number_float(json::number_float_t d, const json::string_t&) { return value(Value(d)); }
+  bool string(json::string_t& text) {
+    if (!in_tags_) return value(Value(std::move(text)));
+    tags_.push_back(std::move(text));
+    return true;
+  }
+  bool binary(json::binary_t&) { return false; }
+  bool start_object(std::size_t) { return depth_++ == 0; }
+  bool key(json::string_t& name) {
+    name_ = std::move(name);
+    return true;
+  }
+  bool end_object() {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) {
+    if (depth_ != 1 || in_tags_) return false;
+    in_tags_ = true;
+    tags_.clear();
+    return true;
+  }
+  bool end_array() {
+    in_tags_ = false;
+    return value(Value(std::move(tags_)));
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;
+  }
+
+ private:
+  bool value(Value v) {
+    if (depth_ != 1 || in_tags_) return false;
+    fields_.insert_or_assign(std::move(name_), std::move(v));
+    return true;
+  }
+
+  Record& fields_;
+  int depth_ = 0;
+  bool in_tags_ = false;
+  std::string name_;
+  TagSet tags_;
+};
+
 Record decode_fields(std::string_view text) {
   Record fields;
-  const json j = json::parse(text, nullptr, false);
-  if (!j.is_object()) throw Error(ErrorCode::storage, "corrupt row fields in the server store");
-  for (const auto& [name, value] : j.items()) {
-    auto decoded = value_from_json(value);
-    if (decoded) fields.emplace(name, std::move(decoded).value());
+  FieldsReader reader(fields);
+  if (!json::sax_parse(text, &reader)) {
+    throw Error(ErrorCode::storage, "corrupt row fields in the server store");
   }
   return fields;
 }
@@ -57,13 +117,57 @@ std::string encode_key_seqs(const std::map<std::string, std::uint64_t, std::less
   return j.dump();
 }
 
+// {"<seq>": ["key", ...], ...}
+class KeySeqsReader {
+ public:
+  explicit KeySeqsReader(std::map<std::string, std::uint64_t, std::less<>>& seqs) : seqs_(seqs) {}
+
+  bool null() { return false; }
+  bool boolean(bool) { return false; }
+  bool number_integer(json::number_integer_t) { return false; }
+  bool number_unsigned(json::number_unsigned_t) { return false; }
+  bool number_float(json::number_float_t, const json::string_t&) { return false; }
+  bool string(json::string_t& key) {
+    if (!in_keys_) return false;
+    seqs_.insert_or_assign(std::move(key), seq_);
+    return true;
+  }
+  bool binary(json::binary_t&) { return false; }
+  bool start_object(std::size_t) {
+    if (in_object_) return false;
+    in_object_ = true;
+    return true;
+  }
+  bool key(json::string_t& seq) {
+    const char* end = seq.data() + seq.size();
+    const auto parsed = std::from_chars(seq.data(), end, seq_);
+    return parsed.ec == std::errc() && parsed.ptr == end && !seq.empty();
+  }
+  bool end_object() { return true; }
+  bool start_array(std::size_t) {
+    if (!in_object_ || in_keys_) return false;
+    in_keys_ = true;
+    return true;
+  }
+  bool end_array() {
+    in_keys_ = false;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;
+  }
+
+ private:
+  std::map<std::string, std::uint64_t, std::less<>>& seqs_;
+  bool in_object_ = false, in_keys_ = false;
+  std::uint64_t seq_ = 0;
+};
+
 std::map<std::string, std::uint64_t, std::less<>> decode_key_seqs(std::string_view text) {
   std::map<std::string, std::uint64_t, std::less<>> seqs;
-  const json j = json::parse(text, nullptr, false);
-  if (!j.is_object()) throw Error(ErrorCode::storage, "corrupt key sequences in the server store");
-  for (const auto& [seq, keys] : j.items()) {
-    const std::uint64_t number = std::stoull(seq);
-    for (const auto& key : keys) seqs[key.get<std::string>()] = number;
+  KeySeqsReader reader(seqs);
+  if (!json::sax_parse(text, &reader)) {
+    throw Error(ErrorCode::storage, "corrupt key sequences in the server store");
   }
   return seqs;
 }

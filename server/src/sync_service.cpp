@@ -3,6 +3,7 @@
 #include "libreta/server/sync_service.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 
@@ -21,7 +22,8 @@ SharedFrame make_frame(const Message& message, bool compress) {
   return std::make_shared<const Frame>(Frame{std::move(text), false});
 }
 
-SharedMessage::SharedMessage(const Message& message) : text(make_frame(message, false)) {
+SharedMessage::SharedMessage(std::string encoded)
+    : text(std::make_shared<const Frame>(Frame{std::move(encoded), false})) {
   if (auto bytes = compress_message(text->bytes, kServerCompressionLevel))
     compressed = std::make_shared<const Frame>(Frame{std::move(*bytes), true});
 }
@@ -381,49 +383,68 @@ class Merger {
 
 // The live update of one commit of sequences (from, to]: one frame for the readers of
 // everything, and one per seller whose scope the commit touched. `last_update_of_seller`
-// (the writer's) remembers where each seller's previous update ended.
+// (the writer's) remembers where each seller's previous update ended. Each row state is
+// encoded once: a row that did not just enter its seller's scope goes into the managers'
+// update and its seller's with the same state.
 std::shared_ptr<const CommitNotice> live_update(
     std::uint64_t from, std::uint64_t to, const Merger& merger,
     std::map<std::string, std::uint64_t>& last_update_of_seller) {
+  std::deque<std::string> encoded;  // every row state's text; a deque keeps their addresses
+  auto encode = [&](const RowState& state) {
+    return &encoded.emplace_back(encode_row_state(state));
+  };
   // Everything, for managers: the keys this commit changed.
   Rows everything;
   everything.live = true;
   everything.since = from - 1;
   everything.after = to;
+  std::vector<const std::string*> everything_rows;
   // Each seller's part: their rows (all of a row that just entered their scope) and the
   // rows they lost.
-  std::map<std::string, Rows> by_seller;
-  auto seller_rows = [&](const std::string& seller) -> Rows& {
+  struct SellerPart {
+    Rows rows;
+    std::vector<const std::string*> encoded;
+  };
+  std::map<std::string, SellerPart> by_seller;
+  auto seller_part = [&](const std::string& seller) -> SellerPart& {
     auto it = by_seller.find(seller);
     if (it == by_seller.end()) {
-      Rows rows;
-      rows.live = true;
-      rows.after = to;
+      SellerPart part;
+      part.rows.live = true;
+      part.rows.after = to;
       // Nothing of this seller's changed since their last update: a connection that has
       // it may apply this one (docs/protocol.md, "Live updates").
       auto last = last_update_of_seller.find(seller);
-      rows.since = last != last_update_of_seller.end() ? last->second : from - 1;
-      it = by_seller.emplace(seller, std::move(rows)).first;
+      part.rows.since = last != last_update_of_seller.end() ? last->second : from - 1;
+      it = by_seller.emplace(seller, std::move(part)).first;
     }
     return it->second;
   };
   for (const GroupRow* entry : merger.saved()) {
     const ServerRow& row = entry->row;
-    if (!entry->changed.empty()) everything.rows.push_back(row.state_after(from - 1));
-    if (!row.scope.empty()) {
-      RowState state = row.state_after(row.scope_seq >= from ? 0 : from - 1);
-      if (!state.versions.empty()) seller_rows(row.scope).rows.push_back(std::move(state));
+    const std::string* changed = nullptr;
+    if (!entry->changed.empty()) {
+      changed = encode(row.state_after(from - 1));
+      everything_rows.push_back(changed);
     }
+    if (row.scope.empty()) continue;
+    const std::string* for_seller = row.scope_seq < from ? changed : nullptr;
+    if (!for_seller) {
+      RowState state = row.state_after(row.scope_seq >= from ? 0 : from - 1);
+      if (!state.versions.empty()) for_seller = encode(state);
+    }
+    if (for_seller) seller_part(row.scope).encoded.push_back(for_seller);
   }
   for (const Eviction& eviction : merger.evictions()) {
-    seller_rows(eviction.user).evicted.push_back({eviction.table, eviction.row});
+    seller_part(eviction.user).rows.evicted.push_back({eviction.table, eviction.row});
   }
   auto notice = std::make_shared<CommitNotice>(
-      CommitNotice{from, to, SharedMessage(Message(std::move(everything))), {}});
-  for (auto& [seller, rows] : by_seller) {
+      CommitNotice{from, to, SharedMessage(encode_rows_message(everything, everything_rows)), {}});
+  for (auto& [seller, part] : by_seller) {
     last_update_of_seller[seller] = to;
-    const std::uint64_t since = rows.since;
-    notice->by_seller.emplace(seller, SellerUpdate{since, SharedMessage(Message(std::move(rows)))});
+    notice->by_seller.emplace(
+        seller,
+        SellerUpdate{part.rows.since, SharedMessage(encode_rows_message(part.rows, part.encoded))});
   }
   return notice;
 }

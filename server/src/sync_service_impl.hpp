@@ -42,7 +42,7 @@ struct SharedMessage {
   SharedFrame text;
   SharedFrame compressed;  // null: not worth it
 
-  explicit SharedMessage(const Message& message);
+  explicit SharedMessage(std::string encoded);  // a message's text (encode_message...)
   const SharedFrame& for_connection(bool compressed_frames) const {
     return compressed_frames && compressed ? compressed : text;
   }

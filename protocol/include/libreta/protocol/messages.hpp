@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -113,6 +114,11 @@ struct ProtocolError {
 using Message = std::variant<Hello, Welcome, Push, Ack, Pull, Rows, ProtocolError>;
 
 std::string encode_message(const Message& message);
+// The text of a Rows message whose rows are given already encoded, each by
+// encode_row_state(row): the same text as encode_message(rows) with those rows
+// (`rows.rows` itself is not read). For the server's live updates, where one row state goes
+// into several messages and is encoded once.
+std::string encode_rows_message(const Rows& rows, std::span<const std::string* const> encoded);
 Result<Message> decode_message(std::string_view text);
 // The "type" name of a message ("hello", "push"...).
 std::string_view message_type(const Message& message);

@@ -33,6 +33,8 @@ std::vector<Change> to_changes(const RowState& row);
 
 // {"t":table,"r":id,"v":{field:value,...},"ver":{version:[keys...],...}}
 nlohmann::json row_state_to_json(const RowState& row);
+// The same, as compact text.
+std::string encode_row_state(const RowState& row);
 Result<RowState> row_state_from_json(const nlohmann::json& json);
 
 }  // namespace libreta
