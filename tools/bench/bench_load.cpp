@@ -841,6 +841,26 @@ struct BootstrapRun {
   double mb_in = 0;  // message bytes the devices received, after inflate
 };
 
+// Starts the fleet and waits until all n devices are caught up: the storm's times, CPU and
+// the server's peak, for either kind of fleet.
+template <class Fleet>
+void run_storm(Fleet& fleet, const ServerProcess& process, std::size_t n, BootstrapRun& r) {
+  const double server_cpu = process.cpu_seconds();
+  const double client_cpu = self_cpu_seconds();
+  const auto start = Clock::now();
+  fleet.start();
+  Clock::time_point first{};
+  wait_for(fleet, "the bootstrap storm", [&](const auto& c) {
+    if (c.caught_up > 0 && first == Clock::time_point{}) first = fleet.last_caught_up();
+    return c.caught_up == n;
+  });
+  r.total_s = seconds_between(start, fleet.last_caught_up());
+  r.first_s = seconds_between(start, first);
+  r.server_cpu_s = process.cpu_seconds() - server_cpu;
+  r.client_cpu_s = self_cpu_seconds() - client_cpu;
+  r.server_peak_mib = mib(static_cast<double>(process.peak_rss_bytes()));
+}
+
 BootstrapRun bootstrap_once(const Setup& setup, std::uint64_t book_xor, std::size_t run) {
   const Options& o = setup.options;
   BootstrapRun r;
@@ -850,20 +870,7 @@ BootstrapRun bootstrap_once(const Setup& setup, std::uint64_t book_xor, std::siz
   process.health();
   r.server_rss_before_mib = mib(static_cast<double>(process.rss_bytes()));
   DeviceFleet fleet(fleet_options(setup, process), device_specs(setup, n, 0));
-  const double server_cpu = process.cpu_seconds();
-  const double client_cpu = self_cpu_seconds();
-  const auto start = Clock::now();
-  fleet.start();
-  Clock::time_point first{};
-  wait_for(fleet, "the bootstrap storm", [&](const FleetCounters& c) {
-    if (c.caught_up > 0 && first == Clock::time_point{}) first = fleet.last_caught_up();
-    return c.caught_up == n;
-  });
-  r.total_s = seconds_between(start, fleet.last_caught_up());
-  r.first_s = seconds_between(start, first);
-  r.server_cpu_s = process.cpu_seconds() - server_cpu;
-  r.client_cpu_s = self_cpu_seconds() - client_cpu;
-  r.server_peak_mib = mib(static_cast<double>(process.peak_rss_bytes()));
+  run_storm(fleet, process, n, r);
   r.mb_in = mb(static_cast<double>(fleet.counters().bytes_in));
   for (std::size_t d = 0; d < n; ++d) {
     const auto report = fleet.report(d);
@@ -897,20 +904,7 @@ BootstrapRun bootstrap_files_once(const Setup& setup, std::size_t run) {
   for (const auto& spec : specs) files.push_back(spec.file);
   {
     ReplicaFleet fleet(replica_fleet_options(setup, process), std::move(specs));
-    const double server_cpu = process.cpu_seconds();
-    const double client_cpu = self_cpu_seconds();
-    const auto start = Clock::now();
-    fleet.start();
-    Clock::time_point first{};
-    wait_for(fleet, "the bootstrap storm", [&](const ReplicaFleetCounters& c) {
-      if (c.caught_up > 0 && first == Clock::time_point{}) first = fleet.last_caught_up();
-      return c.caught_up == n;
-    });
-    r.total_s = seconds_between(start, fleet.last_caught_up());
-    r.first_s = seconds_between(start, first);
-    r.server_cpu_s = process.cpu_seconds() - server_cpu;
-    r.client_cpu_s = self_cpu_seconds() - client_cpu;
-    r.server_peak_mib = mib(static_cast<double>(process.peak_rss_bytes()));
+    run_storm(fleet, process, n, r);
     const std::uint64_t last_seq = process.health().last_seq;
     for (std::size_t d = 0; d < n; ++d) {
       const auto report = fleet.report(d);
