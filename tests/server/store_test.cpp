@@ -97,7 +97,7 @@ TEST_CASE("store: a row whose stored text is damaged is a storage error", "[stor
       {"fields", "{\"name\":{\"nested\":1}}"},       // an object is not a value
       {"fields", "{\"tags\":[\"a\",[\"b\"]]}"},      // a list inside a tag set
       {"fields", "{\"tags\":[\"a\",1]}"},            // a tag that is not a text
-      {"fields", "{\"big\":18446744073709551615}"},  // beyond a 64-bit integer
+      {"fields", "{\"big\":18446744073709551615}"},  // beyond a signed 64-bit integer
       {"key_seqs", "{\"x\":[\"name\"]}"},            // a sequence that is not a number
       {"key_seqs", "{\"12\":\"name\"}"},             // keys not in a list
       {"key_seqs", "{\"12\":[3]}"},                  // a key that is not a text

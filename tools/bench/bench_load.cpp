@@ -718,11 +718,16 @@ MondayRun monday_files_once(const Setup& setup, const MondayPlan& plan, std::siz
              " of its " + std::to_string(report.tracked) + " edits back");
       }
     }
+    // The office's session reports the rows it applied just before its new cursor: wait
+    // for the cursor too (it does not move the end time by more than that).
     const std::uint64_t last_seq = process.health().last_seq;
-    if (fleet.report(n).cursor != last_seq) {
-      fail("the office is at " + std::to_string(fleet.report(n).cursor) + ", the server at " +
-           std::to_string(last_seq));
-    }
+    wait_until(
+        "the office's cursor", [&] { return fleet.first_error(); },
+        [&] { return fleet.report(n).cursor == last_seq; },
+        [&] {
+          return "the office is at " + std::to_string(fleet.report(n).cursor) + ", the server at " +
+                 std::to_string(last_seq);
+        });
     r.sequences = last_seq - setup.book_seq;
     r.server_peak_mib = mib(static_cast<double>(process.peak_rss_bytes()));
   }

@@ -29,7 +29,8 @@ struct ReplicaDevice {
   std::unique_ptr<client::SyncSession> session;
   std::uint64_t changes = 0;  // in the outbox at start
   std::uint64_t tracked = 0;
-  // Where the session stands, from its last StatusChanged.
+  // What its StatusChanged events said: caught_up as of the last one; connected (ever
+  // welcomed), acked (its outbox emptied once connected) and failed, once set, stay.
   bool connected = false, caught_up = false, acked = false, failed = false;
   std::vector<bool> seen;  // by global edit index: received already
   std::atomic<std::uint64_t> cursor{0}, pending{0}, rows{0}, receipts{0}, echoes{0};
@@ -73,6 +74,8 @@ void ReplicaFleet::Impl::on_event(ReplicaDevice& device, const client::SyncEvent
 
 void ReplicaFleet::Impl::on_status(ReplicaDevice& device, const client::SyncStatus& status) {
   const auto now = Clock::now();
+  // The fleet's counters below are updated with release, read with acquire: a thread that
+  // sees a device counted as caught up or acked also sees what the device stored first.
   device.cursor.store(status.cursor, std::memory_order_relaxed);
   device.pending.store(status.pending_changes, std::memory_order_relaxed);
   device.caught_up_now.store(status.caught_up, std::memory_order_relaxed);
@@ -83,23 +86,24 @@ void ReplicaFleet::Impl::on_status(ReplicaDevice& device, const client::SyncStat
   }
   if (status.connected && !device.connected) {
     device.connected = true;
-    connected.fetch_add(1, std::memory_order_relaxed);
+    connected.fetch_add(1, std::memory_order_release);
     first_connected.lower_to(now);
   }
   if (status.caught_up != device.caught_up) {
     device.caught_up = status.caught_up;
     if (status.caught_up) {
-      caught_up.fetch_add(1, std::memory_order_relaxed);
+      caught_up.fetch_add(1, std::memory_order_release);
       last_caught_up.raise_to(now);
     } else {
-      caught_up.fetch_sub(1, std::memory_order_relaxed);
+      caught_up.fetch_sub(1, std::memory_order_release);
     }
   }
-  // Before the welcome the session has not counted its outbox yet: only a connected
-  // session's empty outbox is one the server acknowledged.
+  // The status a session publishes as it starts comes before it has opened its file and
+  // counted its outbox: only a connected session's empty outbox is one the server
+  // acknowledged.
   if (status.connected && status.pending_changes == 0 && !device.acked) {
     device.acked = true;
-    acked.fetch_add(1, std::memory_order_relaxed);
+    acked.fetch_add(1, std::memory_order_release);
     if (device.changes > 0) last_acked.raise_to(now);
   }
 }
@@ -123,12 +127,12 @@ void ReplicaFleet::Impl::on_rows(ReplicaDevice& device, const client::ChangesArr
   }
   if (fresh > 0) {
     device.receipts.fetch_add(fresh, std::memory_order_relaxed);
-    receipts.fetch_add(fresh, std::memory_order_relaxed);
+    receipts.fetch_add(fresh, std::memory_order_release);
     last_receipt.raise_to(now);
   }
   if (own > 0) {
     device.echoes.fetch_add(own, std::memory_order_relaxed);
-    echoes.fetch_add(own, std::memory_order_relaxed);
+    echoes.fetch_add(own, std::memory_order_release);
     last_echo.raise_to(now);
   }
 }
