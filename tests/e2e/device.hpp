@@ -52,8 +52,6 @@ class EventLog {
   std::uint64_t pulled_rows() const { return pulled_rows_; }
   std::uint64_t live_applied() const { return live_applied_; }
   std::size_t conflicts_reported() const { return conflicts_; }
-  // The "table/id" of every row a live update brought, in arrival order.
-  const std::vector<std::string>& live_rows() const { return live_rows_; }
   const std::vector<RefusedChange>& refused() const { return refused_; }
 
   std::uint64_t pulled_rows_now() {
@@ -63,6 +61,11 @@ class EventLog {
   std::uint64_t live_applied_now() {
     std::lock_guard lock(mutex_);
     return live_applied_;
+  }
+  // The "table/id" of every row a live update brought, in arrival order.
+  std::vector<std::string> live_rows_now() {
+    std::lock_guard lock(mutex_);
+    return live_rows_;
   }
 
  private:
