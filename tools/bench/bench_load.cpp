@@ -378,7 +378,8 @@ void wait_for(const ReplicaFleet& fleet, const char* what,
         return std::to_string(c.connected) + " connected, " + std::to_string(c.caught_up) +
                " caught up, " + std::to_string(c.acked) + " with an empty outbox, " +
                std::to_string(c.receipts) + " receipts and " + std::to_string(c.echoes) +
-               " echoes of " + std::to_string(c.tracked) + " edits";
+               " echoes of " + std::to_string(c.tracked) + " edits, " + std::to_string(c.rows) +
+               " rows received";
       });
 }
 

@@ -166,21 +166,14 @@ ReplicaFleet::~ReplicaFleet() {
   stop();
 }
 
-std::size_t ReplicaFleet::size() const {
-  return impl_->devices.size();
-}
-
-std::size_t ReplicaFleet::make_offline_edits(
+void ReplicaFleet::make_offline_edits(
     std::size_t d, const std::vector<std::shared_ptr<const PlannedEdit>>& edits) {
   if (impl_->started) fail("offline edits after the fleet started");
   ReplicaDevice& device = *impl_->devices.at(d);
   auto replica = client::Replica::open(device.spec.file);
-  std::size_t changed = 0;
   for (const auto& planned : edits) {
     const workload::Edit& e = planned->edit;
-    if (replica->update(tables::customers, e.customer_id, Record{{e.field, e.value}}) > 0) {
-      ++changed;
-    }
+    replica->update(tables::customers, e.customer_id, Record{{e.field, e.value}});
   }
   // What will go out, as the change log coalesced it; each distinct visible version is an
   // edit others can recognize.
@@ -194,7 +187,6 @@ std::size_t ReplicaFleet::make_offline_edits(
       ++device.tracked;
     }
   }
-  return changed;
 }
 
 void ReplicaFleet::start() {

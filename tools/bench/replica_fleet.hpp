@@ -55,12 +55,10 @@ class ReplicaFleet {
   ReplicaFleet(const ReplicaFleet&) = delete;
   ReplicaFleet& operator=(const ReplicaFleet&) = delete;
 
-  std::size_t size() const;
-
   // Before start(): device `d` makes these edits in its replica file, as the app would,
-  // offline. Returns how many changed something (the rest set the value the field had).
-  std::size_t make_offline_edits(std::size_t d,
-                                 const std::vector<std::shared_ptr<const PlannedEdit>>& edits);
+  // offline (an edit that sets the value the field has changes nothing).
+  void make_offline_edits(std::size_t d,
+                          const std::vector<std::shared_ptr<const PlannedEdit>>& edits);
 
   // Starts every device's session at once (each connects, pushes its outbox, pulls).
   void start();
