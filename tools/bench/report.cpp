@@ -1,7 +1,9 @@
 #include "report.hpp"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -149,11 +151,33 @@ void remove_database(const fs::path& file) {
   }
 }
 
+namespace {
+
+void flush_to_disk(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    const int error = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot flush " + path.string() + ": " + std::strerror(error));
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
 void copy_database(const fs::path& from, const fs::path& to) {
   remove_database(to);
+  std::vector<fs::path> copied{to};
   fs::copy_file(from, to);
-  if (fs::exists(from.string() + "-wal"))
+  if (fs::exists(from.string() + "-wal")) {
     fs::copy_file(from.string() + "-wal", to.string() + "-wal");
+    copied.push_back(to.string() + "-wal");
+  }
+  // A copy's pages are dirty in the kernel's cache until written back, and on ext4 the first
+  // fsync of any file waits for them: the run's first commit would pay for writing out the
+  // whole copy (a stall of 100 - 200 ms at the start of the live day, seen as its p99).
+  for (const auto& file : copied) flush_to_disk(file);
+  flush_to_disk(to.parent_path().empty() ? fs::path(".") : to.parent_path());
 }
 
 std::uintmax_t database_bytes(const fs::path& file) {
