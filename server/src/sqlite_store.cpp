@@ -337,6 +337,17 @@ class SqliteWriter final : public StoreWriter {
     stmt.bind(4, e.row).bind(5, e.until.to_string()).run();
   }
 
+  std::uint64_t last_change_of_scope(std::string_view seller) override {
+    // Both through their (scope, seq) and (user, seq) indexes: one lookup each.
+    auto& stmt = prepare_(
+        "SELECT max(coalesce((SELECT max(seq) FROM rows WHERE scope = ?1), 0), "
+        "coalesce((SELECT max(seq) FROM evictions WHERE user = ?1), 0))");
+    stmt.bind(1, seller);
+    const std::uint64_t seq = stmt.step() ? static_cast<std::uint64_t>(stmt.integer(0)) : 0;
+    stmt.reset();
+    return seq;
+  }
+
   std::optional<Eviction> last_eviction(std::string_view user, std::string_view table,
                                         std::string_view row) override {
     auto& stmt = prepare_(

@@ -102,7 +102,10 @@ class Merger {
 
   // After every job: brings scopes up to date (a reassigned customer takes its rows along),
   // numbers the changed rows, saves them and records evictions. Returns the last sequence.
-  std::uint64_t finish(std::uint64_t seq) {
+  // Adds to `last_update_of_seller` where the scope of each seller the commit touches last
+  // changed, for sellers it does not know yet (live_update's `since`).
+  std::uint64_t finish(std::uint64_t seq,
+                       std::map<std::string, std::uint64_t>& last_update_of_seller) {
     // A customer whose owner changed takes every row it has with it.
     std::vector<std::string> moved;
     for (auto& [key, entry] : group_.rows) {
@@ -131,6 +134,15 @@ class Merger {
       entry.row.customer =
           link != entry.row.fields.end() && link->second.is_text() ? link->second.as_text() : "";
       entry.row.scope = entry.row.customer.empty() ? "" : scope_of_customer(entry.row.customer);
+    }
+    // Read before the saves below move it. Without it, a seller's first update after the
+    // server starts would claim a change of their scope at every earlier sequence, and each
+    // of their live connections would read a page from the store instead of applying it.
+    for (const auto& [key, entry] : group_.rows) {
+      for (const std::string* seller : {&entry.row.scope, &entry.stored_scope}) {
+        if (!seller->empty() && !last_update_of_seller.count(*seller))
+          last_update_of_seller.emplace(*seller, writer_.last_change_of_scope(*seller));
+      }
     }
     for (auto& [key, entry] : group_.rows) {
       ServerRow& row = entry.row;
@@ -499,7 +511,7 @@ void SyncService::Impl::run_writer() {
         applied += job->changes.size();
       }
       const std::uint64_t from = writer->last_seq() + 1;
-      const std::uint64_t seq = merger.finish(from - 1);
+      const std::uint64_t seq = merger.finish(from - 1, last_update_of_seller);
       writer->set_last_seq(seq);
       writer->commit();
       last_seq = seq;

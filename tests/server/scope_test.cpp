@@ -115,6 +115,70 @@ TEST_CASE("scope: live updates reach only the sellers whose customers changed", 
   CHECK(for_ana.rows[0].id == "a1");
 }
 
+TEST_CASE("scope: after a restart, a seller's first update applies where their device is",
+          "[scope]") {
+  ServiceCase t;
+  const std::string marta = t.token("marta", Role::manager);
+  const std::string ana_token = t.token("ana", Role::seller);
+  std::uint64_t seq = 0;
+  {
+    Client office = t.connect("office");
+    office.hello(marta);
+    for (const auto& [id, owner] : std::vector<std::pair<std::string, std::string>>{
+             {"a1", "ana"}, {"l1", "luis"}, {"l2", "luis"}}) {
+      office.send(customer_with_contact(seq, "office", id, owner));
+      REQUIRE(office.out->next_as<Ack>().refused.empty());
+    }
+  }
+  // Sequences: a1 and its contact 1-2, l1's 3-4, l2's 5-6.
+  std::uint64_t ana_cursor = 0;
+  for (int restart = 0; restart < 2; ++restart) {
+    INFO("restart " << restart);
+    t.restart();
+    Client office = t.connect("office");
+    office.hello(marta);
+    Client ana = t.connect("ana-laptop");
+    ana.hello(ana_token);
+    ana_cursor = pull_all(ana, ana_cursor).after;
+    // A commit of Luis's scope only, then one of Ana's: her device must be able to apply
+    // it where it is, and her connection must not need to read the store for it.
+    office.send(Push{{pushed(++seq, "office", "l1", "city", Value("Lugo"), kNow - 50)}});
+    office.out->next_as<Ack>();
+    const std::uint64_t pages_read = t.service().stats().pages_read;
+    if (restart == 0) {
+      REQUIRE(ana_cursor == 6);
+      office.send(Push{{pushed(++seq, "office", "a1", "city", Value("Ourense"), kNow - 40)}});
+      office.out->next_as<Ack>();
+      const auto update = ana.out->next_as<Rows>();
+      CHECK(update.live);
+      CHECK(update.since == 2);  // her scope's last change
+      CHECK(update.after == 8);
+      REQUIRE(update.rows.size() == 1);
+      CHECK(update.rows[0].fields.at("city") == Value("Ourense"));
+      CHECK(t.service().stats().pages_read == pages_read);
+      // Her only customer goes to Luis with its contact (sequences 9 and 10): her scope's last
+      // change is now the customer's eviction.
+      office.send(Push{{pushed(++seq, "office", "a1", "owner", Value("luis"), kNow - 30)}});
+      office.out->next_as<Ack>();
+      const auto eviction = ana.out->next_as<Rows>();
+      CHECK(eviction.since == 8);
+      CHECK(eviction.evicted.size() == 1);
+      ana_cursor = eviction.after;
+      REQUIRE(ana_cursor == 10);
+    } else {
+      REQUIRE(ana_cursor == 10);
+      Push created = customer_with_contact(seq, "office", "a3", "ana");
+      office.send(created);
+      office.out->next_as<Ack>();
+      const auto update = ana.out->next_as<Rows>();
+      CHECK(update.live);
+      CHECK(update.since == 10);
+      CHECK(update.rows.size() == 2);
+      CHECK(t.service().stats().pages_read == pages_read);
+    }
+  }
+}
+
 TEST_CASE("scope: a write outside the seller's scope is refused and changes nothing", "[scope]") {
   Office office;
   Client ana = office.seller("ana-laptop", office.ana_token);

@@ -144,14 +144,21 @@ struct Client {
 class ServiceCase {
  public:
   explicit ServiceCase(const std::function<void(SyncServiceOptions&)>& adjust = {}) {
-    store_ = open_sqlite_store(dir_.file("server.db"));
-    SyncServiceOptions options;
-    options.clock = std::make_shared<FakeClock>(kNow);
-    options.page_rows = 3;
-    if (adjust) adjust(options);
-    service_ = SyncService::create(*store_, options);
+    options_.clock = std::make_shared<FakeClock>(kNow);
+    options_.page_rows = 3;
+    if (adjust) adjust(options_);
+    start();
   }
   ~ServiceCase() { service_->stop(); }
+
+  // A server restart: the service and the store are closed and opened again on the same
+  // file. Clients of the old service must be gone.
+  void restart() {
+    service_->stop();
+    service_.reset();
+    store_.reset();
+    start();
+  }
 
   std::string token(const std::string& user, Role role = Role::manager) {
     auto made = make_token(user, role, kNow);
@@ -169,7 +176,13 @@ class ServiceCase {
   std::filesystem::path db_file() const { return dir_.file("server.db"); }
 
  private:
+  void start() {
+    store_ = open_sqlite_store(dir_.file("server.db"));
+    service_ = SyncService::create(*store_, options_);
+  }
+
   test::TempDir dir_;
+  SyncServiceOptions options_;
   std::unique_ptr<Store> store_;
   std::shared_ptr<SyncService> service_;
 };

@@ -102,6 +102,9 @@ class StoreWriter {
   // The rows of other tables that belong to a customer (contacts, interactions...).
   virtual std::vector<ServerRow> children_of(std::string_view customer) = 0;
   virtual void add_eviction(const Eviction& eviction) = 0;
+  // The last sequence at which a row entered, changed in or left the seller's scope (0 if
+  // none): a seller's pull after it finds nothing.
+  virtual std::uint64_t last_change_of_scope(std::string_view seller) = 0;
   // The latest time `user` lost the row, if ever.
   virtual std::optional<Eviction> last_eviction(std::string_view user, std::string_view table,
                                                 std::string_view row) = 0;
