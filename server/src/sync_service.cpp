@@ -172,7 +172,7 @@ class Merger {
     return seq;
   }
 
-  const std::vector<GroupRow*>& saved() const { return saved_; }
+  const std::vector<const GroupRow*>& saved() const { return saved_; }
   const std::vector<Eviction>& evictions() const { return evictions_; }
   // The sequences the rows written again had before this commit.
   // Sorted.
@@ -388,19 +388,39 @@ class Merger {
   GroupState& group_;
   HybridClock& server_clock_;
   std::uint64_t now_ms_;
-  std::vector<GroupRow*> saved_;
+  std::vector<const GroupRow*> saved_;
   std::vector<Eviction> evictions_;
   std::vector<std::uint64_t> moved_from_;
 };
 
-// The live update of one commit of sequences (from, to]: one frame for the readers of
-// everything, and one per seller whose scope the commit touched. `last_update_of_seller`
-// (the writer's) remembers where each seller's previous update ended. Each row state is
-// encoded once: a row that did not just enter its seller's scope goes into the managers'
-// update and its seller's with the same state.
-std::shared_ptr<const CommitNotice> live_update(
-    std::uint64_t from, std::uint64_t to, const Merger& merger,
+// Where each seller's part of the live update of commit (from, to] starts: the end of their
+// previous update (docs/protocol.md, "Live updates"). Runs on the writer, in commit order,
+// and moves `last_update_of_seller` to `to` for every seller the commit touched: every
+// seller whose scope a saved row is in, and every seller who lost a row.
+std::map<std::string, std::uint64_t> sellers_since(
+    std::uint64_t from, std::uint64_t to, const std::vector<const GroupRow*>& saved,
+    const std::vector<Eviction>& evictions,
     std::map<std::string, std::uint64_t>& last_update_of_seller) {
+  std::map<std::string, std::uint64_t> since;
+  auto touch = [&](const std::string& seller) {
+    if (seller.empty() || since.count(seller)) return;
+    auto& last = last_update_of_seller.try_emplace(seller, from - 1).first->second;
+    since.emplace(seller, last);
+    last = to;
+  };
+  for (const GroupRow* entry : saved) touch(entry->row.scope);
+  for (const Eviction& eviction : evictions) touch(eviction.user);
+  return since;
+}
+
+// The live update of one commit of sequences (from, to]: one frame for the readers of
+// everything, and one per seller whose scope the commit touched, starting where
+// sellers_since says. Each row state is encoded once: a row that did not just enter its
+// seller's scope goes into the managers' update and its seller's with the same state.
+std::shared_ptr<const CommitNotice> live_update(std::uint64_t from, std::uint64_t to,
+                                                const std::vector<const GroupRow*>& saved,
+                                                const std::vector<Eviction>& evictions,
+                                                const std::map<std::string, std::uint64_t>& since) {
   std::deque<std::string> encoded;  // every row state's text; a deque keeps their addresses
   auto encode = [&](const RowState& state) {
     return &encoded.emplace_back(encode_row_state(state));
@@ -424,15 +444,14 @@ std::shared_ptr<const CommitNotice> live_update(
       SellerPart part;
       part.rows.live = true;
       part.rows.after = to;
-      // Nothing of this seller's changed since their last update: a connection that has
-      // it may apply this one (docs/protocol.md, "Live updates").
-      auto last = last_update_of_seller.find(seller);
-      part.rows.since = last != last_update_of_seller.end() ? last->second : from - 1;
+      // Nothing of this seller's changed since: a connection that has it may apply this
+      // one.
+      part.rows.since = since.at(seller);
       it = by_seller.emplace(seller, std::move(part)).first;
     }
     return it->second;
   };
-  for (const GroupRow* entry : merger.saved()) {
+  for (const GroupRow* entry : saved) {
     const ServerRow& row = entry->row;
     const std::string* changed = nullptr;
     if (!entry->changed.empty()) {
@@ -447,13 +466,12 @@ std::shared_ptr<const CommitNotice> live_update(
     }
     if (for_seller) seller_part(row.scope).encoded.push_back(for_seller);
   }
-  for (const Eviction& eviction : merger.evictions()) {
+  for (const Eviction& eviction : evictions) {
     seller_part(eviction.user).rows.evicted.push_back({eviction.table, eviction.row});
   }
   auto notice = std::make_shared<CommitNotice>(
       CommitNotice{from, to, SharedMessage(encode_rows_message(everything, everything_rows)), {}});
   for (auto& [seller, part] : by_seller) {
-    last_update_of_seller[seller] = to;
     notice->by_seller.emplace(
         seller,
         SellerUpdate{part.rows.since, SharedMessage(encode_rows_message(part.rows, part.encoded))});
@@ -462,6 +480,22 @@ std::shared_ptr<const CommitNotice> live_update(
 }
 
 }  // namespace
+
+// A durable commit whose acks and live update are still to be made and sent: the publisher
+// thread does it, in commit order, while the writer goes on with the next group.
+struct CommittedGroup {
+  std::uint64_t from = 0, to = 0;  // (from - 1, to]; empty when to < from
+  GroupState state;                // owns the rows `saved` points to
+  std::vector<const GroupRow*> saved;
+  std::vector<Eviction> evictions;
+  std::map<std::string, std::uint64_t> sellers_since;
+  struct PendingAck {
+    std::shared_ptr<Outbound> out;
+    bool compressed_frames = false;
+    Ack ack;
+  };
+  std::vector<PendingAck> acks;
+};
 
 SyncService::Impl::Impl(Store& s, SyncServiceOptions o)
     : store(s),
@@ -473,6 +507,8 @@ SyncService::Impl::Impl(Store& s, SyncServiceOptions o)
   if (options.page_cache_bytes > 0)
     page_cache = std::make_unique<PageCache>(options.page_cache_bytes);
 }
+
+SyncService::Impl::~Impl() = default;
 
 bool SyncService::Impl::enqueue(WriteJob job) {
   {
@@ -501,28 +537,33 @@ void SyncService::Impl::run_writer() {
       }
     }
     auto commit = [&](std::vector<WriteJob*> jobs) {
-      GroupState state;
-      std::vector<Ack> acks;
+      auto committed = std::make_unique<CommittedGroup>();
       std::uint64_t conflicts_recorded = 0, applied = 0;
       auto writer = store.begin_write();
-      Merger merger(*writer, state, server_clock, clock->now_millis());
+      Merger merger(*writer, committed->state, server_clock, clock->now_millis());
       for (WriteJob* job : jobs) {
-        acks.push_back(merger.apply(*job, conflicts_recorded));
+        committed->acks.push_back(
+            {job->out, job->compressed_frames, merger.apply(*job, conflicts_recorded)});
         applied += job->changes.size();
       }
       const std::uint64_t from = writer->last_seq() + 1;
       const std::uint64_t seq = merger.finish(from - 1, last_update_of_seller);
       writer->set_last_seq(seq);
       writer->commit();
+      writer.reset();
       last_seq = seq;
       changes_applied += applied;
       conflicts += conflicts_recorded;
       ++commits;
+      // Before any pull can be served the cache's pages of rows this commit moved.
       if (page_cache) page_cache->committed(seq, merger.moved_from());
-      for (std::size_t i = 0; i < jobs.size(); ++i) {
-        jobs[i]->out->send(make_frame(Message(std::move(acks[i])), jobs[i]->compressed_frames));
-      }
-      if (seq >= from) fan_out(live_update(from, seq, merger, last_update_of_seller));
+      committed->from = from;
+      committed->to = seq;
+      committed->saved = merger.saved();
+      committed->evictions = merger.evictions();
+      committed->sellers_since =
+          sellers_since(from, seq, committed->saved, committed->evictions, last_update_of_seller);
+      publish(std::move(committed));
     };
     std::vector<WriteJob*> all;
     for (auto& job : group) all.push_back(&job);
@@ -549,6 +590,36 @@ void SyncService::Impl::run_writer() {
                        /*compress=*/false));
       }
     }
+  }
+}
+
+void SyncService::Impl::publish(std::unique_ptr<CommittedGroup> group) {
+  std::unique_lock lock(publish_mutex);
+  // A bound on the commits waiting, each holding its rows: past it the writer waits.
+  publish_changed.wait(lock, [&] { return to_publish.size() < kMaxCommitsToPublish; });
+  to_publish.push_back(std::move(group));
+  publish_changed.notify_all();
+}
+
+void SyncService::Impl::run_publisher() {
+  for (;;) {
+    std::unique_ptr<CommittedGroup> group;
+    {
+      std::unique_lock lock(publish_mutex);
+      publish_changed.wait(lock, [&] { return writer_done || !to_publish.empty(); });
+      if (to_publish.empty()) return;  // the writer has stopped and everything is sent
+      group = std::move(to_publish.front());
+      to_publish.pop_front();
+      publish_changed.notify_all();
+    }
+    for (auto& pending : group->acks) {
+      pending.out->send(make_frame(Message(std::move(pending.ack)), pending.compressed_frames));
+    }
+    if (group->to >= group->from) {
+      fan_out(live_update(group->from, group->to, group->saved, group->evictions,
+                          group->sellers_since));
+    }
+    // The group's rows are freed here too, off the writer.
   }
 }
 
@@ -661,6 +732,8 @@ std::shared_ptr<SyncService> SyncService::create(Store& store, SyncServiceOption
   service->impl_->owner = service.get();
   service->impl_->writer_thread =
       std::thread([impl = service->impl_.get()] { impl->run_writer(); });
+  service->impl_->publisher_thread =
+      std::thread([impl = service->impl_.get()] { impl->run_publisher(); });
   service->impl_->revocation_thread =
       std::thread([impl = service->impl_.get()] { impl->watch_revocations(); });
   return service;
@@ -680,6 +753,13 @@ void SyncService::stop() {
   impl_->queue_changed.notify_all();
   impl_->stop_requested.notify_all();
   if (impl_->writer_thread.joinable()) impl_->writer_thread.join();
+  {
+    // What the writer committed is acknowledged and announced before the service stops.
+    std::lock_guard lock(impl_->publish_mutex);
+    impl_->writer_done = true;
+  }
+  impl_->publish_changed.notify_all();
+  if (impl_->publisher_thread.joinable()) impl_->publisher_thread.join();
   if (impl_->revocation_thread.joinable()) impl_->revocation_thread.join();
 }
 

@@ -64,6 +64,9 @@ struct CommitNotice {
   std::map<std::string, SellerUpdate> by_seller;  // only sellers whose scope changed
 };
 
+// A durable commit waiting for its acks and live update (sync_service.cpp).
+struct CommittedGroup;
+
 struct SyncService::Impl {
   SyncService* owner = nullptr;
   Store& store;
@@ -77,9 +80,18 @@ struct SyncService::Impl {
   bool stopping = false;
   std::thread writer_thread;
 
+  // Commits whose acks and live updates the publisher thread makes and sends, in commit
+  // order, while the writer goes on with the next group.
+  static constexpr std::size_t kMaxCommitsToPublish = 2;
+  std::mutex publish_mutex;
+  std::condition_variable publish_changed;
+  std::deque<std::unique_ptr<CommittedGroup>> to_publish;
+  bool writer_done = false;  // set once the writer thread has ended
+  std::thread publisher_thread;
+
   // The writer thread's own clock, for the server's writes.
   HybridClock server_clock;
-  // Where each seller's last live update ended (writer thread only).
+  // Where each seller's last live update ended (writer thread only; sellers_since()).
   std::map<std::string, std::uint64_t> last_update_of_seller;
   // Pages of pulls that read everything, shared (null when options.page_cache_bytes is 0).
   std::unique_ptr<PageCache> page_cache;
@@ -102,9 +114,13 @@ struct SyncService::Impl {
   std::atomic<std::uint64_t> pages_read{0}, pages_shared{0};
 
   Impl(Store& s, SyncServiceOptions o);
+  ~Impl();
   // Queues a job for the writer; false when the service is stopping.
   bool enqueue(WriteJob job);
   void run_writer();
+  // Hands a durable commit to the publisher (waits while kMaxCommitsToPublish are queued).
+  void publish(std::unique_ptr<CommittedGroup> group);
+  void run_publisher();
   void fan_out(const std::shared_ptr<const CommitNotice>& notice);
   // Registers an authenticated connection for live updates: of a seller's scope, or of
   // everything when `seller` is null.
