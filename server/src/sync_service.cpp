@@ -555,7 +555,8 @@ void SyncService::Impl::run_writer() {
       changes_applied += applied;
       conflicts += conflicts_recorded;
       ++commits;
-      // Before any pull can be served the cache's pages of rows this commit moved.
+      // Here, on the writer, and not later: a pull after this commit must not be served a
+      // cached page it made stale.
       if (page_cache) page_cache->committed(seq, merger.moved_from());
       committed->from = from;
       committed->to = seq;
@@ -612,12 +613,29 @@ void SyncService::Impl::run_publisher() {
       to_publish.pop_front();
       publish_changed.notify_all();
     }
+    // Failures here (out of memory, say) cannot undo the commit, which is durable.
     for (auto& pending : group->acks) {
-      pending.out->send(make_frame(Message(std::move(pending.ack)), pending.compressed_frames));
+      try {
+        pending.out->send(make_frame(Message(std::move(pending.ack)), pending.compressed_frames));
+      } catch (const std::exception&) {
+        // Without its ack the device would wait: close the connection, and on reconnecting
+        // it learns from the welcome's `acked` what was stored.
+        try {
+          pending.out->send_and_close(make_frame(
+              Message(ProtocolError{ErrorCode::internal, "the ack could not be sent", true}),
+              /*compress=*/false));
+        } catch (const std::exception&) {
+        }
+      }
     }
-    if (group->to >= group->from) {
-      fan_out(live_update(group->from, group->to, group->saved, group->evictions,
-                          group->sellers_since));
+    try {
+      if (group->to >= group->from) {
+        fan_out(live_update(group->from, group->to, group->saved, group->evictions,
+                            group->sellers_since));
+      }
+    } catch (const std::exception&) {
+      // A connection that missed this update finds a gap at the next one and reads what it
+      // missed from the store.
     }
     // The group's rows are freed here too, off the writer.
   }
