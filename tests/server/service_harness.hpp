@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 
 #include "libreta/protocol/compression.hpp"
 #include "libreta/protocol/customer_book.hpp"
@@ -49,32 +50,17 @@ class MemoryOutbound final : public Outbound {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::unique_lock lock(mutex_);
     for (;;) {
-      while (!tasks_.empty()) {
-        auto task = std::move(tasks_.front());
-        tasks_.pop_front();
-        lock.unlock();
-        task();
-        lock.lock();
-      }
-      if (!frames_.empty()) {
-        Frame frame = std::move(frames_.front());
-        frames_.pop_front();
-        std::string text = std::move(frame.bytes);
-        if (frame.compressed) {
-          ++compressed_frames_;
-          auto decompressed = decompress_message(text, 64 << 20);
-          REQUIRE(decompressed.ok());
-          text = std::move(decompressed).value();
-        }
-        auto message = decode_message(text);
-        REQUIRE(message.ok());
-        return std::move(message).value();
-      }
+      if (auto message = run_work_and_take_frame(lock)) return std::move(*message);
       if (changed_.wait_until(lock, deadline) == std::cv_status::timeout && tasks_.empty() &&
           frames_.empty()) {
         FAIL("no frame within the deadline");
       }
     }
+  }
+  // The next frame if one is there (after running the posted work), without waiting.
+  std::optional<Message> poll() {
+    std::unique_lock lock(mutex_);
+    return run_work_and_take_frame(lock);
   }
   template <class T>
   T next_as() {
@@ -106,6 +92,29 @@ class MemoryOutbound final : public Outbound {
   }
 
  private:
+  std::optional<Message> run_work_and_take_frame(std::unique_lock<std::mutex>& lock) {
+    while (!tasks_.empty()) {
+      auto task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+    if (frames_.empty()) return std::nullopt;
+    Frame frame = std::move(frames_.front());
+    frames_.pop_front();
+    std::string text = std::move(frame.bytes);
+    if (frame.compressed) {
+      ++compressed_frames_;
+      auto decompressed = decompress_message(text, 64 << 20);
+      REQUIRE(decompressed.ok());
+      text = std::move(decompressed).value();
+    }
+    auto message = decode_message(text);
+    REQUIRE(message.ok());
+    return std::move(message).value();
+  }
+
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Frame> frames_;
