@@ -173,9 +173,9 @@ void copy_database(const fs::path& from, const fs::path& to) {
     fs::copy_file(from.string() + "-wal", to.string() + "-wal");
     copied.push_back(to.string() + "-wal");
   }
-  // A copy's pages are dirty in the kernel's cache until written back, and on ext4 the first
-  // fsync of any file waits for them: the run's first commit would pay for writing out the
-  // whole copy (a stall of 100 - 200 ms at the start of the live day, seen as its p99).
+  // A copy's pages stay dirty in the kernel's cache until written back: the server's first
+  // WAL checkpoint, which fsyncs the database file, would write out the whole copy inside
+  // a commit (a stall of 100 - 200 ms early in the live day, which was its p99).
   for (const auto& file : copied) flush_to_disk(file);
   flush_to_disk(to.parent_path().empty() ? fs::path(".") : to.parent_path());
 }
