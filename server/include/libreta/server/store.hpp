@@ -1,6 +1,6 @@
 // The server's storage, behind an abstract interface so that the sync logic does not depend
-// on the database: SQLite (sqlite_store.hpp) is the embedded default; other backends
-// implement the same contract (tests/server/store_contract_test.cpp).
+// on the database: SQLite (sqlite_store.hpp) is the embedded default, and the only backend
+// so far (tests/server/store_test.cpp and the sync service's tests hold it to this contract).
 //
 // Threads: read methods of Store may be called from any thread at once. begin_write() is
 // called by one thread at a time (the sync service's writer), and its StoreWriter is used
