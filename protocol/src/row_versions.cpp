@@ -1,7 +1,8 @@
 #include "libreta/protocol/row_versions.hpp"
 
 #include <algorithm>
-#include <cstdio>
+
+#include "libreta/protocol/json_text.hpp"
 
 namespace libreta {
 namespace {
@@ -13,48 +14,6 @@ std::string tag_key(std::string_view field, char op, std::string_view tag) {
   key += op;
   key += tag;
   return key;
-}
-
-void append_json_string(std::string& out, std::string_view text) {
-  // Field names and versions never need escaping; tags rarely do.
-  const bool plain = std::none_of(text.begin(), text.end(), [](char c) {
-    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
-  });
-  if (plain) {
-    out += '"';
-    out += text;
-    out += '"';
-    return;
-  }
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
 }
 
 }  // namespace
@@ -153,12 +112,12 @@ std::string RowVersions::encode() const {
   std::string out = "{";
   for (std::size_t g = 0; g < groups.size(); ++g) {
     if (g) out += ',';
-    append_json_string(out, groups[g].first->to_string());
+    json_text::append_string(out, groups[g].first->to_string());
     out += ":[";
     const auto& keys = groups[g].second;
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (i) out += ',';
-      append_json_string(out, *keys[i]);
+      json_text::append_string(out, *keys[i]);
     }
     out += ']';
   }
@@ -166,120 +125,9 @@ std::string RowVersions::encode() const {
   return out;
 }
 
-namespace {
-
-// A reader for exactly the JSON that encode() writes: an object of arrays of strings. It
-// runs for every row a write touches, where a general JSON parser costs more than the
-// write's SQL.
-class BlobReader {
- public:
-  explicit BlobReader(std::string_view text) : text_(text) {}
-
-  void skip_space() {
-    while (at_ < text_.size() &&
-           (text_[at_] == ' ' || text_[at_] == '\n' || text_[at_] == '\t' || text_[at_] == '\r')) {
-      ++at_;
-    }
-  }
-  bool take(char c) {
-    skip_space();
-    if (at_ < text_.size() && text_[at_] == c) {
-      ++at_;
-      return true;
-    }
-    return false;
-  }
-  bool peek(char c) {
-    skip_space();
-    return at_ < text_.size() && text_[at_] == c;
-  }
-  bool done() {
-    skip_space();
-    return at_ == text_.size();
-  }
-  // A JSON string; false if malformed. Escapes are decoded (\uXXXX within the BMP).
-  bool string(std::string& out) {
-    out.clear();
-    if (!take('"')) return false;
-    while (at_ < text_.size()) {
-      const char c = text_[at_++];
-      if (c == '"') return true;
-      if (static_cast<unsigned char>(c) < 0x20) return false;
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (at_ >= text_.size()) return false;
-      const char e = text_[at_++];
-      switch (e) {
-        case '"':
-          out += '"';
-          break;
-        case '\\':
-          out += '\\';
-          break;
-        case '/':
-          out += '/';
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        case 'u': {
-          if (at_ + 4 > text_.size()) return false;
-          unsigned code = 0;
-          for (int k = 0; k < 4; ++k) {
-            const char h = text_[at_++];
-            code <<= 4;
-            if (h >= '0' && h <= '9')
-              code |= static_cast<unsigned>(h - '0');
-            else if (h >= 'a' && h <= 'f')
-              code |= static_cast<unsigned>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F')
-              code |= static_cast<unsigned>(h - 'A' + 10);
-            else
-              return false;
-          }
-          if (code >= 0xd800 && code <= 0xdfff) return false;  // never written by encode()
-          if (code < 0x80) {
-            out += static_cast<char>(code);
-          } else if (code < 0x800) {
-            out += static_cast<char>(0xc0 | (code >> 6));
-            out += static_cast<char>(0x80 | (code & 0x3f));
-          } else {
-            out += static_cast<char>(0xe0 | (code >> 12));
-            out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (code & 0x3f));
-          }
-          break;
-        }
-        default:
-          return false;
-      }
-    }
-    return false;
-  }
-
- private:
-  std::string_view text_;
-  std::size_t at_ = 0;
-};
-
-}  // namespace
-
 std::optional<RowVersions> RowVersions::decode(std::string_view blob) {
-  BlobReader reader(blob);
+  // Read without a general JSON parser: this runs for every row a write touches.
+  json_text::Reader reader(blob);
   RowVersions result;
   if (!reader.take('{')) return std::nullopt;
   std::string version_text, key;

@@ -15,13 +15,13 @@
 #include "libreta/server/sqlite_store.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "libreta/protocol/canonical.hpp"
+#include "libreta/protocol/json_text.hpp"
 #include "libreta/protocol/value_json.hpp"
 #include "libreta/sqlite/sqlite.hpp"
 
@@ -34,139 +34,77 @@ constexpr int kServerFileVersion = 2;
 constexpr char kRowColumns[] =
     "tbl, id, fields, versions, key_seqs, seq, customer, scope, scope_seq";
 
+// A row's stored parts are JSON text (readable with SQLite's json functions, as the
+// version 1 to 2 migration does), written and read by json_text, not by a general JSON
+// library: the writer loads and saves a row for every change it applies. Anything but what
+// these encoders write is corrupt.
+
+// {"field": value, ...}, in field order.
 std::string encode_fields(const Record& fields) {
-  json j = json::object();
-  for (const auto& [name, value] : fields) j[name] = value_to_json(value);
-  return j.dump();
+  std::string out = "{";
+  for (const auto& [name, value] : fields) {
+    if (out.size() > 1) out += ',';
+    json_text::append_string(out, name);
+    out += ':';
+    json_text::append_value(out, value);
+  }
+  out += '}';
+  return out;
 }
-
-// The stored JSON of a row read straight into its parts through nlohmann's SAX interface,
-// without building a document first: the writer reads a row for every change it applies,
-// and the document was most of that cost. Anything but what the encoders write is corrupt.
-
-// {"field": value, ...}, a value null, a boolean, a number, a text or a list of texts.
-class FieldsReader {
- public:
-  explicit FieldsReader(Record& fields) : fields_(fields) {}
-
-  bool null() { return value(Value()); }
-  bool boolean(bool b) { return value(Value(b)); }
-  bool number_integer(json::number_integer_t i) { return value(Value(std::int64_t{i})); }
-  bool number_unsigned(json::number_unsigned_t u) {
-    return u <= static_cast<json::number_unsigned_t>(INT64_MAX) &&
-           value(Value(static_cast<std::int64_t>(u)));
-  }
-  bool number_float(json::number_float_t d, const json::string_t&) { return value(Value(d)); }
-  bool string(json::string_t& text) {
-    if (!in_tags_) return value(Value(std::move(text)));
-    tags_.push_back(std::move(text));
-    return true;
-  }
-  bool binary(json::binary_t&) { return false; }
-  bool start_object(std::size_t) { return depth_++ == 0; }
-  bool key(json::string_t& name) {
-    name_ = std::move(name);
-    return true;
-  }
-  bool end_object() {
-    --depth_;
-    return true;
-  }
-  bool start_array(std::size_t) {
-    if (depth_ != 1 || in_tags_) return false;
-    in_tags_ = true;
-    tags_.clear();
-    return true;
-  }
-  bool end_array() {
-    in_tags_ = false;
-    return value(Value(std::move(tags_)));
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
-  }
-
- private:
-  bool value(Value v) {
-    if (depth_ != 1 || in_tags_) return false;
-    fields_.insert_or_assign(std::move(name_), std::move(v));
-    return true;
-  }
-
-  Record& fields_;
-  int depth_ = 0;
-  bool in_tags_ = false;
-  std::string name_;
-  TagSet tags_;
-};
 
 Record decode_fields(std::string_view text) {
   Record fields;
-  FieldsReader reader(fields);
-  if (!json::sax_parse(text, &reader)) {
+  json_text::Reader reader(text);
+  std::string name;
+  Value value;
+  bool ok = reader.take('{');
+  while (ok && !reader.peek('}')) {
+    ok = (fields.empty() || reader.take(',')) && reader.string(name) && reader.take(':') &&
+         reader.value(value);
+    if (ok) fields.insert_or_assign(std::move(name), std::move(value));
+  }
+  if (!ok || !reader.take('}') || !reader.done()) {
     throw Error(ErrorCode::storage, "corrupt row fields in the server store");
   }
   return fields;
 }
 
+// {"<seq>": ["key", ...], ...}: each sequence once, with the keys it last changed.
 std::string encode_key_seqs(const std::map<std::string, std::uint64_t, std::less<>>& seqs) {
-  std::map<std::uint64_t, std::vector<std::string>> groups;
-  for (const auto& [key, seq] : seqs) groups[seq].push_back(key);
-  json j = json::object();
-  for (auto& [seq, keys] : groups) j[std::to_string(seq)] = std::move(keys);
-  return j.dump();
+  std::map<std::uint64_t, std::vector<const std::string*>> groups;
+  for (const auto& [key, seq] : seqs) groups[seq].push_back(&key);
+  std::string out = "{";
+  for (const auto& [seq, keys] : groups) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    out += std::to_string(seq);
+    out += "\":[";
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (i) out += ',';
+      json_text::append_string(out, *keys[i]);
+    }
+    out += ']';
+  }
+  out += '}';
+  return out;
 }
-
-// {"<seq>": ["key", ...], ...}
-class KeySeqsReader {
- public:
-  explicit KeySeqsReader(std::map<std::string, std::uint64_t, std::less<>>& seqs) : seqs_(seqs) {}
-
-  bool null() { return false; }
-  bool boolean(bool) { return false; }
-  bool number_integer(json::number_integer_t) { return false; }
-  bool number_unsigned(json::number_unsigned_t) { return false; }
-  bool number_float(json::number_float_t, const json::string_t&) { return false; }
-  bool string(json::string_t& key) {
-    if (!in_keys_) return false;
-    seqs_.insert_or_assign(std::move(key), seq_);
-    return true;
-  }
-  bool binary(json::binary_t&) { return false; }
-  bool start_object(std::size_t) {
-    if (in_object_) return false;
-    in_object_ = true;
-    return true;
-  }
-  bool key(json::string_t& seq) {
-    const char* end = seq.data() + seq.size();
-    const auto parsed = std::from_chars(seq.data(), end, seq_);
-    return parsed.ec == std::errc() && parsed.ptr == end && !seq.empty();
-  }
-  bool end_object() { return true; }
-  bool start_array(std::size_t) {
-    if (!in_object_ || in_keys_) return false;
-    in_keys_ = true;
-    return true;
-  }
-  bool end_array() {
-    in_keys_ = false;
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
-  }
-
- private:
-  std::map<std::string, std::uint64_t, std::less<>>& seqs_;
-  bool in_object_ = false, in_keys_ = false;
-  std::uint64_t seq_ = 0;
-};
 
 std::map<std::string, std::uint64_t, std::less<>> decode_key_seqs(std::string_view text) {
   std::map<std::string, std::uint64_t, std::less<>> seqs;
-  KeySeqsReader reader(seqs);
-  if (!json::sax_parse(text, &reader)) {
+  json_text::Reader reader(text);
+  std::string key;
+  std::uint64_t seq = 0;
+  bool ok = reader.take('{');
+  for (bool first = true; ok && !reader.peek('}'); first = false) {
+    ok = (first || reader.take(',')) && reader.quoted_unsigned(seq) && reader.take(':') &&
+         reader.take('[');
+    for (bool first_key = true; ok && !reader.peek(']'); first_key = false) {
+      ok = (first_key || reader.take(',')) && reader.string(key);
+      if (ok) seqs.insert_or_assign(std::move(key), seq);
+    }
+    ok = ok && reader.take(']');
+  }
+  if (!ok || !reader.take('}') || !reader.done()) {
     throw Error(ErrorCode::storage, "corrupt key sequences in the server store");
   }
   return seqs;

@@ -3,8 +3,10 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "libreta/protocol/error.hpp"
+#include "libreta/protocol/value_json.hpp"
 #include "libreta/server/sqlite_store.hpp"
 #include "libreta/sqlite/sqlite.hpp"
 #include "support/temp_dir.hpp"
@@ -86,6 +88,29 @@ TEST_CASE("store: a row comes back exactly as it was saved, whatever its values 
   CHECK(page.rows[0].key_seqs == row.key_seqs);
 }
 
+TEST_CASE("store: rows stored by earlier versions, with nlohmann's JSON, read back the same",
+          "[store]") {
+  test::TempDir dir;
+  const ServerRow row = awkward_row();
+  save(*open_sqlite_store(dir.file("server.db")), row);
+  {
+    // Before json_text, fields were nlohmann's dump of an object of value_to_json, and
+    // key_seqs an object of sequences as text, in text order, each with its list of keys.
+    nlohmann::json fields = nlohmann::json::object();
+    for (const auto& [name, value] : row.fields) fields[name] = value_to_json(value);
+    nlohmann::json key_seqs = nlohmann::json::object();
+    for (const auto& [key, seq] : row.key_seqs) key_seqs[std::to_string(seq)].push_back(key);
+    sqlite::Database db(dir.file("server.db").string(), false);
+    auto stmt = db.prepare("UPDATE rows SET fields = ?, key_seqs = ?");
+    stmt.bind(1, fields.dump()).bind(2, key_seqs.dump()).run();
+  }
+  auto store = open_sqlite_store(dir.file("server.db"));
+  auto loaded = store->begin_write()->load_row(row.table, row.id);
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->fields == row.fields);
+  CHECK(loaded->key_seqs == row.key_seqs);
+}
+
 TEST_CASE("store: a row whose stored text is damaged is a storage error", "[store]") {
   test::TempDir dir;
   const ServerRow row = awkward_row();
@@ -102,6 +127,11 @@ TEST_CASE("store: a row whose stored text is damaged is a storage error", "[stor
       {"key_seqs", "{\"12\":\"name\"}"},             // keys not in a list
       {"key_seqs", "{\"12\":[3]}"},                  // a key that is not a text
       {"key_seqs", "{\"12\":[[\"name\"]]}"},         // a list inside the keys
+      {"fields", "{\"a\":1 \"b\":2}"},               // no comma
+      {"fields", "{\"a\":1}x"},                      // something after the object
+      {"fields", "{\"a\":\"\\ud800\"}"},             // half a surrogate pair
+      {"fields", "{\"a\":1e400}"},                   // beyond a double
+      {"key_seqs", "{\"-1\":[\"name\"]}"},           // a negative sequence
   }));
   CAPTURE(column, damaged);
   {
