@@ -6,6 +6,8 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "libreta/protocol/compression.hpp"
 #include "libreta/protocol/customer_book.hpp"
@@ -39,9 +41,34 @@ struct GroupRow {
   std::set<std::string> changed;  // version keys this commit changed
 };
 
-// The rows one group commit touches, and what it learned along the way.
+// A row's (table, id), and a view of one for looking it up without copying the strings.
+using RowKey = std::pair<std::string, std::string>;
+using RowKeyView = std::pair<std::string_view, std::string_view>;
+
+struct RowKeyHash {
+  using is_transparent = void;
+  std::size_t operator()(const RowKeyView& key) const {
+    const std::size_t table = std::hash<std::string_view>()(key.first);
+    return table ^ (std::hash<std::string_view>()(key.second) + 0x9e3779b97f4a7c15ULL +
+                    (table << 6) + (table >> 2));
+  }
+  std::size_t operator()(const RowKey& key) const { return (*this)(RowKeyView(key)); }
+};
+
+struct RowKeyEqual {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return std::string_view(a.first) == std::string_view(b.first) &&
+           std::string_view(a.second) == std::string_view(b.second);
+  }
+};
+
+// The rows one group commit touches, and what it learned along the way. Hashed: a change
+// looks its row up two or three times, in a group of up to 10,000 rows; finish() orders
+// them by (table, id) once, to number them.
 struct GroupState {
-  std::map<std::pair<std::string, std::string>, GroupRow> rows;
+  std::unordered_map<RowKey, GroupRow, RowKeyHash, RowKeyEqual> rows;
   std::map<std::string, std::string> users;  // replica -> user, cached for conflicts
 };
 
@@ -144,7 +171,15 @@ class Merger {
           last_update_of_seller.emplace(*seller, writer_.last_change_of_scope(*seller));
       }
     }
-    for (auto& [key, entry] : group_.rows) {
+    // Numbered in (table, id) order, whatever order the changes came in.
+    std::vector<std::pair<const RowKey*, GroupRow*>> in_order;
+    in_order.reserve(group_.rows.size());
+    for (auto& [key, entry] : group_.rows) in_order.emplace_back(&key, &entry);
+    std::sort(in_order.begin(), in_order.end(),
+              [](const auto& a, const auto& b) { return *a.first < *b.first; });
+    for (auto [key_ptr, entry_ptr] : in_order) {
+      const RowKey& key = *key_ptr;
+      GroupRow& entry = *entry_ptr;
       ServerRow& row = entry.row;
       const bool scope_moved = entry.existed && row.scope != entry.stored_scope;
       if (entry.changed.empty() && !scope_moved) continue;
@@ -192,8 +227,7 @@ class Merger {
   Version server_version() { return Version{server_clock_.now(), std::string(kServerReplica)}; }
 
   GroupRow& entry_of(const std::string& table, const std::string& id) {
-    auto key = std::make_pair(table, id);
-    auto it = group_.rows.find(key);
+    auto it = group_.rows.find(RowKeyView(table, id));
     if (it == group_.rows.end()) {
       GroupRow entry;
       if (auto stored = writer_.load_row(table, id)) {
@@ -205,7 +239,7 @@ class Merger {
         entry.row.table = table;
         entry.row.id = id;
       }
-      it = group_.rows.emplace(std::move(key), std::move(entry)).first;
+      it = group_.rows.emplace(RowKey(table, id), std::move(entry)).first;
     }
     return it->second;
   }
