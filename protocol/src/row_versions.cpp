@@ -143,7 +143,7 @@ std::optional<RowVersions> RowVersions::decode(std::string_view blob) {
       if (!first_key && !reader.take(',')) return std::nullopt;
       first_key = false;
       if (!reader.string(key)) return std::nullopt;
-      result.versions_.insert_or_assign(key, *version);
+      json_text::assign_in_order(result.versions_, key, *version);
     }
     reader.take(']');
   }

@@ -61,7 +61,7 @@ Record decode_fields(std::string_view text) {
   while (ok && !reader.peek('}')) {
     ok = (fields.empty() || reader.take(',')) && reader.string(name) && reader.take(':') &&
          reader.value(value);
-    if (ok) fields.insert_or_assign(std::move(name), std::move(value));
+    if (ok) json_text::assign_in_order(fields, std::move(name), std::move(value));
   }
   if (!ok || !reader.take('}') || !reader.done()) {
     throw Error(ErrorCode::storage, "corrupt row fields in the server store");
@@ -100,7 +100,7 @@ std::map<std::string, std::uint64_t, std::less<>> decode_key_seqs(std::string_vi
          reader.take('[');
     for (bool first_key = true; ok && !reader.peek(']'); first_key = false) {
       ok = (first_key || reader.take(',')) && reader.string(key);
-      if (ok) seqs.insert_or_assign(std::move(key), seq);
+      if (ok) json_text::assign_in_order(seqs, std::move(key), seq);
     }
     ok = ok && reader.take(']');
   }

@@ -7,8 +7,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "libreta/protocol/value.hpp"
 
@@ -26,6 +28,18 @@ void append_value(std::string& out, const Value& value);
 
 // Reads JSON text from the front, skipping whitespace between tokens. Every method returns
 // false, and may leave the position anywhere, when the text is not what it asked for.
+// map[key] = value, for a map being filled from text whose keys come mostly in order (the
+// encoders write them sorted, or in sorted groups): a key past the last one goes in at the
+// end without a search. A key seen again takes the later value.
+template <typename Map, typename Key, typename Mapped>
+void assign_in_order(Map& map, Key&& key, Mapped&& value) {
+  if (map.empty() || map.key_comp()(std::prev(map.end())->first, key)) {
+    map.emplace_hint(map.end(), std::forward<Key>(key), std::forward<Mapped>(value));
+  } else {
+    map.insert_or_assign(std::forward<Key>(key), std::forward<Mapped>(value));
+  }
+}
+
 class Reader {
  public:
   explicit Reader(std::string_view text) : text_(text) {}
