@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/system/system_error.hpp>
 
 #include "listener.hpp"
@@ -80,6 +81,7 @@ struct Server::Impl {
       : options(std::move(server_options)), service(std::move(sync_service)) {}
 
   void run_thread();
+  void arm_keep_alive();
 
   const ServerOptions options;
   const std::shared_ptr<SyncService> service;
@@ -95,6 +97,8 @@ struct Server::Impl {
   std::unique_ptr<net::io_context> ioc;
   std::shared_ptr<SharedState> state;
   std::shared_ptr<Listener> listener;
+  // Ticks every eighth of the idle timeout (keep_alive_period), on the io_context.
+  std::unique_ptr<net::steady_timer> keep_alive_timer;
   std::vector<std::thread> threads;
   std::atomic<std::uint16_t> port{0};
 };
@@ -111,6 +115,25 @@ void Server::Impl::run_thread() {
       state->log("event=handler_failed error=unknown");
     }
   }
+}
+
+namespace {
+
+// How often the keep-alive looks at the connections. A silent connection is pinged between
+// a half and five eighths of the idle timeout, and dropped between all and nine eighths of it.
+std::chrono::milliseconds keep_alive_period(std::chrono::milliseconds idle_timeout) {
+  return std::max(idle_timeout / 8, std::chrono::milliseconds(1));
+}
+
+}  // namespace
+
+void Server::Impl::arm_keep_alive() {
+  keep_alive_timer->expires_after(keep_alive_period(options.idle_timeout));
+  keep_alive_timer->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    state->keep_alive();
+    arm_keep_alive();
+  });
 }
 
 Server::Server(ServerOptions options, std::shared_ptr<SyncService> service)
@@ -152,6 +175,10 @@ void Server::start() {
   impl.listener = std::move(listener);
   impl.port = impl.listener->port();
   impl.listener->run();
+  if (impl.options.idle_timeout.count() > 0) {
+    impl.keep_alive_timer = std::make_unique<net::steady_timer>(*impl.ioc);
+    impl.arm_keep_alive();
+  }
   impl.threads.reserve(static_cast<std::size_t>(thread_count));
   for (int i = 0; i < thread_count; ++i) impl.threads.emplace_back([&impl] { impl.run_thread(); });
   impl.started = true;
@@ -195,6 +222,8 @@ void Server::stop() {
   for (auto& thread : impl.threads) thread.join();
   impl.threads.clear();
   impl.listener.reset();
+  // Its wait, cancelled, stays queued in the stopped io_context and is destroyed with it.
+  impl.keep_alive_timer.reset();
   // Destroys the handlers still queued (idle HTTP connections, sessions that would not
   // close), closing their sockets, on this thread.
   std::unique_ptr<net::io_context> ioc;

@@ -58,6 +58,11 @@ void SharedState::close_all_gracefully() {
   for_each_session([](WebsocketSession& session) { session.close_going_away(); });
 }
 
+void SharedState::keep_alive() {
+  const auto now = std::chrono::steady_clock::now();
+  for_each_session([now](WebsocketSession& session) { session.keep_alive(now); });
+}
+
 void SharedState::drop_all() {
   for_each_session([](WebsocketSession& session) { session.drop(); });
 }

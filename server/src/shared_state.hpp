@@ -43,6 +43,9 @@ class SharedState {
   void close_all_gracefully();
   // Closes every session's socket at once.
   void drop_all();
+  // Lets every session check its silence against the idle timeout (WebsocketSession::
+  // keep_alive): the server's keep-alive tick.
+  void keep_alive();
   // Waits for the registry to empty, at most until `deadline`; true if it did.
   bool wait_until_empty(std::chrono::steady_clock::time_point deadline);
 

@@ -81,12 +81,18 @@ void WebsocketSession::run(http::request<http::string_body> request) {
   // From here on Beast's WebSocket timers apply, not the HTTP session's deadline.
   tcp().expires_never();
   const ServerOptions& options = state_->options();
+  // Beast bounds the opening and closing handshakes. The idle timeout is the server's own
+  // keep-alive (keep_alive()): Beast's would ping every connection at every half period,
+  // even one whose client pings it or is busy talking.
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = options.handshake_timeout;
-  timeouts.idle_timeout = options.idle_timeout;
-  timeouts.keep_alive_pings = true;
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
+  heard();
   with_ws([&](auto& ws) {
     ws.set_option(timeouts);
+    // Runs inside this session's reads, on its strand; the stream it belongs to is ours.
+    ws.control_callback([this](websocket::frame_type, beast::string_view) { heard(); });
     ws.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
       response.set(http::field::server, "libreta-server");
     }));
@@ -132,6 +138,48 @@ void WebsocketSession::close_going_away() {
 
 void WebsocketSession::drop() {
   net::post(tcp().get_executor(), [self = shared_from_this()] { self->drop_now(); });
+}
+
+void WebsocketSession::heard() {
+  heard_at_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                  std::memory_order_relaxed);
+  pinged_ = false;
+}
+
+void WebsocketSession::keep_alive(std::chrono::steady_clock::time_point now) {
+  const auto idle = state_->options().idle_timeout;
+  const std::chrono::steady_clock::duration silent =
+      now.time_since_epoch() -
+      std::chrono::steady_clock::duration(heard_at_.load(std::memory_order_relaxed));
+  if (silent < idle / 2) return;
+  net::post(tcp().get_executor(), [self = shared_from_this()] { self->on_keep_alive(); });
+}
+
+void WebsocketSession::on_keep_alive() {
+  if (finished_) return;
+  const auto idle = state_->options().idle_timeout;
+  const std::chrono::steady_clock::duration silent =
+      std::chrono::steady_clock::now().time_since_epoch() -
+      std::chrono::steady_clock::duration(heard_at_.load(std::memory_order_relaxed));
+  if (silent >= idle) {
+    state_->log("event=timeout peer=" + peer_);
+    return finish(beast::error::timeout);
+  }
+  // Not during a close: its handshake has a timeout of its own.
+  if (silent < idle / 2 || pinged_ || pinging_ || close_code_) return;
+  pinged_ = true;
+  pinging_ = true;
+  with_ws([&](auto& ws) {
+    ws.async_ping({},
+                  beast::bind_front_handler(&WebsocketSession::on_ping_sent, shared_from_this()));
+  });
+}
+
+void WebsocketSession::on_ping_sent(beast::error_code ec) {
+  pinging_ = false;
+  if (ec) return finish(ec);
+  // A close decided while the ping was going out waited for it.
+  if (close_code_ && !close_sent_ && !writing_ && queue_.empty()) do_close();
 }
 
 void WebsocketSession::on_accept(beast::error_code ec) {
@@ -191,6 +239,7 @@ void WebsocketSession::on_read(beast::error_code ec, std::size_t) {
     }
     return finish(ec);
   }
+  heard();
   dispatch_frame();
   buffer_.consume(buffer_.size());
   if (!finished_) do_read();
@@ -270,6 +319,7 @@ void WebsocketSession::begin_close(websocket::close_code code) {
 }
 
 void WebsocketSession::do_close() {
+  if (pinging_) return;  // on_ping_sent closes
   close_sent_ = true;
   with_ws([&](auto& ws) {
     ws.async_close(websocket::close_reason(*close_code_),

@@ -9,6 +9,8 @@
 // may be called from any thread: they post to the strand.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -56,6 +58,10 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   void close_going_away();
   // Closes the socket now, as a network failure would.
   void drop();
+  // The keep-alive's look at this connection (any thread, often): a connection silent for
+  // half the idle timeout is pinged, one silent for all of it is dropped. A connection that
+  // spoke recently costs an atomic load and nothing else.
+  void keep_alive(std::chrono::steady_clock::time_point now);
 
  private:
   boost::beast::tcp_stream& tcp();
@@ -78,6 +84,10 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   void do_close();
   void drop_now();
   void finish(boost::beast::error_code ec);
+  // Anything arrived from the client: a message, a ping, a pong.
+  void heard();
+  void on_keep_alive();
+  void on_ping_sent(boost::beast::error_code ec);
 
   std::variant<PlainWebsocket, TlsWebsocket> ws_;
   const std::shared_ptr<SharedState> state_;
@@ -97,6 +107,13 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   std::optional<boost::beast::websocket::close_code> close_code_;
   bool close_sent_ = false;
   bool finished_ = false;
+
+  // When the client was last heard from (steady clock), read by the keep-alive's thread.
+  std::atomic<std::chrono::steady_clock::rep> heard_at_{0};
+  // A ping is being written; no close may start until it is (Beast allows one of the two).
+  bool pinging_ = false;
+  // Pinged since last heard from: one ping per silence.
+  bool pinged_ = false;
 };
 
 }  // namespace libreta::server

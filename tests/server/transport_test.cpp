@@ -225,6 +225,45 @@ TEST_CASE("transport: a live client survives the idle timeout thanks to keep-ali
   // The client reads (and so answers pings) but has nothing to say for three idle periods.
   CHECK_FALSE(client.receive(options.idle_timeout * 3).has_value());
   CHECK_FALSE(client.closed());
+  CHECK(client.pings_received() >= 2);
+}
+
+TEST_CASE("transport: a client that answers nothing is dropped after the idle timeout",
+          "[server][transport][timeout]") {
+  auto options = quiet();
+  options.idle_timeout = 300ms;
+  ServerFixture server(options);
+  WsClient client;
+  client.connect(server.url());
+  say_hello(server, client);
+  const auto start = Clock::now();
+  // The client does not read from here on: the server's ping goes unanswered, as it would
+  // to a device whose network vanished.
+  REQUIRE(wait_for_connections(server, 0));
+  const auto waited = Clock::now() - start;
+  CHECK(waited >= 300ms);
+  CHECK(waited < 5s);
+}
+
+TEST_CASE("transport: a client that keeps talking is not pinged by the server",
+          "[server][transport][timeout]") {
+  // Pings cost a fleet of idle devices its CPU at rest (docs/performance.md, "Load"): the
+  // server pings only a connection that has been silent for half the idle timeout.
+  auto options = quiet();
+  options.idle_timeout = 400ms;
+  ServerFixture server(options);
+  WsClient client;
+  client.connect(server.url());
+  say_hello(server, client);
+  // Three idle periods in which the client pings every 50 ms, as a device does at its own
+  // pace, and reads in between.
+  const auto until = Clock::now() + options.idle_timeout * 3;
+  while (Clock::now() < until) {
+    REQUIRE(client.ping());
+    CHECK_FALSE(client.receive(50ms).has_value());
+  }
+  CHECK_FALSE(client.closed());
+  CHECK(client.pings_received() == 0);
 }
 
 TEST_CASE("transport: a binary frame is answered with a protocol error", "[server][transport]") {

@@ -26,6 +26,7 @@ struct WsClient::Impl {
   std::deque<std::string> inbox;
   bool reading = false;
   bool connected = false;
+  std::size_t pings = 0;
   bool closed = false;
 
   ~Impl() {
@@ -134,8 +135,33 @@ void WsClient::connect(const std::string& url, std::chrono::milliseconds timeout
     throw std::runtime_error("handshake with " + url + ": timed out");
   }
   if (result) throw std::runtime_error("handshake with " + url + ": " + result.message());
+  impl.ws.control_callback([&impl](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::ping) ++impl.pings;
+  });
   impl.connected = true;
   impl.start_read();
+}
+
+bool WsClient::ping(std::chrono::milliseconds timeout) {
+  Impl& impl = *impl_;
+  if (impl.closed || !impl.connected) return false;
+  impl.start_read();
+  bool done = false;
+  beast::error_code result;
+  impl.ws.async_ping({}, [&](beast::error_code ec) {
+    done = true;
+    result = ec;
+  });
+  const auto finished = [&] { return done; };
+  if (!impl.run_until(finished, Clock::now() + timeout)) {
+    impl.abandon(finished);
+    return false;
+  }
+  return !result;
+}
+
+std::size_t WsClient::pings_received() const {
+  return impl_->pings;
 }
 
 bool WsClient::send_text(std::string_view text, std::chrono::milliseconds timeout) {

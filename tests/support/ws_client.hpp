@@ -29,6 +29,11 @@ class WsClient {
   bool send_text(std::string_view text, std::chrono::milliseconds timeout = kDefaultTimeout);
   bool send_binary(std::string_view bytes, std::chrono::milliseconds timeout = kDefaultTimeout);
 
+  // Sends a ping and waits until it is written; false when the connection failed.
+  bool ping(std::chrono::milliseconds timeout = kDefaultTimeout);
+  // Pings received from the server so far (each answered while the client reads).
+  std::size_t pings_received() const;
+
   // The next message, or nullopt when none came within the timeout or the connection closed.
   std::optional<std::string> receive(std::chrono::milliseconds timeout = kDefaultTimeout);
   // Waits until the connection is closed, keeping the messages that come before; true if it
