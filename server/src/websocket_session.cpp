@@ -177,8 +177,12 @@ void WebsocketSession::on_keep_alive() {
 
 void WebsocketSession::on_ping_sent(beast::error_code ec) {
   pinging_ = false;
-  if (ec) return finish(ec);
-  // A close decided while the ping was going out waited for it.
+  // A ping that failed needs nothing more: the read pending on the same socket fails too,
+  // or the connection stays silent and the keep-alive drops it. A close frame from the
+  // client aborts the ping, and the read finishes that close handshake.
+  if (ec || finished_) return;
+  // A close decided while the ping was going out waited for it, so that the two frames
+  // never race.
   if (close_code_ && !close_sent_ && !writing_ && queue_.empty()) do_close();
 }
 
