@@ -5,29 +5,13 @@
 #include <cstdio>
 #include <system_error>
 
+#include "libreta/protocol/text.hpp"
+
 namespace libreta::json_text {
 namespace {
 
 bool needs_escape(char c) {
   return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
-}
-
-void append_utf8(std::string& out, std::uint32_t code) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xc0 | (code >> 6));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xe0 | (code >> 12));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (code >> 18));
-    out += static_cast<char>(0x80 | ((code >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  }
 }
 
 bool is_digit(char c) {
@@ -108,17 +92,9 @@ void append_value(std::string& out, const Value& value) {
     case Value::Type::text:
       append_string(out, value.as_text());
       return;
-    case Value::Type::tags: {
-      out += '[';
-      bool first = true;
-      for (const auto& tag : value.as_tags()) {
-        if (!first) out += ',';
-        first = false;
-        append_string(out, tag);
-      }
-      out += ']';
+    case Value::Type::tags:
+      append_string_list(out, value.as_tags());
       return;
-    }
   }
 }
 
@@ -214,7 +190,7 @@ bool Reader::string(std::string& out) {
           if (!hex4(low) || low < 0xdc00 || low > 0xdfff) return false;
           code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
         }
-        append_utf8(out, code);
+        append_utf8(out, static_cast<char32_t>(code));
         break;
       }
       default:

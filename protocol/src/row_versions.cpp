@@ -113,13 +113,8 @@ std::string RowVersions::encode() const {
   for (std::size_t g = 0; g < groups.size(); ++g) {
     if (g) out += ',';
     json_text::append_string(out, groups[g].first->to_string());
-    out += ":[";
-    const auto& keys = groups[g].second;
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (i) out += ',';
-      json_text::append_string(out, *keys[i]);
-    }
-    out += ']';
+    out += ':';
+    json_text::append_string_list(out, groups[g].second);
   }
   out += '}';
   return out;

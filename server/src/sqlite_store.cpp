@@ -78,12 +78,8 @@ std::string encode_key_seqs(const std::map<std::string, std::uint64_t, std::less
     if (out.size() > 1) out += ',';
     out += '"';
     out += std::to_string(seq);
-    out += "\":[";
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (i) out += ',';
-      json_text::append_string(out, *keys[i]);
-    }
-    out += ']';
+    out += "\":";
+    json_text::append_string_list(out, keys);
   }
   out += '}';
   return out;

@@ -21,6 +21,28 @@ namespace libreta::json_text {
 // either way reads back the same.
 void append_string(std::string& out, std::string_view text);
 
+namespace detail {
+inline std::string_view text_of(std::string_view text) {
+  return text;
+}
+inline std::string_view text_of(const std::string* text) {
+  return *text;
+}
+}  // namespace detail
+
+// ["text", ...]: `texts` holds strings, or pointers to them.
+template <typename Texts>
+void append_string_list(std::string& out, const Texts& texts) {
+  out += '[';
+  bool first = true;
+  for (const auto& text : texts) {
+    if (!first) out += ',';
+    first = false;
+    append_string(out, detail::text_of(text));
+  }
+  out += ']';
+}
+
 // A value as JSON: null, true/false, an integer, a number that reads back as a number (1.0,
 // never 1), a string, or a tag set as an array of strings. A number that is not finite has
 // no JSON form and is written as null, as nlohmann writes it.

@@ -15,6 +15,9 @@ std::string fold_text(std::string_view utf8);
 // values past U+10FFFF.
 bool is_valid_utf8(std::string_view bytes);
 
+// Appends a code point (at most U+10FFFF, not a surrogate) as UTF-8.
+void append_utf8(std::string& out, char32_t code_point);
+
 // Only the ASCII digits of a text: "+34 912-345 678" -> "34912345678".
 std::string digits_only(std::string_view text);
 
