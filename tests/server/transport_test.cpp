@@ -81,6 +81,24 @@ bool wait_for_connections(const ServerFixture& server, std::uint64_t connections
   return false;
 }
 
+libreta::server::ServerOptions with_idle_timeout(std::chrono::milliseconds idle_timeout) {
+  auto options = quiet();
+  options.idle_timeout = idle_timeout;
+  return options;
+}
+
+// A server with the given idle timeout, and a client of it that has said hello.
+struct GreetedClient {
+  explicit GreetedClient(std::chrono::milliseconds idle)
+      : idle_timeout(idle), server(with_idle_timeout(idle)) {
+    client.connect(server.url());
+    say_hello(server, client);
+  }
+  const std::chrono::milliseconds idle_timeout;
+  ServerFixture server;
+  WsClient client;
+};
+
 }  // namespace
 
 TEST_CASE("transport: /healthz answers ok with the last sequence and the open connections",
@@ -216,30 +234,21 @@ TEST_CASE("transport: a connection that never says hello is closed after the hel
 
 TEST_CASE("transport: a live client survives the idle timeout thanks to keep-alive pings",
           "[server][transport][timeout]") {
-  auto options = quiet();
-  options.idle_timeout = 300ms;
-  ServerFixture server(options);
-  WsClient client;
-  client.connect(server.url());
-  say_hello(server, client);
+  GreetedClient greeted(300ms);
+  WsClient& client = greeted.client;
   // The client reads (and so answers pings) but has nothing to say for three idle periods.
-  CHECK_FALSE(client.receive(options.idle_timeout * 3).has_value());
+  CHECK_FALSE(client.receive(greeted.idle_timeout * 3).has_value());
   CHECK_FALSE(client.closed());
   CHECK(client.pings_received() >= 1);
 }
 
 TEST_CASE("transport: a client that answers nothing is dropped after the idle timeout",
           "[server][transport][timeout]") {
-  auto options = quiet();
-  options.idle_timeout = 300ms;
-  ServerFixture server(options);
-  WsClient client;
-  client.connect(server.url());
-  say_hello(server, client);
+  GreetedClient greeted(300ms);
   const auto start = Clock::now();
   // The client does not read from here on: the server's ping goes unanswered, as it would
   // to a device whose network vanished.
-  REQUIRE(wait_for_connections(server, 0));
+  REQUIRE(wait_for_connections(greeted.server, 0));
   const auto waited = Clock::now() - start;
   CHECK(waited >= 300ms);
   CHECK(waited < 5s);
@@ -249,17 +258,13 @@ TEST_CASE("transport: a client that keeps talking is not pinged by the server",
           "[server][transport][timeout]") {
   // Pings cost a fleet of idle devices its CPU at rest (docs/performance.md, "Load"): the
   // server pings only a connection that has been silent for half the idle timeout.
-  auto options = quiet();
   // Long enough that a client stalled by a loaded machine for less than half of it (600 ms)
   // still counts as talking; Beast's keep-alive pinged every 600 ms whatever it heard.
-  options.idle_timeout = 1200ms;
-  ServerFixture server(options);
-  WsClient client;
-  client.connect(server.url());
-  say_hello(server, client);
+  GreetedClient greeted(1200ms);
+  WsClient& client = greeted.client;
   // Two idle periods in which the client pings every 50 ms, as a device does at its own
   // pace, and reads in between.
-  const auto until = Clock::now() + options.idle_timeout * 2;
+  const auto until = Clock::now() + greeted.idle_timeout * 2;
   while (Clock::now() < until) {
     REQUIRE(client.ping());
     CHECK_FALSE(client.receive(50ms).has_value());
