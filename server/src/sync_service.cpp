@@ -153,14 +153,19 @@ class Merger {
         group_.rows.emplace(std::move(key), std::move(entry));
       }
     }
+    // scope_of_customer() may load a customer into group_.rows, which would invalidate an
+    // iteration over it: the children are listed first (pointers to elements stay valid).
+    std::vector<std::pair<const RowKey*, GroupRow*>> children;
     for (auto& [key, entry] : group_.rows) {
-      if (key.first == kCustomersTable) continue;
-      const TableSpec* spec = schema().table(key.first);
+      if (key.first != kCustomersTable) children.emplace_back(&key, &entry);
+    }
+    for (auto [key, entry] : children) {
+      const TableSpec* spec = schema().table(key->first);
       if (!spec || spec->owner_link.empty()) continue;
-      auto link = entry.row.fields.find(spec->owner_link);
-      entry.row.customer =
-          link != entry.row.fields.end() && link->second.is_text() ? link->second.as_text() : "";
-      entry.row.scope = entry.row.customer.empty() ? "" : scope_of_customer(entry.row.customer);
+      auto link = entry->row.fields.find(spec->owner_link);
+      entry->row.customer =
+          link != entry->row.fields.end() && link->second.is_text() ? link->second.as_text() : "";
+      entry->row.scope = entry->row.customer.empty() ? "" : scope_of_customer(entry->row.customer);
     }
     // Read before the saves below move it. Without it, a seller's first update after the
     // server starts would claim a change of their scope at every earlier sequence, and each
