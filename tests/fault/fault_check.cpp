@@ -221,12 +221,18 @@ CheckReport check_fault_run(const std::filesystem::path& server_db,
     for (const LoggedWrite* other : writes_of_field) {
       if (other->value == write.value) same_value.insert(other->version);
     }
+    // A device killed between committing a write and logging it leaves a write nobody
+    // logged; a later write's base may name it. Whether it had seen this one is unknown.
+    std::set<Version> logged;
+    for (const LoggedWrite* other : writes_of_field) logged.insert(other->version);
     bool own = false, seen = false, unknown_base = false, in_inbox = false;
     for (const LoggedWrite* other : writes_of_field) {
       if (other->version <= write.version) continue;
       if (other->version.replica == write.version.replica) own = true;
       if (other->base && same_value.count(*other->base)) seen = true;
       if (!other->base) unknown_base = true;
+      if (other->base && !logged.count(*other->base) && write.version < *other->base)
+        unknown_base = true;
     }
     for (const Version& version : same_value) {
       if (lost_versions.count({write.table + "/" + write.row, write.key, version.to_string()})) {

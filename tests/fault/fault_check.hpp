@@ -22,7 +22,9 @@ struct CheckReport {
   std::uint64_t superseded_own = 0;        // ... replaced by a later write of the same device
   std::uint64_t superseded_seen = 0;       // ... replaced by a writer who had seen them
   std::uint64_t superseded_conflict = 0;   // ... replaced concurrently, the loss in the inbox
-  std::uint64_t unverifiable = 0;          // ... replaced by a write whose base was not logged
+  std::uint64_t unverifiable = 0;          // ... replaced by a write whose base was not logged,
+                                           // or was a write nobody logged (a device killed
+                                           // between committing and logging it)
   std::uint64_t tag_removes = 0;           // tag removals (the tag's add-wins rule decides)
   std::uint64_t lost = 0;                  // must be 0
   std::uint64_t changes_acknowledged = 0;  // sum of the server's acked sequence per device
