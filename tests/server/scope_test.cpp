@@ -96,6 +96,42 @@ TEST_CASE("scope: a seller pulls only their customers and those customers' rows"
   CHECK(ids_of(pull_all(marta)).size() == 8);
 }
 
+// The writer looks up each new row's customer while it goes through the rows of the group,
+// and a customer not yet in the group is added to it then: every row must still get its
+// customer's scope, however many such customers one group brings.
+TEST_CASE("scope: rows a group adds to many customers outside it are each in their scope",
+          "[scope]") {
+  Office office;
+  constexpr int kCustomers = 300;
+  Push customers;
+  Push contacts;
+  for (int i = 0; i < kCustomers; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    customers.changes.push_back(
+        pushed(++office.seq, "office", id, "name", Value("Cliente " + id), kNow - 100));
+    customers.changes.push_back(
+        pushed(++office.seq, "office", id, "owner", Value("ana"), kNow - 100));
+  }
+  for (int i = 0; i < kCustomers; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    contacts.changes.push_back(pushed_to(++office.seq, "office", tables::contacts, id + "-rep",
+                                         "customer_id", Value(id), kNow - 50));
+  }
+  office.manager.send(customers);
+  REQUIRE(office.manager.out->next_as<Ack>().refused.empty());
+  office.manager.send(contacts);  // one group: none of its rows' customers is in it
+  REQUIRE(office.manager.out->next_as<Ack>().refused.empty());
+
+  // What ana's device must hold (what her pulls read, page by page).
+  const std::string scope = office.t.store().canonical_dump_of_scope("ana");
+  int contacts_in_scope = 0;
+  for (int i = 0; i < kCustomers; ++i) {
+    const std::string line = "contacts m" + std::to_string(i) + "-rep ";
+    contacts_in_scope += scope.find(line) != std::string::npos ? 1 : 0;
+  }
+  CHECK(contacts_in_scope == kCustomers);
+}
+
 TEST_CASE("scope: live updates reach only the sellers whose customers changed", "[scope]") {
   Office office;
   Client ana = office.seller("ana-laptop", office.ana_token);
