@@ -146,21 +146,21 @@ void WebsocketSession::heard() {
   pinged_ = false;
 }
 
+std::chrono::steady_clock::duration WebsocketSession::silent_for(
+    std::chrono::steady_clock::time_point now) const {
+  return now.time_since_epoch() -
+         std::chrono::steady_clock::duration(heard_at_.load(std::memory_order_relaxed));
+}
+
 void WebsocketSession::keep_alive(std::chrono::steady_clock::time_point now) {
-  const auto idle = state_->options().idle_timeout;
-  const std::chrono::steady_clock::duration silent =
-      now.time_since_epoch() -
-      std::chrono::steady_clock::duration(heard_at_.load(std::memory_order_relaxed));
-  if (silent < idle / 2) return;
+  if (silent_for(now) < state_->options().idle_timeout / 2) return;
   net::post(tcp().get_executor(), [self = shared_from_this()] { self->on_keep_alive(); });
 }
 
 void WebsocketSession::on_keep_alive() {
   if (finished_) return;
   const auto idle = state_->options().idle_timeout;
-  const std::chrono::steady_clock::duration silent =
-      std::chrono::steady_clock::now().time_since_epoch() -
-      std::chrono::steady_clock::duration(heard_at_.load(std::memory_order_relaxed));
+  const auto silent = silent_for(std::chrono::steady_clock::now());
   if (silent >= idle) {
     state_->log("event=timeout peer=" + peer_);
     return finish(beast::error::timeout);

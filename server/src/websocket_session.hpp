@@ -86,6 +86,8 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   void finish(boost::beast::error_code ec);
   // Anything arrived from the client: a message, a ping, a pong.
   void heard();
+  // How long since the client was last heard from (any thread).
+  std::chrono::steady_clock::duration silent_for(std::chrono::steady_clock::time_point now) const;
   void on_keep_alive();
   void on_ping_sent(boost::beast::error_code ec);
 
@@ -110,7 +112,7 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
 
   // When the client was last heard from (steady clock), read by the keep-alive's thread.
   std::atomic<std::chrono::steady_clock::rep> heard_at_{0};
-  // A ping is being written; no close may start until it is (Beast allows one of the two).
+  // A ping is being written; a close waits for it, so that the two frames never race.
   bool pinging_ = false;
   // Pinged since last heard from: one ping per silence.
   bool pinged_ = false;

@@ -48,8 +48,6 @@ void append_string_list(std::string& out, const Texts& texts) {
 // no JSON form and is written as null, as nlohmann writes it.
 void append_value(std::string& out, const Value& value);
 
-// Reads JSON text from the front, skipping whitespace between tokens. Every method returns
-// false, and may leave the position anywhere, when the text is not what it asked for.
 // map[key] = value, for a map being filled from text whose keys come mostly in order (the
 // encoders write them sorted, or in sorted groups): a key past the last one goes in at the
 // end without a search. A key seen again takes the later value.
@@ -62,6 +60,8 @@ void assign_in_order(Map& map, Key&& key, Mapped&& value) {
   }
 }
 
+// Reads JSON text from the front, skipping whitespace between tokens. Every method returns
+// false, and may leave the position anywhere, when the text is not what it asked for.
 class Reader {
  public:
   explicit Reader(std::string_view text) : text_(text) {}
