@@ -43,9 +43,11 @@
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/messages.hpp"
 #include "libreta/server/sqlite_store.hpp"
+#include "libreta/server/sync_service.hpp"
 #include "replica_fleet.hpp"
 #include "report.hpp"
 #include "server_process.hpp"
+#include "storage_floor.hpp"
 #include "workload.hpp"
 
 #ifndef LIBRETA_BUILD_TYPE
@@ -511,7 +513,29 @@ struct MondayRun {
   std::uint64_t sequences = 0;  // server sequences used (rows written, over all commits)
   double server_cpu_s = 0, client_cpu_s = 0;
   double server_peak_mib = 0;
+  // The storage's floor under the same pushes (storage_floor.hpp), measured before the
+  // devices connect, with nothing else running.
+  StorageFloor floor;
+  double share_of_floor = 0;  // changes_per_s / the floor's
 };
+
+// The same morning's pushes with SQLite alone, on a fresh copy of the seeded book: what
+// the storage takes before any of the server's own work.
+StorageFloor monday_floor(const Setup& setup, const MondayPlan& plan, const DeviceFleet& fleet,
+                          std::size_t run) {
+  std::vector<FloorPush> pushes(plan.edits.size());
+  for (std::size_t d = 0; d < plan.edits.size(); ++d) {
+    pushes[d].replica = DeviceFleet::replica_id(d);
+    for (const auto& edit : plan.edits[d]) pushes[d].customer_ids.push_back(edit->edit.customer_id);
+    pushes[d].changes = fleet.report(d).pending;
+  }
+  const fs::path db = setup.dir / ("monday-floor-" + std::to_string(run) + ".db");
+  copy_database(setup.template_db, db);
+  StorageFloor floor =
+      measure_storage_floor(db, pushes, server::SyncServiceOptions{}.max_group_changes);
+  remove_database(db);
+  return floor;
+}
 
 MondayRun monday_once(const Setup& setup, const MondayPlan& plan, std::size_t run) {
   const Options& o = setup.options;
@@ -542,6 +566,7 @@ MondayRun monday_once(const Setup& setup, const MondayPlan& plan, std::size_t ru
   const std::uint64_t to_send = before.edits_made - before.edits_noop - before.edits_coalesced;
   std::uint64_t changes = 0;
   for (std::size_t d = 0; d < n; ++d) changes += fleet.report(d).pending;
+  r.floor = monday_floor(setup, plan, fleet, run);
 
   const double server_cpu = process.cpu_seconds();
   const double client_cpu = self_cpu_seconds();
@@ -586,6 +611,7 @@ MondayRun monday_once(const Setup& setup, const MondayPlan& plan, std::size_t ru
   r.changes = changes;
   r.changes_per_s = static_cast<double>(changes) / r.push_window_s;
   r.edits_per_s = static_cast<double>(to_send) / r.push_window_s;
+  r.share_of_floor = r.changes_per_s / r.floor.changes_per_s();
   r.sequences = process.health().last_seq - setup.book_seq;
   r.server_peak_mib = mib(static_cast<double>(process.peak_rss_bytes()));
   fleet.stop();
@@ -1077,8 +1103,9 @@ int run_benchmark(const Options& o) {
                 "once; done when every edit is acknowledged, back on its seller's device and at\n"
                 "the office\n",
           o.monday_clients, o.monday_edits, seconds_since(plan_start));
-      std::printf("%-4s %9s %9s %9s %10s %11s %9s %9s %10s %10s\n", "run", "total s", "acked s",
-                  "edits", "changes", "changes/s", "seqs", "server s", "devices s", "peak MiB");
+      std::printf("%-4s %9s %9s %9s %10s %11s %9s %9s %10s %10s %11s\n", "run", "total s",
+                  "acked s", "edits", "changes", "changes/s", "seqs", "server s", "devices s",
+                  "peak MiB", "SQLite /s");
       std::fflush(stdout);
     }
     std::vector<MondayRun> runs;
@@ -1087,11 +1114,11 @@ int run_benchmark(const Options& o) {
                                      : monday_once(setup, plan, run));
       const MondayRun& r = runs.back();
       if (text) {
-        std::printf("%-4zu %9.3f %9.3f %9llu %10llu %11.0f %9llu %9.2f %10.2f %10.1f\n", run + 1,
-                    r.total_s, r.acked_s, static_cast<unsigned long long>(r.edits),
+        std::printf("%-4zu %9.3f %9.3f %9llu %10llu %11.0f %9llu %9.2f %10.2f %10.1f %11.0f\n",
+                    run + 1, r.total_s, r.acked_s, static_cast<unsigned long long>(r.edits),
                     static_cast<unsigned long long>(r.changes), r.changes_per_s,
                     static_cast<unsigned long long>(r.sequences), r.server_cpu_s, r.client_cpu_s,
-                    r.server_peak_mib);
+                    r.server_peak_mib, r.floor.changes_per_s());
         std::fflush(stdout);
       }
     }
@@ -1100,6 +1127,12 @@ int run_benchmark(const Options& o) {
     const Summary rate = summarize(runs, [](const MondayRun& r) { return r.changes_per_s; });
     const Summary server_cpu = summarize(runs, [](const MondayRun& r) { return r.server_cpu_s; });
     const Summary client_cpu = summarize(runs, [](const MondayRun& r) { return r.client_cpu_s; });
+    const Summary floor_rate =
+        summarize(runs, [](const MondayRun& r) { return r.floor.changes_per_s(); });
+    const Summary floor_commit = summarize(runs, [](const MondayRun& r) {
+      return r.floor.seconds > 0 ? 100 * r.floor.commit_seconds / r.floor.seconds : 0;
+    });
+    const Summary share = summarize(runs, [](const MondayRun& r) { return r.share_of_floor; });
     if (text) {
       std::printf("\nmonday morning, median over %zu run%s (min - max)\n", runs.size(),
                   runs.size() == 1 ? "" : "s");
@@ -1108,6 +1141,13 @@ int run_benchmark(const Options& o) {
       print_line("changes applied a second", rate, "/s", "goal >= 50,000/s");
       print_line("server CPU", server_cpu, "s", "");
       print_line("devices' CPU (this process)", client_cpu, "s", "");
+      if (!o.replica_files) {
+        // The same rows read and rewritten by SQLite alone, grouped as the server groups
+        // them, on an otherwise idle machine: the storage's share of the goal.
+        print_line("SQLite alone, the same row writes", floor_rate, "/s", "");
+        print_line("  of which in COMMIT", floor_commit, "%", "");
+        print_line("server / SQLite alone", share, "", "");
+      }
       std::fflush(stdout);
     }
     nlohmann::json per_run = nlohmann::json::array();
@@ -1123,6 +1163,14 @@ int run_benchmark(const Options& o) {
                          {"server_cpu_s", r.server_cpu_s},
                          {"client_cpu_s", r.client_cpu_s},
                          {"server_peak_mib", r.server_peak_mib}});
+      if (r.floor.groups > 0) {
+        per_run.back()["sqlite_alone"] = {{"seconds", r.floor.seconds},
+                                          {"commit_seconds", r.floor.commit_seconds},
+                                          {"rows", r.floor.rows},
+                                          {"groups", r.floor.groups},
+                                          {"changes_per_s", r.floor.changes_per_s()}};
+        per_run.back()["share_of_sqlite_alone"] = r.share_of_floor;
+      }
     }
     out["monday"] = {{"clients", o.monday_clients},
                      {"devices", o.monday_managers ? "managers" : "sellers and one manager"},
@@ -1133,6 +1181,10 @@ int run_benchmark(const Options& o) {
                      {"server_cpu_s", to_json(server_cpu)},
                      {"client_cpu_s", to_json(client_cpu)},
                      {"runs", std::move(per_run)}};
+    if (!o.replica_files) {
+      out["monday"]["sqlite_alone_changes_per_s"] = to_json(floor_rate);
+      out["monday"]["share_of_sqlite_alone"] = to_json(share);
+    }
   }
 
   if (want(Scenario::live)) {
