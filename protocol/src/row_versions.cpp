@@ -147,4 +147,10 @@ std::optional<RowVersions> RowVersions::decode(std::string_view blob) {
   return result;
 }
 
+RowVersions RowVersions::from_entries(std::map<std::string, Version, std::less<>> entries) {
+  RowVersions result;
+  result.versions_ = std::move(entries);
+  return result;
+}
+
 }  // namespace libreta

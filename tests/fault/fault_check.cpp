@@ -8,7 +8,6 @@
 #include "libreta/client/replica.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/row_versions.hpp"
-#include "libreta/protocol/value_json.hpp"
 #include "libreta/server/sqlite_store.hpp"
 #include "libreta/sqlite/sqlite.hpp"
 
@@ -23,18 +22,19 @@ struct ServerRowState {
 
 using RowKey = std::pair<std::string, std::string>;  // table, id
 
-std::map<RowKey, ServerRowState> read_server_rows(const sqlite::Database& db) {
+// Every row the server holds, read through its store (which knows the file's formats).
+std::map<RowKey, ServerRowState> read_server_rows(const std::filesystem::path& server_db) {
   std::map<RowKey, ServerRowState> rows;
-  auto stmt = db.prepare("SELECT tbl, id, fields, versions FROM rows");
-  while (stmt.step()) {
-    ServerRowState state;
-    const auto fields = nlohmann::json::parse(stmt.text_view(2), nullptr, false);
-    for (const auto& [name, value] : fields.items()) {
-      auto decoded = value_from_json(value);
-      if (decoded) state.fields.emplace(name, std::move(decoded).value());
+  auto store = server::open_sqlite_store(server_db);
+  std::uint64_t after = 0;
+  for (bool more = true; more;) {
+    server::RowsPage page = store->read_page(after, 1000, nullptr);
+    for (auto& row : page.rows) {
+      rows.emplace(RowKey{row.table, row.id},
+                   ServerRowState{std::move(row.fields), std::move(row.versions)});
     }
-    state.versions = RowVersions::decode(stmt.text_view(3)).value_or(RowVersions{});
-    rows.emplace(RowKey{stmt.text(0), stmt.text(1)}, std::move(state));
+    after = page.end;
+    more = page.more;
   }
   return rows;
 }
@@ -153,7 +153,7 @@ CheckReport check_fault_run(const std::filesystem::path& server_db,
   }
 
   // ---- Nothing acknowledged lost: each logged write is there or superseded, knowingly ----
-  const auto rows = read_server_rows(server);
+  const auto rows = read_server_rows(server_db);
   std::vector<LoggedWrite> all;
   for (const auto& device : devices) {
     auto writes = read_write_log(device.write_log);

@@ -61,6 +61,27 @@ void save(Store& store, const ServerRow& row) {
   writer->commit();
 }
 
+// How file version 2 stored a row (fields and key_seqs as nlohmann's dump wrote them, the
+// versions as RowVersions::encode's text), as a file of that version held it.
+void store_as_version_2(const std::filesystem::path& file, const ServerRow& row) {
+  nlohmann::json fields = nlohmann::json::object();
+  for (const auto& [name, value] : row.fields) fields[name] = value_to_json(value);
+  nlohmann::json key_seqs = nlohmann::json::object();
+  for (const auto& [key, seq] : row.key_seqs) key_seqs[std::to_string(seq)].push_back(key);
+  sqlite::Database db(file.string(), false);
+  auto stmt = db.prepare("UPDATE rows SET fields = ?, versions = ?, key_seqs = ? WHERE id = ?");
+  stmt.bind(1, fields.dump()).bind(2, row.versions.encode()).bind(3, key_seqs.dump());
+  stmt.bind(4, row.id).run();
+  db.exec("UPDATE meta SET value = '2' WHERE key = 'file_version'");
+}
+
+std::string stored(const std::filesystem::path& file, const std::string& column) {
+  sqlite::Database db(file.string(), false);
+  auto stmt = db.prepare("SELECT " + column + " FROM rows");
+  REQUIRE(stmt.step());
+  return stmt.text(0);
+}
+
 }  // namespace
 
 TEST_CASE("store: a row comes back exactly as it was saved, whatever its values hold", "[store]") {
@@ -88,26 +109,68 @@ TEST_CASE("store: a row comes back exactly as it was saved, whatever its values 
   CHECK(page.rows[0].key_seqs == row.key_seqs);
 }
 
-TEST_CASE("store: rows stored by earlier versions, with nlohmann's JSON, read back the same",
+TEST_CASE("store: a row written at once keeps each key once, with its version and sequence",
           "[store]") {
   test::TempDir dir;
-  const ServerRow row = awkward_row();
-  save(*open_sqlite_store(dir.file("server.db")), row);
-  {
-    // Before json_text, fields were nlohmann's dump of an object of value_to_json, and
-    // key_seqs an object of sequences as text, in text order, each with its list of keys.
-    nlohmann::json fields = nlohmann::json::object();
-    for (const auto& [name, value] : row.fields) fields[name] = value_to_json(value);
-    nlohmann::json key_seqs = nlohmann::json::object();
-    for (const auto& [key, seq] : row.key_seqs) key_seqs[std::to_string(seq)].push_back(key);
-    sqlite::Database db(dir.file("server.db").string(), false);
-    auto stmt = db.prepare("UPDATE rows SET fields = ?, key_seqs = ?");
-    stmt.bind(1, fields.dump()).bind(2, key_seqs.dump()).run();
+  ServerRow row;
+  row.table = "customers";
+  row.id = "c1";
+  row.customer = "c1";
+  row.seq = 7;
+  for (const char* name : {"city", "name", "phone"}) {
+    row.fields[name] = Value(std::string("x"));
+    row.versions.set_field(name, version(1000, "dev-a"));
+    row.key_seqs[name] = 7;
   }
+  // A later edit of one field, and a key a version 2 row had no sequence for.
+  row.versions.set_field("phone", version(2000, "dev-b"));
+  row.key_seqs["phone"] = 9;
+  row.fields["status"] = Value(std::string("active"));
+  row.versions.set_field("status", version(1500, "dev-a"));
+  row.seq = 9;
+  save(*open_sqlite_store(dir.file("server.db")), row);
+
+  CHECK(stored(dir.file("server.db"), "key_seqs").empty());
+  const std::string versions = stored(dir.file("server.db"), "versions");
+  CHECK(versions == "{\"" + version(1000, "dev-a").to_string() +
+                        "\":{\"7\":[\"city\",\"name\"]},\"" + version(1500, "dev-a").to_string() +
+                        "\":{\"0\":[\"status\"]},\"" + version(2000, "dev-b").to_string() +
+                        "\":{\"9\":[\"phone\"]}}");
+
   auto store = open_sqlite_store(dir.file("server.db"));
   auto loaded = store->begin_write()->load_row(row.table, row.id);
   REQUIRE(loaded.has_value());
-  CHECK(loaded->fields == row.fields);
+  CHECK(loaded->versions == row.versions);
+  CHECK(loaded->key_seqs == row.key_seqs);
+  // The key without a sequence is in every page, the others only after their change.
+  CHECK(loaded->state_after(8).versions.entries().size() == 2);  // phone and status
+}
+
+TEST_CASE(
+    "store: rows stored by earlier versions read back the same, and are rewritten in "
+    "the current form",
+    "[store]") {
+  test::TempDir dir;
+  const ServerRow row = awkward_row();
+  save(*open_sqlite_store(dir.file("server.db")), row);
+  store_as_version_2(dir.file("server.db"), row);
+  {
+    auto store = open_sqlite_store(dir.file("server.db"));
+    auto loaded = store->begin_write()->load_row(row.table, row.id);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->fields == row.fields);
+    CHECK(loaded->versions == row.versions);
+    CHECK(loaded->key_seqs == row.key_seqs);
+    const RowsPage page = store->read_page(0, 10, nullptr);
+    REQUIRE(page.rows.size() == 1);
+    CHECK(page.rows[0].key_seqs == row.key_seqs);
+    save(*store, *loaded);
+  }
+  CHECK(stored(dir.file("server.db"), "key_seqs").empty());
+  auto loaded =
+      open_sqlite_store(dir.file("server.db"))->begin_write()->load_row(row.table, row.id);
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->versions == row.versions);
   CHECK(loaded->key_seqs == row.key_seqs);
 }
 
@@ -115,25 +178,37 @@ TEST_CASE("store: a row whose stored text is damaged is a storage error", "[stor
   test::TempDir dir;
   const ServerRow row = awkward_row();
   save(*open_sqlite_store(dir.file("server.db")), row);
+  const std::string v = version(1000, "dev-a").to_string();
 
-  const auto [column, damaged] = GENERATE(table<std::string, std::string>({
-      {"fields", "{\"name\":"},                      // cut short
-      {"fields", "[\"name\"]"},                      // not an object
-      {"fields", "{\"name\":{\"nested\":1}}"},       // an object is not a value
-      {"fields", "{\"tags\":[\"a\",[\"b\"]]}"},      // a list inside a tag set
-      {"fields", "{\"tags\":[\"a\",1]}"},            // a tag that is not a text
-      {"fields", "{\"big\":18446744073709551615}"},  // beyond a signed 64-bit integer
-      {"key_seqs", "{\"x\":[\"name\"]}"},            // a sequence that is not a number
-      {"key_seqs", "{\"12\":\"name\"}"},             // keys not in a list
-      {"key_seqs", "{\"12\":[3]}"},                  // a key that is not a text
-      {"key_seqs", "{\"12\":[[\"name\"]]}"},         // a list inside the keys
-      {"fields", "{\"a\":1 \"b\":2}"},               // no comma
-      {"fields", "{\"a\":1}x"},                      // something after the object
-      {"fields", "{\"a\":\"\\ud800\"}"},             // half a surrogate pair
-      {"fields", "{\"a\":1e400}"},                   // beyond a double
-      {"key_seqs", "{\"-1\":[\"name\"]}"},           // a negative sequence
+  // As version 2 stored it (key_seqs not empty), or as version 3 does.
+  const auto [as_version_2, column, damaged] = GENERATE_COPY(table<bool, std::string, std::string>({
+      {false, "fields", "{\"name\":"},                             // cut short
+      {false, "fields", "[\"name\"]"},                             // not an object
+      {false, "fields", "{\"name\":{\"nested\":1}}"},              // an object is not a value
+      {false, "fields", "{\"tags\":[\"a\",[\"b\"]]}"},             // a list inside a tag set
+      {false, "fields", "{\"tags\":[\"a\",1]}"},                   // a tag that is not a text
+      {false, "fields", "{\"big\":18446744073709551615}"},         // beyond a signed 64-bit integer
+      {false, "fields", "{\"a\":1 \"b\":2}"},                      // no comma
+      {false, "fields", "{\"a\":1}x"},                             // something after the object
+      {false, "fields", "{\"a\":\"\\ud800\"}"},                    // half a surrogate pair
+      {false, "fields", "{\"a\":1e400}"},                          // beyond a double
+      {false, "versions", "{\"" + v + "\":{\"x\":[\"name\"]}}"},   // a sequence not a number
+      {false, "versions", "{\"" + v + "\":{\"-1\":[\"name\"]}}"},  // a negative sequence
+      {false, "versions", "{\"" + v + "\":{\"3\":\"name\"}}"},     // keys not in a list
+      {false, "versions", "{\"" + v + "\":{\"3\":[3]}}"},          // a key that is not a text
+      {false, "versions", "{\"" + v + "\":[\"name\"]}"},           // no sequences
+      {false, "versions", "{\"" + v + "\":{\"3\":[\"name\"]}"},    // cut short
+      {false, "versions", "{\"" + v + "\":{\"3\":[\"a\"]},}"},     // a comma and nothing
+      {false, "versions", "{\"not a version\":{\"3\":[\"name\"]}}"},
+      {true, "key_seqs", "{\"x\":[\"name\"]}"},                  // a sequence that is not a number
+      {true, "key_seqs", "{\"12\":\"name\"}"},                   // keys not in a list
+      {true, "key_seqs", "{\"12\":[3]}"},                        // a key that is not a text
+      {true, "key_seqs", "{\"12\":[[\"name\"]]}"},               // a list inside the keys
+      {true, "key_seqs", "{\"-1\":[\"name\"]}"},                 // a negative sequence
+      {true, "versions", "{\"" + v + "\":{\"3\":[\"name\"]}}"},  // version 3's form
   }));
-  CAPTURE(column, damaged);
+  CAPTURE(as_version_2, column, damaged);
+  if (as_version_2) store_as_version_2(dir.file("server.db"), row);
   {
     sqlite::Database db(dir.file("server.db").string(), false);
     auto stmt = db.prepare("UPDATE rows SET " + column + " = ?");

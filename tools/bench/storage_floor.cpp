@@ -51,8 +51,8 @@ class FloorWriter {
     load_.bind(1, std::string_view("customers")).bind(2, id);
     if (!load_.step()) throw std::runtime_error("no customer " + id + " in the server database");
     fields_ = load_.text_view(2);
-    versions_ = load_.text_view(3);
-    key_seqs_ = load_.text_view(4);
+    versions_ = load_.text_view(3);  // with the key sequences, since file version 3
+    key_seqs_ = load_.text_view(4);  // empty, but for rows last written by version 2
     customer_ = load_.text_view(6);
     scope_ = load_.text_view(7);
     const std::int64_t scope_seq = load_.integer(8);

@@ -40,6 +40,9 @@ class RowVersions {
   // Compact, deterministic text: the distinct versions, each followed by its keys.
   std::string encode() const;
   static std::optional<RowVersions> decode(std::string_view blob);
+  // The state whose entries() are `entries`, for a store that keeps versions in a form of its
+  // own; none of them may be none (a field without a version has no entry).
+  static RowVersions from_entries(std::map<std::string, Version, std::less<>> entries);
 
   friend bool operator==(const RowVersions&, const RowVersions&) = default;
 
