@@ -62,6 +62,25 @@ void save(Store& store, const ServerRow& row) {
   writer->commit();
 }
 
+// The row as the writer loads it (to merge into it) and as a pull reads it (to serve it).
+void check_reads_back(Store& store, const ServerRow& row) {
+  auto loaded = store.begin_write()->load_row(row.table, row.id);
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->fields == row.fields);
+  CHECK(loaded->versions == row.versions);
+  CHECK(loaded->key_seqs == row.key_seqs);
+  CHECK(loaded->seq == row.seq);
+  CHECK(loaded->customer == row.customer);
+  CHECK(loaded->scope == row.scope);
+  CHECK(loaded->scope_seq == row.scope_seq);
+  const RowsPage page = store.read_page(row.seq - 1, 1, nullptr);
+  REQUIRE(page.rows.size() == 1);
+  CHECK(page.rows[0].id == row.id);
+  CHECK(page.rows[0].fields == row.fields);
+  CHECK(page.rows[0].versions == row.versions);
+  CHECK(page.rows[0].key_seqs == row.key_seqs);
+}
+
 // How file version 2 stored a row (fields and key_seqs as nlohmann's dump wrote them, the
 // versions as RowVersions::encode's text), as a file of that version held it.
 void store_as_version_2(const std::filesystem::path& file, const ServerRow& row) {
@@ -92,22 +111,7 @@ TEST_CASE("store: a row comes back exactly as it was saved, whatever its values 
     auto store = open_sqlite_store(dir.file("server.db"));
     save(*store, row);
   }
-  // Reopened: read back by the writer (merging) and by a pull (serving).
-  auto store = open_sqlite_store(dir.file("server.db"));
-  auto loaded = store->begin_write()->load_row(row.table, row.id);
-  REQUIRE(loaded.has_value());
-  CHECK(loaded->fields == row.fields);
-  CHECK(loaded->versions == row.versions);
-  CHECK(loaded->key_seqs == row.key_seqs);
-  CHECK(loaded->seq == row.seq);
-  CHECK(loaded->customer == row.customer);
-  CHECK(loaded->scope == row.scope);
-  CHECK(loaded->scope_seq == row.scope_seq);
-
-  const RowsPage page = store->read_page(0, 10, nullptr);
-  REQUIRE(page.rows.size() == 1);
-  CHECK(page.rows[0].fields == row.fields);
-  CHECK(page.rows[0].key_seqs == row.key_seqs);
+  check_reads_back(*open_sqlite_store(dir.file("server.db")), row);
 }
 
 TEST_CASE("store: a row written at once keeps each key once, with its version and sequence",
@@ -139,11 +143,9 @@ TEST_CASE("store: a row written at once keeps each key once, with its version an
                         "\":{\"9\":[\"phone\"]}}");
 
   auto store = open_sqlite_store(dir.file("server.db"));
-  auto loaded = store->begin_write()->load_row(row.table, row.id);
-  REQUIRE(loaded.has_value());
-  CHECK(loaded->versions == row.versions);
-  CHECK(loaded->key_seqs == row.key_seqs);
+  check_reads_back(*store, row);
   // The key without a sequence is in every page, the others only after their change.
+  const auto loaded = store->begin_write()->load_row(row.table, row.id);
   CHECK(loaded->state_after(8).versions.entries().size() == 2);  // phone and status
 }
 
@@ -178,10 +180,7 @@ TEST_CASE("store: random versions and sequences come back as saved, in both form
   const auto check_all = [&](const char* form) {
     for (const ServerRow& row : rows) {
       CAPTURE(seed, form, row.id, row.versions.encode());
-      auto loaded = store->begin_write()->load_row(row.table, row.id);
-      REQUIRE(loaded.has_value());
-      CHECK(loaded->versions == row.versions);
-      CHECK(loaded->key_seqs == row.key_seqs);
+      check_reads_back(*store, row);
     }
   };
   check_all("version 3");
@@ -201,22 +200,11 @@ TEST_CASE(
   store_as_version_2(dir.file("server.db"), row);
   {
     auto store = open_sqlite_store(dir.file("server.db"));
-    auto loaded = store->begin_write()->load_row(row.table, row.id);
-    REQUIRE(loaded.has_value());
-    CHECK(loaded->fields == row.fields);
-    CHECK(loaded->versions == row.versions);
-    CHECK(loaded->key_seqs == row.key_seqs);
-    const RowsPage page = store->read_page(0, 10, nullptr);
-    REQUIRE(page.rows.size() == 1);
-    CHECK(page.rows[0].key_seqs == row.key_seqs);
-    save(*store, *loaded);
+    check_reads_back(*store, row);
+    save(*store, row);  // as the writer saves a row it changed
   }
   CHECK(stored(dir.file("server.db"), "key_seqs").empty());
-  auto loaded =
-      open_sqlite_store(dir.file("server.db"))->begin_write()->load_row(row.table, row.id);
-  REQUIRE(loaded.has_value());
-  CHECK(loaded->versions == row.versions);
-  CHECK(loaded->key_seqs == row.key_seqs);
+  check_reads_back(*open_sqlite_store(dir.file("server.db")), row);
 }
 
 TEST_CASE("store: a row whose stored text is damaged is a storage error", "[store]") {
