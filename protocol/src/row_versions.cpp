@@ -150,6 +150,7 @@ std::optional<RowVersions> RowVersions::decode(std::string_view blob) {
 RowVersions RowVersions::from_entries(std::map<std::string, Version, std::less<>> entries) {
   RowVersions result;
   result.versions_ = std::move(entries);
+  std::erase_if(result.versions_, [](const auto& entry) { return entry.second.is_none(); });
   return result;
 }
 

@@ -131,17 +131,18 @@ bool decode_versions(std::string_view text, RowVersions& versions, KeySeqs& seqs
       return false;
     }
     const auto version = Version::parse(version_text);
-    if (!version || version->is_none()) return false;
+    if (!version || version->is_none() || reader.peek('}')) return false;  // none, or no keys
     for (bool first_seq = true; !reader.peek('}'); first_seq = false) {
       std::uint64_t seq = 0;
       if ((!first_seq && !reader.take(',')) || !reader.quoted_unsigned(seq) || !reader.take(':') ||
-          !reader.take('[')) {
+          !reader.take('[') || reader.peek(']')) {
         return false;
       }
       for (bool first_key = true; !reader.peek(']'); first_key = false) {
         if ((!first_key && !reader.take(',')) || !reader.string(key)) return false;
         if (seq != 0) json_text::assign_in_order(seqs, key, seq);
-        json_text::assign_in_order(entries, std::move(key), *version);
+        // A key twice (with two versions, or two sequences) is not what the encoder wrote.
+        if (!json_text::insert_in_order(entries, std::move(key), *version)) return false;
       }
       reader.take(']');
     }

@@ -397,8 +397,17 @@ TEST_CASE("scope: a file from before scope gets its scope from the rows' owners"
     writer->commit();
   }
   {
-    // Make it look like version 1: no scope columns.
+    // Make it look like version 1: versions and key sequences apart, as versions 1 and 2
+    // stored them, and no scope columns.
     sqlite::Database db(file.string());
+    const std::string version = Version{Hlc::from_parts(kNow, 0), "dev"}.to_string();
+    db.exec("UPDATE rows SET versions = '{\"" + version +
+            "\":[\"owner\"]}', key_seqs = "
+            "'{\"1\":[\"owner\"]}' WHERE id = 'c1';"
+            "UPDATE rows SET versions = '{\"" +
+            version +
+            "\":[\"customer_id\"]}', key_seqs = "
+            "'{\"2\":[\"customer_id\"]}' WHERE id = 'r1';");
     db.exec(
         "CREATE TABLE rows1 AS SELECT tbl, id, fields, versions, key_seqs, seq FROM rows;"
         "DROP TABLE rows; ALTER TABLE rows1 RENAME TO rows;"
@@ -410,6 +419,8 @@ TEST_CASE("scope: a file from before scope gets its scope from the rows' owners"
   REQUIRE(page.rows.size() == 2);
   CHECK(page.rows[1].customer == "c1");
   CHECK(page.rows[1].scope == "ana");
+  CHECK(page.rows[1].key_seqs.at("customer_id") == 2);
+  CHECK(page.rows[0].versions.field("owner").replica == "dev");
 }
 
 TEST_CASE("limits: connections per token, one device's reconnection, message rate", "[limits]") {

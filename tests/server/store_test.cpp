@@ -212,6 +212,7 @@ TEST_CASE("store: a row whose stored text is damaged is a storage error", "[stor
   const ServerRow row = awkward_row();
   save(*open_sqlite_store(dir.file("server.db")), row);
   const std::string v = version(1000, "dev-a").to_string();
+  const std::string w = version(2000, "dev-a").to_string();
 
   // As version 2 stored it (key_seqs not empty), or as version 3 does.
   const auto [as_version_2, column, damaged] = GENERATE_COPY(table<bool, std::string, std::string>({
@@ -233,6 +234,11 @@ TEST_CASE("store: a row whose stored text is damaged is a storage error", "[stor
       {false, "versions", "{\"" + v + "\":{\"3\":[\"name\"]}"},    // cut short
       {false, "versions", "{\"" + v + "\":{\"3\":[\"a\"]},}"},     // a comma and nothing
       {false, "versions", "{\"not a version\":{\"3\":[\"name\"]}}"},
+      {false, "versions", "{\"" + v + "\":{}}"},          // a version with no keys
+      {false, "versions", "{\"" + v + "\":{\"3\":[]}}"},  // a sequence with no keys
+      {false, "versions", "{\"" + v + "\":{\"3\":[\"a\"],\"4\":[\"a\"]}}"},  // a key twice
+      {false, "versions",
+       "{\"" + v + "\":{\"3\":[\"a\"]},\"" + w + "\":{\"3\":[\"a\"]}}"},  // a key, two versions
       {true, "key_seqs", "{\"x\":[\"name\"]}"},                  // a sequence that is not a number
       {true, "key_seqs", "{\"12\":\"name\"}"},                   // keys not in a list
       {true, "key_seqs", "{\"12\":[3]}"},                        // a key that is not a text

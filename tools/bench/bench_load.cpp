@@ -273,8 +273,9 @@ Options parse_options(int argc, char** argv) {
     }
   }
   if (o.customers == 0 || o.runs == 0 || o.idle_clients == 0 || o.monday_clients < 2 ||
-      o.live_clients == 0 || o.live_rate == 0 || o.live_seconds <= 0 || o.bootstrap_clients == 0 ||
-      o.client_threads < 1 || o.server_threads < 1 || o.connect_concurrency == 0) {
+      o.monday_edits == 0 || o.live_clients == 0 || o.live_rate == 0 || o.live_seconds <= 0 ||
+      o.bootstrap_clients == 0 || o.client_threads < 1 || o.server_threads < 1 ||
+      o.connect_concurrency == 0) {
     std::fprintf(stderr, "every count must be positive, --monday-clients at least 2\n");
     usage(2);
   }
@@ -523,27 +524,39 @@ struct MondayRun {
 };
 
 // The same morning's pushes with SQLite alone, on a fresh copy of the seeded book: what
-// the storage takes before any of the server's own work. `scattered`: each edit on a
-// customer drawn uniformly over the whole book instead of one of its seller's (each
-// customer the device edits stands for one drawn at random, so as many rows are written). The
-// book's sellers own customers i mod C and the devices push roughly in seller order, so one group's
-// rows are neighbours in the file; in a real book a group's rows are anywhere, and each costs a
-// page of its own.
-StorageFloor monday_floor(const Setup& setup, const MondayPlan& plan, const DeviceFleet& fleet,
+// the storage takes before any of the server's own work. `touched`: for each device, the
+// customers of its edits that changed something; `pending`: its changes, pushed in batches
+// of at most `push_batch` as the device does (the customers split evenly among them: a
+// batch's exact rows depend on how the outbox coalesced). `scattered`: each customer a
+// device edits stands for one drawn uniformly over the whole book (as many rows, written
+// as often). The book's sellers own customers i mod C and the devices push roughly in
+// seller order, so one group's rows are neighbours in the file; in a real book a group's
+// rows are anywhere, and each costs a page of its own.
+StorageFloor monday_floor(const Setup& setup, const std::vector<std::vector<std::string>>& touched,
+                          const std::vector<std::uint64_t>& pending, std::size_t push_batch,
                           std::size_t run, bool scattered) {
   const Options& o = setup.options;
   workload::Rng pick(o.seed ^ 0x73636174746572ULL ^ run);
-  std::vector<FloorPush> pushes(plan.edits.size());
-  for (std::size_t d = 0; d < plan.edits.size(); ++d) {
-    pushes[d].replica = DeviceFleet::replica_id(d);
-    std::map<std::string, std::string> anywhere;  // the same rows, as many, elsewhere
-    for (const auto& edit : plan.edits[d]) {
-      const std::string& id = edit->edit.customer_id;
+  std::vector<FloorPush> pushes;
+  for (std::size_t d = 0; d < touched.size(); ++d) {
+    std::map<std::string, std::string> anywhere;
+    std::vector<std::string> ids;
+    for (const std::string& id : touched[d]) {
       if (scattered && !anywhere.count(id))
         anywhere[id] = workload::customer_id(pick.below(o.customers), o.seed);
-      pushes[d].customer_ids.push_back(scattered ? anywhere[id] : id);
+      ids.push_back(scattered ? anywhere[id] : id);
     }
-    pushes[d].changes = fleet.report(d).pending;
+    const std::size_t batches =
+        std::max<std::size_t>(1, (pending[d] + push_batch - 1) / push_batch);
+    for (std::size_t b = 0; b < batches; ++b) {
+      FloorPush push;
+      push.replica = DeviceFleet::replica_id(d);
+      push.customer_ids.assign(
+          ids.begin() + static_cast<std::ptrdiff_t>(ids.size() * b / batches),
+          ids.begin() + static_cast<std::ptrdiff_t>(ids.size() * (b + 1) / batches));
+      push.changes = pending[d] * (b + 1) / batches - pending[d] * b / batches;
+      pushes.push_back(std::move(push));
+    }
   }
   const fs::path db = setup.dir / ("monday-floor-" + std::to_string(run) + ".db");
   copy_database(setup.template_db, db);
@@ -575,15 +588,19 @@ MondayRun monday_once(const Setup& setup, const MondayPlan& plan, std::size_t ru
   options.max_connecting = devices;  // all at once: 9 a.m.
   DeviceFleet fleet(options, std::move(specs));
   // The weekend, offline (not timed).
+  std::vector<std::vector<std::string>> touched(n);  // customers of edits that changed them
   for (std::size_t d = 0; d < n; ++d) {
-    for (const auto& edit : plan.edits[d]) fleet.make_offline_edit(d, *edit);
+    for (const auto& edit : plan.edits[d]) {
+      if (fleet.make_offline_edit(d, *edit)) touched[d].push_back(edit->edit.customer_id);
+    }
   }
   const FleetCounters before = fleet.counters();
   const std::uint64_t to_send = before.edits_made - before.edits_noop - before.edits_coalesced;
   std::uint64_t changes = 0;
-  for (std::size_t d = 0; d < n; ++d) changes += fleet.report(d).pending;
-  r.floor = monday_floor(setup, plan, fleet, run, false);
-  r.scattered_floor = monday_floor(setup, plan, fleet, run, true);
+  std::vector<std::uint64_t> pending(n);
+  for (std::size_t d = 0; d < n; ++d) changes += pending[d] = fleet.report(d).pending;
+  r.floor = monday_floor(setup, touched, pending, options.push_batch, run, false);
+  r.scattered_floor = monday_floor(setup, touched, pending, options.push_batch, run, true);
 
   const double server_cpu = process.cpu_seconds();
   const double client_cpu = self_cpu_seconds();
@@ -628,7 +645,8 @@ MondayRun monday_once(const Setup& setup, const MondayPlan& plan, std::size_t ru
   r.changes = changes;
   r.changes_per_s = static_cast<double>(changes) / r.push_window_s;
   r.edits_per_s = static_cast<double>(to_send) / r.push_window_s;
-  r.share_of_floor = r.changes_per_s / r.floor.changes_per_s();
+  const double floor_rate = r.floor.changes_per_s();
+  r.share_of_floor = floor_rate > 0 ? r.changes_per_s / floor_rate : 0;
   r.sequences = process.health().last_seq - setup.book_seq;
   r.server_peak_mib = mib(static_cast<double>(process.peak_rss_bytes()));
   fleet.stop();

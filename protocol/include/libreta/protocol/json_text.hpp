@@ -60,6 +60,16 @@ void assign_in_order(Map& map, Key&& key, Mapped&& value) {
   }
 }
 
+// The same for a key that must be new: false, and the map unchanged, when it is there.
+template <typename Map, typename Key, typename Mapped>
+bool insert_in_order(Map& map, Key&& key, Mapped&& value) {
+  if (map.empty() || map.key_comp()(std::prev(map.end())->first, key)) {
+    map.emplace_hint(map.end(), std::forward<Key>(key), std::forward<Mapped>(value));
+    return true;
+  }
+  return map.try_emplace(std::forward<Key>(key), std::forward<Mapped>(value)).second;
+}
+
 // Reads JSON text from the front, skipping whitespace between tokens. Every method returns
 // false, and may leave the position anywhere, when the text is not what it asked for.
 class Reader {

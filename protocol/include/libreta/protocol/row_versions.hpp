@@ -41,7 +41,7 @@ class RowVersions {
   std::string encode() const;
   static std::optional<RowVersions> decode(std::string_view blob);
   // The state whose entries() are `entries`, for a store that keeps versions in a form of its
-  // own; none of them may be none (a field without a version has no entry).
+  // own. An entry whose version is none is left out: a field without a version has none.
   static RowVersions from_entries(std::map<std::string, Version, std::less<>> entries);
 
   friend bool operator==(const RowVersions&, const RowVersions&) = default;
