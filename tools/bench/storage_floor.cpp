@@ -1,7 +1,6 @@
 #include "storage_floor.hpp"
 
 #include <chrono>
-#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string_view>
