@@ -527,7 +527,9 @@ struct MondayRun {
 // the storage takes before any of the server's own work. `touched`: for each device, the
 // customers of its edits that changed something; `pending`: its changes, pushed in batches
 // of at most `push_batch` as the device does (the customers split evenly among them: a
-// batch's exact rows depend on how the outbox coalesced). `scattered`: each customer a
+// batch's exact rows depend on how the outbox coalesced; a device's batches may share a
+// group here, which its one push in flight never allows: Monday's 200 edits are one batch).
+// `scattered`: each customer a
 // device edits stands for one drawn uniformly over the whole book (as many rows, written
 // as often). The book's sellers own customers i mod C and the devices push roughly in
 // seller order, so one group's rows are neighbours in the file; in a real book a group's
