@@ -11,6 +11,22 @@ namespace {
 
 using json = nlohmann::json;
 
+// A conflict's members; protocol 3's only when set, so that older devices read the rest.
+json conflict_to_json(const ConflictNotice& c) {
+  json j = {{"t", c.table},
+            {"r", c.row},
+            {"f", c.field},
+            {"kept", value_to_json(c.kept)},
+            {"kept_ver", c.kept_version.to_string()},
+            {"lost", value_to_json(c.lost)},
+            {"lost_ver", c.lost_version.to_string()}};
+  if (c.id != 0) j["id"] = c.id;
+  if (!c.kind.empty()) j["kind"] = c.kind;
+  if (!c.kept_user.empty()) j["kept_user"] = c.kept_user;
+  if (!c.lost_user.empty()) j["lost_user"] = c.lost_user;
+  return j;
+}
+
 struct Encoder {
   json operator()(const Hello& m) const {
     return {{"type", "hello"},
@@ -36,26 +52,21 @@ struct Encoder {
     json j = {{"type", "ack"}, {"upto", m.upto}};
     if (!m.conflicts.empty()) {
       json conflicts = json::array();
-      for (const auto& c : m.conflicts) {
-        conflicts.push_back({{"t", c.table},
-                             {"r", c.row},
-                             {"f", c.field},
-                             {"kept", value_to_json(c.kept)},
-                             {"kept_ver", c.kept_version.to_string()},
-                             {"lost", value_to_json(c.lost)},
-                             {"lost_ver", c.lost_version.to_string()}});
-      }
+      for (const auto& c : m.conflicts) conflicts.push_back(conflict_to_json(c));
       j["conflicts"] = std::move(conflicts);
     }
     if (!m.refused.empty()) {
       json refused = json::array();
       for (const auto& r : m.refused) {
-        refused.push_back({{"s", r.seq},
-                           {"t", r.table},
-                           {"r", r.row},
-                           {"f", r.field},
-                           {"code", std::string(error_code_name(r.code))},
-                           {"message", r.message}});
+        json item = {{"s", r.seq},
+                     {"t", r.table},
+                     {"r", r.row},
+                     {"f", r.field},
+                     {"code", std::string(error_code_name(r.code))},
+                     {"message", r.message}};
+        if (!r.element.empty()) item["e"] = r.element;
+        if (r.current) item["current"] = row_state_to_json(*r.current);
+        refused.push_back(std::move(item));
       }
       j["refused"] = std::move(refused);
     }
@@ -78,6 +89,19 @@ struct Encoder {
       for (const auto& ref : m.evicted) evicted.push_back({{"t", ref.table}, {"r", ref.id}});
       j["evict"] = std::move(evicted);
     }
+    return j;
+  }
+  json operator()(const ConflictsPull& m) const {
+    return {{"type", "conflicts_pull"}, {"after", m.after}};
+  }
+  json operator()(const Conflicts& m) const {
+    json conflicts = json::array();
+    for (const auto& c : m.conflicts) conflicts.push_back(conflict_to_json(c));
+    json j = {{"type", "conflicts"},
+              {"upto", m.upto},
+              {"more", m.more},
+              {"conflicts", std::move(conflicts)}};
+    if (m.live) j["live"] = true;
     return j;
   }
   json operator()(const ProtocolError& m) const {
@@ -184,6 +208,44 @@ Result<Message> finish(Reader& reader, T message) {
   return Message(std::move(message));
 }
 
+// A list of conflicts (an ack's or a conflicts message's) into `out`; problems go to `r`.
+void read_conflicts(Reader& r, const json& list, std::vector<ConflictNotice>& out) {
+  for (const auto& c : list) {
+    if (!c.is_object()) {
+      r.fail(ErrorCode::wrong_type, "a conflict must be an object");
+      return;
+    }
+    Reader cr(c, "conflict",
+              {"t", "r", "f", "kept", "kept_ver", "lost", "lost_ver", "id", "kind", "kept_user",
+               "lost_user"});
+    ConflictNotice notice;
+    notice.table = cr.text("t");
+    notice.row = cr.text("r");
+    notice.field = cr.text("f");
+    const auto kept_version = Version::parse(cr.text("kept_ver"));
+    const auto lost_version = Version::parse(cr.text("lost_ver"));
+    auto kept = cr.member("kept") ? value_from_json(c["kept"]) : Result<Value>(Value());
+    auto lost = cr.member("lost") ? value_from_json(c["lost"]) : Result<Value>(Value());
+    notice.id = cr.sequence("id", false);
+    if (cr.member("kind", false)) notice.kind = cr.text("kind", 64);
+    if (cr.member("kept_user", false)) notice.kept_user = cr.text("kept_user", 256);
+    if (cr.member("lost_user", false)) notice.lost_user = cr.text("lost_user", 256);
+    if (cr.error()) {
+      r.fail(cr.error()->code(), cr.error()->what());
+      return;
+    }
+    if (!kept_version || !lost_version || !kept || !lost) {
+      r.fail(ErrorCode::invalid_value, "a conflict has a bad value or version");
+      return;
+    }
+    notice.kept = std::move(kept).value();
+    notice.lost = std::move(lost).value();
+    notice.kept_version = *kept_version;
+    notice.lost_version = *lost_version;
+    out.push_back(std::move(notice));
+  }
+}
+
 Result<Message> decode(const json& j, const std::string& type) {
   if (type == "hello") {
     Reader r(j, type, {"protocol", "schema", "replica", "token"});
@@ -250,34 +312,7 @@ Result<Message> decode(const json& j, const std::string& type) {
     Ack m;
     m.upto = r.sequence("upto");
     if (const json* conflicts = r.array("conflicts", false)) {
-      for (const auto& c : *conflicts) {
-        if (!c.is_object()) {
-          r.fail(ErrorCode::wrong_type, "a conflict must be an object");
-          break;
-        }
-        Reader cr(c, "conflict", {"t", "r", "f", "kept", "kept_ver", "lost", "lost_ver"});
-        ConflictNotice notice;
-        notice.table = cr.text("t");
-        notice.row = cr.text("r");
-        notice.field = cr.text("f");
-        const auto kept_version = Version::parse(cr.text("kept_ver"));
-        const auto lost_version = Version::parse(cr.text("lost_ver"));
-        auto kept = cr.member("kept") ? value_from_json(c["kept"]) : Result<Value>(Value());
-        auto lost = cr.member("lost") ? value_from_json(c["lost"]) : Result<Value>(Value());
-        if (cr.error()) {
-          r.fail(cr.error()->code(), cr.error()->what());
-          break;
-        }
-        if (!kept_version || !lost_version || !kept || !lost) {
-          r.fail(ErrorCode::invalid_value, "a conflict has a bad value or version");
-          break;
-        }
-        notice.kept = std::move(kept).value();
-        notice.lost = std::move(lost).value();
-        notice.kept_version = *kept_version;
-        notice.lost_version = *lost_version;
-        m.conflicts.push_back(std::move(notice));
-      }
+      read_conflicts(r, *conflicts, m.conflicts);
     }
     if (const json* refused = r.array("refused", false)) {
       for (const auto& item : *refused) {
@@ -285,17 +320,26 @@ Result<Message> decode(const json& j, const std::string& type) {
           r.fail(ErrorCode::wrong_type, "a refusal must be an object");
           break;
         }
-        Reader rr(item, "refused", {"s", "t", "r", "f", "code", "message"});
+        Reader rr(item, "refused", {"s", "t", "r", "f", "e", "code", "message", "current"});
         RefusedChange change;
         change.seq = rr.sequence("s");
         change.table = rr.text("t");
         change.row = rr.text("r");
         change.field = rr.text("f");
+        if (rr.member("e", false)) change.element = rr.text("e");
         change.code = error_code_from_name(rr.text("code"));
         change.message = rr.text("message");
         if (rr.error()) {
           r.fail(rr.error()->code(), rr.error()->what());
           break;
+        }
+        if (auto current = item.find("current"); current != item.end()) {
+          auto state = row_state_from_json(*current);
+          if (!state) {
+            r.fail(state.error().code(), std::string("refused: ") + state.error().what());
+            break;
+          }
+          change.current = std::move(state).value();
         }
         m.refused.push_back(std::move(change));
       }
@@ -340,6 +384,21 @@ Result<Message> decode(const json& j, const std::string& type) {
         m.evicted.push_back(std::move(ref).value());
       }
     }
+    return finish(r, std::move(m));
+  }
+  if (type == "conflicts_pull") {
+    Reader r(j, type, {"after"});
+    ConflictsPull m;
+    m.after = r.sequence("after");
+    return finish(r, std::move(m));
+  }
+  if (type == "conflicts") {
+    Reader r(j, type, {"upto", "more", "live", "conflicts"});
+    Conflicts m;
+    m.upto = r.sequence("upto");
+    m.more = r.boolean("more");
+    m.live = r.boolean("live", false);
+    if (const json* conflicts = r.array("conflicts")) read_conflicts(r, *conflicts, m.conflicts);
     return finish(r, std::move(m));
   }
   if (type == "error") {
@@ -397,8 +456,8 @@ Result<Message> decode_message(std::string_view text) {
 }
 
 std::string_view message_type(const Message& message) {
-  static constexpr std::string_view kNames[] = {"hello", "welcome", "push", "ack",
-                                                "pull",  "rows",    "error"};
+  static constexpr std::string_view kNames[] = {
+      "hello", "welcome", "push", "ack", "pull", "rows", "error", "conflicts_pull", "conflicts"};
   return kNames[message.index()];
 }
 

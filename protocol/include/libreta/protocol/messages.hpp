@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,9 +20,13 @@ namespace libreta {
 
 // The wire protocol's version. A server speaks every version from kMinProtocolVersion; the
 // session uses the lower of the two sides' versions. Version 2 adds compressed binary
-// frames (compression.hpp).
-inline constexpr int kProtocolVersion = 2;
+// frames (compression.hpp); version 3 the server's state in refusals, the conflicts a
+// replica lost (conflicts_pull, conflicts) and who wrote each side of a conflict.
+inline constexpr int kProtocolVersion = 3;
 inline constexpr int kMinProtocolVersion = 1;
+// The first version whose refusals carry `current` and whose devices learn the conflicts
+// they lost.
+inline constexpr int kRefusalStateProtocol = 3;
 
 // Largest sequence number on the wire: sequences travel as JSON numbers, exact up to 2^53.
 inline constexpr std::uint64_t kMaxWireSequence = (1ULL << 53) - 1;
@@ -54,11 +59,18 @@ struct Push {
   std::vector<PushedChange> changes;
 };
 
-// The losing side of a concurrent edit, as told to the writer whose push it concerned.
+// The two sides of a concurrent edit: told to the writer whose push met it (in its ack),
+// and, from protocol 3, to the replica whose value lost (in `conflicts`).
 struct ConflictNotice {
   std::string table, row, field;
   Value kept, lost;
   Version kept_version, lost_version;
+  // Protocol 3 (empty or 0 before): the conflict inbox's id (0 in an ack), "concurrent_edit"
+  // or "edit_of_deleted" (the kept side is the row's delete: `kept` is true), and the users
+  // who wrote each side.
+  std::uint64_t id = 0;
+  std::string kind;
+  std::string kept_user, lost_user;
 };
 
 // A pushed change the server would not take (invalid, outside the writer's scope...). It is
@@ -69,6 +81,13 @@ struct RefusedChange {
   std::string table, row, field;
   ErrorCode code = ErrorCode::invalid_value;
   std::string message;
+  // Protocol 3: the refused change's element (a tag), and the server's state of the field
+  // when the writer may read the row: its value and every version key of the field (tag
+  // sets: all their elements' keys), or no values and versions when the server holds none.
+  // Absent: the row is not the writer's to read, or not on the server at all. The device
+  // puts the refused keys back to this state (docs/protocol.md, "Refusals").
+  std::string element;
+  std::optional<RowState> current;
 };
 
 // Server -> client: every change up to `upto` is durably stored, or refused.
@@ -104,6 +123,23 @@ struct Rows {
   std::vector<RowRef> evicted;
 };
 
+// Client -> server (protocol 3): send the conflicts in which a value of this replica lost,
+// after the conflict inbox id `after` (the device's cursor, 0 at first).
+struct ConflictsPull {
+  std::uint64_t after = 0;
+};
+
+// Server -> client (protocol 3): conflicts this replica lost, in inbox id order, at most a
+// page. `upto` is the device's new cursor; `more`: ask again from it. Sent as an answer to
+// conflicts_pull, and unsolicited once the device has asked, when a commit records a new
+// one (`live`).
+struct Conflicts {
+  std::uint64_t upto = 0;
+  bool more = false;
+  bool live = false;
+  std::vector<ConflictNotice> conflicts;
+};
+
 // Either way: something went wrong. `fatal` errors close the connection.
 struct ProtocolError {
   ErrorCode code = ErrorCode::internal;
@@ -111,7 +147,8 @@ struct ProtocolError {
   bool fatal = false;
 };
 
-using Message = std::variant<Hello, Welcome, Push, Ack, Pull, Rows, ProtocolError>;
+using Message =
+    std::variant<Hello, Welcome, Push, Ack, Pull, Rows, ProtocolError, ConflictsPull, Conflicts>;
 
 std::string encode_message(const Message& message);
 // The text of a Rows message whose rows are given already encoded, each by
