@@ -124,13 +124,51 @@ void create_tables(sqlite::Database& db, const Schema& schema) {
     CREATE TABLE IF NOT EXISTS _refusals (
       id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER NOT NULL,
       tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
-      code TEXT NOT NULL, message TEXT NOT NULL);
+      code TEXT NOT NULL, message TEXT NOT NULL, element TEXT NOT NULL DEFAULT '');
     CREATE TABLE IF NOT EXISTS _conflicts (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
       kept TEXT NOT NULL, kept_version TEXT NOT NULL,
-      lost TEXT NOT NULL, lost_version TEXT NOT NULL);
+      lost TEXT NOT NULL, lost_version TEXT NOT NULL,
+      server_id INTEGER NOT NULL DEFAULT 0, kind TEXT NOT NULL DEFAULT '',
+      kept_user TEXT NOT NULL DEFAULT '', lost_user TEXT NOT NULL DEFAULT '');
+    CREATE UNIQUE INDEX IF NOT EXISTS _conflicts_once
+      ON _conflicts(tbl, row_id, field, lost_version, kept_version);
   )sql");
+}
+
+bool has_column(sqlite::Database& db, std::string_view table, std::string_view column) {
+  auto info = db.prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+  info.bind(1, table).bind(2, column);
+  return info.step();
+}
+
+bool has_table(sqlite::Database& db, std::string_view table) {
+  auto info = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  info.bind(1, table);
+  return info.step();
+}
+
+// File version 1 to 2: conflicts keep the server's inbox id, their kind and both users, and
+// are kept once each (the same conflict may now come in an ack and in `conflicts`); refusals
+// keep the refused tag. Runs before create_tables, which then adds the unique index.
+void migrate_to_version_2(sqlite::Database& db) {
+  if (has_table(db, "_conflicts")) {
+    for (const char* column :
+         {"server_id INTEGER NOT NULL DEFAULT 0", "kind TEXT NOT NULL DEFAULT ''",
+          "kept_user TEXT NOT NULL DEFAULT ''", "lost_user TEXT NOT NULL DEFAULT ''"}) {
+      const std::string_view name =
+          std::string_view(column).substr(0, std::string_view(column).find(' '));
+      if (!has_column(db, "_conflicts", name))
+        db.exec(std::string("ALTER TABLE _conflicts ADD COLUMN ") + column);
+    }
+    db.exec(
+        "DELETE FROM _conflicts WHERE id NOT IN (SELECT min(id) FROM _conflicts "
+        "GROUP BY tbl, row_id, field, lost_version, kept_version)");
+  }
+  if (has_table(db, "_refusals") && !has_column(db, "_refusals", "element")) {
+    db.exec("ALTER TABLE _refusals ADD COLUMN element TEXT NOT NULL DEFAULT ''");
+  }
 }
 
 // Brings the columns of every table up to the customer book schema: a field added by a
@@ -545,8 +583,9 @@ std::unique_ptr<Replica> Replica::open(const std::filesystem::path& file, Replic
                                                *book_version + ", newer than this libreta's " +
                                                std::to_string(impl->schema->version()));
   }
-  // Migrations by file version. Version 1 is the first layout; later versions add steps
-  // here, each guarded by the version it upgrades from.
+  // Migrations by file version, each guarded by the version it upgrades from; then
+  // create_tables makes what a new file lacks.
+  if (file_version && std::stoi(*file_version) < 2) migrate_to_version_2(db);
   create_tables(db, *impl->schema);
   add_missing_columns(db, *impl->schema);
   write_meta(db, "file_version", std::to_string(kReplicaFileVersion));
@@ -670,6 +709,13 @@ std::string Replica::create(std::string_view table_name, const Record& fields, s
 std::optional<Record> Replica::get(std::string_view table_name, std::string_view id) const {
   auto row = impl_->load(impl_->table(table_name), id);
   if (!row || row->deleted) return std::nullopt;
+  return std::move(row->fields);
+}
+
+std::optional<Record> Replica::get_with_deleted(std::string_view table_name,
+                                                std::string_view id) const {
+  auto row = impl_->load(impl_->table(table_name), id);
+  if (!row) return std::nullopt;
   return std::move(row->fields);
 }
 

@@ -117,35 +117,99 @@ void Replica::set_setting(std::string_view key, std::string_view value) {
   stmt.bind(1, "setting." + std::string(key)).bind(2, value).run();
 }
 
-void Replica::record_conflicts(const std::vector<ConflictNotice>& conflicts) {
-  if (conflicts.empty()) return;
-  sqlite::Transaction transaction(impl_->db);
-  auto& stmt = impl_->statement(
-      "INSERT INTO _conflicts(tbl, row_id, field, kept, kept_version, lost, lost_version) "
-      "VALUES(?, ?, ?, ?, ?, ?, ?)");
+namespace {
+
+// Stores each conflict once (inside the caller's transaction); returns the new ones.
+std::vector<ConflictNotice> store_conflicts(Replica::Impl& impl,
+                                            const std::vector<ConflictNotice>& conflicts) {
+  std::vector<ConflictNotice> added;
   for (const auto& c : conflicts) {
-    stmt.bind(1, c.table).bind(2, c.row).bind(3, c.field).bind(4, value_json(c.kept));
-    stmt.bind(5, c.kept_version.to_string()).bind(6, value_json(c.lost));
-    stmt.bind(7, c.lost_version.to_string()).run();
+    const std::string kept_version = c.kept_version.to_string();
+    const std::string lost_version = c.lost_version.to_string();
+    auto& find = impl.statement(
+        "SELECT id FROM _conflicts WHERE tbl = ? AND row_id = ? AND field = ? AND "
+        "lost_version = ? AND kept_version = ?");
+    find.bind(1, c.table).bind(2, c.row).bind(3, c.field).bind(4, lost_version);
+    find.bind(5, kept_version);
+    const std::optional<std::int64_t> id =
+        find.step() ? std::optional<std::int64_t>(find.integer(0)) : std::nullopt;
+    find.reset();
+    if (id) {
+      auto& fill = impl.statement(
+          "UPDATE _conflicts SET server_id = max(server_id, ?), "
+          "kind = CASE kind WHEN '' THEN ? ELSE kind END, "
+          "kept_user = CASE kept_user WHEN '' THEN ? ELSE kept_user END, "
+          "lost_user = CASE lost_user WHEN '' THEN ? ELSE lost_user END WHERE id = ?");
+      fill.bind(1, static_cast<std::int64_t>(c.id)).bind(2, c.kind).bind(3, c.kept_user);
+      fill.bind(4, c.lost_user).bind(5, *id).run();
+      continue;
+    }
+    auto& insert = impl.statement(
+        "INSERT INTO _conflicts(tbl, row_id, field, kept, kept_version, lost, lost_version, "
+        "server_id, kind, kept_user, lost_user) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    insert.bind(1, c.table).bind(2, c.row).bind(3, c.field).bind(4, value_json(c.kept));
+    insert.bind(5, kept_version).bind(6, value_json(c.lost)).bind(7, lost_version);
+    insert.bind(8, static_cast<std::int64_t>(c.id)).bind(9, c.kind).bind(10, c.kept_user);
+    insert.bind(11, c.lost_user).run();
+    added.push_back(c);
   }
-  transaction.commit();
+  return added;
 }
 
-void Replica::record_refusals(const std::vector<RefusedChange>& refused) {
+}  // namespace
+
+std::vector<ConflictNotice> Replica::record_conflicts(
+    const std::vector<ConflictNotice>& conflicts) {
+  if (conflicts.empty()) return {};
+  sqlite::Transaction transaction(impl_->db);
+  auto added = store_conflicts(*impl_, conflicts);
+  transaction.commit();
+  return added;
+}
+
+std::vector<ConflictNotice> Replica::record_conflicts(const std::vector<ConflictNotice>& conflicts,
+                                                      std::uint64_t cursor) {
+  sqlite::Transaction transaction(impl_->db);
+  auto added = store_conflicts(*impl_, conflicts);
+  auto& stmt = impl_->statement(
+      "INSERT INTO _meta(key, value) VALUES('conflicts_cursor', ?) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  stmt.bind(1, std::to_string(cursor)).run();
+  transaction.commit();
+  return added;
+}
+
+std::uint64_t Replica::conflicts_cursor() const {
+  auto& stmt = impl_->statement("SELECT value FROM _meta WHERE key = 'conflicts_cursor'");
+  std::uint64_t cursor = 0;
+  if (stmt.step()) cursor = std::strtoull(stmt.text(0).c_str(), nullptr, 10);
+  stmt.reset();
+  return cursor;
+}
+
+void Replica::record_refusals(const std::vector<RefusedChange>& refused, bool undo) {
   if (refused.empty()) return;
   sqlite::Transaction transaction(impl_->db);
   auto& stmt = impl_->statement(
-      "INSERT INTO _refusals(seq, tbl, row_id, field, code, message) VALUES(?, ?, ?, ?, ?, ?)");
+      "INSERT INTO _refusals(seq, tbl, row_id, field, element, code, message) "
+      "VALUES(?, ?, ?, ?, ?, ?, ?)");
   for (const auto& r : refused) {
     stmt.bind(1, static_cast<std::int64_t>(r.seq)).bind(2, r.table).bind(3, r.row);
-    stmt.bind(4, r.field).bind(5, error_code_name(r.code)).bind(6, r.message).run();
+    stmt.bind(4, r.field).bind(5, r.element).bind(6, error_code_name(r.code));
+    stmt.bind(7, r.message).run();
+  }
+  // Undone in the same transaction as the refusal is recorded, and before the change log
+  // drops the refused changes: after a crash in between, the push is sent again, the server
+  // (which has it) says nothing more, and the device already holds the server's value.
+  if (undo) {
+    for (const auto& r : refused) impl_->undo_refused(r);
   }
   transaction.commit();
 }
 
 std::vector<RefusedChange> Replica::reported_refusals() const {
-  auto& stmt =
-      impl_->statement("SELECT seq, tbl, row_id, field, code, message FROM _refusals ORDER BY id");
+  auto& stmt = impl_->statement(
+      "SELECT seq, tbl, row_id, field, element, code, message FROM _refusals ORDER BY id");
   std::vector<RefusedChange> out;
   while (stmt.step()) {
     RefusedChange r;
@@ -153,12 +217,94 @@ std::vector<RefusedChange> Replica::reported_refusals() const {
     r.table = stmt.text(1);
     r.row = stmt.text(2);
     r.field = stmt.text(3);
-    r.code = error_code_from_name(stmt.text_view(4));
-    r.message = stmt.text(5);
+    r.element = stmt.text(4);
+    r.code = error_code_from_name(stmt.text_view(5));
+    r.message = stmt.text(6);
     out.push_back(std::move(r));
   }
   stmt.reset();
   return out;
+}
+
+void Replica::Impl::undo_refused(const RefusedChange& refused) {
+  // The refused change as this device made it: still in the change log unless a later
+  // local edit of the same field (or tag) replaced it, and that edit is judged on its own.
+  auto& find = statement(
+      "SELECT tbl, row_id, field, element, value, version, base FROM _outbox WHERE seq = ?");
+  find.bind(1, static_cast<std::int64_t>(refused.seq));
+  if (!find.step()) {
+    find.reset();
+    return;
+  }
+  Change change;
+  change.table = find.text(0);
+  change.row = find.text(1);
+  change.field = find.text(2);
+  change.element = find.text(3);
+  change.value = value_from_json_text(find.text_view(4));
+  change.version = Version::parse(find.text_view(5)).value_or(Version{});
+  change.base = Version::parse(find.text_view(6)).value_or(Version{});
+  find.reset();
+  if (change.table != refused.table || change.row != refused.row || change.field != refused.field ||
+      change.version.is_none())
+    return;
+  const TableSpec* spec = schema->table(change.table);
+  if (!spec) return;
+  auto row = load(*spec, change.row);
+  if (!row) return;  // evicted meanwhile: nothing of it is left here
+
+  // The keys the change wrote, with the version it gave each (RowVersions::merge): the field;
+  // for a tag, the add it made (its version) or the add its remove saw (its base), and the
+  // other side of the tag, set to its base.
+  std::vector<std::pair<std::string, Version>> written;
+  if (change.element.empty()) {
+    written.emplace_back(change.field, change.version);
+  } else {
+    const bool adding = change.value.is_bool() && change.value.as_bool();
+    const std::string added = change.field + '+' + change.element;
+    const std::string removed = change.field + '-' + change.element;
+    if (adding) {
+      written.emplace_back(added, change.version);
+      if (!change.base.is_none()) written.emplace_back(removed, change.base);
+    } else if (!change.base.is_none()) {
+      written.emplace_back(removed, change.base);
+      written.emplace_back(added, change.base);
+    }
+  }
+  const RowState empty_state;
+  const RowState& server = refused.current ? *refused.current : empty_state;
+  bool reverted = false;
+  for (const auto& [key, version] : written) {
+    if (row->versions.field(key) != version) continue;  // a later write holds the key
+    row->versions.set_field(key, server.versions.field(key));
+    reverted = true;
+  }
+  if (!reverted) return;
+
+  if (row->versions.empty()) {
+    // Nothing of the row is the server's: a row made here and refused whole.
+    evict(RowRef{change.table, change.row});
+    return;
+  }
+  auto value = server.fields.find(change.field);
+  const Value server_value = value == server.fields.end() ? Value() : value->second;
+  if (!change.element.empty()) {
+    TagSet tags = present_tags(row->versions, change.field);
+    if (tags.empty())
+      row->fields.erase(change.field);
+    else
+      row->fields[change.field] = Value(std::move(tags));
+  } else if (change.field == kDeletedField) {
+    row->deleted = server_value.is_bool() && server_value.as_bool();
+  } else if (!spec->field(change.field)) {
+    set_extra(*row, change.field, server_value);
+  } else if (server_value.is_null()) {
+    row->fields.erase(change.field);
+  } else {
+    row->fields[change.field] = server_value;
+  }
+  const std::vector<std::string> changed{change.field};
+  store(*spec, change.row, *row, Search::later, &changed);
 }
 
 std::int64_t Replica::data_version() const {
@@ -169,10 +315,17 @@ std::int64_t Replica::data_version() const {
   return version;
 }
 
-std::vector<ConflictNotice> Replica::reported_conflicts() const {
-  auto& stmt = impl_->statement(
-      "SELECT tbl, row_id, field, kept, kept_version, lost, lost_version FROM _conflicts "
-      "ORDER BY id");
+std::vector<ConflictNotice> Replica::reported_conflicts(ConflictSide side) const {
+  auto& impl = *impl_;
+  // Which side this replica was on is its lost version's replica id.
+  std::string sql =
+      "SELECT tbl, row_id, field, kept, kept_version, lost, lost_version, server_id, kind, "
+      "kept_user, lost_user FROM _conflicts";
+  if (side == ConflictSide::lost) sql += " WHERE substr(lost_version, 18) = ?";
+  if (side == ConflictSide::won) sql += " WHERE substr(lost_version, 18) <> ?";
+  sql += " ORDER BY id";
+  auto& stmt = impl.statement(sql);
+  if (side != ConflictSide::any) stmt.bind(1, impl.replica_id);
   std::vector<ConflictNotice> out;
   while (stmt.step()) {
     ConflictNotice c;
@@ -183,6 +336,18 @@ std::vector<ConflictNotice> Replica::reported_conflicts() const {
     c.kept_version = Version::parse(stmt.text_view(4)).value_or(Version{});
     c.lost = value_from_json_text(stmt.text_view(5));
     c.lost_version = Version::parse(stmt.text_view(6)).value_or(Version{});
+    c.id = static_cast<std::uint64_t>(stmt.integer(7));
+    c.kind = stmt.text(8);
+    c.kept_user = stmt.text(9);
+    c.lost_user = stmt.text(10);
+    if (c.kind.empty()) {
+      // Told before conflicts had a kind: a delete kept over an edit has `true` as its kept
+      // value, which no field but a boolean one could hold.
+      const TableSpec* table = impl.schema->table(c.table);
+      const FieldSpec* field = table ? table->field(c.field) : nullptr;
+      const bool boolean_field = field && field->kind == FieldKind::boolean;
+      c.kind = c.kept == Value(true) && !boolean_field ? "edit_of_deleted" : "concurrent_edit";
+    }
     out.push_back(std::move(c));
   }
   stmt.reset();

@@ -13,7 +13,13 @@
 //                  go before the next search, not row by row during a download
 //   _outbox        local changes not yet acknowledged (seq, tbl, row_id, field, element,
 //                  value JSON, version, base)
-//   _meta          key/value: replica_id, schema_version, clock
+//   _refusals      pushed changes the server refused (seq, tbl, row_id, field, element,
+//                  code, message)
+//   _conflicts     conflicts the server reported (both values and versions, server_id,
+//                  kind, users), once each by (tbl, row_id, field, lost_version,
+//                  kept_version)
+//   _meta          key/value: replica_id, file_version, schema_version, clock, cursor,
+//                  conflicts_cursor, setting.*
 #pragma once
 
 #include <filesystem>
@@ -31,7 +37,7 @@ namespace libreta::client {
 
 // The storage schema version of the replica file (tables, indexes, meta), distinct from the
 // customer book schema version. Migrations in replica.cpp bring older files up to it.
-inline constexpr int kReplicaFileVersion = 1;
+inline constexpr int kReplicaFileVersion = 2;
 
 struct Replica::Impl {
   std::filesystem::path path;
@@ -87,6 +93,9 @@ struct Replica::Impl {
   // Removes a row that left this seller's scope, and a customer's rows in other tables;
   // returns how many rows were removed.
   std::size_t evict(const RowRef& ref);
+
+  // Undoes a refused change, if no later local edit superseded it (Replica::record_refusals).
+  void undo_refused(const RefusedChange& refused);
 
   // Appends a local change to the outbox, coalescing with a pending change of the same
   // field (or tag) that was not sent yet.

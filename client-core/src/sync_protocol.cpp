@@ -79,6 +79,8 @@ void SyncProtocol::on_open() {
 void SyncProtocol::on_closed() {
   welcomed_ = false;
   compressed_frames_ = false;
+  refusal_state_ = false;
+  conflicts_pulling_ = false;
   push_in_flight_.reset();
   pulling_ = false;
   caught_up_ = false;
@@ -129,6 +131,8 @@ void SyncProtocol::on_message(std::string_view frame) {
       on_live_rows(*rows);
     else
       on_rows(*rows);
+  } else if (auto* conflicts = std::get_if<Conflicts>(&message); conflicts && refusal_state_) {
+    on_conflicts(*conflicts);
   } else {
     violation(ErrorCode::unknown_message,
               "the server sent a '" + std::string(message_type(message)) + "' message");
@@ -145,8 +149,14 @@ void SyncProtocol::on_welcome(const Welcome& welcome) {
     replica_.acknowledge(welcome.acked);
     pending_ = replica_.pending_count();
   }
+  refusal_state_ = welcome.protocol >= kRefusalStateProtocol;
   delegate_.welcomed();
   pull();
+  if (refusal_state_) {
+    // The conflicts this replica lost since it last asked, whoever pushed second.
+    conflicts_pulling_ = true;
+    send(ConflictsPull{replica_.conflicts_cursor()});
+  }
   push_next();
   publish(false);
 }
@@ -178,8 +188,10 @@ void SyncProtocol::on_ack(const Ack& ack) {
   }
   // Keep what the ack tells before dropping the changes it covers: after a crash between
   // the two, the push is sent again and the server, having applied it, says nothing twice.
+  // A refused change is undone (protocol 3) in the refusal's transaction, which reads it
+  // from the change log: so before the log drops it.
   replica_.record_conflicts(ack.conflicts);
-  replica_.record_refusals(ack.refused);
+  replica_.record_refusals(ack.refused, refusal_state_);
   replica_.acknowledge(ack.upto);
   push_in_flight_.reset();
   pending_ = replica_.pending_count();
@@ -269,13 +281,41 @@ void SyncProtocol::on_live_rows(const Rows& rows) {
   publish(true);
 }
 
+void SyncProtocol::on_conflicts(const Conflicts& conflicts) {
+  const std::uint64_t cursor = replica_.conflicts_cursor();
+  if (conflicts.live && conflicts.upto <= cursor) return;  // already here
+  // A live notice that comes while the pages are still being read is kept, but the cursor
+  // moves only with the pages: it must never pass conflicts not received yet.
+  const bool paging = !conflicts.live;
+  const std::uint64_t next =
+      conflicts.live && conflicts_pulling_ ? cursor : std::max(cursor, conflicts.upto);
+  const auto added = replica_.record_conflicts(conflicts.conflicts, next);
+  if (paging) {
+    if (conflicts.more && next > cursor)
+      send(ConflictsPull{next});
+    else
+      conflicts_pulling_ = false;
+  }
+  delegate_.made_progress();
+  if (!added.empty()) delegate_.emit(ConflictsReported{added});
+  publish(paging && !conflicts_pulling_);
+}
+
 void SyncProtocol::on_error(const ProtocolError& error) {
   const SyncError recorded{error.code, "server: " + error.message, now_ms()};
   delegate_.update_status([&](SyncStatus& s) { s.last_error = recorded; });
-  if (error.fatal)
+  if (error.fatal) {
     delegate_.fail(recorded);
-  else if (request_dropped(error.code))
+  } else if (request_dropped(error.code)) {
     delegate_.retry_later(recorded);
+  } else if (conflicts_pulling_ &&
+             (error.code == ErrorCode::unknown_message || error.code == ErrorCode::out_of_order)) {
+    // A server that does not serve conflicts_pull (it knows push and pull by any version)
+    // will never answer it: stop waiting for it on this connection, or the replica would
+    // never be in sync.
+    conflicts_pulling_ = false;
+    publish(true);
+  }
 }
 
 void SyncProtocol::violation(ErrorCode code, std::string message) {
@@ -296,13 +336,15 @@ void SyncProtocol::send(const Message& message) {
 void SyncProtocol::publish(bool activity) {
   // Stored before the status says "synced", so that whoever sees it sees the time too.
   std::optional<std::uint64_t> synced_at;
-  if (activity && welcomed_ && caught_up_ && pending_ == 0 && !push_in_flight_) {
+  if (activity && welcomed_ && caught_up_ && !conflicts_pulling_ && pending_ == 0 &&
+      !push_in_flight_) {
     synced_at = now_ms();
     replica_.set_setting(kLastSyncSetting, std::to_string(*synced_at));
   }
   delegate_.update_status([&](SyncStatus& s) {
     s.connected = welcomed_;
-    s.caught_up = caught_up_;
+    // Caught up also with the conflicts this replica lost: a sync that ends says so.
+    s.caught_up = caught_up_ && !conflicts_pulling_;
     s.downloading = pulling_;
     s.pending_changes = pending_;
     s.rows_received = rows_received_;

@@ -68,6 +68,7 @@ class SyncProtocol {
   void on_ack(const Ack& ack);
   void on_rows(const Rows& rows);
   void on_live_rows(const Rows& rows);
+  void on_conflicts(const Conflicts& conflicts);
   void on_error(const ProtocolError& error);
   // Sends the next batch of the outbox if connected and none is in flight; true if sent.
   bool push_next();
@@ -85,7 +86,9 @@ class SyncProtocol {
 
   // Per connection.
   bool welcomed_ = false;
-  bool compressed_frames_ = false;               // both sides speak protocol 2 or later
+  bool compressed_frames_ = false;  // both sides speak protocol 2 or later
+  bool refusal_state_ = false;      // protocol 3: refusals carry the server's state; conflicts_pull
+  bool conflicts_pulling_ = false;  // a conflicts_pull is unanswered, or its answer had more
   std::optional<std::uint64_t> push_in_flight_;  // last sequence of the batch sent
   bool pulling_ = false;
   bool caught_up_ = false;

@@ -46,6 +46,9 @@ struct SyncCursor {
   friend bool operator==(const SyncCursor&, const SyncCursor&) = default;
 };
 
+// Which conflicts reported_conflicts() lists: those this replica's value lost, or won.
+enum class ConflictSide { any, lost, won };
+
 struct ApplyResult {
   std::size_t applied = 0;  // changes that won and changed the replica
   std::size_t ignored = 0;  // older than what the replica had, or repeated
@@ -70,6 +73,9 @@ class Replica {
   std::string create(std::string_view table, const Record& fields, std::string id = {});
   // The live row's fields (not deleted), or nullopt.
   std::optional<Record> get(std::string_view table, std::string_view id) const;
+  // The row's fields whether deleted or not (a delete keeps them under the tombstone), or
+  // nullopt when this replica does not hold the row.
+  std::optional<Record> get_with_deleted(std::string_view table, std::string_view id) const;
   // Sets the given fields (null clears one); returns how many actually changed.
   std::size_t update(std::string_view table, std::string_view id, const Record& fields);
   void remove(std::string_view table, std::string_view id);
@@ -159,11 +165,29 @@ class Replica {
                          const std::vector<RowRef>& evicted = {});
   SyncCursor sync_cursor() const;
 
-  // Conflicts the server reported about this replica's edits, newest last.
-  void record_conflicts(const std::vector<ConflictNotice>& conflicts);
-  std::vector<ConflictNotice> reported_conflicts() const;
-  // Pushed changes the server refused (out of scope, invalid), newest last.
-  void record_refusals(const std::vector<RefusedChange>& refused);
+  // Conflicts the server reported, each kept once (by table, row, field and both versions:
+  // the same conflict may come in an ack and again in `conflicts`); a conflict told again
+  // fills in what an earlier telling lacked (inbox id, kind, users). Returns the conflicts
+  // not stored before, in the order given.
+  std::vector<ConflictNotice> record_conflicts(const std::vector<ConflictNotice>& conflicts);
+  // The same, and moves the position reached in the server's list of the conflicts this
+  // replica lost (`conflicts_pull`) to `cursor`, in one transaction.
+  std::vector<ConflictNotice> record_conflicts(const std::vector<ConflictNotice>& conflicts,
+                                               std::uint64_t cursor);
+  std::uint64_t conflicts_cursor() const;
+  // Conflicts the server reported, oldest first: all of them, those in which a value of this
+  // replica lost (its lost version is this replica's), or those it won. A conflict told
+  // without a kind (before protocol 3) is "edit_of_deleted" when its kept value is a delete
+  // (true, for a field that is not boolean), else "concurrent_edit".
+  std::vector<ConflictNotice> reported_conflicts(ConflictSide side = ConflictSide::any) const;
+
+  // Pushed changes the server refused (out of scope, invalid), newest last. With
+  // `undo` (the server sends its state of each refused field, protocol 3), each refused
+  // change that no later local edit superseded is undone in the same transaction: its
+  // version keys and value go back to the server's state, and a row left with no versions
+  // (created here, refused whole) is removed with its children. Call it before
+  // acknowledge(): the refused change is read from the change log.
+  void record_refusals(const std::vector<RefusedChange>& refused, bool undo = false);
   std::vector<RefusedChange> reported_refusals() const;
 
   // Changes whenever another connection commits to the file: a cheap way to notice writes

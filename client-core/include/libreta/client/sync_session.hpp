@@ -59,11 +59,16 @@ struct ChangesArrived {
   std::span<const RowState> received;
 };
 struct ConflictsReported {
-  std::vector<ConflictNotice> conflicts;  // this replica's edits that lost to concurrent ones
+  // Conflicts newly reported: in an ack, those this replica's push met (its value lost or
+  // won); in `conflicts` (protocol 3), those in which a value of this replica lost, whoever
+  // pushed second. Replica::reported_conflicts tells them apart.
+  std::vector<ConflictNotice> conflicts;
 };
 struct ChangesRefused {
   // Pushed changes the server would not take (outside the seller's scope, invalid); they
-  // left the outbox, and the replica keeps the local value until the server's wins.
+  // left the outbox. With a protocol 3 server the replica is back to the server's value of
+  // each refused field (a row created here and refused whole is gone); with an older one it
+  // keeps the local value until a newer one from the server replaces it.
   std::vector<RefusedChange> refused;
 };
 struct StatusChanged {
