@@ -27,8 +27,53 @@ void print_json(Context& ctx, const nlohmann::json& data) {
   ctx.out() << data.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
+namespace {
+
+// Whether a value has the type its field's kind stores. Values read from elsewhere (a
+// conflict's kept side may be a row's delete, `true`, for any field) need not.
+bool fits(FieldKind kind, const Value& value) {
+  switch (kind) {
+    case FieldKind::decimal:
+      return value.is_number();
+    case FieldKind::integer:
+      return value.is_integer();
+    case FieldKind::boolean:
+      return value.is_bool();
+    case FieldKind::tag_set:
+      return value.is_tags();
+    default:
+      return value.is_text();
+  }
+}
+
+// A value by its own type, for one that does not fit its field.
+std::string display_any(const Value& value, const LocaleFormat& format) {
+  switch (value.type()) {
+    case Value::Type::null:
+      return {};
+    case Value::Type::boolean:
+      return std::string(
+          choice_label("boolean", value.as_bool() ? "true" : "false", format.lang()));
+    case Value::Type::integer:
+      return std::to_string(value.as_integer());
+    case Value::Type::number:
+      return format.number(value.as_number());
+    case Value::Type::text:
+      return value.as_text();
+    case Value::Type::tags: {
+      std::string text;
+      for (const auto& tag : value.as_tags()) text += (text.empty() ? "" : ", ") + tag;
+      return text;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 std::string display_value(const FieldSpec& field, const Value& value, const LocaleFormat& format) {
   if (value.is_null()) return {};
+  if (!fits(field.kind, value)) return display_any(value, format);
   switch (field.kind) {
     case FieldKind::date:
       return format.date(value.as_text());

@@ -29,7 +29,8 @@ nlohmann::json entity_json(const Entity& e) {
 void print_json(Context& ctx, const nlohmann::json& data);
 
 // A field's value for a person to read: dates by locale, decimals as amounts when the field
-// is money, choices by their label, tags comma-separated.
+// is money, choices by their label, tags comma-separated. A value whose type does not fit
+// the field is shown by its own type.
 std::string display_value(const FieldSpec& field, const Value& value, const LocaleFormat& format);
 
 // Rows of text cells printed in aligned columns (by code points, so accents do not shift).
