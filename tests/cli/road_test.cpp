@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <set>
 #include <thread>
 
 #include "cli/cli_fixture.hpp"
@@ -227,4 +228,105 @@ TEST_CASE(
   // The customer has left her book; the server kept Luis's version of it.
   CHECK(seller.run({"customer", "show", id}).status != 0);
   CHECK(server.store().canonical_dump().find("Ponferrada") == std::string::npos);
+}
+
+TEST_CASE(
+    "road: status shows an edit kept under a customer another seller deleted, in the seller's "
+    "language",
+    "[cli][road][conflict]") {
+  ServerFixture server;
+  CliFixture ana, ben;
+  REQUIRE(
+      ana.run({"init", "--server", server.url(), "--token", server.create_token("ana")}).status ==
+      0);
+  REQUIRE(
+      ben.run({"init", "--server", server.url(), "--token", server.create_token("ben")}).status ==
+      0);
+  const std::string id =
+      ana.json({"customer", "add", "--name", "Talleres Norte", "--city", "León"})["id"];
+  REQUIRE(ana.run({"sync"}).status == 0);
+  REQUIRE(ben.run({"sync"}).status == 0);
+  REQUIRE(ben.json({"customer", "show", id})["customer"]["name"] == "Talleres Norte");
+
+  // Ana deletes the customer; Ben, who has not synced since, writes a note on it.
+  REQUIRE(ana.run({"customer", "delete", id}).status == 0);
+  REQUIRE(ana.run({"sync"}).status == 0);
+  REQUIRE(ben.run({"customer", "edit", id, "--set", "notes=Llamar el lunes", "--status",
+                   "inactive"})
+              .status == 0);
+  REQUIRE(ben.run({"sync"}).status == 0);
+
+  const auto english = ben.run({"status"});
+  INFO(english.out << english.err);
+  CHECK(english.status == 0);
+  CHECK(english.out.find("Talleres Norte: deleted by ana") != std::string::npos);
+  CHECK(english.out.find("your edit of Notes was kept under the deletion — ask the office to "
+                         "restore it") != std::string::npos);
+  CHECK(english.out.find("your edit of Status was kept under the deletion") != std::string::npos);
+
+  ben.lang = "es_ES.UTF-8";
+  const auto spanish = ben.run({"status"});
+  INFO(spanish.out << spanish.err);
+  CHECK(spanish.status == 0);
+  CHECK(spanish.out.find("Talleres Norte: lo borró ana") != std::string::npos);
+  CHECK(spanish.out.find("pida a la oficina que lo recupere") != std::string::npos);
+
+  const json status = ben.json({"status"});
+  REQUIRE(status["conflicts"].size() == 2);
+  std::set<std::string> lost_values;
+  for (const auto& conflict : status["conflicts"]) {
+    CHECK(conflict["kind"] == "edit_of_deleted");
+    CHECK(conflict["side"] == "lost");
+    CHECK(conflict["kept_by"] == "ana");
+    CHECK(conflict["kept"] == true);
+    lost_values.insert(conflict["lost"].get<std::string>());
+  }
+  CHECK(lost_values == std::set<std::string>{"Llamar el lunes", "inactive"});
+  // Ana's device lists it among her changes that won.
+  REQUIRE(ana.run({"sync"}).status == 0);
+  const auto ana_status = ana.run({"status"});
+  CHECK(ana_status.status == 0);
+  CHECK(ana_status.out.find("Changes of yours that lost") == std::string::npos);
+}
+
+TEST_CASE(
+    "road: a change of owner the server refuses is undone, and status says why in the seller's "
+    "language",
+    "[cli][road][scope][refusals]") {
+  ServerFixture server;
+  CliFixture seller;
+  REQUIRE(seller
+              .run({"init", "--server", server.url(), "--token",
+                    server.create_token("ana", libreta::server::Role::seller)})
+              .status == 0);
+  const std::string id =
+      seller.json({"customer", "add", "--name", "Talleres Sur", "--city", "Cádiz"})["id"];
+  REQUIRE(seller.run({"sync"}).status == 0);
+  REQUIRE(seller.run({"sync"}).status == 0);
+  REQUIRE(seller.json({"customer", "show", id})["customer"]["owner"] == "ana");
+
+  REQUIRE(seller.run({"customer", "edit", id, "--owner", "bob"}).status == 0);
+  CHECK(seller.json({"customer", "show", id})["customer"]["owner"] == "bob");
+  seller.run({"sync"});
+
+  // Her device shows what the server holds: she is still the owner.
+  CHECK(seller.json({"customer", "show", id})["customer"]["owner"] == "ana");
+  CHECK(server.store().canonical_dump().find("\"bob\"") == std::string::npos);
+
+  seller.lang = "es_ES.UTF-8";
+  const auto spanish = seller.run({"status"});
+  INFO(spanish.out << spanish.err);
+  CHECK(spanish.status == 0);
+  CHECK(spanish.out.find("Talleres Sur, Vendedor: solo un responsable puede pasar un cliente a "
+                         "otro vendedor") != std::string::npos);
+  CHECK(spanish.out.find("only a manager can give a customer to another seller") !=
+        std::string::npos);
+  seller.lang = "C";
+  const auto english = seller.run({"status"});
+  CHECK(english.out.find("Talleres Sur, Owner: only a manager can give a customer to another "
+                         "seller; ask the office") != std::string::npos);
+  const json status = seller.json({"status"});
+  REQUIRE(status["refused"].size() == 1);
+  CHECK(status["refused"][0]["field"] == "owner");
+  CHECK(status["refused"][0]["code"] == "forbidden");
 }

@@ -1,10 +1,10 @@
 // libreta init, libreta sync [--watch], libreta status.
+#include <atomic>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <ostream>
 #include <sstream>
 
@@ -22,8 +22,9 @@
 namespace libreta::cli {
 namespace {
 
-// Refused changes kept for `libreta status`, newest last.
-constexpr std::size_t kMaxRefusedKept = 100;
+// Refused changes listed by `libreta status` (the newest): in its text, and in --json.
+constexpr std::size_t kRefusalsShown = 10;
+constexpr std::size_t kRefusalsShownJson = 100;
 // `sync --watch` rewrites its heartbeat file this often; `status` trusts one this recent.
 constexpr std::chrono::seconds kWatchHeartbeat{5};
 constexpr std::chrono::seconds kWatchFresh{20};
@@ -97,42 +98,16 @@ int sync_exit_code(ErrorCode code) {
   }
 }
 
-// Refusals arrive on the session's thread; they are stored by the main thread.
-class RefusalLog {
+// Refusals arrive on the session's thread, which has already kept them in the replica
+// (Replica::reported_refusals); the main thread only tells how many came.
+class RefusalCount {
  public:
-  void add(const std::vector<RefusedChange>& refused) {
-    std::lock_guard lock(mutex_);
-    pending_.insert(pending_.end(), refused.begin(), refused.end());
-  }
-  std::size_t save(Context& ctx) {
-    std::vector<RefusedChange> refused;
-    {
-      std::lock_guard lock(mutex_);
-      refused.swap(pending_);
-    }
-    if (refused.empty()) return 0;
-    auto& replica = ctx.replica();
-    nlohmann::json kept = nlohmann::json::array();
-    if (auto text = replica.setting(kRefusedSetting)) {
-      kept = nlohmann::json::parse(*text, nullptr, false);
-      if (!kept.is_array()) kept = nlohmann::json::array();
-    }
-    for (const auto& r : refused) {
-      kept.push_back({{"table", r.table},
-                      {"row", r.row},
-                      {"field", r.field},
-                      {"code", std::string(error_code_name(r.code))},
-                      {"message", r.message},
-                      {"at_ms", now_ms()}});
-    }
-    while (kept.size() > kMaxRefusedKept) kept.erase(kept.begin());
-    replica.set_setting(kRefusedSetting, kept.dump());
-    return refused.size();
-  }
+  void add(std::size_t count) { count_ += count; }
+  // How many came since the last call.
+  std::size_t take() { return count_.exchange(0); }
 
  private:
-  std::mutex mutex_;
-  std::vector<RefusedChange> pending_;
+  std::atomic<std::size_t> count_{0};
 };
 
 nlohmann::json status_json(const client::SyncStatus& s) {
@@ -215,13 +190,13 @@ int sync_once_command(Context& ctx, const SyncArgs& args) {
   const std::size_t pending_before = ctx.replica().pending_count();
   ctx.close_replica();  // the session opens its own connection to the file
 
-  RefusalLog refusals;
+  RefusalCount refusals;
   ProgressBar bar(ctx.out(), first_sync && ctx.stdout_is_terminal() && !ctx.json,
                   ctx.tr(Msg::sync_downloading), 0);
   client::SyncOptions options = sync_options(settings);
   options.on_event = [&](const client::SyncEvent& event) {
     if (const auto* refused = std::get_if<client::ChangesRefused>(&event))
-      refusals.add(refused->refused);
+      refusals.add(refused->refused.size());
     if (const auto* changed = std::get_if<client::StatusChanged>(&event)) {
       if (changed->status.downloading) bar.update(changed->status.rows_received);
     }
@@ -229,7 +204,7 @@ int sync_once_command(Context& ctx, const SyncArgs& args) {
   const auto status =
       client::sync_once(ctx.book_path(), options, std::chrono::seconds(args.timeout_seconds));
   bar.finish();
-  const std::size_t refused = refusals.save(ctx);
+  const std::size_t refused = refusals.take();
 
   if (ctx.json) {
     auto out = status_json(status);
@@ -290,11 +265,11 @@ int sync_watch(Context& ctx, const SyncArgs& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  RefusalLog refusals;
+  RefusalCount refusals;
   client::SyncOptions options = sync_options(settings);
   options.on_event = [&](const client::SyncEvent& event) {
     if (const auto* refused = std::get_if<client::ChangesRefused>(&event))
-      refusals.add(refused->refused);
+      refusals.add(refused->refused.size());
   };
   client::SyncSession session(ctx.book_path(), options);
   session.start();
@@ -321,7 +296,7 @@ int sync_watch(Context& ctx, const SyncArgs& args) {
       write_watch_file(ctx, status);
       last_heartbeat = std::chrono::steady_clock::now();
     }
-    if (const std::size_t refused = refusals.save(ctx); refused > 0 && !ctx.json) {
+    if (const std::size_t refused = refusals.take(); refused > 0 && !ctx.json) {
       ctx.out() << ctx.tr(Msg::sync_refused, {std::to_string(refused)}) << std::endl;
     }
     ctx.close_replica();
@@ -330,7 +305,6 @@ int sync_watch(Context& ctx, const SyncArgs& args) {
     if (got == SIGINT || got == SIGTERM) stop_signal = got;
   }
   session.stop();
-  refusals.save(ctx);
   std::error_code ec;
   std::filesystem::remove(watch_file(ctx), ec);
   if (!ctx.json) ctx.out() << ctx.tr(Msg::watch_stopped) << std::endl;
@@ -358,6 +332,68 @@ WatchState read_watch_file(Context& ctx) {
   return {true, data.value("connected", false)};
 }
 
+// The seller's words for why the server refused a change, from its code and what it touched;
+// the server's own (English) text is shown next to it.
+Msg refusal_reason(const RefusedChange& r) {
+  switch (r.code) {
+    case ErrorCode::forbidden:
+      return r.table == tables::customers && r.field == "owner" ? Msg::refused_owner
+                                                                : Msg::refused_scope;
+    case ErrorCode::clock_skew:
+      return Msg::refused_clock;
+    case ErrorCode::invalid_value:
+    case ErrorCode::wrong_type:
+    case ErrorCode::missing_field:
+    case ErrorCode::unknown_field:
+    case ErrorCode::unknown_table:
+    case ErrorCode::too_large:
+      return Msg::refused_invalid;
+    default:
+      return Msg::refused_other;
+  }
+}
+
+Msg table_word(std::string_view table) {
+  if (table == tables::contacts) return Msg::word_contact;
+  if (table == tables::interactions) return Msg::word_interaction;
+  return Msg::word_customer;
+}
+
+// A row as the seller knows it: a customer by its name (deleted ones too), another row by
+// its kind and its customer's name; the id when this device does not hold it.
+std::string row_label(Context& ctx, std::string_view table, std::string_view id) {
+  auto& replica = ctx.replica();
+  const auto name_of = [&](std::string_view t, std::string_view row) -> std::optional<std::string> {
+    if (!customer_book_schema().table(t)) return std::nullopt;
+    auto record = replica.get_with_deleted(t, row);
+    if (!record) return std::nullopt;
+    for (const char* field : {"name", "title", "product"}) {
+      auto it = record->find(field);
+      if (it != record->end() && it->second.is_text()) return it->second.as_text();
+    }
+    return std::nullopt;
+  };
+  if (table == tables::customers) return name_of(table, id).value_or(std::string(id));
+  std::string label = ctx.tr(table_word(table));
+  if (auto own = name_of(table, id)) label += " " + *own;
+  if (const TableSpec* spec = customer_book_schema().table(table);
+      spec && !spec->owner_link.empty()) {
+    if (auto record = replica.get_with_deleted(table, id)) {
+      auto link = record->find(spec->owner_link);
+      if (link != record->end() && link->second.is_text()) {
+        if (auto customer = name_of(tables::customers, link->second.as_text()))
+          label += " (" + *customer + ")";
+      }
+    }
+  }
+  return label == ctx.tr(table_word(table)) ? std::string(id) : label;
+}
+
+// Who wrote one side of a conflict: the user the server names, else the device.
+std::string author(const std::string& user, const Version& version) {
+  return user.empty() ? version.replica : user;
+}
+
 int status(Context& ctx) {
   auto& replica = ctx.replica();
   const std::string server = replica.setting(kServerUrlSetting).value_or("");
@@ -370,12 +406,9 @@ int status(Context& ctx) {
     } catch (const std::exception&) {
     }
   }
-  const auto conflicts = replica.reported_conflicts();
-  nlohmann::json refused = nlohmann::json::array();
-  if (auto text = replica.setting(kRefusedSetting)) {
-    refused = nlohmann::json::parse(*text, nullptr, false);
-    if (!refused.is_array()) refused = nlohmann::json::array();
-  }
+  const auto lost = replica.reported_conflicts(client::ConflictSide::lost);
+  const auto won = replica.reported_conflicts(client::ConflictSide::won);
+  const auto refusals = replica.reported_refusals();
   const WatchState watch = read_watch_file(ctx);
 
   if (ctx.json) {
@@ -389,14 +422,35 @@ int status(Context& ctx) {
     out["pending_changes"] = pending;
     out["last_sync_ms"] = last_sync ? nlohmann::json(*last_sync) : nullptr;
     out["conflicts"] = nlohmann::json::array();
-    for (const auto& c : conflicts) {
-      out["conflicts"].push_back({{"table", c.table},
-                                  {"row", c.row},
-                                  {"field", c.field},
-                                  {"kept", value_json(c.kept)},
-                                  {"lost", value_json(c.lost)}});
+    for (const auto* list : {&lost, &won}) {
+      for (const auto& c : *list) {
+        out["conflicts"].push_back({{"table", c.table},
+                                    {"row", c.row},
+                                    {"field", c.field},
+                                    {"kind", c.kind},
+                                    {"side", list == &lost ? "lost" : "won"},
+                                    {"kept", value_json(c.kept)},
+                                    {"kept_by", author(c.kept_user, c.kept_version)},
+                                    {"kept_ms", c.kept_version.hlc.millis()},
+                                    {"lost", value_json(c.lost)},
+                                    {"lost_by", author(c.lost_user, c.lost_version)},
+                                    {"lost_ms", c.lost_version.hlc.millis()}});
+      }
     }
-    out["refused"] = refused;
+    out["refused"] = nlohmann::json::array();
+    const std::size_t first_refused =
+        refusals.size() > kRefusalsShownJson ? refusals.size() - kRefusalsShownJson : 0;
+    for (std::size_t i = first_refused; i < refusals.size(); ++i) {
+      const auto& r = refusals[i];
+      nlohmann::json item{{"table", r.table},
+                          {"row", r.row},
+                          {"field", r.field},
+                          {"code", std::string(error_code_name(r.code))},
+                          {"reason", ctx.tr(refusal_reason(r))},
+                          {"message", r.message}};
+      if (!r.element.empty()) item["element"] = r.element;
+      out["refused"].push_back(std::move(item));
+    }
     print_json(ctx, out);
     return kExitOk;
   }
@@ -412,33 +466,65 @@ int status(Context& ctx) {
   rows.add_row({ctx.tr(Msg::status_pending_label), std::to_string(pending)});
   rows.add_row({ctx.tr(Msg::status_last_sync),
                 last_sync ? local_time(ctx, *last_sync) : ctx.tr(Msg::status_never)});
-  rows.add_row({ctx.tr(Msg::status_conflicts), std::to_string(conflicts.size())});
-  rows.add_row({ctx.tr(Msg::status_refused), std::to_string(refused.size())});
+  rows.add_row({ctx.tr(Msg::status_conflicts), std::to_string(lost.size())});
+  rows.add_row({ctx.tr(Msg::status_won), std::to_string(won.size())});
+  rows.add_row({ctx.tr(Msg::status_refused), std::to_string(refusals.size())});
   rows.print(out, "");
-  const std::size_t first =
-      conflicts.size() > kConflictsShown ? conflicts.size() - kConflictsShown : 0;
-  if (!conflicts.empty()) out << '\n' << ctx.tr(Msg::status_conflicts_heading) << '\n';
-  for (std::size_t i = first; i < conflicts.size(); ++i) {
-    const auto& c = conflicts[i];
-    std::string who = c.row;
-    if (c.table == tables::customers) {
-      if (auto customer = replica.customer(c.row)) who = customer->name;
+
+  const auto field_name = [&](const ConflictNotice& c) {
+    return std::string(field_label(c.field, ctx.lang()));
+  };
+  // A conflict's value as the seller reads it. Whatever the server sent is shown: a value
+  // that does not fit its field (a delete's `true`) is shown as what it is.
+  const auto shown = [&](const ConflictNotice& c, const Value& v) {
+    const TableSpec* table = customer_book_schema().table(c.table);
+    const FieldSpec* spec = table ? table->field(c.field) : nullptr;
+    return spec ? display_value(*spec, v, ctx.format()) : value_json(v).dump();
+  };
+  const auto newest = [](const std::vector<ConflictNotice>& list) {
+    return list.size() > kConflictsShown ? list.size() - kConflictsShown : 0;
+  };
+  if (!lost.empty()) out << '\n' << ctx.tr(Msg::status_conflicts_heading) << '\n';
+  for (std::size_t i = newest(lost); i < lost.size(); ++i) {
+    const auto& c = lost[i];
+    const std::string who = row_label(ctx, c.table, c.row);
+    const std::string by = author(c.kept_user, c.kept_version);
+    const std::string when = local_time(ctx, c.kept_version.hlc.millis());
+    if (c.kind == "edit_of_deleted") {
+      out << "  " << ctx.tr(Msg::status_deleted_line, {who, by, when, field_name(c)}) << '\n';
+    } else {
+      out << "  "
+          << ctx.tr(Msg::status_lost_line,
+                    {who, field_name(c), shown(c, c.kept), by, when, shown(c, c.lost)})
+          << '\n';
     }
-    const FieldSpec* spec = customer_book_schema().table(c.table)
-                                ? customer_book_schema().table(c.table)->field(c.field)
-                                : nullptr;
-    const auto shown = [&](const Value& v) {
-      return spec ? display_value(*spec, v, ctx.format()) : value_json(v).dump();
-    };
-    out << "  "
-        << ctx.tr(Msg::status_conflict_line, {who, std::string(field_label(c.field, ctx.lang())),
-                                              shown(c.kept), shown(c.lost)})
-        << '\n';
   }
-  if (!refused.empty()) out << '\n' << ctx.tr(Msg::status_refused_heading) << '\n';
-  for (const auto& r : refused) {
-    out << "  " << r.value("table", "") << "/" << r.value("row", "") << "/" << r.value("field", "")
-        << ": " << r.value("message", "") << '\n';
+  if (!won.empty()) out << '\n' << ctx.tr(Msg::status_won_heading) << '\n';
+  for (std::size_t i = newest(won); i < won.size(); ++i) {
+    const auto& c = won[i];
+    const std::string who = row_label(ctx, c.table, c.row);
+    const std::string by = author(c.lost_user, c.lost_version);
+    const std::string when = local_time(ctx, c.lost_version.hlc.millis());
+    if (c.kind == "edit_of_deleted") {
+      out << "  " << ctx.tr(Msg::status_deleted_won_line, {who, by, field_name(c), when}) << '\n';
+    } else {
+      out << "  "
+          << ctx.tr(Msg::status_won_line,
+                    {who, field_name(c), shown(c, c.kept), shown(c, c.lost), by, when})
+          << '\n';
+    }
+  }
+  if (!refusals.empty()) out << '\n' << ctx.tr(Msg::status_refused_heading) << '\n';
+  const std::size_t first_refused =
+      refusals.size() > kRefusalsShown ? refusals.size() - kRefusalsShown : 0;
+  for (std::size_t i = first_refused; i < refusals.size(); ++i) {
+    const auto& r = refusals[i];
+    std::string field(field_label(r.field, ctx.lang()));
+    if (!r.element.empty()) field += " (" + r.element + ")";
+    out << "  "
+        << ctx.tr(Msg::status_refused_line,
+                  {row_label(ctx, r.table, r.row), field, ctx.tr(refusal_reason(r)), r.message})
+        << '\n';
   }
   return kExitOk;
 }

@@ -22,7 +22,6 @@ inline constexpr const char* kTokenSetting = "token";
 inline constexpr const char* kCaFileSetting = "ca_file";          // absolute path, PEM
 inline constexpr const char* kAllowPlainSetting = "allow_plain";  // "1": ws:// off loopback
 inline constexpr const char* kOwnerSetting = "owner";
-inline constexpr const char* kRefusedSetting = "cli.refused";  // JSON array, newest last
 
 class Context {
  public:
