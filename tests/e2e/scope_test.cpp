@@ -194,6 +194,45 @@ TEST_CASE("e2e scope: reassignment with the old owner's pending edits", "[e2e][s
   require_holds_exactly_scope(luis, server, "luis");
 }
 
+TEST_CASE("e2e scope: a seller's refused change is undone on her device and stays listed",
+          "[e2e][scope][refusals]") {
+  ServerFixture server;
+  Device office(server, server.create_token("marta", server::Role::manager));
+  office.sync().start();
+  const std::string customer = add_customer_for(office, "Talleres Ana", "ana");
+  require_caught_up(office, server);
+  Device ana(server, server.create_token("ana", server::Role::seller));
+  ana.sync().start();
+  require_holds_scope(ana, server, "ana");
+
+  // Only a manager gives customers away: her change of owner is refused, and her device
+  // shows her as the owner again, as the server and the office do.
+  let_time_pass();
+  ana.set(customer, "owner", Value("bob"));
+  ana.set(customer, "city", Value("Zamora"));  // in the same push, accepted
+  require_pushed(ana);
+  CHECK(ana.field(customer, "owner") == Value("ana"));
+  CHECK(ana.field(customer, "city") == Value("Zamora"));
+  require_holds_exactly_scope(ana, server, "ana");
+  require_caught_up(office, server);
+  CHECK(office.field(customer, "owner") == Value("ana"));
+  CHECK(office.app().canonical_dump() == server.store().canonical_dump());
+
+  // The refusal stays for her to see, with its reason.
+  const auto refusals = ana.app().reported_refusals();
+  REQUIRE(refusals.size() == 1);
+  CHECK(refusals[0].row == customer);
+  CHECK(refusals[0].field == "owner");
+  CHECK(refusals[0].code == ErrorCode::forbidden);
+  CHECK(refusals[0].message.find("only a manager") != std::string::npos);
+
+  // Still the same after a restart of her device.
+  ana.sync().stop();
+  ana.sync().start();
+  require_holds_scope(ana, server, "ana");
+  CHECK(ana.field(customer, "owner") == Value("ana"));
+}
+
 TEST_CASE("e2e scope: a forged write to another seller's customer is refused; others go on",
           "[e2e][scope]") {
   ServerFixture server;

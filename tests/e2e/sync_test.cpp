@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <netinet/in.h>
@@ -189,6 +190,107 @@ TEST_CASE("sync: concurrent edits of one field converge on the later one and rea
   const auto reported = ben.app().reported_conflicts();
   REQUIRE(reported.size() == 1);
   CHECK(reported.front().lost == Value("+34 111 111 111"));
+}
+
+TEST_CASE("sync: the device whose edit lost a conflict learns of it, whoever pushed second",
+          "[e2e][sync][conflict]") {
+  ServerFixture server;
+  Device ana(server, server.create_token("ana"));
+  Device ben(server, server.create_token("ben"));
+  ana.sync().start();
+  ben.sync().start();
+  const std::string id = ana.add_customer("Conflictos S.A.");
+  require_converged(server, {&ana, &ben});
+  ana.sync().stop();
+  ben.sync().stop();
+
+  ana.set(id, "phone", "+34 111 111 111");
+  // Ben edits later, so his version is greater: his value wins wherever it arrives.
+  const std::uint64_t after_ana = wall_ms();
+  while (wall_ms() <= after_ana) std::this_thread::sleep_for(1ms);
+  ben.set(id, "phone", "+34 222 222 222");
+
+  SECTION("the loser pushed first") {
+    ana.sync().start();
+    REQUIRE(ana.sync().wait_until_synced(kDeadline));
+    ben.sync().start();
+    require_converged(server, {&ana, &ben});
+  }
+  SECTION("the loser pushed second") {
+    ben.sync().start();
+    REQUIRE(ben.sync().wait_until_synced(kDeadline));
+    ana.sync().start();
+    require_converged(server, {&ana, &ben});
+  }
+  REQUIRE(server.store().conflicts().size() == 1);
+  for (Device* device : {&ana, &ben}) CHECK(device->field(id, "phone") == Value("+34 222 222 222"));
+
+  // Ana's device lists the edit she lost, with who kept the other value; Ben's lists it only
+  // among the ones he won.
+  REQUIRE(ana.events().wait_for([](const EventLog& log) { return log.conflicts_reported() >= 1; },
+                                kDeadline));
+  const auto lost = ana.app().reported_conflicts(ConflictSide::lost);
+  REQUIRE(lost.size() == 1);
+  CHECK(lost[0].row == id);
+  CHECK(lost[0].field == "phone");
+  CHECK(lost[0].lost == Value("+34 111 111 111"));
+  CHECK(lost[0].kept == Value("+34 222 222 222"));
+  CHECK(lost[0].kept_user == "ben");
+  CHECK(lost[0].kind == "concurrent_edit");
+  CHECK(ana.app().reported_conflicts(ConflictSide::won).empty());
+  CHECK(ben.app().reported_conflicts(ConflictSide::lost).empty());
+  CHECK(ben.app().reported_conflicts(ConflictSide::won).size() <= 1);
+
+  // Told once: a restart of her session does not bring it again.
+  ana.sync().stop();
+  ana.sync().start();
+  require_converged(server, {&ana});
+  CHECK(ana.app().reported_conflicts().size() == 1);
+}
+
+TEST_CASE("sync: a conflict recorded while the losing device is connected reaches it live",
+          "[e2e][sync][conflict]") {
+  ServerFixture server;
+  Device ana(server, server.create_token("ana"));
+  Device ben(server, server.create_token("ben"));
+  ana.sync().start();
+  const std::string id = ana.add_customer("En vivo S.L.");
+  REQUIRE(ana.sync().wait_until_synced(kDeadline));
+  ben.sync().start();
+  require_converged(server, {&ana, &ben});
+  ben.sync().stop();
+  // Ben, offline, edits the notes on a version he saw; Ana then edits them online.
+  ben.set(id, "notes", "de Ben");
+  const std::uint64_t after_ben = wall_ms();
+  while (wall_ms() <= after_ben) std::this_thread::sleep_for(1ms);
+  ana.set(id, "notes", "de Ana");
+  REQUIRE(ana.sync().wait_until_synced(kDeadline));
+  // Ben pushes second and loses; Ana's device, connected all along, is not told (she won).
+  // Ben's ack tells him; his own `conflicts` must not repeat it.
+  ben.sync().start();
+  require_converged(server, {&ana, &ben});
+  REQUIRE(ben.events().wait_for([](const EventLog& log) { return log.conflicts_reported() >= 1; },
+                                kDeadline));
+  CHECK(ben.app().reported_conflicts(ConflictSide::lost).size() == 1);
+  CHECK(ana.app().reported_conflicts(ConflictSide::lost).empty());
+
+  // Now Ana, still connected, loses one: Ben edits offline after her, she edits online first.
+  ben.sync().stop();
+  ana.set(id, "city", "Burgos");
+  REQUIRE(ana.sync().wait_until_synced(kDeadline));
+  const std::uint64_t after_ana = wall_ms();
+  while (wall_ms() <= after_ana) std::this_thread::sleep_for(1ms);
+  ben.app().update(tables::customers, id, Record{{"city", Value("Soria")}});
+  // Ben's base is Ana's Burgos only if he heard of it; he did not: concurrent.
+  ben.sync().start();
+  require_converged(server, {&ana, &ben});
+  REQUIRE(ana.events().wait_for([](const EventLog& log) { return log.conflicts_reported() >= 1; },
+                                kDeadline));
+  const auto lost = ana.app().reported_conflicts(ConflictSide::lost);
+  REQUIRE(lost.size() == 1);
+  CHECK(lost[0].field == "city");
+  CHECK(lost[0].kept == Value("Soria"));
+  CHECK(lost[0].kept_user == "ben");
 }
 
 TEST_CASE("sync: a client reconnects by itself after a server restart and its changes arrive once",
