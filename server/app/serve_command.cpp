@@ -110,6 +110,8 @@ int run_serve(const ServeArgs& args) {
     SyncServiceOptions service_options;
     service_options.page_cache_bytes = args.page_cache_mib * 1024 * 1024;
     service_options.max_group_changes = args.max_group_changes;
+    // Refusals and hostile acts go to the same log as the transport's events.
+    service_options.log = [](const std::string& line) { log_line(line); };
     std::shared_ptr<SyncService> service = SyncService::create(*store, service_options);
 
     ServerOptions options;

@@ -205,7 +205,8 @@ HttpSession::Response HttpSession::healthz(const Request& request) const {
                                         {"commits", stats.commits},
                                         {"changes_applied", stats.changes_applied},
                                         {"pages_read", stats.pages_read},
-                                        {"pages_shared", stats.pages_shared}},
+                                        {"pages_shared", stats.pages_shared},
+                                        {"refusals", stats.refusals}},
                          request.version(), request.keep_alive());
   } catch (const std::exception& e) {
     state_->log(std::string("event=healthz_failed error=\"") + e.what() + "\"");

@@ -8,9 +8,13 @@
 //       scope (the owning seller) with seq is indexed for a seller's pulls, customer for
 //       finding a customer's rows when it is reassigned
 //   evictions(seq, user, tbl, row_id, until)     rows that left a seller's scope
-//   replicas(replica, user, acked, updated_ms)   push idempotency and authorship
+//   replicas(replica, user, acked, updated_ms, first_seq, sent_seq)
+//       push idempotency and authorship: the user a replica id belongs to (the first to
+//       use it), the server sequence when it was first seen, and how far the server has
+//       sent it rows (for the reassignment rule, docs/security.md)
 //   tokens(id, hash, user, role, created_ms, revoked_ms)
-//   conflicts(...)                                the conflict inbox
+//   conflicts(..., lost_replica)                  the conflict inbox, with the replica whose
+//       value lost, indexed so that each replica learns the conflicts it lost
 //   meta(key, value)                              last_seq, file_version
 #include "libreta/server/sqlite_store.hpp"
 
@@ -30,9 +34,10 @@ namespace {
 
 using json = nlohmann::json;
 // 1: rows without scope columns; 2: scope columns and evictions; 3: key sequences in the
-// versions text (encode_versions), key_seqs left empty. Each version reads the files of the
-// earlier ones; a version 2 row is read as it is and written in the new form.
-constexpr int kServerFileVersion = 3;
+// versions text (encode_versions), key_seqs left empty; 4: replicas bound to their first
+// user with first_seq and sent_seq, conflicts with lost_replica. Each version reads the files of
+// the earlier ones; a version 2 row is read as it is and written in the new form.
+constexpr int kServerFileVersion = 4;
 constexpr char kRowColumns[] =
     "tbl, id, fields, versions, key_seqs, seq, customer, scope, scope_seq";
 
@@ -199,7 +204,8 @@ void create_schema(sqlite::Database& db) {
     CREATE INDEX IF NOT EXISTS evictions_row ON evictions(user, tbl, row_id, seq);
     CREATE TABLE IF NOT EXISTS replicas (
       replica TEXT PRIMARY KEY, user TEXT NOT NULL, acked INTEGER NOT NULL,
-      updated_ms INTEGER NOT NULL);
+      updated_ms INTEGER NOT NULL, first_seq INTEGER NOT NULL DEFAULT 0,
+      sent_seq INTEGER NOT NULL DEFAULT 0);
     CREATE TABLE IF NOT EXISTS tokens (
       id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, user TEXT NOT NULL, role TEXT NOT NULL,
       created_ms INTEGER NOT NULL, revoked_ms INTEGER);
@@ -208,7 +214,7 @@ void create_schema(sqlite::Database& db) {
       tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
       kept_value TEXT NOT NULL, kept_version TEXT NOT NULL, kept_user TEXT NOT NULL,
       lost_value TEXT NOT NULL, lost_version TEXT NOT NULL, lost_user TEXT NOT NULL,
-      detected_ms INTEGER NOT NULL);
+      detected_ms INTEGER NOT NULL, lost_replica TEXT NOT NULL DEFAULT '');
     CREATE INDEX IF NOT EXISTS conflicts_row ON conflicts(tbl, row_id);
     INSERT OR IGNORE INTO meta(key, value) VALUES ('last_seq', '0');
   )sql");
@@ -235,10 +241,29 @@ void add_scope_columns(sqlite::Database& db) {
   )sql");
 }
 
+// Brings a file of version 3 to version 4: replicas remember when they were first seen and
+// how far they were sent rows (0 for replicas known before: seen from the start, sent
+// nothing yet), and each conflict names the replica whose value lost.
+void add_replica_and_conflict_columns(sqlite::Database& db) {
+  if (!has_column(db, "replicas", "first_seq")) {
+    db.exec(R"sql(
+      ALTER TABLE replicas ADD COLUMN first_seq INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE replicas ADD COLUMN sent_seq INTEGER NOT NULL DEFAULT 0;
+    )sql");
+  }
+  if (!has_column(db, "conflicts", "lost_replica")) {
+    db.exec(R"sql(
+      ALTER TABLE conflicts ADD COLUMN lost_replica TEXT NOT NULL DEFAULT '';
+      UPDATE conflicts SET lost_replica = substr(lost_version, instr(lost_version, ':') + 1);
+    )sql");
+  }
+}
+
 void create_indexes(sqlite::Database& db) {
   db.exec(R"sql(
     CREATE INDEX IF NOT EXISTS rows_scope ON rows(scope, seq);
     CREATE INDEX IF NOT EXISTS rows_customer ON rows(customer);
+    CREATE INDEX IF NOT EXISTS conflicts_lost ON conflicts(lost_replica, id);
   )sql");
 }
 
@@ -295,6 +320,40 @@ TokenRecord read_token(const sqlite::Statement& stmt) {
 Value parse_value(std::string_view text) {
   auto decoded = value_from_json(json::parse(text, nullptr, false));
   return decoded ? std::move(decoded).value() : Value();
+}
+
+constexpr const char* kConflictColumns =
+    "id, kind, tbl, row_id, field, kept_value, kept_version, kept_user, lost_value, "
+    "lost_version, lost_user, detected_ms";
+
+ConflictRecord read_conflict(const sqlite::Statement& stmt) {
+  // Columns: kConflictColumns
+  ConflictRecord c;
+  c.id = static_cast<std::uint64_t>(stmt.integer(0));
+  c.kind = stmt.text(1);
+  c.table = stmt.text(2);
+  c.row = stmt.text(3);
+  c.field = stmt.text(4);
+  c.kept_value = parse_value(stmt.text_view(5));
+  c.kept_version = Version::parse(stmt.text_view(6)).value_or(Version{});
+  c.kept_user = stmt.text(7);
+  c.lost_value = parse_value(stmt.text_view(8));
+  c.lost_version = Version::parse(stmt.text_view(9)).value_or(Version{});
+  c.lost_user = stmt.text(10);
+  c.detected_ms = static_cast<std::uint64_t>(stmt.integer(11));
+  return c;
+}
+
+constexpr const char* kReplicaQuery =
+    "SELECT user, acked, first_seq, sent_seq FROM replicas WHERE replica = ?";
+
+ReplicaRecord read_replica(const sqlite::Statement& stmt) {
+  ReplicaRecord record;
+  record.user = stmt.text(0);
+  record.acked = static_cast<std::uint64_t>(stmt.integer(1));
+  record.first_seq = static_cast<std::uint64_t>(stmt.integer(2));
+  record.sent_seq = static_cast<std::uint64_t>(stmt.integer(3));
+  return record;
 }
 
 class SqliteStore;
@@ -405,12 +464,35 @@ class SqliteWriter final : public StoreWriter {
   }
 
   void set_acked(std::string_view replica, std::string_view user, std::uint64_t seq) override {
+    // The user stays the one who first used the replica id (claim_replica).
     auto& stmt = prepare_(
         "INSERT INTO replicas(replica, user, acked, updated_ms) "
         "VALUES(?, ?, ?, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)) "
-        "ON CONFLICT(replica) DO UPDATE SET user = excluded.user, "
+        "ON CONFLICT(replica) DO UPDATE SET "
         "acked = max(acked, excluded.acked), updated_ms = excluded.updated_ms");
     stmt.bind(1, replica).bind(2, user).bind(3, static_cast<std::int64_t>(seq)).run();
+  }
+
+  std::optional<ReplicaRecord> replica(std::string_view replica) override {
+    auto& stmt = prepare_(kReplicaQuery);
+    stmt.bind(1, replica);
+    std::optional<ReplicaRecord> record;
+    if (stmt.step()) record = read_replica(stmt);
+    stmt.reset();
+    return record;
+  }
+
+  void claim_replica(std::string_view replica, std::string_view user,
+                     std::uint64_t first_seq) override {
+    auto& stmt = prepare_(
+        "INSERT OR IGNORE INTO replicas(replica, user, acked, updated_ms, first_seq) "
+        "VALUES(?, ?, 0, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), ?)");
+    stmt.bind(1, replica).bind(2, user).bind(3, static_cast<std::int64_t>(first_seq)).run();
+  }
+
+  void set_sent(std::string_view replica, std::uint64_t seq) override {
+    auto& stmt = prepare_("UPDATE replicas SET sent_seq = max(sent_seq, ?) WHERE replica = ?");
+    stmt.bind(1, static_cast<std::int64_t>(seq)).bind(2, replica).run();
   }
 
   std::optional<std::string> user_of_replica(std::string_view replica) override {
@@ -425,12 +507,14 @@ class SqliteWriter final : public StoreWriter {
   void add_conflict(const ConflictRecord& c) override {
     auto& stmt = prepare_(
         "INSERT INTO conflicts(kind, tbl, row_id, field, kept_value, kept_version, kept_user, "
-        "lost_value, lost_version, lost_user, detected_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+        "lost_value, lost_version, lost_user, detected_ms, lost_replica) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
     stmt.bind(1, c.kind).bind(2, c.table).bind(3, c.row).bind(4, c.field);
     stmt.bind(5, value_to_json(c.kept_value).dump()).bind(6, c.kept_version.to_string());
     stmt.bind(7, c.kept_user).bind(8, value_to_json(c.lost_value).dump());
     stmt.bind(9, c.lost_version.to_string()).bind(10, c.lost_user);
-    stmt.bind(11, static_cast<std::int64_t>(c.detected_ms)).run();
+    stmt.bind(11, static_cast<std::int64_t>(c.detected_ms)).bind(12, c.lost_version.replica);
+    stmt.run();
   }
 
   std::uint64_t last_seq() override { return read_last_seq(db_); }
@@ -467,6 +551,7 @@ class SqliteStore final : public Store {
     sqlite::Transaction transaction(writer_);
     create_schema(writer_);
     add_scope_columns(writer_);
+    add_replica_and_conflict_columns(writer_);
     create_indexes(writer_);
     auto version = writer_.prepare("SELECT value FROM meta WHERE key = 'file_version'");
     if (version.step() && std::stoi(version.text(0)) > kServerFileVersion) {
@@ -583,30 +668,40 @@ class SqliteStore final : public Store {
 
   std::vector<ConflictRecord> conflicts(std::size_t limit) override {
     auto reader = borrow_reader();
-    auto stmt = reader->prepare(
-        "SELECT id, kind, tbl, row_id, field, kept_value, kept_version, kept_user, lost_value, "
-        "lost_version, lost_user, detected_ms FROM conflicts ORDER BY id LIMIT ?");
+    auto stmt = reader->prepare(std::string("SELECT ") + kConflictColumns +
+                                " FROM conflicts ORDER BY id LIMIT ?");
     stmt.bind(1, static_cast<std::int64_t>(limit));
     std::vector<ConflictRecord> out;
-    while (stmt.step()) {
-      ConflictRecord c;
-      c.id = static_cast<std::uint64_t>(stmt.integer(0));
-      c.kind = stmt.text(1);
-      c.table = stmt.text(2);
-      c.row = stmt.text(3);
-      c.field = stmt.text(4);
-      c.kept_value = parse_value(stmt.text_view(5));
-      c.kept_version = Version::parse(stmt.text_view(6)).value_or(Version{});
-      c.kept_user = stmt.text(7);
-      c.lost_value = parse_value(stmt.text_view(8));
-      c.lost_version = Version::parse(stmt.text_view(9)).value_or(Version{});
-      c.lost_user = stmt.text(10);
-      c.detected_ms = static_cast<std::uint64_t>(stmt.integer(11));
-      out.push_back(std::move(c));
-    }
+    while (stmt.step()) out.push_back(read_conflict(stmt));
     stmt = {};
     give_back(std::move(reader));
     return out;
+  }
+
+  std::vector<ConflictRecord> conflicts_lost_by(std::string_view replica, std::uint64_t after,
+                                                std::size_t limit) override {
+    auto reader = borrow_reader();
+    auto stmt = reader->prepare(std::string("SELECT ") + kConflictColumns +
+                                " FROM conflicts WHERE lost_replica = ? AND id > ? "
+                                "ORDER BY id LIMIT ?");
+    stmt.bind(1, replica).bind(2, static_cast<std::int64_t>(after));
+    stmt.bind(3, static_cast<std::int64_t>(limit));
+    std::vector<ConflictRecord> out;
+    while (stmt.step()) out.push_back(read_conflict(stmt));
+    stmt = {};
+    give_back(std::move(reader));
+    return out;
+  }
+
+  std::optional<ReplicaRecord> replica(std::string_view replica) override {
+    auto reader = borrow_reader();
+    auto stmt = reader->prepare(kReplicaQuery);
+    stmt.bind(1, replica);
+    std::optional<ReplicaRecord> record;
+    if (stmt.step()) record = read_replica(stmt);
+    stmt = {};
+    give_back(std::move(reader));
+    return record;
   }
 
   std::string canonical_dump() override { return dump_where(nullptr); }

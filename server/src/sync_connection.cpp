@@ -16,6 +16,8 @@ namespace libreta::server {
 
 // Pushes from one connection waiting for the writer at once; more is flooding.
 inline constexpr int kMaxPushesInFlight = 8;
+// Conflicts in one `conflicts` message; the device asks again for more.
+inline constexpr std::size_t kConflictsPerMessage = 100;
 
 struct SyncConnection::State {
   std::shared_ptr<SyncService> service;
@@ -27,8 +29,18 @@ struct SyncConnection::State {
   std::string user;
   std::string token_id;
   Role role = Role::seller;
-  // Protocol 2 or later (set by hello): takes and may send compressed binary frames.
+  // The session's protocol (set by hello); 2 or later takes and may send compressed frames.
+  int protocol = kMinProtocolVersion;
   bool compressed_frames = false;
+  // The server's last sequence at hello, for a new replica's claim.
+  std::uint64_t first_seq = 0;
+  // The highest server sequence this replica has been sent rows up to (by this connection,
+  // by earlier ones), and how much of it the writer has been given to record.
+  std::uint64_t sent_seq = 0;
+  std::uint64_t recorded_sent_seq = 0;
+  // Protocol 3: the device asked for the conflicts it lost; the inbox id sent up to.
+  bool conflicts_wanted = false;
+  std::uint64_t conflicts_cursor = 0;
   // Message rate limit: a token bucket refilled at options.max_messages_per_second.
   double message_tokens = 0;
   std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
@@ -57,6 +69,10 @@ const std::string& SyncConnection::token_id() const {
 
 const std::string& SyncConnection::replica() const {
   return state_->replica;
+}
+
+const std::string& SyncConnection::user() const {
+  return state_->user;
 }
 
 void SyncConnection::close_with(ErrorCode code, std::string message) {
@@ -105,6 +121,7 @@ void SyncConnection::send_error(ErrorCode code, std::string message, bool fatal)
 void SyncConnection::on_message(std::string_view text) {
   if (state_->closed) return;
   if (!within_message_rate()) return send_rate_limited();
+  if (!within_token_bytes(text.size())) return;
   handle_text(text);
 }
 
@@ -123,7 +140,25 @@ void SyncConnection::on_binary_message(std::string_view bytes) {
     // Nothing of it was read: the client may send it again, smaller or intact.
     return send_error(text.error().code(), text.error().what(), false);
   }
+  if (!within_token_bytes(text.value().size())) return;
   handle_text(text.value());
+}
+
+bool SyncConnection::within_token_bytes(std::size_t bytes) {
+  if (!state_->authenticated) return true;  // the transport bounds anonymous connections
+  auto& impl = *state_->service->impl_;
+  auto refused = impl.admit(state_->token_id, bytes, 0);
+  if (!refused) return true;
+  log_refusal("rate_limited", *refused);
+  send_error(ErrorCode::rate_limited, *refused + "; send it again later", false);
+  return false;
+}
+
+void SyncConnection::log_refusal(std::string_view code, std::string_view why) const {
+  auto& impl = *state_->service->impl_;
+  ++impl.refusals;
+  impl.log("event=refused code=" + std::string(code) + " user=" + state_->user + " replica=" +
+           state_->replica + " peer=" + state_->peer + " reason=\"" + std::string(why) + "\"");
 }
 
 void SyncConnection::send_rate_limited() {
@@ -150,6 +185,8 @@ void SyncConnection::handle_text(std::string_view text) {
   }
   if (auto* push = std::get_if<Push>(&message)) return handle(std::move(*push));
   if (auto* pull = std::get_if<Pull>(&message)) return handle(*pull);
+  if (auto* pull = std::get_if<ConflictsPull>(&message); pull && state_->protocol >= 3)
+    return handle(*pull);
   send_error(ErrorCode::out_of_order,
              std::string("a client does not send \"") + std::string(message_type(message)) + "\"",
              false);
@@ -158,7 +195,14 @@ void SyncConnection::handle_text(std::string_view text) {
 void SyncConnection::on_closed() {
   if (state_->closed) return;
   state_->closed = true;
-  if (state_->authenticated) state_->service->impl_->remove_session(*this);
+  if (state_->authenticated) {
+    auto& impl = *state_->service->impl_;
+    impl.remove_session(*this);
+    // What this connection sent the device decides the reassignment rule for its next
+    // pushes, whichever connection they come on, after a restart too: recorded.
+    impl.note_sent(state_->replica, state_->sent_seq);
+    if (state_->sent_seq > state_->recorded_sent_seq) impl.enqueue(bookkeeping_job(false));
+  }
   if (state_->live) {
     state_->live = false;
     --state_->service->impl_->live_connections;
@@ -190,17 +234,45 @@ void SyncConnection::handle(Hello hello) {
     return send_error(e.code(), e.what(), true);
   }
   if (!token || token->revoked_ms) {
+    ++impl.refusals;
+    impl.log("event=hello_refused code=bad_token replica=" + hello.replica +
+             " peer=" + state_->peer);
     return send_error(ErrorCode::bad_token, "the token is unknown or revoked", true);
   }
   if (hello.replica == kServerReplica) {
+    ++impl.refusals;
+    impl.log("event=hello_refused code=forbidden user=" + token->user + " replica=" +
+             hello.replica + " peer=" + state_->peer + " reason=\"reserved replica id\"");
     return send_error(ErrorCode::forbidden,
                       "the replica id \"" + std::string(kServerReplica) + "\" is reserved", true);
+  }
+  // A replica id belongs to the user who first used it: another user's device saying it
+  // could otherwise move its acknowledged sequence and make its real device drop changes.
+  std::optional<ReplicaRecord> record;
+  try {
+    record = impl.store.replica(hello.replica);
+  } catch (const Error& e) {
+    return send_error(e.code(), e.what(), true);
+  }
+  if (record && record->user != token->user) {
+    ++impl.refusals;
+    impl.log("event=hello_refused code=forbidden user=" + token->user +
+             " replica=" + hello.replica + " peer=" + state_->peer +
+             " reason=\"the replica id belongs to another user\"");
+    return send_error(ErrorCode::forbidden,
+                      "this device id is already used by another user's device; reinstall "
+                      "the app or give the device a new id",
+                      true);
   }
   state_->replica = hello.replica;
   state_->user = token->user;
   state_->role = token->role;
   state_->token_id = token->id;
+  state_->protocol = std::min(hello.protocol, kProtocolVersion);
   state_->compressed_frames = hello.protocol >= kCompressedFramesProtocol;
+  state_->first_seq = impl.last_seq;
+  state_->recorded_sent_seq = record ? record->sent_seq : 0;
+  state_->sent_seq = impl.note_sent(hello.replica, state_->recorded_sent_seq);
   if (!impl.add_session(shared_from_this(), state_->user)) {
     return send_error(ErrorCode::rate_limited,
                       "this token already has " +
@@ -214,23 +286,53 @@ void SyncConnection::handle(Hello hello) {
   welcome.schema = impl.schema->version();
   welcome.user = token->user;
   welcome.role = role_name(token->role);
-  welcome.acked = impl.store.acked(hello.replica);
+  welcome.acked = record ? record->acked : 0;
+  // The id is new: bound to this user by the writer, ahead of any push of this session.
+  if (!record) impl.enqueue(bookkeeping_job(true));
   // Always text: the device takes compressed frames only once it has read the welcome.
   state_->out->send(make_frame(Message(welcome), /*compress=*/false));
 }
 
-void SyncConnection::handle(Push push) {
-  auto& impl = *state_->service->impl_;
-  if (push.changes.empty()) return;
-  if (*state_->pushes_in_flight >= kMaxPushesInFlight) {
-    return send_error(ErrorCode::rate_limited,
-                      "too many pushes waiting; wait for their acks before sending more", false);
-  }
+WriteJob SyncConnection::bookkeeping_job(bool claim) {
   WriteJob job;
   job.replica = state_->replica;
   job.user = state_->user;
+  job.token_id = state_->token_id;
+  job.peer = state_->peer;
   job.role = state_->role;
-  job.upto = push.changes.back().seq;
+  job.protocol = state_->protocol;
+  job.claim = claim;
+  job.first_seq = state_->first_seq;
+  job.sent_seq = state_->sent_seq;
+  state_->recorded_sent_seq = state_->sent_seq;
+  return job;
+}
+
+void SyncConnection::handle(Push push) {
+  auto& impl = *state_->service->impl_;
+  if (*state_->pushes_in_flight >= kMaxPushesInFlight) {
+    log_refusal("rate_limited", "too many pushes waiting on one connection");
+    return send_error(ErrorCode::rate_limited,
+                      "too many pushes waiting; wait for their acks before sending more", false);
+  }
+  if (push.changes.size() > impl.options.max_push_changes) {
+    log_refusal("too_large", "a push of " + std::to_string(push.changes.size()) + " changes");
+    return send_error(ErrorCode::too_large,
+                      "a push takes at most " + std::to_string(impl.options.max_push_changes) +
+                          " changes; nothing of it was applied",
+                      false);
+  }
+  // Fair share: one token's pushes wait for the writer beside other tokens', not ahead.
+  if (auto refused = impl.admit(state_->token_id, 0, push.changes.size())) {
+    log_refusal("rate_limited", *refused);
+    return send_error(ErrorCode::rate_limited,
+                      *refused + "; nothing of this push was applied, send it again later", false);
+  }
+  WriteJob job = bookkeeping_job(false);
+  job.claim = false;
+  job.admitted = push.changes.size();
+  // An empty push is answered too: with what the server holds of this replica.
+  job.upto = push.changes.empty() ? 0 : push.changes.back().seq;
   job.origin = weak_from_this();
   job.compressed_frames = state_->compressed_frames;
   const std::uint64_t horizon =
@@ -238,8 +340,7 @@ void SyncConnection::handle(Push push) {
   for (auto& pushed : push.changes) {
     Change& change = pushed.change;
     auto refuse = [&](ErrorCode code, std::string why) {
-      job.refused.push_back(
-          {pushed.seq, change.table, change.row, change.field, code, std::move(why)});
+      job.refused.push_back(refusal_of(pushed, code, std::move(why)));
     };
     if (change.version.replica != state_->replica) {
       refuse(ErrorCode::forbidden, "a change must carry the sending replica's own version");
@@ -249,12 +350,25 @@ void SyncConnection::handle(Push push) {
       refuse(ErrorCode::clock_skew, "dated too far in the future: check the device's clock");
       continue;
     }
+    // The base is stored too (a tag's other key): checked like the version, and never
+    // newer than the change it is the base of.
+    if (!change.base.is_none() && change.base.hlc.millis() > horizon) {
+      refuse(ErrorCode::clock_skew,
+             "the version it replaces is dated too far in the future: check the device's clock");
+      continue;
+    }
+    if (!change.base.is_none() && change.version < change.base) {
+      refuse(ErrorCode::invalid_value, "the version it replaces is newer than the change");
+      continue;
+    }
     if (auto status = validate_change(*impl.schema, change); !status) {
       refuse(status.error().code(), status.error().what());
       continue;
     }
     job.changes.push_back(std::move(pushed));
   }
+  for (const auto& refused : job.refused)
+    log_refusal(error_code_name(refused.code), refused.message);
   // The writer answers on the connection's executor; count what is pending until then.
   auto in_flight = state_->pushes_in_flight;
   ++*in_flight;
@@ -275,11 +389,56 @@ void SyncConnection::handle(Push push) {
   countdown->inner = state_->out;
   countdown->in_flight = in_flight;
   job.out = countdown;
+  const std::string token_id = job.token_id;
+  const std::size_t admitted = job.admitted;
   if (!impl.enqueue(std::move(job))) {
+    impl.done_queued(token_id, admitted);
     --*in_flight;
     send_error(ErrorCode::shutting_down, "the server is stopping; push again after reconnecting",
                false);
   }
+}
+
+void SyncConnection::handle(ConflictsPull pull) {
+  state_->conflicts_wanted = true;
+  state_->conflicts_cursor = pull.after;
+  send_conflicts(false);
+}
+
+void SyncConnection::send_conflicts(bool live) {
+  auto& impl = *state_->service->impl_;
+  std::vector<ConflictRecord> records;
+  try {
+    records = impl.store.conflicts_lost_by(state_->replica, state_->conflicts_cursor,
+                                           kConflictsPerMessage);
+  } catch (const Error& e) {
+    return send_error(e.code(), std::string("cannot read conflicts: ") + e.what(), false);
+  }
+  if (live && records.empty()) return;
+  Conflicts message;
+  message.live = live;
+  message.more = records.size() == kConflictsPerMessage;
+  for (auto& c : records) {
+    message.conflicts.push_back({c.table, c.row, c.field, std::move(c.kept_value),
+                                 std::move(c.lost_value), c.kept_version, c.lost_version, c.id,
+                                 c.kind, c.kept_user, c.lost_user});
+  }
+  message.upto = records.empty() ? state_->conflicts_cursor : records.back().id;
+  state_->conflicts_cursor = message.upto;
+  send_message(Message(std::move(message)));
+}
+
+RefusedChange refusal_of(const PushedChange& pushed, ErrorCode code, std::string why) {
+  const Change& change = pushed.change;
+  RefusedChange refused;
+  refused.seq = pushed.seq;
+  refused.table = change.table;
+  refused.row = change.row;
+  refused.field = change.field;
+  refused.element = change.element;
+  refused.code = code;
+  refused.message = std::move(why);
+  return refused;
 }
 
 void SyncConnection::handle(Pull pull) {
@@ -349,6 +508,7 @@ void SyncConnection::send_shared_page(const SharedFrame& frame) {
 
 void SyncConnection::page_sent(std::uint64_t next, bool more) {
   auto& impl = *state_->service->impl_;
+  state_->sent_seq = std::max(state_->sent_seq, next);
   if (!more) {
     // Caught up: from now on, commits are sent as they happen.
     if (!state_->live) ++impl.live_connections;
@@ -366,7 +526,9 @@ void SyncConnection::notify_commit(std::shared_ptr<const CommitNotice> notice) {
 }
 
 void SyncConnection::on_commit(const CommitNotice& notice) {
-  if (state_->closed || !state_->live || notice.to <= state_->live_cursor) return;
+  if (state_->closed) return;
+  if (state_->conflicts_wanted && notice.losers.count(state_->replica)) send_conflicts(true);
+  if (!state_->live || notice.to <= state_->live_cursor) return;
   std::uint64_t since = notice.from - 1;
   const SharedMessage* frame = &notice.everything;
   if (!sees_everything()) {
@@ -379,6 +541,7 @@ void SyncConnection::on_commit(const CommitNotice& notice) {
     // One encoding (and compression) shared by every connection it concerns.
     state_->out->send(frame->for_connection(state_->compressed_frames));
     state_->live_cursor = notice.to;
+    state_->sent_seq = std::max(state_->sent_seq, notice.to);
     return;
   }
   // A gap (a commit this connection did not see): read what is missing from the store.

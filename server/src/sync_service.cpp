@@ -8,6 +8,7 @@
 #include <set>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "libreta/protocol/compression.hpp"
 #include "libreta/protocol/customer_book.hpp"
@@ -72,20 +73,61 @@ struct GroupState {
   std::map<std::string, std::string> users;  // replica -> user, cached for conflicts
 };
 
+// What the writer answers a job: its ack, or an error that closes the connection.
+struct JobOutcome {
+  Ack ack;
+  std::optional<ProtocolError> error;
+};
+
 // The seller's scope (docs/security.md): a seller reads and writes the customers whose
-// owner they are, and the rows of those customers. Edits a seller made before a customer
-// was taken from them (older than the owner change that moved it) are still accepted.
+// owner they are, and the rows of those customers. A customer taken from a seller may still
+// be written by a device of theirs that existed while it was theirs and has not been sent
+// the eviction yet (work done offline): decided by what the server knows, never by a
+// version the device chose.
 class Merger {
  public:
-  Merger(StoreWriter& writer, GroupState& group, HybridClock& server_clock, std::uint64_t now_ms)
-      : writer_(writer), group_(group), server_clock_(server_clock), now_ms_(now_ms) {}
+  Merger(StoreWriter& writer, GroupState& group, HybridClock& server_clock, std::uint64_t now_ms,
+         const SyncService::Impl& service)
+      : writer_(writer),
+        group_(group),
+        server_clock_(server_clock),
+        now_ms_(now_ms),
+        service_(service) {}
 
-  // Applies one connection's job inside the open transaction; returns its Ack.
-  Ack apply(const WriteJob& job, std::uint64_t& conflicts_recorded) {
-    Ack ack;
-    ack.upto = job.upto;
+  // Applies one connection's job inside the open transaction; returns its answer.
+  JobOutcome apply(const WriteJob& job, std::uint64_t& conflicts_recorded) {
+    JobOutcome outcome;
+    Ack& ack = outcome.ack;
+    // A replica id belongs to the user who first used it (the hello checked; two users'
+    // first hellos with one new id may race, and the first claim wins here).
+    std::optional<ReplicaRecord> record = writer_.replica(job.replica);
+    if (record && record->user != job.user) {
+      service_.log("event=refused code=forbidden user=" + job.user + " replica=" + job.replica +
+                   " peer=" + job.peer + " reason=\"the replica id belongs to another user\"");
+      ++service_.refusals;
+      if (job.out) {
+        outcome.error = ProtocolError{ErrorCode::forbidden,
+                                      "this device id is already used by another user's device; "
+                                      "reinstall the app or give the device a new id",
+                                      true};
+      }
+      return outcome;
+    }
+    if (!record) {
+      writer_.claim_replica(job.replica, job.user, job.first_seq);
+      record = ReplicaRecord{job.user, 0, job.first_seq, 0};
+    }
+    if (job.sent_seq > record->sent_seq) {
+      writer_.set_sent(job.replica, job.sent_seq);
+      record->sent_seq = job.sent_seq;
+    }
+    replica_ = *record;
+    if (!job.out) return outcome;  // bookkeeping only
+    const std::uint64_t already = record->acked;
+    // An empty push learns what the server holds; a batch sent again after a lost ack, its
+    // own end.
+    ack.upto = job.changes.empty() && job.refused.empty() ? already : job.upto;
     ack.refused = job.refused;
-    const std::uint64_t already = writer_.acked(job.replica);
     group_.users[job.replica] = job.user;
     const bool seller = job.role == Role::seller;
     // The customer each new child row of this batch names, for rows whose first change
@@ -107,10 +149,14 @@ class Merger {
       server_clock_.receive(change.version.hlc);
       if (seller) {
         if (auto why = refusal(job, change, named_customers, created_customers)) {
-          ack.refused.push_back({pushed.seq, change.table, change.row, change.field,
-                                 ErrorCode::forbidden, std::move(*why)});
+          ack.refused.push_back(refusal_of(pushed, ErrorCode::forbidden, std::move(*why)));
           continue;
         }
+      }
+      GroupRow& entry = entry_of(change.table, change.row);
+      if (auto why = over_row_bounds(entry.row, change)) {
+        ack.refused.push_back(refusal_of(pushed, ErrorCode::too_large, std::move(*why)));
+        continue;
       }
       apply_change(job, change, ack, conflicts_recorded);
     }
@@ -124,7 +170,26 @@ class Merger {
       entry.changed.insert(kOwnerField);
     }
     writer_.set_acked(job.replica, job.user, std::max(already, job.upto));
-    return ack;
+    for (std::size_t i = job.refused.size(); i < ack.refused.size(); ++i) {
+      const RefusedChange& r = ack.refused[i];
+      ++service_.refusals;
+      service_.log("event=refused code=" + std::string(error_code_name(r.code)) +
+                   " user=" + job.user + " replica=" + job.replica + " peer=" + job.peer +
+                   " table=" + r.table + " row=" + r.row + " field=" + r.field + " reason=\"" +
+                   r.message + "\"");
+    }
+    if (job.protocol >= kRefusalStateProtocol) {
+      // The device puts each refused change back to the server's state of its field.
+      for (auto& refused : ack.refused) refused.current = current_state(job, refused);
+    } else {
+      for (auto& refused : ack.refused) refused.element.clear();
+      for (auto& conflict : ack.conflicts) {
+        conflict.kind.clear();
+        conflict.kept_user.clear();
+        conflict.lost_user.clear();
+      }
+    }
+    return outcome;
   }
 
   // After every job: brings scopes up to date (a reassigned customer takes its rows along),
@@ -213,6 +278,7 @@ class Merger {
   }
 
   const std::vector<const GroupRow*>& saved() const { return saved_; }
+  const std::set<std::string>& losers() const { return losers_; }
   const std::vector<Eviction>& evictions() const { return evictions_; }
   // The sequences the rows written again had before this commit.
   // Sorted.
@@ -249,6 +315,77 @@ class Merger {
     return it->second;
   }
 
+  // Why applying the change would make the row bigger than every device may be asked to
+  // hold, if it would.
+  std::optional<std::string> over_row_bounds(const ServerRow& row, const Change& change) const {
+    const auto& options = service_.options;
+    const bool new_key =
+        change.element.empty()
+            ? row.versions.field(change.field).is_none()
+            : row.versions.field(change.field + '+' + change.element).is_none() &&
+                  row.versions.field(change.field + '-' + change.element).is_none();
+    if (new_key && row.versions.entries().size() >= options.max_keys_per_row) {
+      return "the row already has " + std::to_string(options.max_keys_per_row) +
+             " fields and tags, the most a row may have";
+    }
+    const TableSpec* spec = schema().table(change.table);
+    if (!spec || spec->field(change.field) || change.field == kDeletedField) return std::nullopt;
+    // A field this server does not know: kept for newer devices, within bounds.
+    std::size_t count = 0, bytes = 0;
+    auto size_of = [](const std::string& name, const Value& value) {
+      return name.size() + (value.is_text() ? value.as_text().size() : 8);
+    };
+    for (const auto& [name, value] : row.fields) {
+      if (name == change.field || name == kDeletedField || spec->field(name)) continue;
+      ++count;
+      bytes += size_of(name, value);
+    }
+    if (change.value.is_null()) return std::nullopt;
+    if (count + 1 > options.max_unknown_fields_per_row) {
+      return "the row already has " + std::to_string(count) +
+             " fields this server does not know, the most it keeps";
+    }
+    if (bytes + size_of(change.field, change.value) > options.max_unknown_bytes_per_row) {
+      return "the fields this server does not know would take more than " +
+             std::to_string(options.max_unknown_bytes_per_row) + " bytes in the row";
+    }
+    return std::nullopt;
+  }
+
+  // The server's state of a refused change's field, as its writer may see it; nothing when
+  // the row is not on the server or not theirs to read.
+  std::optional<RowState> current_state(const WriteJob& job, const RefusedChange& refused) {
+    const TableSpec* spec = schema().table(refused.table);
+    if (!spec) return std::nullopt;
+    GroupRow& entry = entry_of(refused.table, refused.row);
+    const ServerRow& row = entry.row;
+    if (row.versions.empty()) return std::nullopt;
+    if (job.role == Role::seller) {
+      std::string customer;
+      if (spec->owner_link.empty()) {
+        customer = row.id;
+      } else if (auto link = row.fields.find(spec->owner_link);
+                 link != row.fields.end() && link->second.is_text()) {
+        customer = link->second.as_text();
+      }
+      if (customer.empty() || scope_of_customer(customer) != job.user) return std::nullopt;
+    }
+    RowState state;
+    state.table = row.table;
+    state.id = row.id;
+    for (const auto& [key, version] : row.versions.entries()) {
+      if (key == refused.field ||
+          (key.size() > refused.field.size() &&
+           key.compare(0, refused.field.size(), refused.field) == 0 &&
+           (key[refused.field.size()] == '+' || key[refused.field.size()] == '-'))) {
+        state.versions.set_field(key, version);
+      }
+    }
+    if (auto value = row.fields.find(refused.field); value != row.fields.end())
+      state.fields.emplace(refused.field, value->second);
+    return state;
+  }
+
   // The seller a customer belongs to now (its owner as merged so far); empty if unknown.
   std::string scope_of_customer(const std::string& customer) {
     const GroupRow& entry = entry_of(kCustomersTable, customer);
@@ -256,15 +393,16 @@ class Merger {
     return owner_of(entry.row);
   }
 
-  // Whether `user` may write to `customer` with a change of this version: it is theirs, or
-  // it was when they made the change.
-  bool may_write(const std::string& user, const std::string& customer, const Version& version,
-                 std::string& why) {
+  // Whether `user`'s replica (replica_) may write to `customer`: it is theirs, or it was
+  // taken from them and this device cannot have known yet: the device existed before the
+  // reassignment and the server has not sent it the eviction. Its versions, which the
+  // device chose, decide nothing.
+  bool may_write(const std::string& user, const std::string& customer, std::string& why) {
     if (scope_of_customer(customer) == user) return true;
     if (auto lost = writer_.last_eviction(user, kCustomersTable, customer)) {
-      if (version < lost->until) return true;
+      if (replica_.first_seq < lost->seq && replica_.sent_seq < lost->seq) return true;
       why = "customer " + customer +
-            " was given to another seller before this change was made; ask the office";
+            " was given to another seller, and this device had been told; ask the office";
       return false;
     }
     why = "customer " + customer + " is not in your customer book";
@@ -289,7 +427,7 @@ class Merger {
         return std::string("only a manager can give a customer to another seller");
       }
       if (is_new) return std::nullopt;
-      if (!may_write(job.user, change.row, change.version, why)) return why;
+      if (!may_write(job.user, change.row, why)) return why;
       return std::nullopt;
     }
     if (!spec || spec->owner_link.empty()) return std::nullopt;
@@ -306,12 +444,11 @@ class Merger {
     if (customer.empty()) {
       return "a new " + change.table + " row must name its customer (" + spec->owner_link + ")";
     }
-    if (!created_customers.count(customer) && !may_write(job.user, customer, change.version, why))
-      return why;
+    if (!created_customers.count(customer) && !may_write(job.user, customer, why)) return why;
     // Moving a row to another customer needs that customer to be the seller's too.
     if (change.field == spec->owner_link && change.value.is_text() &&
         change.value.as_text() != customer && !created_customers.count(change.value.as_text()) &&
-        !may_write(job.user, change.value.as_text(), change.version, why)) {
+        !may_write(job.user, change.value.as_text(), why)) {
       return why;
     }
     return std::nullopt;
@@ -420,16 +557,23 @@ class Merger {
     writer_.add_conflict(conflict);
     ++conflicts_recorded;
     ack.conflicts.push_back({conflict.table, conflict.row, conflict.field, conflict.kept_value,
-                             conflict.lost_value, conflict.kept_version, conflict.lost_version});
+                             conflict.lost_value, conflict.kept_version, conflict.lost_version, 0,
+                             conflict.kind, conflict.kept_user, conflict.lost_user});
+    // The device whose value lost learns of it too, whoever pushed second.
+    if (conflict.lost_version.replica != kServerReplica)
+      losers_.insert(conflict.lost_version.replica);
   }
 
   StoreWriter& writer_;
   GroupState& group_;
   HybridClock& server_clock_;
   std::uint64_t now_ms_;
+  const SyncService::Impl& service_;
+  ReplicaRecord replica_;  // of the job being applied
   std::vector<const GroupRow*> saved_;
   std::vector<Eviction> evictions_;
   std::vector<std::uint64_t> moved_from_;
+  std::set<std::string> losers_;
 };
 
 // Where each seller's part of the live update of commit (from, to] starts: the end of their
@@ -459,7 +603,8 @@ std::map<std::string, std::uint64_t> sellers_since(
 std::shared_ptr<const CommitNotice> live_update(std::uint64_t from, std::uint64_t to,
                                                 const std::vector<const GroupRow*>& saved,
                                                 const std::vector<Eviction>& evictions,
-                                                const std::map<std::string, std::uint64_t>& since) {
+                                                const std::map<std::string, std::uint64_t>& since,
+                                                std::set<std::string> losers) {
   std::deque<std::string> encoded;  // every row state's text; a deque keeps their addresses
   auto encode = [&](const RowState& state) {
     return &encoded.emplace_back(encode_row_state(state));
@@ -509,7 +654,11 @@ std::shared_ptr<const CommitNotice> live_update(std::uint64_t from, std::uint64_
     seller_part(eviction.user).rows.evicted.push_back({eviction.table, eviction.row});
   }
   auto notice = std::make_shared<CommitNotice>(
-      CommitNotice{from, to, SharedMessage(encode_rows_message(everything, everything_rows)), {}});
+      CommitNotice{from,
+                   to,
+                   SharedMessage(encode_rows_message(everything, everything_rows)),
+                   {},
+                   std::move(losers)});
   for (auto& [seller, part] : by_seller) {
     notice->by_seller.emplace(
         seller,
@@ -528,10 +677,11 @@ struct CommittedGroup {
   std::vector<const GroupRow*> saved;
   std::vector<Eviction> evictions;
   std::map<std::string, std::uint64_t> sellers_since;
+  std::set<std::string> losers;  // replicas whose value lost a conflict
   struct PendingAck {
     std::shared_ptr<Outbound> out;
     bool compressed_frames = false;
-    Ack ack;
+    JobOutcome outcome;
   };
   std::vector<PendingAck> acks;
 };
@@ -548,6 +698,65 @@ SyncService::Impl::Impl(Store& s, SyncServiceOptions o)
 }
 
 SyncService::Impl::~Impl() = default;
+
+void SyncService::Impl::log(const std::string& line) const {
+  if (options.log) options.log(line);
+}
+
+std::optional<std::string> SyncService::Impl::admit(const std::string& token_id, std::size_t bytes,
+                                                    std::size_t changes) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(usage_mutex);
+  TokenUsage& used = usage[token_id];
+  const double change_burst = static_cast<double>(options.change_burst_per_token);
+  const double byte_burst = static_cast<double>(options.byte_burst_per_token);
+  if (!used.started) {
+    used.started = true;
+    used.change_allowance = change_burst;
+    used.byte_allowance = byte_burst;
+  } else {
+    const double elapsed = std::chrono::duration<double>(now - used.refilled).count();
+    used.change_allowance = std::min(
+        change_burst, used.change_allowance +
+                          elapsed * static_cast<double>(options.max_changes_per_second_per_token));
+    used.byte_allowance = std::min(
+        byte_burst, used.byte_allowance +
+                        elapsed * static_cast<double>(options.max_bytes_per_second_per_token));
+  }
+  used.refilled = now;
+  if (static_cast<double>(bytes) > used.byte_allowance) {
+    return "this user's devices sent more than " +
+           std::to_string(options.max_bytes_per_second_per_token) + " bytes a second";
+  }
+  if (changes > 0) {
+    if (used.queued_changes + changes > options.max_queued_changes_per_token) {
+      return "this user's devices have " + std::to_string(used.queued_changes) +
+             " changes waiting to be stored";
+    }
+    if (static_cast<double>(changes) > used.change_allowance) {
+      return "this user's devices sent more than " +
+             std::to_string(options.max_changes_per_second_per_token) + " changes a second";
+    }
+    used.change_allowance -= static_cast<double>(changes);
+    used.queued_changes += changes;
+  }
+  used.byte_allowance -= static_cast<double>(bytes);
+  return std::nullopt;
+}
+
+void SyncService::Impl::done_queued(const std::string& token_id, std::size_t changes) {
+  if (changes == 0) return;
+  std::lock_guard lock(usage_mutex);
+  auto it = usage.find(token_id);
+  if (it != usage.end()) it->second.queued_changes -= std::min(changes, it->second.queued_changes);
+}
+
+std::uint64_t SyncService::Impl::note_sent(const std::string& replica, std::uint64_t seq) {
+  std::lock_guard lock(sent_mutex);
+  auto& sent = sent_by_replica[replica];
+  sent = std::max(sent, seq);
+  return sent;
+}
 
 bool SyncService::Impl::enqueue(WriteJob job) {
   {
@@ -566,23 +775,48 @@ void SyncService::Impl::run_writer() {
       std::unique_lock lock(queue_mutex);
       queue_changed.wait(lock, [&] { return stopping || !queue.empty(); });
       if (queue.empty()) return;  // stopping, and everything queued is done
-      // Take what is waiting, up to a bound: one transaction, one fsync for all of it.
+      // Take what is waiting, up to a bound: one transaction, one fsync for all of it. In
+      // rounds, each taking the oldest waiting job of every token, the tokens served least
+      // recently first: one token's many pushes cannot fill groups ahead of other tokens'
+      // (and a token's jobs keep their order).
+      ++groups_formed;
       std::size_t changes = 0;
-      while (!queue.empty() && (group.empty() || changes + queue.front().changes.size() <=
-                                                     options.max_group_changes)) {
-        changes += queue.front().changes.size();
-        group.push_back(std::move(queue.front()));
-        queue.pop_front();
+      bool full = false;
+      while (!queue.empty() && !full) {
+        std::vector<std::size_t> round;  // positions in the queue
+        std::set<std::string_view> seen;
+        for (std::size_t i = 0; i < queue.size(); ++i) {
+          if (seen.insert(queue[i].token_id).second) round.push_back(i);
+        }
+        std::stable_sort(round.begin(), round.end(), [&](std::size_t a, std::size_t b) {
+          return last_served[queue[a].token_id] < last_served[queue[b].token_id];
+        });
+        std::vector<std::size_t> taken;
+        for (std::size_t i : round) {
+          if (!group.empty() && changes + queue[i].changes.size() > options.max_group_changes) {
+            full = true;
+            break;
+          }
+          changes += queue[i].changes.size();
+          // Bookkeeping costs the writer nothing: it does not count as serving the token.
+          if (queue[i].out) last_served[queue[i].token_id] = groups_formed;
+          group.push_back(std::move(queue[i]));
+          taken.push_back(i);
+        }
+        if (taken.empty()) break;
+        std::sort(taken.rbegin(), taken.rend());
+        for (std::size_t i : taken) queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(i));
       }
     }
     auto commit = [&](std::vector<WriteJob*> jobs) {
       auto committed = std::make_unique<CommittedGroup>();
       std::uint64_t conflicts_recorded = 0, applied = 0;
       auto writer = store.begin_write();
-      Merger merger(*writer, committed->state, server_clock, clock->now_millis());
+      Merger merger(*writer, committed->state, server_clock, clock->now_millis(), *this);
       for (WriteJob* job : jobs) {
-        committed->acks.push_back(
-            {job->out, job->compressed_frames, merger.apply(*job, conflicts_recorded)});
+        JobOutcome outcome = merger.apply(*job, conflicts_recorded);
+        if (job->out)
+          committed->acks.push_back({job->out, job->compressed_frames, std::move(outcome)});
         applied += job->changes.size();
       }
       const std::uint64_t from = writer->last_seq() + 1;
@@ -601,6 +835,9 @@ void SyncService::Impl::run_writer() {
       committed->to = seq;
       committed->saved = merger.saved();
       committed->evictions = merger.evictions();
+      committed->losers = merger.losers();
+      // Stored: the token may queue more, even before the ack reaches its device.
+      for (WriteJob* job : jobs) done_queued(job->token_id, std::exchange(job->admitted, 0));
       committed->sellers_since =
           sellers_since(from, seq, committed->saved, committed->evictions, last_update_of_seller);
       publish(std::move(committed));
@@ -615,6 +852,7 @@ void SyncService::Impl::run_writer() {
         try {
           commit({job});
         } catch (const Error& e) {
+          if (!job->out) continue;  // bookkeeping: recorded with the replica's next job
           job->out->send(make_frame(
               Message(ProtocolError{
                   e.code(), std::string("push not stored, send it again later: ") + e.what(),
@@ -624,12 +862,14 @@ void SyncService::Impl::run_writer() {
       }
     } catch (const std::exception& e) {
       for (WriteJob* job : all) {
+        if (!job->out) continue;
         job->out->send(
             make_frame(Message(ProtocolError{ErrorCode::internal,
                                              std::string("push not stored: ") + e.what(), false}),
                        /*compress=*/false));
       }
     }
+    for (WriteJob* job : all) done_queued(job->token_id, job->admitted);
   }
 }
 
@@ -655,7 +895,12 @@ void SyncService::Impl::run_publisher() {
     // Failures here (out of memory, say) cannot undo the commit, which is durable.
     for (auto& pending : group->acks) {
       try {
-        pending.out->send(make_frame(Message(std::move(pending.ack)), pending.compressed_frames));
+        if (auto& error = pending.outcome.error) {
+          pending.out->send_and_close(make_frame(Message(std::move(*error)), false));
+          continue;
+        }
+        pending.out->send(
+            make_frame(Message(std::move(pending.outcome.ack)), pending.compressed_frames));
       } catch (const std::exception&) {
         // Without its ack the device would wait: close the connection, and on reconnecting
         // it learns from the welcome's `acked` what was stored.
@@ -668,9 +913,9 @@ void SyncService::Impl::run_publisher() {
       }
     }
     try {
-      if (group->to >= group->from) {
+      if (group->to >= group->from || !group->losers.empty()) {
         fan_out(live_update(group->from, group->to, group->saved, group->evictions,
-                            group->sellers_since));
+                            group->sellers_since, std::move(group->losers)));
       }
     } catch (const std::exception&) {
       // A connection that missed this update finds a gap at the next one and reads what it
@@ -698,6 +943,18 @@ void SyncService::Impl::fan_out(const std::shared_ptr<const CommitNotice>& notic
       if (it == seller_readers.end()) continue;
       collect(it->second);
       if (it->second.empty()) seller_readers.erase(it);
+    }
+    // The devices whose value lost a conflict hear of it even when nothing of their scope
+    // changed (their own value was refused by the merge).
+    if (!notice->losers.empty()) {
+      for (const auto& [token, sessions] : sessions_by_token) {
+        for (const auto& weak : sessions) {
+          auto connection = weak.lock();
+          if (connection && notice->losers.count(connection->replica()) &&
+              !connection->sees_everything() && !notice->by_seller.count(connection->user()))
+            targets.push_back(std::move(connection));
+        }
+      }
     }
   }
   for (const auto& connection : targets) connection->notify_commit(notice);
@@ -830,6 +1087,7 @@ SyncServiceStats SyncService::stats() const {
   s.last_seq = impl_->last_seq;
   s.pages_read = impl_->pages_read;
   s.pages_shared = impl_->pages_shared;
+  s.refusals = impl_->refusals;
   return s;
 }
 

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -19,17 +21,40 @@
 
 namespace libreta::server {
 
-// A push waiting for the writer: one connection's batch, already validated.
+// Work for the writer from one connection: a push (its batch, already validated; an empty
+// push is answered with the replica's acknowledged sequence), or, without `out`, the
+// replica's bookkeeping alone: binding a new replica id to its user (`claim`), recording
+// how far it was sent rows (`sent_seq`).
 struct WriteJob {
   std::string replica;
   std::string user;
+  std::string token_id;
+  std::string peer;  // for log lines
   Role role = Role::seller;
+  int protocol = kProtocolVersion;  // the session's
   std::vector<PushedChange> changes;
   std::uint64_t upto = 0;              // the batch's last sequence, acknowledged when done
   std::vector<RefusedChange> refused;  // found while validating, before the writer
+  std::size_t admitted = 0;            // changes counted against the token (TokenUsage)
+  // The server sequence up to which the connection had sent the replica rows when the push
+  // arrived (and earlier connections, as recorded): decides the reassignment rule.
+  std::uint64_t sent_seq = 0;
+  bool claim = false;           // the replica id is new: bind it to `user`
+  std::uint64_t first_seq = 0;  // for a claim: the server's last sequence at hello
   std::weak_ptr<SyncConnection> origin;
-  std::shared_ptr<Outbound> out;
+  std::shared_ptr<Outbound> out;   // null: bookkeeping only, nothing to answer
   bool compressed_frames = false;  // the connection's protocol takes compressed frames
+};
+
+// What one token's connections may make the server do, shared by them (docs/security.md,
+// "Fair share"): changes waiting for the writer, and token buckets of changes and of bytes
+// received a second.
+struct TokenUsage {
+  std::size_t queued_changes = 0;
+  double change_allowance = 0;
+  double byte_allowance = 0;
+  std::chrono::steady_clock::time_point refilled{};
+  bool started = false;
 };
 
 // The replica id of the server's own writes (a customer's owner when a seller creates it);
@@ -62,7 +87,11 @@ struct CommitNotice {
   std::uint64_t to = 0;                           // last sequence
   SharedMessage everything;                       // for managers and admins
   std::map<std::string, SellerUpdate> by_seller;  // only sellers whose scope changed
+  std::set<std::string> losers;  // replicas whose value lost a conflict this commit recorded
 };
+
+// A refusal of one pushed change, for its ack.
+RefusedChange refusal_of(const PushedChange& pushed, ErrorCode code, std::string why);
 
 // A durable commit waiting for its acks and live update (sync_service.cpp).
 struct CommittedGroup;
@@ -77,6 +106,9 @@ struct SyncService::Impl {
   std::mutex queue_mutex;
   std::condition_variable queue_changed;
   std::deque<WriteJob> queue;
+  // Fair share: the group in which each token's job was last taken (writer thread only).
+  std::uint64_t groups_formed = 0;
+  std::map<std::string, std::uint64_t> last_served;
   bool stopping = false;
   std::thread writer_thread;
 
@@ -104,6 +136,14 @@ struct SyncService::Impl {
   // Authenticated sessions by token id: for the per-token limit and revocation.
   std::map<std::string, std::vector<std::weak_ptr<SyncConnection>>> sessions_by_token;
 
+  // Fair share between tokens (TokenUsage), by token id.
+  std::mutex usage_mutex;
+  std::map<std::string, TokenUsage> usage;
+  // How far each replica was sent rows by connections since the service started (the
+  // writer records it in the store with the replica's next job).
+  std::mutex sent_mutex;
+  std::map<std::string, std::uint64_t> sent_by_replica;
+
   // Closes the sessions of tokens revoked from elsewhere (revocation_check).
   std::thread revocation_thread;
   std::condition_variable stop_requested;  // with queue_mutex
@@ -112,9 +152,20 @@ struct SyncService::Impl {
   std::atomic<std::uint64_t> changes_applied{0}, commits{0}, conflicts{0}, last_seq{0};
   std::atomic<std::uint64_t> open_connections{0}, live_connections{0};
   std::atomic<std::uint64_t> pages_read{0}, pages_shared{0};
+  mutable std::atomic<std::uint64_t> refusals{0};
 
   Impl(Store& s, SyncServiceOptions o);
   ~Impl();
+  // One line for the operator (options.log), e.g. a refusal: who, which device, why.
+  void log(const std::string& line) const;
+  // Whether the token may send a message of `bytes` now (its bytes a second), and, for a
+  // push of `changes`, queue it (its changes a second and changes waiting): empty if so,
+  // else why not. Queued changes are given back by done_queued() once the writer is done.
+  std::optional<std::string> admit(const std::string& token_id, std::size_t bytes,
+                                   std::size_t changes);
+  void done_queued(const std::string& token_id, std::size_t changes);
+  // Raises what the service knows of how far `replica` was sent rows; returns the highest.
+  std::uint64_t note_sent(const std::string& replica, std::uint64_t seq);
   // Queues a job for the writer; false when the service is stopping.
   bool enqueue(WriteJob job);
   void run_writer();

@@ -93,6 +93,17 @@ struct ConflictRecord {
   std::string kind = "concurrent_edit";
 };
 
+// A device's replica as the server knows it. Its id belongs to the user who first used it
+// (docs/security.md): another user's hello with it is refused.
+struct ReplicaRecord {
+  std::string user;
+  std::uint64_t acked = 0;      // the highest local sequence of it that is stored
+  std::uint64_t first_seq = 0;  // the server's last sequence when it was first seen
+  // The highest server sequence the server had sent it rows up to, as last recorded: a
+  // row that left its user's scope at or before this was evicted on that device.
+  std::uint64_t sent_seq = 0;
+};
+
 // One write transaction. Destroying it without commit() rolls everything back.
 class StoreWriter {
  public:
@@ -112,6 +123,13 @@ class StoreWriter {
   virtual std::uint64_t acked(std::string_view replica) = 0;
   virtual void set_acked(std::string_view replica, std::string_view user, std::uint64_t seq) = 0;
   virtual std::optional<std::string> user_of_replica(std::string_view replica) = 0;
+  virtual std::optional<ReplicaRecord> replica(std::string_view replica) = 0;
+  // Binds a replica id nobody has used to `user`, first seen at `first_seq`; nothing if
+  // the id is known already.
+  virtual void claim_replica(std::string_view replica, std::string_view user,
+                             std::uint64_t first_seq) = 0;
+  // Raises the replica's sent_seq to `seq` (never lowers it).
+  virtual void set_sent(std::string_view replica, std::uint64_t seq) = 0;
   virtual void add_conflict(const ConflictRecord& conflict) = 0;
   virtual std::uint64_t last_seq() = 0;
   virtual void set_last_seq(std::uint64_t seq) = 0;
@@ -142,6 +160,10 @@ class Store {
   virtual std::vector<std::string> revoked_token_ids() = 0;
 
   virtual std::vector<ConflictRecord> conflicts(std::size_t limit = 1000) = 0;
+  // The conflicts in which a value of `replica` lost, with an id above `after`, in id order.
+  virtual std::vector<ConflictRecord> conflicts_lost_by(std::string_view replica,
+                                                        std::uint64_t after, std::size_t limit) = 0;
+  virtual std::optional<ReplicaRecord> replica(std::string_view replica) = 0;
 
   // Every row with its fields and versions in a deterministic text form, comparable with
   // Replica::canonical_dump() of a client holding the same rows.

@@ -50,6 +50,20 @@ inline constexpr std::size_t kMaxConnectionsPerToken = 8;
 inline constexpr std::size_t kMaxMessagesPerSecond = 100;
 inline constexpr std::size_t kMessageBurst = 200;
 inline constexpr std::chrono::milliseconds kRevocationCheck = std::chrono::seconds(1);
+// Fair share between tokens (docs/security.md): what one token's connections together may
+// make the writer do. A device sends 1,000 changes a push and waits for its ack.
+inline constexpr std::size_t kMaxPushChanges = 10'000;
+inline constexpr std::size_t kMaxQueuedChangesPerToken = 20'000;
+inline constexpr std::size_t kMaxChangesPerSecondPerToken = 10'000;
+inline constexpr std::size_t kChangeBurstPerToken = 50'000;
+inline constexpr std::size_t kMaxBytesPerSecondPerToken = 4u << 20;
+inline constexpr std::size_t kByteBurstPerToken = 32u << 20;
+// What one row may hold of fields the server's schema does not know (kept for newer
+// devices), and of version keys in all (fields and tag elements, removed ones included):
+// every device must be able to download and apply any row the server stores.
+inline constexpr std::size_t kMaxUnknownFieldsPerRow = 32;
+inline constexpr std::size_t kMaxUnknownBytesPerRow = 64u << 10;
+inline constexpr std::size_t kMaxKeysPerRow = 1'024;
 
 struct SyncServiceOptions {
   std::shared_ptr<ClockSource> clock;  // system clock when null
@@ -75,6 +89,23 @@ struct SyncServiceOptions {
   // How often the service looks for tokens revoked from another process (the
   // `libreta-server token revoke` command) to close their sessions.
   std::chrono::milliseconds revocation_check = kRevocationCheck;
+  // Fair share between tokens: changes in one push (more: too_large, nothing applied);
+  // changes of one token waiting for the writer; changes and bytes one token's connections
+  // may send a second, sustained and in a burst. Over them, a push is refused with
+  // rate_limited and nothing of it applied; the device sends it again later.
+  std::size_t max_push_changes = kMaxPushChanges;
+  std::size_t max_queued_changes_per_token = kMaxQueuedChangesPerToken;
+  std::size_t max_changes_per_second_per_token = kMaxChangesPerSecondPerToken;
+  std::size_t change_burst_per_token = kChangeBurstPerToken;
+  std::size_t max_bytes_per_second_per_token = kMaxBytesPerSecondPerToken;
+  std::size_t byte_burst_per_token = kByteBurstPerToken;
+  // Bounds on one stored row (a change that would pass one is refused with too_large).
+  std::size_t max_unknown_fields_per_row = kMaxUnknownFieldsPerRow;
+  std::size_t max_unknown_bytes_per_row = kMaxUnknownBytesPerRow;
+  std::size_t max_keys_per_row = kMaxKeysPerRow;
+  // One line per refusal and hostile act (who, which device, why; never a token or a
+  // value), for the operator's log. Called from any of the service's threads; null: none.
+  std::function<void(const std::string&)> log;
 };
 
 struct SyncServiceStats {
@@ -86,10 +117,12 @@ struct SyncServiceStats {
   std::uint64_t last_seq = 0;
   std::uint64_t pages_read = 0;    // pages of pulls read from the store since start
   std::uint64_t pages_shared = 0;  // pages served from the page cache instead
+  std::uint64_t refusals = 0;      // changes refused and hellos refused, since start
 };
 
 class SyncConnection;
 struct CommitNotice;
+struct WriteJob;
 
 class SyncService : public std::enable_shared_from_this<SyncService> {
  public:
@@ -131,6 +164,8 @@ class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
   // Set by hello: the token's id and the device's replica id.
   const std::string& token_id() const;
   const std::string& replica() const;
+  // Set by hello: the token's user.
+  const std::string& user() const;
   // Whether the connection reads everything (a manager's or admin's) or a seller's scope.
   bool sees_everything() const;
   // Sends a fatal error and closes; thread-safe (posted to the connection's executor).
@@ -147,6 +182,15 @@ class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
   void handle(Hello hello);
   void handle(Push push);
   void handle(Pull pull);
+  void handle(ConflictsPull pull);
+  // Sends the conflicts this replica lost after the connection's cursor (protocol 3); a live
+  // one only when there are some.
+  void send_conflicts(bool live);
+  // The writer's job for this replica's bookkeeping (a claim, how far it was sent rows).
+  WriteJob bookkeeping_job(bool claim);
+  // Whether the token's connections may send `bytes` more now; if not, tells the client.
+  bool within_token_bytes(std::size_t bytes);
+  void log_refusal(std::string_view code, std::string_view why) const;
   void send_error(ErrorCode code, std::string message, bool fatal);
   void send_message(const Message& message);
   void handle_text(std::string_view text);
