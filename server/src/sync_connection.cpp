@@ -170,7 +170,9 @@ void SyncConnection::send_rate_limited() {
 }
 
 void SyncConnection::handle_text(std::string_view text) {
-  auto decoded = decode_message(text);
+  // Before hello, only what a hello needs: an anonymous text costs a few KB to decode.
+  auto decoded =
+      decode_message(text, state_->authenticated ? kMessageJsonLimits : kHelloJsonLimits);
   if (!decoded) {
     // Before hello nothing is trusted: close. After, the client may recover.
     send_error(decoded.error().code(), decoded.error().what(), !state_->authenticated);
