@@ -537,7 +537,9 @@ TEST_CASE("sync: changes the server refuses leave the outbox and are reported", 
   CHECK(status.last_error->message.find(id) != std::string::npos);
   CHECK(ahead.app().pending_count() == 0);
   CHECK(count_rows(server.store(), tables::customers) == 0);
-  CHECK(ahead.app().customer(id).has_value());  // kept locally
+  // Undone on the device: the server holds none of it; the refusal stays listed.
+  CHECK_FALSE(ahead.app().customer(id).has_value());
+  CHECK(ahead.app().reported_refusals().size() >= 1);
 }
 
 TEST_CASE("sync: a server that never answers times out, and the session keeps trying",
@@ -613,7 +615,7 @@ TEST_CASE("sync: protocol 2 sends pages compressed, protocol 1 devices still syn
   WsClient modern;
   modern.connect(server.url());
   REQUIRE(modern.send_text(hello_frame(server.create_token("ana"))));
-  CHECK(std::get<Welcome>(decode(modern.receive())).protocol == 2);
+  CHECK(std::get<Welcome>(decode(modern.receive())).protocol == kProtocolVersion);
   REQUIRE(modern.send_text(encode_message(Pull{0, 0})));
   const auto compressed = modern.receive();
   REQUIRE(compressed.has_value());
