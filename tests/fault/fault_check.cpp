@@ -6,6 +6,7 @@
 
 #include "fault/write_log.hpp"
 #include "libreta/client/replica.hpp"
+#include "libreta/protocol/canonical.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/row_versions.hpp"
 #include "libreta/server/sqlite_store.hpp"
@@ -55,6 +56,50 @@ std::string first_difference(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+BoundsReport check_server_bounds(const std::filesystem::path& server_db,
+                                 const ServerBounds& bounds) {
+  BoundsReport report;
+  auto fail = [&](std::string what) {
+    if (report.failures.size() < 20) report.failures.push_back(std::move(what));
+  };
+  auto store = server::open_sqlite_store(server_db);
+  std::uint64_t after = 0;
+  for (bool more = true; more;) {
+    server::RowsPage page = store->read_page(after, 1000, nullptr);
+    for (const auto& row : page.rows) {
+      ++report.rows;
+      const std::string where = row.table + "/" + row.id;
+      const std::size_t bytes = canonical_row(row.table, row.id, row.fields, row.versions).size();
+      report.largest_row_bytes = std::max(report.largest_row_bytes, bytes);
+      if (bytes > bounds.max_row_bytes) {
+        fail("a row of " + std::to_string(bytes) + " bytes, over the bound of " +
+             std::to_string(bounds.max_row_bytes) + ": " + where);
+      }
+      if (row.scope == bounds.seller_user) ++report.seller_rows;
+      // Every version key: fields, and each tag element's add and remove (a base is stored
+      // as a tag's other key).
+      for (const auto& [key, version] : row.versions.entries()) {
+        const std::uint64_t millis = version.hlc.millis();
+        report.latest_version_millis = std::max(report.latest_version_millis, millis);
+        if (millis > bounds.latest_millis) {
+          fail("a version dated " + std::to_string(millis - bounds.latest_millis) +
+               " ms beyond the skew limit: " + where + " " + key + " @" + version.to_string());
+        }
+        if (!bounds.seller_replica_prefix.empty() &&
+            version.replica.rfind(bounds.seller_replica_prefix, 0) == 0 &&
+            row.scope != bounds.seller_user) {
+          fail("a version of the seller's device on a row outside the seller's scope (" +
+               (row.scope.empty() ? std::string("nobody's") : row.scope + "'s") + "): " + where +
+               " " + key + " @" + version.to_string());
+        }
+      }
+    }
+    after = page.end;
+    more = page.more;
+  }
+  return report;
+}
 
 std::string integrity_of(const std::filesystem::path& file) {
   sqlite::Database db(file.string(), false);
@@ -115,9 +160,10 @@ CheckReport check_fault_run(const std::filesystem::path& server_db,
     auto stmt = server.prepare("SELECT replica, acked FROM replicas");
     while (stmt.step()) {
       acked[stmt.text(0)] = static_cast<std::uint64_t>(stmt.integer(1));
-      report.changes_acknowledged += static_cast<std::uint64_t>(stmt.integer(1));
     }
   }
+  // The devices' own: other replicas (a hostile client's) may have pushed any sequence.
+  for (const auto& device : devices) report.changes_acknowledged += acked[device.replica_id];
   for (const auto& device : devices) {
     sqlite::Database db(device.replica_file.string(), false);
     auto last = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = '_outbox'");

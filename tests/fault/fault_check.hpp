@@ -36,6 +36,29 @@ struct CheckReport {
 CheckReport check_fault_run(const std::filesystem::path& server_db,
                             const std::vector<DeviceFiles>& devices);
 
+// What a hostile client (hostile_client.hpp) must not have left on the server, whatever it
+// sent: a version or base dated after `latest_millis` (the end of the run plus the clock
+// skew limit), a row whose canonical text is longer than `max_row_bytes`, or a version of
+// one of the seller's replicas (ids starting with `seller_replica_prefix`) on a row outside
+// the seller's scope.
+struct ServerBounds {
+  std::uint64_t latest_millis = 0;
+  std::size_t max_row_bytes = 200'000;
+  std::string seller_user;
+  std::string seller_replica_prefix;
+};
+
+struct BoundsReport {
+  std::uint64_t rows = 0;
+  std::size_t largest_row_bytes = 0;
+  std::uint64_t latest_version_millis = 0;
+  std::uint64_t seller_rows = 0;  // rows in the seller's scope
+  std::vector<std::string> failures;
+};
+
+BoundsReport check_server_bounds(const std::filesystem::path& server_db,
+                                 const ServerBounds& bounds);
+
 // "ok" or the first problem SQLite's integrity_check reports.
 std::string integrity_of(const std::filesystem::path& file);
 
