@@ -14,6 +14,7 @@
 
 #include "fault/child_process.hpp"
 #include "libreta/faultproxy/fault_proxy.hpp"
+#include "libreta/protocol/hlc.hpp"
 #include "libreta/server/sqlite_store.hpp"
 #include "libreta/server/tokens.hpp"
 #include "libreta/sqlite/sqlite.hpp"
@@ -131,6 +132,45 @@ class ServerProcess {
   std::unique_ptr<ChildProcess> process_;
 };
 
+// Waits until the server has bound every honest device's replica id to its user (at their
+// first hello) and holds the customers they create: the hostile client's forged hellos then
+// name ids that are someone else's, and its seller's writes to those customers are outside
+// its scope. Returns the customers the server holds.
+std::vector<std::string> wait_for_honest_devices(const std::filesystem::path& db,
+                                                 const std::vector<std::string>& replicas,
+                                                 const std::vector<std::string>& customers) {
+  const auto deadline = Clock::now() + kStartDeadline;
+  std::vector<std::string> present;
+  for (;;) {
+    std::size_t claimed = 0;
+    present.clear();
+    try {
+      sqlite::Database connection(db.string(), false);
+      auto claim = connection.prepare("SELECT count(*) FROM replicas WHERE replica = ?");
+      for (const auto& replica : replicas) {
+        claim.reset();
+        claim.bind(1, replica);
+        if (claim.step() && claim.integer(0) > 0) ++claimed;
+      }
+      auto row = connection.prepare("SELECT count(*) FROM rows WHERE tbl = 'customers' AND id = ?");
+      for (const auto& customer : customers) {
+        row.reset();
+        row.bind(1, customer);
+        if (row.step() && row.integer(0) > 0) present.push_back(customer);
+      }
+    } catch (const Error&) {
+      // The server's writer holds the file for a moment: look again.
+    }
+    if (claimed == replicas.size() && present.size() == customers.size()) return present;
+    if (Clock::now() >= deadline) {
+      if (claimed < replicas.size())
+        throw std::runtime_error("the honest devices did not all say hello within 30 s");
+      return present;
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
 struct Worker {
   DeviceFiles files;
   std::string token;
@@ -156,6 +196,18 @@ std::string FaultRunReport::summary() const {
       << "  unverifiable: " << check.unverifiable << "  tag removes: " << check.tag_removes << "\n";
   out << "  changes lost: " << check.lost << "\n";
   out << "  time to converge: " << converge_time.count() << " ms\n";
+  if (hostile) {
+    out << hostile_report.summary();
+    out << "    server rows: " << bounds.rows << " (the seller's " << bounds.seller_rows
+        << "), largest " << bounds.largest_row_bytes << " bytes";
+    if (bounds.latest_version_millis > 0) {
+      out << ", latest version "
+          << static_cast<std::int64_t>(bounds.latest_version_millis) -
+                 static_cast<std::int64_t>(unix_ms())
+          << " ms from the check";
+    }
+    out << "\n";
+  }
   for (const auto& failure : failures) out << "  FAILED: " << failure << "\n";
   return out.str();
 }
@@ -186,8 +238,24 @@ FaultRunReport run_fault_scenario(const FaultRunOptions& options) {
     }
   }
   std::string customers;
+  std::vector<std::string> customer_ids;
   for (int i = 0; i < options.customers; ++i) {
-    customers += (i ? "," : "") + ("c" + std::to_string(options.seed) + "-" + std::to_string(i));
+    customer_ids.push_back("c" + std::to_string(options.seed) + "-" + std::to_string(i));
+    customers += (i ? "," : "") + customer_ids.back();
+  }
+  HostileOptions hostile;
+  if (options.hostile) {
+    auto store = server::open_sqlite_store(db);
+    hostile.seed = options.seed;
+    hostile.seller_user = "intruso";
+    auto seller = server::make_token(hostile.seller_user, server::Role::seller, unix_ms());
+    store->add_token(seller.record);
+    hostile.seller_token = seller.secret;
+    hostile.manager_user = "otra-oficina";
+    auto manager = server::make_token(hostile.manager_user, server::Role::manager, unix_ms());
+    store->add_token(manager.record);
+    hostile.manager_token = manager.secret;
+    for (const auto& w : workers) hostile.honest_replicas.push_back(w.files.replica_id);
   }
 
   ServerProcess server(options.server_binary, db, options.work_dir / "server.log");
@@ -216,6 +284,16 @@ FaultRunReport run_fault_scenario(const FaultRunOptions& options) {
     }
   };
   for (auto& w : workers) start_worker(w);
+  std::unique_ptr<HostileClient> attacker;
+  if (options.hostile) {
+    hostile.honest_customers = wait_for_honest_devices(db, hostile.honest_replicas, customer_ids);
+    if (hostile.honest_customers.empty()) hostile.honest_customers = customer_ids;
+    // Straight to the server, not through the proxy: the attacks reach it whole and at
+    // once; the server's kills and restarts still cut it off.
+    hostile.url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/sync";
+    attacker = std::make_unique<HostileClient>(hostile);
+    attacker->start();
+  }
 
   // ---- Chaos ----
   const auto chaos_end = Clock::now() + options.chaos;
@@ -249,6 +327,12 @@ FaultRunReport run_fault_scenario(const FaultRunOptions& options) {
       }
     }
     if (server.exited()) fail("libreta-server exited by itself: " + tail_of_file(server.log()));
+  }
+
+  if (attacker) {
+    report.hostile = true;
+    report.hostile_report = attacker->stop();
+    for (const auto& failure : report.hostile_report.failures) fail("hostile client: " + failure);
   }
 
   // ---- Heal, and let sync go quiet ----
@@ -301,6 +385,17 @@ FaultRunReport run_fault_scenario(const FaultRunOptions& options) {
     for (const auto& w : workers) devices.push_back(w.files);
     report.check = check_fault_run(db, devices);
     for (const auto& failure : report.check.failures) fail(failure);
+  }
+  if (report.hostile) {
+    ServerBounds bounds;
+    bounds.latest_millis =
+        unix_ms() +
+        static_cast<std::uint64_t>(
+            std::chrono::duration_cast<milliseconds>(HybridClock::kDefaultMaxSkew).count());
+    bounds.seller_user = hostile.seller_user;
+    bounds.seller_replica_prefix = kHostileSellerReplicaPrefix;
+    report.bounds = check_server_bounds(db, bounds);
+    for (const auto& failure : report.bounds.failures) fail(failure);
   }
   if (!options.keep_files || report.passed()) {
     std::error_code ignored;

@@ -4,6 +4,7 @@
 //   LIBRETA_FAULT_SEED=N       run only seed N, keep its files if it fails
 //   LIBRETA_FAULT_MINUTES=M    run seeds one after another for M minutes, stop at a failure
 //   LIBRETA_FAULT_CHAOS_MS=MS  length of each run's chaos phase (default 12000)
+//   LIBRETA_FAULT_HOSTILE=0    without the hostile client, to compare times
 #include <unistd.h>
 
 #include <chrono>
@@ -38,6 +39,7 @@ FaultRunOptions options_for(std::uint64_t seed) {
       std::filesystem::temp_directory_path() /
       ("libreta-fault-" + std::to_string(::getpid()) + "-seed-" + std::to_string(seed));
   options.keep_files = true;  // removed when the run passes
+  options.hostile = env_number("LIBRETA_FAULT_HOSTILE").value_or(1) != 0;
   return options;
 }
 
@@ -52,14 +54,18 @@ void run_and_check(std::uint64_t seed) {
   }
   INFO(report.summary());
   CHECK(report.check.lost == 0);
+  if (report.hostile) {
+    CHECK(report.hostile_report.forged_refused + report.hostile_report.forged_unanswered ==
+          report.hostile_report.forged_hellos);
+  }
   REQUIRE(report.passed());
 }
 
 }  // namespace
 
 TEST_CASE(
-    "fault run: devices and a server that crash behind a bad network converge and lose "
-    "nothing",
+    "fault run: devices and a server that crash behind a bad network, beside a hostile "
+    "client, converge and lose nothing",
     "[fault][fault-run]") {
   std::signal(SIGPIPE, SIG_IGN);  // a worker killed while the driver writes to it
   if (auto seed = env_number("LIBRETA_FAULT_SEED")) {
