@@ -151,13 +151,16 @@ void SyncProtocol::on_welcome(const Welcome& welcome) {
   }
   refusal_state_ = welcome.protocol >= kRefusalStateProtocol;
   delegate_.welcomed();
+  // Push before pulling: the server judges whether a change to a customer taken from this
+  // seller was made before the device could know, by what it had sent the device when the
+  // push arrived; edits made offline must reach it before the page that evicts the customer.
+  push_next();
   pull();
   if (refusal_state_) {
     // The conflicts this replica lost since it last asked, whoever pushed second.
     conflicts_pulling_ = true;
     send(ConflictsPull{replica_.conflicts_cursor()});
   }
-  push_next();
   publish(false);
 }
 
