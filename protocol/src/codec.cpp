@@ -167,6 +167,10 @@ Result<std::vector<Change>> decode_changes(std::string_view text) {
     return Error(ErrorCode::too_large, "a batch of changes is larger than " +
                                            std::to_string(kMaxChangesTextBytes) + " bytes");
   }
+  // Before a tree is built: its cost is many times the text's (json_limits.hpp).
+  if (auto checked = check_json_limits(text, kChangesJsonLimits); !checked) {
+    return checked.error();
+  }
   const json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return Error(ErrorCode::malformed, "not valid JSON");
   if (!parsed.is_array()) return Error(ErrorCode::wrong_type, "changes must be a JSON array");

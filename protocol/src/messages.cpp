@@ -445,7 +445,13 @@ std::string encode_rows_message(const Rows& rows, std::span<const std::string* c
   return text;
 }
 
-Result<Message> decode_message(std::string_view text) {
+Result<Message> decode_message(std::string_view text, const JsonLimits& limits) {
+  // The tree nlohmann builds costs tens of bytes per value: the text's shape is checked
+  // first, so that a small text cannot make it large.
+  if (auto checked = check_json_limits(text, limits); !checked) {
+    return Error(checked.error().code(),
+                 "the message is refused: " + std::string(checked.error().what()));
+  }
   const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Error(ErrorCode::malformed, "the message is not valid JSON");
   if (!j.is_object()) return Error(ErrorCode::wrong_type, "a message must be a JSON object");

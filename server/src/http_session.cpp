@@ -164,8 +164,16 @@ void HttpSession::handle(Request request) {
     if (path != kSyncPath) {
       return send(error_response(http::status::not_found, "not_found", version, false));
     }
-    // The stream (socket, strand, TLS state) moves to the WebSocket session; this session
-    // ends here.
+    if (!state_->admit_anonymous()) {
+      const auto limit = state_->options().max_anonymous_connections;
+      state_->log("event=anonymous_limit peer=" + peer_ + " limit=" + std::to_string(limit));
+      auto response = error_response(http::status::service_unavailable,
+                                     "too_many_anonymous_connections", version, false);
+      response.set(http::field::retry_after, "1");
+      return send(std::move(response));
+    }
+    // The stream (socket, strand, TLS state) moves to the WebSocket session, with the place
+    // just taken among anonymous connections; this session ends here.
     std::visit(
         [&](auto& stream) {
           std::make_shared<WebsocketSession>(std::move(stream), state_, peer_)
@@ -202,6 +210,8 @@ HttpSession::Response HttpSession::healthz(const Request& request) const {
                                         {"last_seq", stats.last_seq},
                                         {"connections", stats.connections},
                                         {"live_connections", stats.live_connections},
+                                        {"anonymous_connections", state_->anonymous_count()},
+                                        {"incoming_bytes", state_->incoming_bytes()},
                                         {"commits", stats.commits},
                                         {"changes_applied", stats.changes_applied},
                                         {"pages_read", stats.pages_read},

@@ -1,5 +1,6 @@
 #include "shared_state.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <utility>
@@ -27,6 +28,41 @@ void SharedState::leave(const WebsocketSession* session) {
 std::size_t SharedState::session_count() const {
   std::lock_guard lock(mutex_);
   return sessions_.size();
+}
+
+bool SharedState::admit_anonymous() {
+  std::size_t current = anonymous_.load(std::memory_order_relaxed);
+  do {
+    if (current >= options_.max_anonymous_connections) return false;
+  } while (!anonymous_.compare_exchange_weak(current, current + 1, std::memory_order_relaxed));
+  return true;
+}
+
+void SharedState::release_anonymous() {
+  anonymous_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::size_t SharedState::anonymous_count() const {
+  return anonymous_.load(std::memory_order_relaxed);
+}
+
+bool SharedState::reserve_incoming(std::size_t bytes) {
+  std::size_t current = incoming_bytes_.load(std::memory_order_relaxed);
+  do {
+    if (bytes > options_.max_incoming_bytes - std::min(current, options_.max_incoming_bytes)) {
+      return false;
+    }
+  } while (
+      !incoming_bytes_.compare_exchange_weak(current, current + bytes, std::memory_order_relaxed));
+  return true;
+}
+
+void SharedState::release_incoming(std::size_t bytes) {
+  incoming_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+}
+
+std::size_t SharedState::incoming_bytes() const {
+  return incoming_bytes_.load(std::memory_order_relaxed);
 }
 
 void SharedState::begin_stop() {

@@ -8,6 +8,7 @@
 // is released, from copies of the weak_ptrs taken under it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -34,6 +35,18 @@ class SharedState {
   bool join(const std::shared_ptr<WebsocketSession>& session);
   void leave(const WebsocketSession* session);
   std::size_t session_count() const;
+
+  // Anonymous WebSocket connections (upgraded, hello not yet accepted): takes a place, or
+  // false when max_anonymous_connections hold one already. Lock-free.
+  bool admit_anonymous();
+  void release_anonymous();
+  std::size_t anonymous_count() const;
+
+  // The budget of bytes of incoming messages being read (max_incoming_bytes): takes `bytes`
+  // from it, or false (taking nothing) when they would exceed it. Lock-free.
+  bool reserve_incoming(std::size_t bytes);
+  void release_incoming(std::size_t bytes);
+  std::size_t incoming_bytes() const;
 
   // From now on no session may join.
   void begin_stop();
@@ -63,6 +76,9 @@ class SharedState {
   std::condition_variable emptied_;
   std::unordered_map<const WebsocketSession*, std::weak_ptr<WebsocketSession>> sessions_;
   bool stopping_ = false;
+
+  std::atomic<std::size_t> anonymous_{0};
+  std::atomic<std::size_t> incoming_bytes_{0};
 };
 
 }  // namespace libreta::server

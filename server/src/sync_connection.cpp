@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <limits>
 
 #include "libreta/protocol/codec.hpp"
@@ -16,6 +17,8 @@ namespace libreta::server {
 
 // Pushes from one connection waiting for the writer at once; more is flooding.
 inline constexpr int kMaxPushesInFlight = 8;
+// How long after a frame is sent the server holds that a still connected device has it.
+inline constexpr std::chrono::milliseconds kDeliveryGrace = std::chrono::seconds(30);
 // Conflicts in one `conflicts` message; the device asks again for more.
 inline constexpr std::size_t kConflictsPerMessage = 100;
 
@@ -34,10 +37,14 @@ struct SyncConnection::State {
   bool compressed_frames = false;
   // The server's last sequence at hello, for a new replica's claim.
   std::uint64_t first_seq = 0;
-  // The highest server sequence this replica has been sent rows up to (by this connection,
-  // by earlier ones), and how much of it the writer has been given to record.
+  // How far the device knows the book, for the reassignment rule (docs/security.md): what
+  // earlier connections of this replica were sent (known at hello), what this one was sent
+  // (the highest, and when, to tell what it has had time to receive), and what the device
+  // confirmed having applied (its pulls' `after`).
+  std::uint64_t known_seq = 0;
   std::uint64_t sent_seq = 0;
-  std::uint64_t recorded_sent_seq = 0;
+  std::uint64_t confirmed_seq = 0;
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> sends;  // (clock ms, sequence)
   // Protocol 3: the device asked for the conflicts it lost; the inbox id sent up to.
   bool conflicts_wanted = false;
   std::uint64_t conflicts_cursor = 0;
@@ -170,7 +177,9 @@ void SyncConnection::send_rate_limited() {
 }
 
 void SyncConnection::handle_text(std::string_view text) {
-  auto decoded = decode_message(text);
+  // Before hello, only what a hello needs: an anonymous text costs a few KB to decode.
+  auto decoded =
+      decode_message(text, state_->authenticated ? kMessageJsonLimits : kHelloJsonLimits);
   if (!decoded) {
     // Before hello nothing is trusted: close. After, the client may recover.
     send_error(decoded.error().code(), decoded.error().what(), !state_->authenticated);
@@ -200,8 +209,13 @@ void SyncConnection::on_closed() {
     impl.remove_session(*this);
     // What this connection sent the device decides the reassignment rule for its next
     // pushes, whichever connection they come on, after a restart too: recorded.
+    // A later connection's device had everything this one was sent.
     impl.note_sent(state_->replica, state_->sent_seq);
-    if (state_->sent_seq > state_->recorded_sent_seq) impl.enqueue(bookkeeping_job(false));
+    if (state_->sent_seq > state_->known_seq) {
+      WriteJob job = bookkeeping_job(false);
+      job.sent_seq = state_->sent_seq;
+      impl.enqueue(std::move(job));
+    }
   }
   if (state_->live) {
     state_->live = false;
@@ -271,8 +285,7 @@ void SyncConnection::handle(Hello hello) {
   state_->protocol = std::min(hello.protocol, kProtocolVersion);
   state_->compressed_frames = hello.protocol >= kCompressedFramesProtocol;
   state_->first_seq = impl.last_seq;
-  state_->recorded_sent_seq = record ? record->sent_seq : 0;
-  state_->sent_seq = impl.note_sent(hello.replica, state_->recorded_sent_seq);
+  state_->known_seq = impl.note_sent(hello.replica, record ? record->sent_seq : 0);
   if (!impl.add_session(shared_from_this(), state_->user)) {
     return send_error(ErrorCode::rate_limited,
                       "this token already has " +
@@ -303,9 +316,34 @@ WriteJob SyncConnection::bookkeeping_job(bool claim) {
   job.protocol = state_->protocol;
   job.claim = claim;
   job.first_seq = state_->first_seq;
-  job.sent_seq = state_->sent_seq;
-  state_->recorded_sent_seq = state_->sent_seq;
+  job.sent_seq = known_seq();
   return job;
+}
+
+std::uint64_t SyncConnection::known_seq() {
+  // A frame sent this long ago has reached a device still connected (it is pinged after
+  // half the idle timeout of silence): a device cannot keep writing a customer it lost by
+  // never saying it received the eviction.
+  const std::uint64_t now = state_->service->impl_->clock->now_millis();
+  auto& sends = state_->sends;
+  std::uint64_t received = 0;
+  while (!sends.empty() && sends.front().first + kDeliveryGrace.count() <= now) {
+    received = sends.front().second;
+    sends.pop_front();
+  }
+  state_->known_seq = std::max({state_->known_seq, state_->confirmed_seq, received});
+  return state_->known_seq;
+}
+
+void SyncConnection::note_sent(std::uint64_t seq) {
+  if (seq <= state_->sent_seq) return;
+  state_->sent_seq = seq;
+  const std::uint64_t now = state_->service->impl_->clock->now_millis();
+  // One entry a second at most: the list stays short on a busy live connection.
+  if (!state_->sends.empty() && state_->sends.back().first + 1000 > now)
+    state_->sends.back().second = seq;
+  else
+    state_->sends.emplace_back(now, seq);
 }
 
 void SyncConnection::handle(Push push) {
@@ -442,6 +480,8 @@ RefusedChange refusal_of(const PushedChange& pushed, ErrorCode code, std::string
 }
 
 void SyncConnection::handle(Pull pull) {
+  // The device applied everything up to `after` before asking for what follows.
+  state_->confirmed_seq = std::max(state_->confirmed_seq, std::min(pull.after, state_->sent_seq));
   if (state_->live) {
     state_->live = false;
     --state_->service->impl_->live_connections;
@@ -508,7 +548,7 @@ void SyncConnection::send_shared_page(const SharedFrame& frame) {
 
 void SyncConnection::page_sent(std::uint64_t next, bool more) {
   auto& impl = *state_->service->impl_;
-  state_->sent_seq = std::max(state_->sent_seq, next);
+  note_sent(next);
   if (!more) {
     // Caught up: from now on, commits are sent as they happen.
     if (!state_->live) ++impl.live_connections;
@@ -541,7 +581,7 @@ void SyncConnection::on_commit(const CommitNotice& notice) {
     // One encoding (and compression) shared by every connection it concerns.
     state_->out->send(frame->for_connection(state_->compressed_frames));
     state_->live_cursor = notice.to;
-    state_->sent_seq = std::max(state_->sent_seq, notice.to);
+    note_sent(notice.to);
     return;
   }
   // A gap (a commit this connection did not see): read what is missing from the store.

@@ -41,6 +41,13 @@ class SessionOutbound final : public Outbound {
   const std::weak_ptr<WebsocketSession> session_;
 };
 
+// A message is read a chunk at a time, so that what it holds is counted against the
+// incoming budget while it arrives, not once it is complete.
+constexpr std::size_t kReadChunkBytes = 64u << 10;
+// A read buffer that grew past this for a large message is freed once the message is
+// handled: an idle connection keeps no more than this.
+constexpr std::size_t kKeptReadBufferBytes = 64u << 10;
+
 SharedFrame error_frame(ErrorCode code, std::string message) {
   return make_frame(ProtocolError{code, std::move(message), /*fatal=*/true}, /*compress=*/false);
 }
@@ -69,6 +76,8 @@ WebsocketSession::~WebsocketSession() {
   // The connection is still open here only when the io_context was destroyed with this
   // session's handlers still queued (a stop that gave up on it): it is told now.
   state_->leave(this);
+  leave_anonymous();
+  state_->release_incoming(incoming_held_);
   if (auto connection = std::move(connection_)) {
     try {
       connection->on_closed();
@@ -96,7 +105,9 @@ void WebsocketSession::run(http::request<http::string_body> request) {
     ws.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
       response.set(http::field::server, "libreta-server");
     }));
-    ws.read_message_max(options.max_frame_bytes);
+    // Until hello is accepted, only a message the size of a hello: an anonymous connection
+    // cannot make the server hold much of one it never finishes.
+    ws.read_message_max(options.max_hello_frame_bytes);
     // No permessage-deflate: it would compress a frame shared by many connections once per
     // connection, and keep deflate buffers for the life of each one. Messages are compressed
     // by the sync protocol instead, once (protocol version 2, docs/protocol.md).
@@ -228,25 +239,52 @@ void WebsocketSession::on_hello_timeout(beast::error_code ec) {
 
 void WebsocketSession::do_read() {
   with_ws([&](auto& ws) {
-    ws.async_read(buffer_,
-                  beast::bind_front_handler(&WebsocketSession::on_read, shared_from_this()));
+    ws.async_read_some(buffer_, kReadChunkBytes,
+                       beast::bind_front_handler(&WebsocketSession::on_read, shared_from_this()));
   });
 }
 
-void WebsocketSession::on_read(beast::error_code ec, std::size_t) {
+void WebsocketSession::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec) {
     if (ec == websocket::error::message_too_big) {
-      state_->log("event=frame_too_large peer=" + peer_ +
-                  " limit_bytes=" + std::to_string(state_->options().max_frame_bytes));
+      const ServerOptions& options = state_->options();
+      state_->log(
+          "event=frame_too_large peer=" + peer_ + " limit_bytes=" +
+          std::to_string(anonymous_ ? options.max_hello_frame_bytes : options.max_frame_bytes) +
+          (anonymous_ ? " before_hello=1" : ""));
     } else if (ec == beast::error::timeout && !finished_) {
       state_->log("event=timeout peer=" + peer_);
     }
     return finish(ec);
   }
   heard();
-  dispatch_frame();
-  buffer_.consume(buffer_.size());
+  if (finished_) return;
+  if (close_code_) {
+    // Closing: what still comes is read only to reach the peer's close frame.
+    release_message();
+    return do_read();
+  }
+  if (!state_->reserve_incoming(bytes)) {
+    const auto limit = state_->options().max_incoming_bytes;
+    state_->log("event=incoming_budget_full peer=" + peer_ + " message_bytes=" +
+                std::to_string(incoming_held_ + bytes) + " limit_bytes=" + std::to_string(limit));
+    release_message();
+    begin_close(websocket::close_code::try_again_later);
+    return do_read();
+  }
+  incoming_held_ += bytes;
+  if (with_ws([](auto& ws) { return ws.is_message_done(); })) {
+    dispatch_frame();
+    release_message();
+  }
   if (!finished_) do_read();
+}
+
+void WebsocketSession::release_message() {
+  state_->release_incoming(incoming_held_);
+  incoming_held_ = 0;
+  buffer_.consume(buffer_.size());
+  if (buffer_.capacity() > kKeptReadBufferBytes) buffer_.shrink_to_fit();
 }
 
 void WebsocketSession::dispatch_frame() {
@@ -260,15 +298,29 @@ void WebsocketSession::dispatch_frame() {
     } else {
       connection_->on_binary_message(bytes);
     }
-    if (hello_pending_ && connection_ && connection_->authenticated()) {
-      hello_pending_ = false;
-      hello_timer_.cancel();
-    }
+    if (anonymous_ && connection_ && connection_->authenticated()) on_authenticated();
   } catch (const std::exception& e) {
     state_->log("event=message_failed peer=" + peer_ + " error=\"" + e.what() + "\"");
     enqueue(error_frame(ErrorCode::internal, "internal error"),
             websocket::close_code::internal_error);
   }
+}
+
+void WebsocketSession::on_authenticated() {
+  if (hello_pending_) {
+    hello_pending_ = false;
+    hello_timer_.cancel();
+  }
+  leave_anonymous();
+  // Applies from the next message on: this one is complete.
+  const std::size_t limit = state_->options().max_frame_bytes;
+  with_ws([&](auto& ws) { ws.read_message_max(limit); });
+}
+
+void WebsocketSession::leave_anonymous() {
+  if (!anonymous_) return;
+  anonymous_ = false;
+  state_->release_anonymous();
 }
 
 void WebsocketSession::enqueue(SharedFrame frame,
@@ -343,6 +395,10 @@ void WebsocketSession::finish(beast::error_code) {
   if (finished_) return;
   finished_ = true;
   hello_timer_.cancel();
+  leave_anonymous();
+  // The buffer stays as it is: the read pending on it ends only after this.
+  state_->release_incoming(incoming_held_);
+  incoming_held_ = 0;
   // Pending operations end with operation_aborted and find finished_ set.
   tcp().close();
   state_->leave(this);

@@ -1,7 +1,9 @@
 // One WebSocket connection on `/sync`: reads frames and feeds them to its SyncConnection,
-// writes what the service sends through one queue, enforces the frame size, hello, idle and
-// queue limits. The WebSocket runs over the connection's plain TCP stream or its TLS stream;
-// the two are the alternatives of one variant, so the session is one class either way.
+// writes what the service sends through one queue, enforces the frame size (a small one
+// before hello), hello, idle and queue limits, and takes what it reads of a message from the
+// server-wide incoming budget until the message is handled. The WebSocket runs over the
+// connection's plain TCP stream or its TLS stream; the two are the alternatives of one variant, so
+// the session is one class either way.
 //
 // Ownership: kept alive by its pending handlers (enable_shared_from_this); the registry and the
 // Outbound adapter given to the service hold weak_ptrs only, so the service may outlive it.
@@ -40,7 +42,9 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   using TlsWebsocket =
       boost::beast::websocket::stream<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
-  // `peer` names the remote end in log lines.
+  // `peer` names the remote end in log lines. The session holds a place among anonymous
+  // connections (SharedState::admit_anonymous), taken by its creator, until hello is
+  // accepted or the connection ends.
   WebsocketSession(boost::beast::tcp_stream&& stream, std::shared_ptr<SharedState> state,
                    std::string peer);
   WebsocketSession(boost::beast::ssl_stream<boost::beast::tcp_stream>&& stream,
@@ -76,6 +80,12 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void dispatch_frame();
+  // After hello: the place among anonymous connections goes back, the frame limit rises.
+  void on_authenticated();
+  void leave_anonymous();
+  // Gives the bytes of the message being read back to the incoming budget, and the buffer's
+  // memory when it grew large.
+  void release_message();
   // Queues a frame (may be null: nothing to send) and, with close_after, the close after it.
   void enqueue(SharedFrame frame, std::optional<boost::beast::websocket::close_code> close_after);
   void do_write();
@@ -98,6 +108,9 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   boost::asio::steady_timer hello_timer_;
   std::shared_ptr<SyncConnection> connection_;  // null before the upgrade and once finished
   bool hello_pending_ = false;
+  bool anonymous_ = true;
+  // Bytes of the message being read, taken from the server-wide incoming budget.
+  std::size_t incoming_held_ = 0;
 
   // Frames waiting to be written; the front one is being written while writing_.
   std::deque<SharedFrame> queue_;

@@ -1,10 +1,11 @@
 // libFuzzer target: the sync protocol's message decoder, fed what a hostile peer could send
 // in one text frame. Beyond "no crash, no leak, no undefined behaviour", it checks what the
-// codec promises: decoding never throws, whatever decodes encodes to text that decodes
-// again, and that encoding is stable (the same message, the same bytes); a pushed change is
-// validated against the customer book schema as the server does. The same bytes are also
-// read as a compressed binary frame (protocol 2), whose decompression must stay within its
-// limit; an encoded message must survive compression.
+// codec promises: decoding never throws, a message that passes the limits before hello
+// passes the ordinary ones, whatever decodes encodes to text that decodes again, and that
+// encoding is stable (the same message, the same bytes); a pushed change is validated
+// against the customer book schema as the server does. The same bytes are also read as a
+// compressed binary frame (protocol 2), whose decompression must stay within its limit; an
+// encoded message must survive compression.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -37,6 +38,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   auto decoded = libreta::decode_message(text);
+  // What a server reads before hello: tighter limits, so nothing passes them that the
+  // ordinary ones refuse.
+  if (libreta::decode_message(text, libreta::kHelloJsonLimits) && !decoded) {
+    violated("decodes before hello but not after", std::string(text.substr(0, 200)));
+  }
   // The same bytes as a batch of changes (the codec's other entry point for untrusted text).
   (void)libreta::decode_changes(text);
   if (!decoded) return 0;

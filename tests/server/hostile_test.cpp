@@ -142,11 +142,14 @@ TEST_CASE("hostile: the reassignment rule does not depend on the device's clock"
   office.give_a1_to_luis(reassigned_at);
   const Rows gone = laptop.out->next_as<Rows>();
   REQUIRE(gone.evicted.size() == 1);
+  // Its next pull says it applied the eviction.
+  laptop.send(Pull{gone.after, gone.after});
+  CHECK(laptop.out->next_as<Rows>().rows.empty());
   const Rows arrived = luis.out->next_as<Rows>();
   REQUIRE_FALSE(arrived.rows.empty());
   const std::string before = office.t.store().canonical_dump_of_scope("luis");
 
-  // Her device was told. Edits dated 1970, or 200 ms before the reassignment, are refused
+  // Her device knows. Edits dated 1970, or 200 ms before the reassignment, are refused
   // all the same: a delete, an overwrite and a planted interaction.
   Push forged;
   forged.changes.push_back(pushed(1, "ana-laptop", "a1", "deleted", Value(true), 1));
@@ -186,13 +189,41 @@ TEST_CASE(
   CHECK(desktop.out->next_as<Ack>().refused.empty());
   const Rows told = pull_all(desktop, 1);
   REQUIRE(told.evicted.size() == 1);
+  desktop.send(Pull{told.after, told.after});  // it applied the eviction
+  desktop.out->next_as<Rows>();
   desktop.send(Push{{pushed(2, "ana-desktop", "a1", "phone", Value("600000000"), kNow - 60)}});
   const Ack after = desktop.out->next_as<Ack>();
   REQUIRE(after.refused.size() == 1);
   CHECK(after.refused[0].message.find("had been told") != std::string::npos);
-  // The same after a server restart: what the device was sent is recorded.
-  Client gone = std::move(desktop);
-  (void)gone;
+}
+
+TEST_CASE("hostile: a device cannot keep writing a customer it lost by never saying it knows",
+          "[hostile][scope][reassign]") {
+  auto clock = std::make_shared<FakeClock>(kNow);
+  ServiceCase t([&](SyncServiceOptions& o) { o.clock = clock; });
+  Client office = t.connect("office");
+  office.hello(t.token("marta"));
+  office.send(Push{{pushed(1, "office", "a1", "name", Value("Cliente a1"), kNow - 100),
+                    pushed(2, "office", "a1", "owner", Value("ana"), kNow - 100)}});
+  office.out->next_as<Ack>();
+  Client laptop = t.connect("ana-laptop");
+  laptop.hello(t.token("ana", Role::seller));
+  pull_all(laptop);
+  office.send(Push{{pushed(3, "office", "a1", "owner", Value("luis"), kNow - 30)}});
+  office.out->next_as<Ack>();
+  REQUIRE(laptop.out->next_as<Rows>().evicted.size() == 1);
+  // The device never pulls again, and pushes: at once, it may not have had the eviction.
+  laptop.send(Push{{pushed(1, "ana-laptop", "a1", "notes", Value("uno"), kNow - 40)}});
+  CHECK(laptop.out->next_as<Ack>().refused.empty());
+  // Once it has had time to receive it, its writes are refused; on its next connection too.
+  clock->advance(std::chrono::seconds(31));
+  laptop.send(Push{{pushed(2, "ana-laptop", "a1", "notes", Value("dos"), kNow - 40)}});
+  CHECK(laptop.out->next_as<Ack>().refused.size() == 1);
+  { Client gone = std::move(laptop); }
+  Client again = t.connect("ana-laptop");
+  again.hello(t.token("ana", Role::seller));
+  again.send(Push{{pushed(3, "ana-laptop", "a1", "notes", Value("tres"), kNow - 40)}});
+  CHECK(again.out->next_as<Ack>().refused.size() == 1);
 }
 
 TEST_CASE("hostile: a base dated beyond the skew limit, or newer than its change, is refused",

@@ -308,9 +308,11 @@ TEST_CASE(
   REQUIRE(gone.evicted.size() == 1);
   CHECK(gone.evicted[0] == RowRef{tables::customers, "a1"});
   CHECK(gone.rows.empty());
+  ana.send(Pull{gone.after, gone.after});  // applied: her device knows
+  CHECK(ana.out->next_as<Rows>().rows.empty());
 
   // Ana's tablet was offline: an edit it made before it could know is accepted and reaches
-  // Luis. Her laptop was told (the eviction above): its edit is refused with the reason.
+  // Luis. Her laptop knows (it applied the eviction): its edit is refused with the reason.
   Client tablet = office.seller("ana-tablet", office.ana_token);
   tablet.send(Push{{pushed(1, "ana-tablet", "a1", "phone", Value("981000000"), kNow - 60)}});
   CHECK(tablet.out->next_as<Ack>().refused.empty());

@@ -1,6 +1,7 @@
 // The server's transport on a real server (ephemeral port, temporary database): HTTP routes,
-// limits on frames, time and queues, and shutdown. The sync protocol itself is tested in
-// the service's tests; here messages are only what it takes to reach a transport behaviour.
+// limits on frames, anonymous connections, incoming bytes, time and queues, and shutdown.
+// The sync protocol itself is tested in the service's tests; here messages are only what it
+// takes to reach a transport behaviour.
 
 #include <chrono>
 #include <future>
@@ -14,6 +15,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "libreta/protocol/compression.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/ids.hpp"
 #include "libreta/protocol/messages.hpp"
@@ -34,6 +36,7 @@ namespace {
 constexpr int kCloseGoingAway = 1001;
 constexpr int kClosePolicy = 1008;
 constexpr int kCloseTooBig = 1009;
+constexpr int kCloseTryAgainLater = 1013;
 
 libreta::server::ServerOptions quiet() {
   return ServerFixture::quiet_options();
@@ -177,6 +180,7 @@ TEST_CASE("transport: a frame over kMaxFrameBytes closes that connection, not th
 
   WsClient sender;
   sender.connect(server.url());
+  say_hello(server, sender, "carla");
   // The send itself may fail midway: the server stops reading at the limit.
   sender.send_text(std::string(libreta::server::kMaxFrameBytes + 1, 'x'), 10s);
   REQUIRE(sender.wait_closed(10s));
@@ -201,6 +205,183 @@ TEST_CASE("transport: a frame just under kMaxFrameBytes is accepted (and judged 
   const auto reply = decode(client.receive(10s));
   CHECK(std::holds_alternative<libreta::ProtocolError>(reply));
   CHECK(client.close_code() != kCloseTooBig);
+}
+
+TEST_CASE("transport: before hello a frame over kMaxHelloFrameBytes closes the connection",
+          "[server][transport][limits]") {
+  ServerFixture server(quiet());
+
+  SECTION("a whole frame") {
+    WsClient anonymous;
+    anonymous.connect(server.url());
+    anonymous.send_text(std::string(libreta::server::kMaxHelloFrameBytes + 1, ' '));
+    REQUIRE(anonymous.wait_closed());
+    if (anonymous.close_code()) CHECK(*anonymous.close_code() == kCloseTooBig);
+  }
+  SECTION("a frame that only declares its size: nothing of it is held") {
+    WsClient anonymous;
+    anonymous.connect(server.url());
+    REQUIRE(anonymous.send_unfinished_frame(libreta::server::kMaxFrameBytes, "{"));
+    REQUIRE(anonymous.wait_closed());
+    CHECK(anonymous.close_code() == kCloseTooBig);
+    CHECK(healthz(server)["incoming_bytes"] == 0);
+  }
+  SECTION("once hello is accepted, frames up to kMaxFrameBytes are read") {
+    WsClient client;
+    client.connect(server.url());
+    say_hello(server, client);
+    libreta::Pull pull;
+    std::string text = libreta::encode_message(pull);
+    text.append(libreta::server::kMaxHelloFrameBytes * 4, ' ');  // JSON allows the spaces
+    REQUIRE(client.send_text(text));
+    CHECK(std::holds_alternative<libreta::Rows>(decode(client.receive())));
+  }
+}
+
+TEST_CASE("transport: deeply nested JSON is refused before it is parsed, in bounded time",
+          "[server][transport][limits]") {
+  ServerFixture server(quiet());
+  WsClient other;
+  other.connect(server.url());
+  say_hello(server, other, "bruno");
+
+  SECTION("before hello: a fatal too_large") {
+    WsClient anonymous;
+    anonymous.connect(server.url());
+    REQUIRE(anonymous.send_text(std::string(libreta::server::kMaxHelloFrameBytes, '[')));
+    const auto reply = decode(anonymous.receive());
+    REQUIRE(std::holds_alternative<libreta::ProtocolError>(reply));
+    const auto& error = std::get<libreta::ProtocolError>(reply);
+    CHECK(error.code == libreta::ErrorCode::too_large);
+    CHECK(error.fatal);
+    REQUIRE(anonymous.wait_closed());
+    CHECK(anonymous.close_code() == kClosePolicy);
+  }
+  SECTION("after hello: 8 MiB of '[' compressed into a small frame, again and again") {
+    WsClient client;
+    client.connect(server.url());
+    say_hello(server, client);
+    const auto frame = libreta::compress_message(std::string(libreta::server::kMaxFrameBytes, '['),
+                                                 libreta::kDeviceCompressionLevel);
+    REQUIRE(frame.has_value());
+    REQUIRE(frame->size() < 4096);
+
+    constexpr int kFrames = 8;
+    const auto start = Clock::now();
+    for (int i = 0; i < kFrames; ++i) REQUIRE(client.send_binary(*frame));
+    // Meanwhile another device is answered at once.
+    REQUIRE(other.send_text(libreta::encode_message(libreta::Pull{0, 0})));
+    CHECK(std::holds_alternative<libreta::Rows>(decode(other.receive(2s))));
+    for (int i = 0; i < kFrames; ++i) {
+      const auto reply = decode(client.receive(10s));
+      REQUIRE(std::holds_alternative<libreta::ProtocolError>(reply));
+      const auto& error = std::get<libreta::ProtocolError>(reply);
+      CHECK(error.code == libreta::ErrorCode::too_large);
+      CHECK_THAT(error.message, Catch::Contains("deeper than 8"));
+      CHECK_FALSE(error.fatal);
+    }
+    // Each costs a decompression and a scan that stops at the ninth byte, not a parse.
+    CHECK(Clock::now() - start < 2s);
+    // The session goes on.
+    REQUIRE(client.send_text(libreta::encode_message(libreta::Pull{0, 0})));
+    CHECK(std::holds_alternative<libreta::Rows>(decode(client.receive())));
+  }
+}
+
+TEST_CASE("transport: anonymous connections beyond the limit are refused with 503",
+          "[server][transport][limits]") {
+  auto options = quiet();
+  options.max_anonymous_connections = 3;
+  ServerFixture server(options);
+  const auto anonymous_count = [&] { return healthz(server)["anonymous_connections"]; };
+  const auto wait_for_anonymous = [&](std::uint64_t count) {
+    const auto deadline = Clock::now() + 5s;
+    while (anonymous_count() != count && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
+    return anonymous_count() == count;
+  };
+  const std::string upgrade =
+      "GET /sync HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+  // A device that said hello is not anonymous and does not count.
+  WsClient greeted;
+  greeted.connect(server.url());
+  say_hello(server, greeted);
+
+  std::vector<std::unique_ptr<WsClient>> anonymous;
+  for (int i = 0; i < 3; ++i) {
+    anonymous.push_back(std::make_unique<WsClient>());
+    anonymous.back()->connect(server.url());
+  }
+  REQUIRE(wait_for_anonymous(3));
+
+  const auto refused = http_raw(server.port(), upgrade);
+  CHECK(refused.status == 503);
+  CHECK(nlohmann::json::parse(refused.body) ==
+        nlohmann::json{{"error", "too_many_anonymous_connections"}});
+  WsClient one_more;
+  CHECK_THROWS(one_more.connect(server.url()));
+
+  // Authenticated devices are still served.
+  REQUIRE(greeted.send_text(libreta::encode_message(libreta::Pull{0, 0})));
+  CHECK(std::holds_alternative<libreta::Rows>(decode(greeted.receive())));
+
+  SECTION("a hello frees a place") {
+    say_hello(server, *anonymous.front());
+  }
+  SECTION("a connection that ends frees its place") {
+    anonymous.front()->close();
+  }
+  REQUIRE(wait_for_anonymous(2));
+  WsClient next;
+  next.connect(server.url());
+  say_hello(server, next);
+}
+
+TEST_CASE(
+    "transport: unfinished messages beyond the incoming budget close the connection "
+    "that would exceed it",
+    "[server][transport][limits]") {
+  auto options = quiet();
+  options.max_incoming_bytes = 1u << 20;
+  // The closed connection's peer is still in the middle of its message and cannot answer
+  // the close handshake; the server gives up on it after this.
+  options.handshake_timeout = 500ms;
+  ServerFixture server(options);
+  const auto incoming_bytes = [&] { return healthz(server)["incoming_bytes"].get<std::size_t>(); };
+
+  WsClient first;
+  first.connect(server.url());
+  say_hello(server, first, "ana");
+  WsClient second;
+  second.connect(server.url());
+  say_hello(server, second, "bruno");
+  WsClient bystander;
+  bystander.connect(server.url());
+  say_hello(server, bystander, "carla");
+
+  // Two devices stall in the middle of a 4 MiB message: the first holds 3/4 of the budget.
+  const std::size_t held = 768u << 10;
+  REQUIRE(first.send_unfinished_frame(4u << 20, std::string(held, ' ')));
+  const auto deadline = Clock::now() + 5s;
+  while (incoming_bytes() < held && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  REQUIRE(incoming_bytes() == held);
+
+  second.send_unfinished_frame(4u << 20, std::string(512u << 10, ' '));
+  REQUIRE(second.wait_closed());
+  CHECK(second.close_code() == kCloseTryAgainLater);
+  CHECK(incoming_bytes() == held);
+
+  // What is left of the budget still serves everyone else.
+  REQUIRE(bystander.send_text(libreta::encode_message(libreta::Pull{0, 0})));
+  CHECK(std::holds_alternative<libreta::Rows>(decode(bystander.receive())));
+  CHECK_FALSE(first.closed());
+
+  // The stalled message's bytes go back to the budget with its connection.
+  first.close(1s);
+  const auto released = Clock::now() + 5s;
+  while (incoming_bytes() != 0 && Clock::now() < released) std::this_thread::sleep_for(10ms);
+  CHECK(incoming_bytes() == 0);
 }
 
 TEST_CASE("transport: a connection that never says hello is closed after the hello timeout",

@@ -8,6 +8,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
@@ -152,6 +153,34 @@ bool WsClient::ping(std::chrono::milliseconds timeout) {
     done = true;
     result = ec;
   });
+  const auto finished = [&] { return done; };
+  if (!impl.run_until(finished, Clock::now() + timeout)) {
+    impl.abandon(finished);
+    return false;
+  }
+  return !result;
+}
+
+bool WsClient::send_unfinished_frame(std::size_t declared_bytes, std::string_view payload_start,
+                                     std::chrono::milliseconds timeout) {
+  Impl& impl = *impl_;
+  if (impl.closed || !impl.connected) return false;
+  impl.start_read();
+  // RFC 6455 5.2: FIN and text, then the masked 64-bit length. A zero mask key leaves the
+  // payload as it is.
+  std::string frame = {'\x81', '\xff'};
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    frame.push_back(static_cast<char>((declared_bytes >> shift) & 0xff));
+  }
+  frame.append(4, '\0');
+  frame.append(payload_start);
+  bool done = false;
+  beast::error_code result;
+  net::async_write(beast::get_lowest_layer(impl.ws), net::buffer(frame),
+                   [&](beast::error_code ec, std::size_t) {
+                     done = true;
+                     result = ec;
+                   });
   const auto finished = [&] { return done; };
   if (!impl.run_until(finished, Clock::now() + timeout)) {
     impl.abandon(finished);

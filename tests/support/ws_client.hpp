@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,13 @@ class WsClient {
   // the connection).
   bool send_text(std::string_view text, std::chrono::milliseconds timeout = kDefaultTimeout);
   bool send_binary(std::string_view bytes, std::chrono::milliseconds timeout = kDefaultTimeout);
+
+  // Writes the header of a text frame that declares `declared_bytes` of payload, and the
+  // first bytes of that payload, and leaves the frame unfinished, as a peer that stalls in
+  // the middle of a message. Nothing may be sent after it but more of the same frame; false
+  // when the connection failed.
+  bool send_unfinished_frame(std::size_t declared_bytes, std::string_view payload_start,
+                             std::chrono::milliseconds timeout = kDefaultTimeout);
 
   // Sends a ping and waits until it is written; false when the connection failed.
   bool ping(std::chrono::milliseconds timeout = kDefaultTimeout);

@@ -2,6 +2,9 @@
 // kind of bad input, and validation of decoded changes against the customer book.
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+
+#include <chrono>
 #include <cmath>
 #include <random>
 #include <string>
@@ -12,6 +15,8 @@
 #include "libreta/protocol/codec.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/ids.hpp"
+#include "libreta/protocol/json_limits.hpp"
+#include "libreta/protocol/messages.hpp"
 
 namespace libreta {
 namespace {
@@ -45,6 +50,25 @@ nlohmann::json good_change() {
 
 std::string batch(const std::vector<nlohmann::json>& changes) {
   return nlohmann::json(changes).dump();
+}
+
+// The highest resident memory of this process so far.
+std::size_t peak_resident_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<std::size_t>(usage.ru_maxrss) * 1024;
+}
+
+std::string nested(std::size_t depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
+
+// The error of checking `text` against `limits`, failing the test if it passes.
+Error limits_error(std::string_view text, const JsonLimits& limits) {
+  auto result = check_json_limits(text, limits);
+  INFO("checking " << text.substr(0, 200));
+  REQUIRE_FALSE(result.ok());
+  return result.error();
 }
 
 // --- Encoding ---
@@ -281,10 +305,14 @@ TEST_CASE("codec: a batch over the size limit is refused as too large", "[codec]
                            R"(:a"}])";
   REQUIRE(text.size() > kMaxChangesTextBytes);
   CHECK(decode_error(text).code() == ErrorCode::too_large);
-  // Just under the limit, the same change decodes.
-  const std::string fits = R"([{"f":"notes","r":"row-1","t":"customers","v":")" +
-                           std::string(kMaxChangesTextBytes - 100, 'x') + R"(","ver":")" + kClock1 +
-                           R"(:a"}])";
+  // Just under the limit, a batch of changes with the longest texts decodes.
+  auto change = good_change();
+  change["f"] = "notes";
+  change["v"] = std::string(kMaxLongTextLength, 'x');
+  const std::string one = change.dump();
+  std::string fits = "[" + one;
+  while (fits.size() + 2 * (one.size() + 1) < kMaxChangesTextBytes) fits += "," + one;
+  fits += "]";
   REQUIRE(fits.size() <= kMaxChangesTextBytes);
   CHECK(decode_changes(fits).ok());
   // Not even whether it is JSON matters: the size is checked first.
@@ -399,6 +427,113 @@ TEST_CASE("validate_change: a delete takes true or false and nothing else", "[co
   Change element = plain_change("purchases", kDeletedField, true);
   element.element = "x";
   CHECK_FALSE(validate_change(customer_book_schema(), element).ok());
+}
+
+// --- Limits on the text, checked before it is parsed ---
+
+TEST_CASE("codec: 8 MiB of '[' is refused as too large, in bounded time and memory",
+          "[codec][limits]") {
+  // What a 279-byte compressed frame expands to. A parser that builds a tree of it takes
+  // about 500 MB and most of a second.
+  const std::string text(8u << 20, '[');
+  const std::size_t peak_before = peak_resident_bytes();
+  const auto start = std::chrono::steady_clock::now();
+  auto message = decode_message(text);
+  auto changes = decode_changes(text);
+  const auto took = std::chrono::steady_clock::now() - start;
+
+  REQUIRE_FALSE(message.ok());
+  CHECK(message.error().code() == ErrorCode::too_large);
+  CHECK_THAT(message.error().what(), Catch::Contains("nests arrays and objects deeper than 8"));
+  REQUIRE_FALSE(changes.ok());
+  CHECK(changes.error().code() == ErrorCode::too_large);
+  CHECK(took < std::chrono::milliseconds(100));
+  CHECK(peak_resident_bytes() - peak_before < (16u << 20));
+}
+
+TEST_CASE("codec: nesting up to the depth limit passes; one level more is too large",
+          "[codec][limits]") {
+  const std::size_t depth = kMessageJsonLimits.max_depth;
+  CHECK(check_json_limits(nested(depth), kMessageJsonLimits).ok());
+  CHECK(limits_error(nested(depth + 1), kMessageJsonLimits).code() == ErrorCode::too_large);
+  CHECK(limits_error(R"({"a":{"b":[{"c":[]}]}})", JsonLimits{1024, 4, 100, 100}).code() ==
+        ErrorCode::too_large);
+  CHECK(check_json_limits(R"({"a":{"b":[{"c":1}]}})", JsonLimits{1024, 4, 100, 100}).ok());
+
+  // The deepest legal message, a page with a tag set, is well within it.
+  const std::string page =
+      R"({"type":"rows","since":0,"after":2,"more":false,"rows":[{"t":"customers",)"
+      R"("r":"0190a1b2c3d4e5f6a7b8c9d0e1f2a3b4","v":{"name":"Bar","tags":["moroso","vip"]},)"
+      R"("ver":{"0000018c5b2a0000:r-ana-1":["name","tags+vip","tags+moroso"]}}]})";
+  CHECK(check_json_limits(page, JsonLimits{1024, 5, 100, 100}).ok());
+  CHECK(decode_message(page).ok());
+}
+
+TEST_CASE("codec: values are counted whatever the brackets and commas inside texts",
+          "[codec][limits]") {
+  const JsonLimits five{1024, 8, 5, 100};
+  // The object, the array and its two numbers, the empty object.
+  CHECK(check_json_limits(R"({"a":[1,2],"b":{}})", five).ok());
+  CHECK(limits_error(R"({"a":[1,2,3],"b":{}})", five).code() == ErrorCode::too_large);
+  CHECK(limits_error(R"([[],[],[],[],[]])", five).code() == ErrorCode::too_large);
+  CHECK(check_json_limits(R"(["[,{\"", "]}\\", ",,,,,,", "x"])", five).ok());
+  CHECK(check_json_limits(" [ 1 , [ ] ] ", JsonLimits{1024, 8, 3, 100}).ok());
+  CHECK(limits_error(" [ 1 , [ 2 ] ] ", JsonLimits{1024, 8, 3, 100}).code() ==
+        ErrorCode::too_large);
+}
+
+TEST_CASE("codec: a message with more values than the limit is refused before parsing",
+          "[codec][limits]") {
+  std::string text = R"({"type":"push","changes":[0)";
+  for (std::size_t i = 1; i < kMessageJsonLimits.max_values; ++i) text += ",0";
+  text += "]}";
+  auto decoded = decode_message(text);
+  REQUIRE_FALSE(decoded.ok());
+  CHECK(decoded.error().code() == ErrorCode::too_large);
+  CHECK_THAT(decoded.error().what(), Catch::Contains("more values than 1000000"));
+}
+
+TEST_CASE("codec: a text longer than the limit is refused before parsing", "[codec][limits]") {
+  const std::size_t longest = kMessageJsonLimits.max_string_bytes;
+  CHECK(check_json_limits("[\"" + std::string(longest, 'x') + "\"]", kMessageJsonLimits).ok());
+  const std::string longer = R"({"type":"error","code":"internal","fatal":false,"message":")" +
+                             std::string(longest + 1, 'x') + "\"}";
+  auto decoded = decode_message(longer);
+  REQUIRE_FALSE(decoded.ok());
+  CHECK(decoded.error().code() == ErrorCode::too_large);
+  CHECK_THAT(decoded.error().what(), Catch::Contains("a text longer than"));
+  // Escaped quotes do not end a text.
+  CHECK(limits_error(R"(["ab\"cd"])", JsonLimits{1024, 8, 10, 4}).code() == ErrorCode::too_large);
+  CHECK(check_json_limits(R"(["ab\\","cd"])", JsonLimits{1024, 8, 10, 4}).ok());
+}
+
+TEST_CASE("codec: an unterminated text or unbalanced brackets are malformed", "[codec][limits]") {
+  CHECK(limits_error(R"(["abc)", kMessageJsonLimits).code() == ErrorCode::malformed);
+  CHECK(limits_error(R"(["abc\"])", kMessageJsonLimits).code() == ErrorCode::malformed);
+  CHECK(limits_error("[]]", kMessageJsonLimits).code() == ErrorCode::malformed);
+  CHECK(limits_error("[[]", kMessageJsonLimits).code() == ErrorCode::malformed);
+  CHECK(decode_message("{\"type\":\"pull\"").error().code() == ErrorCode::malformed);
+}
+
+TEST_CASE("codec: before hello, only a hello-sized message is decoded", "[codec][limits]") {
+  const std::string hello =
+      R"({"type":"hello","protocol":2,"schema":1,"replica":"r-ana-1","token":"lbt_abc123"})";
+  CHECK(decode_message(hello, kHelloJsonLimits).ok());
+  // A pull still decodes, to be refused as out of order rather than for its size.
+  CHECK(decode_message(R"({"type":"pull","since":0,"after":0})", kHelloJsonLimits).ok());
+
+  const std::string padded = hello + std::string(kHelloJsonLimits.max_bytes, ' ');
+  CHECK(decode_message(padded).ok());
+  CHECK(decode_message(padded, kHelloJsonLimits).error().code() == ErrorCode::too_large);
+  const std::string deep = R"({"type":"hello","x":[[1]]})";
+  CHECK(decode_message(deep, kHelloJsonLimits).error().code() == ErrorCode::too_large);
+  std::string wide = R"({"type":"hello","x":[0)";
+  for (int i = 0; i < 20; ++i) wide += ",0";
+  wide += "]}";
+  CHECK(decode_message(wide, kHelloJsonLimits).error().code() == ErrorCode::too_large);
+  const std::string long_token = R"({"type":"hello","token":")" +
+                                 std::string(kHelloJsonLimits.max_string_bytes + 1, 'a') + "\"}";
+  CHECK(decode_message(long_token, kHelloJsonLimits).error().code() == ErrorCode::too_large);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "libreta/protocol/change.hpp"
 #include "libreta/protocol/error.hpp"
+#include "libreta/protocol/json_limits.hpp"
 #include "libreta/protocol/schema.hpp"
 
 namespace libreta {
@@ -18,6 +19,12 @@ namespace libreta {
 // Largest encoded batch of changes a decoder accepts, and most changes in one batch.
 inline constexpr std::size_t kMaxChangesTextBytes = 16u << 20;
 inline constexpr std::size_t kMaxChangesPerBatch = 100'000;
+// The text's shape, checked before it is parsed (json_limits.hpp): a batch nests 3 deep (the
+// array, a change, a tag list) and a change holds fewer than ten values.
+inline constexpr JsonLimits kChangesJsonLimits{.max_bytes = kMaxChangesTextBytes,
+                                               .max_depth = 8,
+                                               .max_values = kMaxChangesPerBatch * 10,
+                                               .max_string_bytes = 256u << 10};
 
 // {"t":table,"r":row,"f":field,["e":element,]"v":value,"ver":version[,"base":version]}
 // Versions travel as text: 64-bit integers are not safe in JSON.

@@ -1,7 +1,8 @@
 // The sync protocol's messages (docs/protocol.md) and their JSON codec. Every message is one
 // JSON object with a "type" member, in one WebSocket text frame or, compressed, one binary
 // frame (compression.hpp). Decoding returns a Result
-// and never throws. Plain data, thread-safe functions.
+// and never throws, and checks the text against JsonLimits before parsing it. Plain data,
+// thread-safe functions.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "libreta/protocol/change.hpp"
 #include "libreta/protocol/error.hpp"
+#include "libreta/protocol/json_limits.hpp"
 #include "libreta/protocol/row_state.hpp"
 
 namespace libreta {
@@ -30,6 +32,21 @@ inline constexpr int kRefusalStateProtocol = 3;
 
 // Largest sequence number on the wire: sequences travel as JSON numbers, exact up to 2^53.
 inline constexpr std::uint64_t kMaxWireSequence = (1ULL << 53) - 1;
+
+// Bounds on a message's text, checked before it is parsed (json_limits.hpp). Legal messages
+// nest 5 deep at most (a page, its rows, a row, its values, a tag set) and hold about ten
+// values per change or row; the largest are a device's pages (64 MiB, its frame limit) and
+// a push of kMaxChangesPerBatch changes. A text is at most kMaxLongTextLength characters,
+// which a peer may write escaped, up to 12 bytes for a 4-byte character.
+inline constexpr JsonLimits kMessageJsonLimits{.max_bytes = 64u << 20,
+                                               .max_depth = 8,
+                                               .max_values = 1'000'000,
+                                               .max_string_bytes = 256u << 10};
+// What a server reads before it has accepted a hello: a hello is one flat object of five
+// members under 1 KiB (nesting 2 lets a small message of another type be told it is out of
+// order). An anonymous peer's message then costs a few KB to refuse or decode.
+inline constexpr JsonLimits kHelloJsonLimits{
+    .max_bytes = 4u << 10, .max_depth = 2, .max_values = 16, .max_string_bytes = 1u << 10};
 
 // Client -> server, first message: who is connecting.
 struct Hello {
@@ -156,7 +173,9 @@ std::string encode_message(const Message& message);
 // (`rows.rows` itself is not read). For the server's live updates, where one row state goes
 // into several messages and is encoded once.
 std::string encode_rows_message(const Rows& rows, std::span<const std::string* const> encoded);
-Result<Message> decode_message(std::string_view text);
+// Refuses a text beyond `limits` (too_large, or malformed) before parsing it.
+Result<Message> decode_message(std::string_view text,
+                               const JsonLimits& limits = kMessageJsonLimits);
 // The "type" name of a message ("hello", "push"...).
 std::string_view message_type(const Message& message);
 

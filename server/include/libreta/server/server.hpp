@@ -21,6 +21,20 @@ namespace libreta::server {
 // Limits on what a client may send or make the server hold, with their defaults.
 // Largest WebSocket message a client may send; a bigger one closes that connection (1009).
 inline constexpr std::size_t kMaxFrameBytes = 8u << 20;
+// Largest WebSocket message before hello is accepted (a hello is under 1 KiB), so that an
+// anonymous connection holds at most this much of a message it never finishes; a bigger one
+// closes the connection (1009). kMaxFrameBytes applies from the welcome on.
+inline constexpr std::size_t kMaxHelloFrameBytes = 16u << 10;
+// WebSocket connections upgraded but not yet past hello, server-wide. Beyond it an upgrade
+// request is answered 503: connections nobody has vouched for cannot pile up, while those
+// already authenticated are not affected.
+inline constexpr std::size_t kMaxAnonymousConnections = 256;
+// Bytes of incoming messages being read, all connections together: what the server holds
+// of messages still arriving (a frame stalled mid-way included) before it decodes them. A
+// connection whose next bytes would exceed it is closed (1013, try again later).
+// Authenticated connections alone could otherwise hold kMaxFrameBytes each, for every
+// connection of every token.
+inline constexpr std::size_t kMaxIncomingBytes = 256u << 20;
 // From TCP accept to a read HTTP request, and for the WebSocket upgrade (and close) handshake.
 inline constexpr std::chrono::milliseconds kHandshakeTimeout = std::chrono::seconds(10);
 // From the upgrade to an accepted hello; an anonymous connection is closed after it.
@@ -46,6 +60,9 @@ struct ServerOptions {
   int threads = 2;         // threads running the one io_context
 
   std::size_t max_frame_bytes = kMaxFrameBytes;
+  std::size_t max_hello_frame_bytes = kMaxHelloFrameBytes;
+  std::size_t max_anonymous_connections = kMaxAnonymousConnections;
+  std::size_t max_incoming_bytes = kMaxIncomingBytes;
   std::chrono::milliseconds handshake_timeout = kHandshakeTimeout;
   std::chrono::milliseconds hello_timeout = kHelloTimeout;
   std::chrono::milliseconds idle_timeout = kIdleTimeout;

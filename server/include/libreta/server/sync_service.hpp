@@ -186,8 +186,13 @@ class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
   // Sends the conflicts this replica lost after the connection's cursor (protocol 3); a live
   // one only when there are some.
   void send_conflicts(bool live);
-  // The writer's job for this replica's bookkeeping (a claim, how far it was sent rows).
+  // The writer's job for this replica's bookkeeping (a claim, how far it knows the book).
   WriteJob bookkeeping_job(bool claim);
+  // The server sequence up to which the device knows the book: what earlier connections
+  // were sent, what it confirmed by pulling, what this one was sent long enough ago.
+  std::uint64_t known_seq();
+  // This connection sent the device rows up to `seq`.
+  void note_sent(std::uint64_t seq);
   // Whether the token's connections may send `bytes` more now; if not, tells the client.
   bool within_token_bytes(std::size_t bytes);
   void log_refusal(std::string_view code, std::string_view why) const;
