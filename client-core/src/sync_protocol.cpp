@@ -151,9 +151,8 @@ void SyncProtocol::on_welcome(const Welcome& welcome) {
   }
   refusal_state_ = welcome.protocol >= kRefusalStateProtocol;
   delegate_.welcomed();
-  // Push before pulling: the server judges whether a change to a customer taken from this
-  // seller was made before the device could know, by what it had sent the device when the
-  // push arrived; edits made offline must reach it before the page that evicts the customer.
+  // Push before pulling: edits made offline reach the server before the page that may
+  // evict their customer, so that it judges them by what this device knew when it made them.
   push_next();
   pull();
   if (refusal_state_) {
