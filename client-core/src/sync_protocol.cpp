@@ -151,13 +151,15 @@ void SyncProtocol::on_welcome(const Welcome& welcome) {
   }
   refusal_state_ = welcome.protocol >= kRefusalStateProtocol;
   delegate_.welcomed();
+  // Push before pulling: edits made offline reach the server before the page that may
+  // evict their customer, so that it judges them by what this device knew when it made them.
+  push_next();
   pull();
   if (refusal_state_) {
     // The conflicts this replica lost since it last asked, whoever pushed second.
     conflicts_pulling_ = true;
     send(ConflictsPull{replica_.conflicts_cursor()});
   }
-  push_next();
   publish(false);
 }
 

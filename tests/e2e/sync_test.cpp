@@ -520,7 +520,8 @@ TEST_CASE("sync: a replica that cannot be written is reported and left intact, t
   CHECK(ben.app().canonical_dump() == server.store().canonical_dump());
 }
 
-TEST_CASE("sync: changes the server refuses leave the outbox and are reported", "[e2e][sync]") {
+TEST_CASE("sync: changes the server refuses leave the outbox, are undone and reported",
+          "[e2e][sync][refusals]") {
   ServerFixture server;
   // A device whose clock runs a day ahead writes versions the server will not take.
   auto clock = std::make_shared<FakeClock>(wall_ms() + 24 * 3600 * 1000);
@@ -537,9 +538,12 @@ TEST_CASE("sync: changes the server refuses leave the outbox and are reported", 
   CHECK(status.last_error->message.find(id) != std::string::npos);
   CHECK(ahead.app().pending_count() == 0);
   CHECK(count_rows(server.store(), tables::customers) == 0);
-  // Undone on the device: the server holds none of it; the refusal stays listed.
+  // The server holds none of it, so neither does the device: a refused change converges.
   CHECK_FALSE(ahead.app().customer(id).has_value());
-  CHECK(ahead.app().reported_refusals().size() >= 1);
+  CHECK(ahead.app().canonical_dump() == server.store().canonical_dump());
+  const auto refusals = ahead.app().reported_refusals();
+  REQUIRE_FALSE(refusals.empty());
+  CHECK(refusals.front().code == ErrorCode::clock_skew);
 }
 
 TEST_CASE("sync: a server that never answers times out, and the session keeps trying",
