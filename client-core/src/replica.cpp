@@ -4,6 +4,7 @@
 #include "libreta/client/replica.hpp"
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "libreta/protocol/ids.hpp"
@@ -879,12 +880,16 @@ bool Replica::remove_tag(std::string_view table_name, std::string_view id, std::
 
 // ---- Outbox ---------------------------------------------------------------------------------
 
-std::vector<OutboxEntry> Replica::pending_changes(std::size_t limit) const {
-  auto& stmt = impl_->statement(
+namespace {
+
+// Up to `limit` outbox entries after `after`, oldest first.
+void read_outbox(const Replica::Impl& impl, std::uint64_t after, std::size_t limit,
+                 std::vector<OutboxEntry>& entries) {
+  auto& stmt = impl.statement(
       "SELECT seq, tbl, row_id, field, element, value, version, base FROM _outbox "
-      "ORDER BY seq LIMIT ?");
-  stmt.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
-  std::vector<OutboxEntry> entries;
+      "WHERE seq > ? ORDER BY seq LIMIT ?");
+  stmt.bind(1, static_cast<std::int64_t>(after));
+  stmt.bind(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
   while (stmt.step()) {
     OutboxEntry entry;
     entry.seq = static_cast<std::uint64_t>(stmt.integer(0));
@@ -898,6 +903,58 @@ std::vector<OutboxEntry> Replica::pending_changes(std::size_t limit) const {
     entries.push_back(std::move(entry));
   }
   stmt.reset();
+}
+
+}  // namespace
+
+std::vector<OutboxEntry> Replica::pending_changes(std::size_t limit) const {
+  auto& impl = *impl_;
+  std::vector<OutboxEntry> entries;
+  read_outbox(impl, 0, limit, entries);
+  // The whole log, or nothing: every row is whole.
+  if (entries.size() < limit || entries.empty()) return entries;
+  // A row's entries need not be together: an edit of a pending field moves its entry to
+  // the end (append_outbox). A prefix keeps every row whole when it reaches the last entry
+  // of each row it holds.
+  std::map<std::pair<std::string, std::string>, std::uint64_t> last_of_row;
+  auto& last = impl.statement("SELECT max(seq) FROM _outbox WHERE tbl = ? AND row_id = ?");
+  auto last_entry = [&](const Change& change) {
+    auto [it, added] = last_of_row.try_emplace({change.table, change.row}, 0);
+    if (added) {
+      last.bind(1, change.table).bind(2, change.row);
+      last.step();
+      it->second = static_cast<std::uint64_t>(last.integer(0));
+      last.reset();
+    }
+    return it->second;
+  };
+  std::uint64_t reach = 0;  // the last entry of every row seen so far
+  std::size_t whole = 0;    // the longest prefix of whole rows so far
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    reach = std::max(reach, last_entry(entries[i].change));
+    if (reach == entries[i].seq) whole = i + 1;
+  }
+  if (whole > 0) {
+    entries.resize(whole);
+    return entries;
+  }
+  // Not even the first row fits in `limit`: the shortest prefix of whole rows past it.
+  // Read in steps, because each row the prefix takes in may have entries further on.
+  const std::size_t first_part = entries.size();
+  while (entries.size() < kMaxPushChanges) {
+    const std::size_t from = entries.size();
+    read_outbox(impl, entries.back().seq, std::min(limit, kMaxPushChanges - from), entries);
+    for (std::size_t i = from; i < entries.size(); ++i) {
+      reach = std::max(reach, last_entry(entries[i].change));
+      if (reach == entries[i].seq) {
+        entries.resize(i + 1);
+        return entries;
+      }
+    }
+    if (entries.size() == from) break;
+  }
+  // Rows so intertwined that no prefix within the push limit holds them whole.
+  entries.resize(first_part);
   return entries;
 }
 

@@ -142,11 +142,18 @@ class Merger {
       }
     }
     std::set<std::string> created_customers;
+    const auto incomplete = incomplete_new_rows(job, already);
     for (const auto& pushed : job.changes) {
       if (pushed.seq <= already) continue;  // a batch sent again after a lost ack
       const Change& change = pushed.change;
       // The server's own writes must come after everything the device wrote, refused or not.
       server_clock_.receive(change.version.hlc);
+      if (!incomplete.empty()) {
+        if (auto it = incomplete.find(RowKey(change.table, change.row)); it != incomplete.end()) {
+          ack.refused.push_back(refusal_of(pushed, ErrorCode::missing_field, it->second));
+          continue;
+        }
+      }
       if (seller) {
         if (auto why = refusal(job, change, named_customers, created_customers)) {
           ack.refused.push_back(refusal_of(pushed, ErrorCode::forbidden, std::move(*why)));
@@ -407,6 +414,43 @@ class Merger {
     }
     why = "customer " + customer + " is not in your customer book";
     return false;
+  }
+
+  // The rows this job would create without a value for every required field of their
+  // table, each with the reason: all of their changes are refused, whoever writes them, so
+  // that no device ever receives a row it could not have made itself. A row exists once
+  // its versions do: stored, or created by an earlier job of this group. A field counts as
+  // set by its change of greatest version in the job, as the merge would leave it; the
+  // schema requires no tag set, so tag changes set nothing here.
+  std::map<RowKey, std::string> incomplete_new_rows(const WriteJob& job, std::uint64_t already) {
+    // For each new row, its required fields' latest change in this job.
+    std::map<RowKey, std::map<std::string_view, const Change*>> new_rows;
+    for (const auto& pushed : job.changes) {
+      if (pushed.seq <= already) continue;
+      const Change& change = pushed.change;
+      const TableSpec* spec = schema().table(change.table);
+      if (!spec || !entry_of(change.table, change.row).row.versions.empty()) continue;
+      auto& latest = new_rows[RowKey(change.table, change.row)];
+      const FieldSpec* field = spec->field(change.field);
+      if (!field || !field->required || !change.element.empty()) continue;
+      const Change*& last = latest[field->name];
+      if (!last || last->version < change.version) last = &change;
+    }
+    std::map<RowKey, std::string> incomplete;
+    for (const auto& [key, latest] : new_rows) {
+      std::string missing;
+      for (const FieldSpec& field : schema().table(key.first)->fields) {
+        if (!field.required) continue;
+        auto it = latest.find(field.name);
+        if (it != latest.end() && !it->second->value.is_null()) continue;
+        missing += (missing.empty() ? "\"" : ", \"") + field.name + "\"";
+      }
+      if (!missing.empty()) {
+        incomplete.emplace(
+            key, "a new " + key.first + " row needs " + missing + "; nothing of it was stored");
+      }
+    }
+    return incomplete;
   }
 
   // Why a seller's change is refused, or nothing if it may be applied.

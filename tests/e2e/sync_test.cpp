@@ -654,3 +654,27 @@ TEST_CASE("sync: protocol 2 sends pages compressed, protocol 1 devices still syn
   CHECK(legacy.field(id, "notes") == Value(std::string(2000, 'n')));
   require_converged(server, {&current, &legacy});
 }
+
+// The server refuses a new row that arrives without its required fields, and a device's
+// batches must hold each row's changes together to stay within it.
+static_assert(client::kMaxPushChanges <= server::kMaxPushChanges);
+
+TEST_CASE(
+    "sync: a new customer edited again after a thousand other changes reaches the server "
+    "whole",
+    "[e2e][sync][required]") {
+  ServerFixture server;
+  Device ana(server, server.create_token("ana"));
+  const std::string id = ana.add_customer("Bodegas Ruiz");
+  // Over a thousand changes after it, then its name again: the name's entry in the change
+  // log moves past the first batch, away from the customer's kind and status.
+  for (int i = 0; i < 300; ++i) ana.add_customer("Cliente " + std::to_string(i));
+  ana.set(id, "name", Value("Bodegas Ruiz e Hijos"));
+  REQUIRE(ana.app().pending_count() > 1'000);
+  ana.sync().start();
+  require_converged(server, {&ana});
+  CHECK(ana.events().refused().empty());
+  CHECK(ana.field(id, "name") == Value("Bodegas Ruiz e Hijos"));
+  CHECK(ana.app().canonical_dump() == server.store().canonical_dump());
+  CHECK(count_rows(server.store(), tables::customers) == 301);
+}

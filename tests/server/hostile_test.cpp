@@ -67,8 +67,7 @@ struct Office {
 
   Office() {
     manager.hello(t.token("marta", Role::manager));
-    Push push;
-    push.changes.push_back(pushed(++seq, "office", "a1", "name", Value("Cliente a1"), kNow - 100));
+    Push push{new_customer(seq, "office", "a1", "Cliente a1", kNow - 100)};
     push.changes.push_back(pushed(++seq, "office", "a1", "owner", Value("ana"), kNow - 100));
     push.changes.push_back(
         pushed(++seq, "office", "a1", "notes", Value("buen pagador"), kNow - 100));
@@ -103,10 +102,10 @@ TEST_CASE("hostile: a replica id belongs to the user who first used it", "[hosti
   // Her push with a huge sequence never reaches the writer: the office's acknowledged
   // sequence is what its device really pushed, and its next edit is stored.
   forger.send(Push{{pushed(kMaxWireSequence, "office", "a1", "notes", Value("x"), kNow)}});
-  CHECK(office.t.store().acked("office") == 3);
-  office.manager.send(Push{{pushed(4, "office", "a1", "city", Value("Vigo"), kNow - 50)}});
-  CHECK(office.manager.out->next_as<Ack>().upto == 4);
-  CHECK(office.t.store().acked("office") == 4);
+  CHECK(office.t.store().acked("office") == 5);
+  office.manager.send(Push{{pushed(6, "office", "a1", "city", Value("Vigo"), kNow - 50)}});
+  CHECK(office.manager.out->next_as<Ack>().upto == 6);
+  CHECK(office.t.store().acked("office") == 6);
 }
 
 TEST_CASE("hostile: two users' first hellos with one new id: the first claim keeps it",
@@ -157,9 +156,13 @@ TEST_CASE("hostile: the reassignment rule does not depend on the device's clock"
       pushed(2, "ana-laptop", "a1", "notes", Value("moroso"), reassigned_at - 200));
   forged.changes.push_back(pushed_to(3, "ana-laptop", tables::interactions, "i-planted",
                                      "customer_id", Value("a1"), reassigned_at - 200));
+  forged.changes.push_back(pushed_to(4, "ana-laptop", tables::interactions, "i-planted", "type",
+                                     Value("complaint"), reassigned_at - 200));
+  forged.changes.push_back(pushed_to(5, "ana-laptop", tables::interactions, "i-planted", "date",
+                                     Value("2023-11-14T10:00:00Z"), reassigned_at - 200));
   laptop.send(forged);
   const Ack ack = laptop.out->next_as<Ack>();
-  REQUIRE(ack.refused.size() == 3);
+  REQUIRE(ack.refused.size() == 5);
   for (const auto& refused : ack.refused) CHECK(refused.code == ErrorCode::forbidden);
   CHECK(office.t.store().canonical_dump_of_scope("luis") == before);
   CHECK(office.log.has({"event=refused", "user=ana", "replica=ana-laptop", "table=customers"}));
@@ -203,13 +206,15 @@ TEST_CASE("hostile: a device cannot keep writing a customer it lost by never say
   ServiceCase t([&](SyncServiceOptions& o) { o.clock = clock; });
   Client office = t.connect("office");
   office.hello(t.token("marta"));
-  office.send(Push{{pushed(1, "office", "a1", "name", Value("Cliente a1"), kNow - 100),
-                    pushed(2, "office", "a1", "owner", Value("ana"), kNow - 100)}});
+  std::uint64_t seq = 0;
+  Push created{new_customer(seq, "office", "a1", "Cliente a1", kNow - 100)};
+  created.changes.push_back(pushed(++seq, "office", "a1", "owner", Value("ana"), kNow - 100));
+  office.send(created);
   office.out->next_as<Ack>();
   Client laptop = t.connect("ana-laptop");
   laptop.hello(t.token("ana", Role::seller));
   pull_all(laptop);
-  office.send(Push{{pushed(3, "office", "a1", "owner", Value("luis"), kNow - 30)}});
+  office.send(Push{{pushed(++seq, "office", "a1", "owner", Value("luis"), kNow - 30)}});
   office.out->next_as<Ack>();
   REQUIRE(laptop.out->next_as<Rows>().evicted.size() == 1);
   // The device never pulls again, and pushes: at once, it may not have had the eviction.
@@ -232,10 +237,12 @@ TEST_CASE("hostile: a base dated beyond the skew limit, or newer than its change
   Client device = t.connect("dev1");
   device.hello(t.token("marta"));
   const Version year_2100{Hlc::from_parts(4'102'444'800'000ULL, 0), "dev9"};
-  device.send(Push{{pushed(1, "dev1", "c1", "name", Value("Bar"), kNow - 10),
-                    tag_change(2, "dev1", "c1", "vip", false, kNow - 5, year_2100),
-                    pushed(3, "dev1", "c1", "city", Value("Vigo"), kNow - 5,
-                           Version{Hlc::from_parts(kNow - 1, 0), "dev9"})}});
+  std::uint64_t seq = 0;
+  Push push{new_customer(seq, "dev1", "c1", "Bar", kNow - 10)};
+  push.changes.push_back(tag_change(4, "dev1", "c1", "vip", false, kNow - 5, year_2100));
+  push.changes.push_back(pushed(5, "dev1", "c1", "city", Value("Vigo"), kNow - 5,
+                                Version{Hlc::from_parts(kNow - 1, 0), "dev9"}));
+  device.send(push);
   const Ack ack = device.out->next_as<Ack>();
   REQUIRE(ack.refused.size() == 2);
   CHECK(ack.refused[0].code == ErrorCode::clock_skew);
@@ -243,7 +250,7 @@ TEST_CASE("hostile: a base dated beyond the skew limit, or newer than its change
   // Nothing dated 2100 is stored: every device can still download the row, and the tag can
   // be set again.
   CHECK(t.store().canonical_dump().find(year_2100.to_string()) == std::string::npos);
-  device.send(Push{{tag_change(4, "dev1", "c1", "vip", true, kNow - 4)}});
+  device.send(Push{{tag_change(6, "dev1", "c1", "vip", true, kNow - 4)}});
   CHECK(device.out->next_as<Ack>().refused.empty());
   Client fresh = t.connect("dev2");
   fresh.hello(t.token("luis"));
@@ -261,8 +268,7 @@ TEST_CASE("hostile: unknown fields and tags are kept, within bounds per row", "[
   std::size_t refused = 0;
   for (int push_index = 0; push_index < 12; ++push_index) {
     Push push;
-    if (seq == 0)
-      push.changes.push_back(pushed(++seq, "dev1", "c1", "name", Value("Bar"), kNow - 10));
+    if (seq == 0) append(push, new_customer(seq, "dev1", "c1", "Bar", kNow - 10));
     for (int i = 0; i < 40; ++i) {
       push.changes.push_back(pushed(++seq, "dev1", "c1",
                                     "x_" + std::to_string(push_index) + "_" + std::to_string(i),
@@ -281,20 +287,21 @@ TEST_CASE("hostile: unknown fields and tags are kept, within bounds per row", "[
   CHECK(pull_all(fresh).rows.size() == 1);
 
   // Unknown fields of small values: at most kMaxUnknownFieldsPerRow.
-  Push many;
+  Push many{new_customer(seq, "dev1", "c2", "Casa", kNow - 9)};
   for (int i = 0; i < 40; ++i)
     many.changes.push_back(
         pushed(++seq, "dev1", "c2", "y" + std::to_string(i), Value(1.0), kNow - 9));
   device.send(many);
   CHECK(device.out->next_as<Ack>().refused.size() == 40 - kMaxUnknownFieldsPerRow);
 
-  // Tags added and removed leave keys behind: a row holds at most kMaxKeysPerRow.
-  Push tags;
+  // Tags added and removed leave keys behind: a row holds at most kMaxKeysPerRow, its three
+  // fields included.
+  Push tags{new_customer(seq, "dev1", "c3", "Bodega", kNow - 8)};
   for (std::size_t i = 0; i < kMaxKeysPerRow + 10; ++i)
     tags.changes.push_back(
         tag_change(++seq, "dev1", "c3", "t" + std::to_string(i), true, kNow - 8));
   device.send(tags);
-  CHECK(device.out->next_as<Ack>().refused.size() == 10);
+  CHECK(device.out->next_as<Ack>().refused.size() == 10 + 3);
 }
 
 TEST_CASE("hostile: one token's pushes wait beside another token's, not ahead", "[hostile][fair]") {
@@ -337,10 +344,10 @@ TEST_CASE("hostile: one token's pushes wait beside another token's, not ahead", 
   {
     // The writer is held while both queue: the flooding token first, eight pushes.
     auto busy = t.store().begin_write();
-    for (std::uint64_t i = 1; i <= 8; ++i)
-      flood.send(
-          Push{{pushed(i, "flood", "f" + std::to_string(i), "name", Value("F"), kNow - 10)}});
-    other.send(Push{{pushed(1, "other", "o1", "name", Value("O"), kNow - 10)}});
+    std::uint64_t flood_seq = 0, other_seq = 0;
+    for (int i = 1; i <= 8; ++i)
+      flood.send(Push{new_customer(flood_seq, "flood", "f" + std::to_string(i), "F", kNow - 10)});
+    other.send(Push{new_customer(other_seq, "other", "o1", "O", kNow - 10)});
   }
   for (int i = 0; i < 8; ++i) flood.out->next_as<Ack>();
   other.out->next_as<Ack>();
@@ -366,11 +373,16 @@ TEST_CASE("hostile: per-token limits on pushes: size, changes waiting, changes a
   one.hello(token);
   Client two = t.connect("dev2");
   two.hello(token);
+  // `count` changes from sequence `first` on: a new customer, then edits of its notes.
   auto push_of = [](const std::string& replica, std::uint64_t first, std::size_t count) {
-    Push push;
-    for (std::size_t i = 0; i < count; ++i)
-      push.changes.push_back(pushed(first + i, replica, replica + "-" + std::to_string(first + i),
-                                    "name", Value("C"), kNow - 10));
+    std::uint64_t seq = first - 1;
+    const std::string row = replica + "-" + std::to_string(first);
+    Push push{new_customer(seq, replica, row, "C", kNow - 100)};
+    while (push.changes.size() < count) {
+      ++seq;
+      push.changes.push_back(
+          pushed(seq, replica, row, "notes", Value("n" + std::to_string(seq)), kNow - 100 + seq));
+    }
     return push;
   };
   one.send(push_of("dev1", 1, 51));
@@ -401,10 +413,11 @@ TEST_CASE("hostile: an empty push is answered with what the server holds", "[hos
   device.hello(t.token("marta"));
   device.send(Push{});
   CHECK(device.out->next_as<Ack>().upto == 0);
-  device.send(Push{{pushed(5, "dev1", "c1", "name", Value("Bar"), kNow - 10)}});
-  CHECK(device.out->next_as<Ack>().upto == 5);
+  std::uint64_t seq = 4;
+  device.send(Push{new_customer(seq, "dev1", "c1", "Bar", kNow - 10)});
+  CHECK(device.out->next_as<Ack>().upto == 7);
   device.send(Push{});
-  CHECK(device.out->next_as<Ack>().upto == 5);
+  CHECK(device.out->next_as<Ack>().upto == 7);
 }
 
 TEST_CASE("conflicts: the device whose value lost learns of it, whoever pushed second",
@@ -415,7 +428,8 @@ TEST_CASE("conflicts: the device whose value lost learns of it, whoever pushed s
   first.hello(token);
   first.send(ConflictsPull{0});
   CHECK(first.out->next_as<Conflicts>().conflicts.empty());
-  first.send(Push{{pushed(1, "dev1", "c1", "name", Value("Bar Pepe"), kNow - 100)}});
+  std::uint64_t seq = 0;
+  first.send(Push{new_customer(seq, "dev1", "c1", "Bar Pepe", kNow - 100)});
   first.out->next_as<Ack>();
   pull_all(first);
   // dev2 edits the same field without having seen dev1's value, later: dev2 wins.

@@ -38,16 +38,14 @@ std::set<std::string> ids_of(const Rows& rows) {
   return ids;
 }
 
-// A customer owned by `owner`, with one contact, written by a manager's device.
+// A customer owned by `owner` (nobody when empty), with one contact, written by a manager's
+// device.
 Push customer_with_contact(std::uint64_t& seq, const std::string& replica, const std::string& id,
                            const std::string& owner) {
-  Push push;
-  push.changes.push_back(pushed(++seq, replica, id, "name", Value("Cliente " + id), kNow - 100));
-  push.changes.push_back(pushed(++seq, replica, id, "owner", Value(owner), kNow - 100));
-  push.changes.push_back(pushed_to(++seq, replica, tables::contacts, id + "-rep", "customer_id",
-                                   Value(id), kNow - 100));
-  push.changes.push_back(pushed_to(++seq, replica, tables::contacts, id + "-rep", "name",
-                                   Value("Rep of " + id), kNow - 100));
+  Push push{new_customer(seq, replica, id, "Cliente " + id, kNow - 100)};
+  if (!owner.empty())
+    push.changes.push_back(pushed(++seq, replica, id, "owner", Value(owner), kNow - 100));
+  append(push, new_contact(seq, replica, id + "-rep", id, "Rep of " + id, kNow - 100));
   return push;
 }
 
@@ -62,9 +60,7 @@ struct Office {
     manager.hello(t.token("marta", Role::manager));
     for (const auto& [id, owner] : std::vector<std::pair<std::string, std::string>>{
              {"a1", "ana"}, {"a2", "ana"}, {"l1", "luis"}, {"x1", ""}}) {
-      Push push = customer_with_contact(seq, "office", id, owner);
-      if (owner.empty()) push.changes.erase(push.changes.begin() + 1);  // nobody's yet
-      manager.send(push);
+      manager.send(customer_with_contact(seq, "office", id, owner));
       REQUIRE(manager.out->next_as<Ack>().refused.empty());
     }
   }
@@ -107,15 +103,13 @@ TEST_CASE("scope: rows a group adds to many customers outside it are each in the
   Push contacts;
   for (int i = 0; i < kCustomers; ++i) {
     const std::string id = "m" + std::to_string(i);
-    customers.changes.push_back(
-        pushed(++office.seq, "office", id, "name", Value("Cliente " + id), kNow - 100));
+    append(customers, new_customer(office.seq, "office", id, "Cliente " + id, kNow - 100));
     customers.changes.push_back(
         pushed(++office.seq, "office", id, "owner", Value("ana"), kNow - 100));
   }
   for (int i = 0; i < kCustomers; ++i) {
     const std::string id = "m" + std::to_string(i);
-    contacts.changes.push_back(pushed_to(++office.seq, "office", tables::contacts, id + "-rep",
-                                         "customer_id", Value(id), kNow - 50));
+    append(contacts, new_contact(office.seq, "office", id + "-rep", id, "Rep " + id, kNow - 50));
   }
   office.manager.send(customers);
   REQUIRE(office.manager.out->next_as<Ack>().refused.empty());
@@ -230,17 +224,21 @@ TEST_CASE("scope: a write outside the seller's scope is refused and changes noth
       pushed_to(3, "ana-laptop", tables::contacts, "l1-rep", "name", Value("Renamed"), kNow - 10));
   forged.changes.push_back(pushed_to(4, "ana-laptop", tables::interactions, "i-new", "customer_id",
                                      Value("l1"), kNow - 10));
+  forged.changes.push_back(
+      pushed_to(5, "ana-laptop", tables::interactions, "i-new", "type", Value("visit"), kNow - 10));
+  forged.changes.push_back(pushed_to(6, "ana-laptop", tables::interactions, "i-new", "date",
+                                     Value("2023-11-14T10:00:00Z"), kNow - 10));
   // A seller cannot give their own customer away either.
-  forged.changes.push_back(pushed(5, "ana-laptop", "a1", "owner", Value("luis"), kNow - 10));
+  forged.changes.push_back(pushed(7, "ana-laptop", "a1", "owner", Value("luis"), kNow - 10));
   ana.send(forged);
   const Ack ack = ana.out->next_as<Ack>();
-  CHECK(ack.upto == 5);              // acknowledged, so it leaves the device's outbox...
-  REQUIRE(ack.refused.size() == 5);  // ...and every change is refused with its reason
+  CHECK(ack.upto == 7);              // acknowledged, so it leaves the device's outbox...
+  REQUIRE(ack.refused.size() == 7);  // ...and every change is refused with its reason
   for (const auto& refused : ack.refused) {
     CHECK(refused.code == ErrorCode::forbidden);
     CHECK_FALSE(refused.message.empty());
   }
-  CHECK(ack.refused[4].message.find("manager") != std::string::npos);
+  CHECK(ack.refused[6].message.find("manager") != std::string::npos);
   CHECK(office.t.store().canonical_dump() == before);
 }
 
@@ -248,12 +246,12 @@ TEST_CASE("scope: a customer a seller creates is theirs, with its rows", "[scope
   Office office;
   Client ana = office.seller("ana-laptop", office.ana_token);
   pull_all(ana);
-  Push push;
+  std::uint64_t seq = 0;
+  Push push{new_customer(seq, "ana-laptop", "a9", "Nuevo", kNow - 10)};
   // The contact's first change comes before the one naming its customer.
-  push.changes.push_back(pushed(1, "ana-laptop", "a9", "name", Value("Nuevo"), kNow - 10));
   push.changes.push_back(
-      pushed_to(2, "ana-laptop", tables::contacts, "a9-rep", "name", Value("Rep"), kNow - 10));
-  push.changes.push_back(pushed_to(3, "ana-laptop", tables::contacts, "a9-rep", "customer_id",
+      pushed_to(++seq, "ana-laptop", tables::contacts, "a9-rep", "name", Value("Rep"), kNow - 10));
+  push.changes.push_back(pushed_to(++seq, "ana-laptop", tables::contacts, "a9-rep", "customer_id",
                                    Value("a9"), kNow - 10));
   ana.send(push);
   const Ack ack = ana.out->next_as<Ack>();
@@ -502,18 +500,17 @@ TEST_CASE("limits: pushes waiting for the writer, per connection", "[limits]") {
   {
     // Holding the store's write transaction keeps the writer from taking pushes.
     auto busy = t.store().begin_write();
-    for (std::uint64_t i = 1; i <= 9; ++i) {
-      client.send(
-          Push{{pushed(i, "dev1", "c" + std::to_string(i), "name", Value("C"), kNow - 10)}});
-    }
+    std::uint64_t seq = 0;
+    for (int i = 1; i <= 9; ++i)
+      client.send(Push{new_customer(seq, "dev1", "c" + std::to_string(i), "C", kNow - 10)});
     const auto refused = client.out->next_as<ProtocolError>();
     CHECK(refused.code == ErrorCode::rate_limited);
     CHECK_FALSE(refused.fatal);
   }
   // The eight that were taken are stored and acknowledged once the writer goes on.
   for (int i = 0; i < 8; ++i) acks.push_back(client.out->next_as<Ack>());
-  CHECK(acks.back().upto == 8);
-  CHECK(t.store().acked("dev1") == 8);
+  CHECK(acks.back().upto == 24);
+  CHECK(t.store().acked("dev1") == 24);
 }
 
 namespace {

@@ -223,4 +223,34 @@ inline PushedChange pushed(std::uint64_t seq, const std::string& replica, const 
                       std::move(base)}};
 }
 
+// The changes a device pushes to create a customer: every field the schema requires of a
+// new one (name, kind, status), under one version, numbered after `seq`, which ends at the
+// last of them.
+inline std::vector<PushedChange> new_customer(std::uint64_t& seq, const std::string& replica,
+                                              const std::string& row, const std::string& name,
+                                              std::uint64_t millis) {
+  std::vector<PushedChange> changes;
+  changes.push_back(pushed(++seq, replica, row, "name", Value(name), millis));
+  changes.push_back(pushed(++seq, replica, row, "kind", Value("company"), millis));
+  changes.push_back(pushed(++seq, replica, row, "status", Value("active"), millis));
+  return changes;
+}
+
+// The changes a device pushes to create a contact of `customer` (customer_id and name, the
+// fields it requires), numbered after `seq` as new_customer's.
+inline std::vector<PushedChange> new_contact(std::uint64_t& seq, const std::string& replica,
+                                             const std::string& row, const std::string& customer,
+                                             const std::string& name, std::uint64_t millis) {
+  std::vector<PushedChange> changes;
+  changes.push_back(
+      pushed_to(++seq, replica, tables::contacts, row, "customer_id", Value(customer), millis));
+  changes.push_back(pushed_to(++seq, replica, tables::contacts, row, "name", Value(name), millis));
+  return changes;
+}
+
+// Appends `more` to `push`.
+inline void append(Push& push, std::vector<PushedChange> more) {
+  for (auto& change : more) push.changes.push_back(std::move(change));
+}
+
 }  // namespace libreta::server::testing

@@ -9,12 +9,13 @@ using namespace libreta::server::testing;
 namespace {
 
 // A push of `count` new customers c0, c1... named `name` and their number, the device's
-// first changes.
+// first changes: three each, sequences 1 to 3 × count.
 Push new_customers(const std::string& replica, int count, const std::string& name = "Cliente ") {
   Push push;
+  std::uint64_t seq = 0;
   for (int i = 0; i < count; ++i) {
-    push.changes.push_back(pushed(i + 1, replica, "c" + std::to_string(i), "name",
-                                  Value(name + std::to_string(i)), kNow - 10));
+    append(push, new_customer(seq, replica, "c" + std::to_string(i), name + std::to_string(i),
+                              kNow - 10));
   }
   return push;
 }
@@ -49,22 +50,22 @@ TEST_CASE("service: a push is stored, acknowledged, and sending it again changes
   ServiceCase t;
   Client client = t.connect("dev1");
   CHECK(client.hello(t.token("ana")).acked == 0);
-  Push push{{pushed(1, "dev1", "c1", "name", Value("Bar Pepe"), kNow - 10),
-             pushed(2, "dev1", "c1", "kind", Value("company"), kNow - 10)}};
+  std::uint64_t device_seq = 0;
+  const Push push{new_customer(device_seq, "dev1", "c1", "Bar Pepe", kNow - 10)};
   client.send(push);
-  CHECK(client.out->next_as<Ack>().upto == 2);
+  CHECK(client.out->next_as<Ack>().upto == 3);
   const std::string dump = t.store().canonical_dump();
   CHECK(dump.find("Bar Pepe") != std::string::npos);
   const auto seq = t.store().last_seq();
 
   client.send(push);
-  CHECK(client.out->next_as<Ack>().upto == 2);
+  CHECK(client.out->next_as<Ack>().upto == 3);
   CHECK(t.store().canonical_dump() == dump);
   CHECK(t.store().last_seq() == seq);
 
   // A reconnecting device learns what the server already holds.
   Client again = t.connect("dev1");
-  CHECK(again.hello(t.token("ana")).acked == 2);
+  CHECK(again.hello(t.token("ana")).acked == 3);
 }
 
 TEST_CASE("service: invalid changes are refused one by one, with reasons, and the rest stored",
@@ -72,14 +73,16 @@ TEST_CASE("service: invalid changes are refused one by one, with reasons, and th
   ServiceCase t;
   Client client = t.connect("dev1");
   client.hello(t.token("ana"));
-  client.send(Push{{pushed(1, "dev1", "c1", "name", Value("Bar Pepe"), kNow - 10),
-                    pushed(2, "dev1", "c1", "status", Value("dormido"), kNow - 10),
-                    pushed(3, "dev2", "c1", "city", Value("Vigo"), kNow - 10),
-                    pushed(4, "dev1", "c1", "city", Value("Lugo"), kNow + 3'600'000)}});
+  std::uint64_t seq = 0;
+  Push push{new_customer(seq, "dev1", "c1", "Bar Pepe", kNow - 10)};
+  push.changes.push_back(pushed(4, "dev1", "c1", "status", Value("dormido"), kNow - 9));
+  push.changes.push_back(pushed(5, "dev2", "c1", "city", Value("Vigo"), kNow - 9));
+  push.changes.push_back(pushed(6, "dev1", "c1", "city", Value("Lugo"), kNow + 3'600'000));
+  client.send(push);
   auto ack = client.out->next_as<Ack>();
-  CHECK(ack.upto == 4);
+  CHECK(ack.upto == 6);
   REQUIRE(ack.refused.size() == 3);
-  CHECK(ack.refused[0].seq == 2);
+  CHECK(ack.refused[0].seq == 4);
   CHECK(ack.refused[0].code == ErrorCode::invalid_value);
   CHECK(ack.refused[1].code == ErrorCode::forbidden);
   CHECK(ack.refused[2].code == ErrorCode::clock_skew);
@@ -105,8 +108,9 @@ TEST_CASE("service: malformed and unknown messages get a clear error and change 
   CHECK_FALSE(client.out->closed());  // an authenticated client may recover
   CHECK(t.store().last_seq() == 0);
   // And it still works.
-  client.send(Push{{pushed(1, "dev1", "c1", "name", Value("Bar Pepe"), kNow - 10)}});
-  CHECK(client.out->next_as<Ack>().upto == 1);
+  std::uint64_t seq = 0;
+  client.send(Push{new_customer(seq, "dev1", "c1", "Bar Pepe", kNow - 10)});
+  CHECK(client.out->next_as<Ack>().upto == 3);
 }
 
 TEST_CASE("service: concurrent edits of one field converge on the later one and fill the inbox",
@@ -116,12 +120,14 @@ TEST_CASE("service: concurrent edits of one field converge on the later one and 
   Client luis = t.connect("dev-luis");
   ana.hello(t.token("ana"));
   luis.hello(t.token("luis"));
-  ana.send(Push{{pushed(1, "dev-ana", "c1", "name", Value("Bar Pepe"), kNow - 100),
-                 pushed(2, "dev-ana", "c1", "city", Value("Sevilla"), kNow - 100)}});
-  CHECK(ana.out->next_as<Ack>().upto == 2);
+  std::uint64_t seq = 0;
+  Push created{new_customer(seq, "dev-ana", "c1", "Bar Pepe", kNow - 100)};
+  created.changes.push_back(pushed(++seq, "dev-ana", "c1", "city", Value("Sevilla"), kNow - 100));
+  ana.send(created);
+  CHECK(ana.out->next_as<Ack>().upto == 4);
   const Version base{Hlc::from_parts(kNow - 100, 0), "dev-ana"};
   // Both saw "Sevilla" and changed it; Luis's edit is later.
-  ana.send(Push{{pushed(3, "dev-ana", "c1", "city", Value("Cádiz"), kNow - 50, base)}});
+  ana.send(Push{{pushed(++seq, "dev-ana", "c1", "city", Value("Cádiz"), kNow - 50, base)}});
   CHECK(ana.out->next_as<Ack>().conflicts.empty());
   luis.send(Push{{pushed(1, "dev-luis", "c1", "city", Value("Huelva"), kNow - 40, base)}});
   auto ack = luis.out->next_as<Ack>();
@@ -176,7 +182,7 @@ TEST_CASE("service: a pull pages through everything, resumes mid-way, and then g
   CHECK(page.after == t.store().last_seq());
 
   // Live: a new commit reaches the caught-up connection without asking.
-  writer.send(Push{{pushed(9, "dev1", "c2", "city", Value("Vigo"), kNow - 5)}});
+  writer.send(Push{{pushed(25, "dev1", "c2", "city", Value("Vigo"), kNow - 5)}});
   writer.out->next_as<Ack>();
   auto live = resumed.out->next_as<Rows>();
   CHECK(live.live);
@@ -208,7 +214,7 @@ TEST_CASE("service: protocol 2 compresses large messages both ways; protocol 1 s
   writer.hello(t.token("ana"));
   const Push push = new_customers("dev1", 20, "Cliente número ");
   writer.send_compressed(push);
-  CHECK(writer.out->next_as<Ack>().upto == 20);
+  CHECK(writer.out->next_as<Ack>().upto == 60);
   CHECK(t.store().last_seq() == 20);
 
   // A protocol 2 reader gets the page compressed, a protocol 1 reader the same rows as text.
@@ -226,7 +232,7 @@ TEST_CASE("service: protocol 2 compresses large messages both ways; protocol 1 s
   // Live: one commit of many rows reaches both, compressed only for the modern one.
   Push more;
   for (int i = 0; i < 20; ++i) {
-    more.changes.push_back(pushed(i + 21, "dev1", "c" + std::to_string(i), "city",
+    more.changes.push_back(pushed(i + 61, "dev1", "c" + std::to_string(i), "city",
                                   Value("Ciudad " + std::to_string(i)), kNow - 5));
   }
   writer.send(more);
@@ -246,7 +252,7 @@ TEST_CASE("service: protocol 2 compresses large messages both ways; protocol 1 s
   Push huge;
   for (int i = 0; i < 2'000; ++i) {
     huge.changes.push_back(
-        pushed(i + 41, "dev1", "c1", "notes", Value(std::string(100, 'x')), kNow - 1));
+        pushed(i + 81, "dev1", "c1", "notes", Value(std::string(100, 'x')), kNow - 1));
   }
   REQUIRE(encode_message(huge).size() > 64 * 1024);
   writer.send_compressed(huge);
@@ -302,7 +308,7 @@ TEST_CASE("service: managers share full pages; a page whose row was written agai
 
   // c1 is written again: it leaves the first page for a later one, and the cached page with
   // it is not served any more.
-  writer.send(Push{{pushed(9, "dev1", "c1", "city", Value("Vigo"), kNow - 5)}});
+  writer.send(Push{{pushed(25, "dev1", "c1", "city", Value("Vigo"), kNow - 5)}});
   writer.out->next_as<Ack>();
   Client third = t.connect("dev5");
   third.hello(t.token("rosa"));
@@ -347,9 +353,17 @@ TEST_CASE("service: the write-ahead log is copied back as the server runs, and s
   ServiceCase t([](SyncServiceOptions& options) { options.max_messages_per_second = 0; });
   Client writer = t.connect("dev1");
   writer.hello(t.token("ana"));
-  // About 12 MB of notes in 300 pushes: a log that kept everything would hold all of it.
-  const std::string notes(2'000, 'n');
+  // About 12 MB of notes on 500 customers in 300 pushes: a log that kept everything would
+  // hold all of it.
   std::uint64_t seq = 0;
+  Push customers;
+  for (int i = 0; i < 500; ++i) {
+    append(customers, new_customer(seq, "dev1", "c" + std::to_string(i),
+                                   "Cliente " + std::to_string(i), kNow - 200'000));
+  }
+  writer.send(customers);
+  REQUIRE(writer.out->next_as<Ack>().upto == seq);
+  const std::string notes(2'000, 'n');
   for (int push = 0; push < 300; ++push) {
     Push batch;
     for (int i = 0; i < 20; ++i) {
@@ -377,4 +391,111 @@ TEST_CASE("service: the welcome is text even when it is long enough to compress"
   Client device = t.connect("dev1");
   CHECK(device.hello(t.token(user)).user == user);
   CHECK(device.out->compressed_frames() == 0);
+}
+
+TEST_CASE("service: a new row without every field its table requires is refused whole",
+          "[service][push][required]") {
+  ServiceCase t;
+  Client device = t.connect("dev1");
+  device.hello(t.token("ana"));
+  // A customer holding only notes: no name, kind or status.
+  device.send(Push{{pushed(1, "dev1", "c1", "notes", Value("llamar el lunes"), kNow - 10)}});
+  Ack ack = device.out->next_as<Ack>();
+  CHECK(ack.upto == 1);
+  REQUIRE(ack.refused.size() == 1);
+  CHECK(ack.refused[0].seq == 1);
+  CHECK(ack.refused[0].code == ErrorCode::missing_field);
+  CHECK(ack.refused[0].message ==
+        "a new customers row needs \"kind\", \"name\", \"status\"; nothing of it was stored");
+  CHECK_FALSE(ack.refused[0].current);  // not on the server: the device removes the row
+  CHECK(t.store().last_seq() == 0);
+  CHECK(t.service().stats().refusals == 1);
+  Client fresh = t.connect("dev2");
+  fresh.hello(t.token("luis"));
+  fresh.send(Pull{0, 0});
+  CHECK(fresh.out->next_as<Rows>().rows.empty());
+
+  // Every change of the row is refused, and a required field set and then cleared in the
+  // same push counts as missing.
+  std::uint64_t seq = 1;
+  Push push{new_customer(seq, "dev1", "c2", "Bar Pepe", kNow - 10)};
+  push.changes.push_back(pushed(++seq, "dev1", "c2", "name", Value(), kNow - 9));
+  push.changes.push_back(pushed(++seq, "dev1", "c2", "city", Value("Vigo"), kNow - 9));
+  // A contact without its name, of a customer that is complete.
+  append(push, new_customer(seq, "dev1", "c3", "Casa Luis", kNow - 10));
+  push.changes.push_back(
+      pushed_to(++seq, "dev1", tables::contacts, "r1", "customer_id", Value("c3"), kNow - 10));
+  push.changes.push_back(
+      pushed_to(++seq, "dev1", tables::contacts, "r1", "phone", Value("981000000"), kNow - 10));
+  device.send(push);
+  ack = device.out->next_as<Ack>();
+  CHECK(ack.upto == seq);
+  std::map<std::string, int> refused_of_row;
+  for (const auto& refused : ack.refused) {
+    CHECK(refused.code == ErrorCode::missing_field);
+    ++refused_of_row[refused.row];
+  }
+  CHECK(refused_of_row == std::map<std::string, int>{{"c2", 5}, {"r1", 2}});
+  CHECK(ack.refused.back().message ==
+        "a new contacts row needs \"name\"; nothing of it was stored");
+  fresh.send(Pull{0, 0});
+  const Rows rows = fresh.out->next_as<Rows>();
+  REQUIRE(rows.rows.size() == 1);
+  CHECK(rows.rows[0].id == "c3");
+  const std::string dump = t.store().canonical_dump();
+  CHECK(dump.find("r1") == std::string::npos);
+  CHECK(dump.find("Bar Pepe") == std::string::npos);
+}
+
+TEST_CASE("service: a seller's new customer without its required fields is refused with its rows",
+          "[service][push][required][scope]") {
+  ServiceCase t;
+  Client laptop = t.connect("ana-laptop");
+  laptop.hello(t.token("ana", Role::seller));
+  std::uint64_t seq = 0;
+  Push push{{pushed(++seq, "ana-laptop", "a1", "name", Value("Nuevo"), kNow - 10),
+             pushed(++seq, "ana-laptop", "a1", "kind", Value("person"), kNow - 10)}};
+  append(push, new_contact(seq, "ana-laptop", "a1-rep", "a1", "Rep", kNow - 10));
+  laptop.send(push);
+  const Ack ack = laptop.out->next_as<Ack>();
+  REQUIRE(ack.refused.size() == 4);
+  CHECK(ack.refused[0].code == ErrorCode::missing_field);
+  CHECK(ack.refused[0].message == "a new customers row needs \"status\"; nothing of it was stored");
+  CHECK(ack.refused[1].code == ErrorCode::missing_field);
+  // The contact is whole, but its customer is not there to be hers.
+  CHECK(ack.refused[2].code == ErrorCode::forbidden);
+  CHECK(ack.refused[3].code == ErrorCode::forbidden);
+  CHECK(t.store().last_seq() == 0);
+}
+
+TEST_CASE("service: a change to a row the server holds needs no required field",
+          "[service][push][required]") {
+  ServiceCase t;
+  Client device = t.connect("dev1");
+  device.hello(t.token("ana"));
+  std::uint64_t seq = 0;
+  device.send(Push{new_customer(seq, "dev1", "c1", "Bar Pepe", kNow - 10)});
+  REQUIRE(device.out->next_as<Ack>().refused.empty());
+  device.send(Push{{pushed(++seq, "dev1", "c1", "notes", Value("buen pagador"), kNow - 9)}});
+  CHECK(device.out->next_as<Ack>().refused.empty());
+  CHECK(t.store().canonical_dump().find("buen pagador") != std::string::npos);
+
+  // A batch sent again after a lost ack is skipped up to what the server holds, and not
+  // judged again.
+  device.send(Push{{pushed(2, "dev1", "c9", "notes", Value("otra vez"), kNow - 8)}});
+  const Ack again = device.out->next_as<Ack>();
+  CHECK(again.refused.empty());
+  CHECK(t.store().canonical_dump().find("otra vez") == std::string::npos);
+
+  // A row created by an earlier push is held by the next one, also when both are applied in
+  // one group commit: pushes queued while the writer waits are applied together.
+  {
+    // Holding the store's write transaction keeps the writer from taking pushes.
+    auto busy = t.store().begin_write();
+    device.send(Push{{pushed(++seq, "dev1", "c1", "city", Value("Vigo"), kNow - 8)}});
+    device.send(Push{new_customer(seq, "dev1", "c2", "Casa Luis", kNow - 7)});
+    device.send(Push{{pushed(++seq, "dev1", "c2", "city", Value("Lugo"), kNow - 6)}});
+  }
+  for (int i = 0; i < 3; ++i) CHECK(device.out->next_as<Ack>().refused.empty());
+  CHECK(t.store().canonical_dump().find("Lugo") != std::string::npos);
 }

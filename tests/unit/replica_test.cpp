@@ -2,10 +2,11 @@
 // across a killed process, and merging remote changes.
 #include <catch2/catch.hpp>
 
-#include <csignal>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
+#include <map>
 
 #include "libreta/client/replica.hpp"
 #include "support/temp_dir.hpp"
@@ -231,7 +232,8 @@ TEST_CASE("replica: the change log holds one entry per changed field, with its b
 
   t.clock().advance(std::chrono::seconds(1));
   CHECK(t.replica().update(tables::customers, id,
-                           {{"status", Value("active")}, {"city", Value("Logroño")},
+                           {{"status", Value("active")},
+                            {"city", Value("Logroño")},
                             {"name", Value("Bodegas Ruiz")}}) == 2);
   auto edits = t.replica().pending_changes();
   REQUIRE(edits.size() == 2);
@@ -275,6 +277,81 @@ TEST_CASE("replica: the change log holds one entry per changed field, with its b
     CHECK(all.back().change.value == Value(true));
     CHECK_FALSE(t.replica().customer(id));
   }
+}
+
+TEST_CASE("replica: a push never splits a row, so a new customer goes out with its required fields",
+          "[replica][outbox]") {
+  ReplicaCase t;
+  const std::string before = t.add_customer("Antes S.L.");
+  const std::string customer = t.add_customer("Bodegas Ruiz");
+  // Over a thousand other changes, then the new customer's name again: its entry moves to
+  // the end of the change log, far from the customer's kind and status.
+  std::vector<std::string> others;
+  for (int i = 0; i < 300; ++i) others.push_back(t.add_customer("Cliente " + std::to_string(i)));
+  REQUIRE(t.replica().pending_count() > 1'000 + 8);
+  t.replica().update(tables::customers, customer, {{"name", Value("Bodegas Ruiz e Hijos")}});
+  const std::size_t total = t.replica().pending_count();
+
+  // Push by push as the sync session does: the next batch, then the ack of its last change.
+  std::map<std::string, int> push_of_row;
+  std::vector<std::vector<OutboxEntry>> pushes;
+  std::uint64_t acked = 0;
+  while (t.replica().pending_count() > 0) {
+    auto batch = t.replica().pending_changes(1'000);
+    REQUIRE_FALSE(batch.empty());
+    CHECK(batch.front().seq > acked);
+    for (const auto& entry : batch) {
+      // Every change of a row goes out in one push.
+      const int push = static_cast<int>(pushes.size());
+      CHECK(push_of_row.try_emplace(entry.change.row, push).first->second == push);
+    }
+    acked = batch.back().seq;
+    t.replica().acknowledge(acked);
+    pushes.push_back(std::move(batch));
+  }
+  std::size_t sent = 0;
+  for (const auto& push : pushes) sent += push.size();
+  CHECK(sent == total);
+
+  // The first push stops before the new customer, which would not fit in it whole...
+  REQUIRE(pushes.size() >= 2);
+  CHECK(push_of_row.at(before) == 0);
+  CHECK(push_of_row.at(customer) == 1);
+  CHECK(pushes[0].size() < 1'000);
+  // ...and the push that carries it carries its name, kind and status, past the batch size
+  // when that is what keeping it whole takes.
+  std::map<std::string, Value> fields;
+  for (const auto& entry : pushes[1]) {
+    if (entry.change.row == customer) fields[entry.change.field] = entry.change.value;
+  }
+  CHECK(fields["name"] == Value("Bodegas Ruiz e Hijos"));
+  CHECK(fields["kind"] == Value("company"));
+  CHECK(fields["status"] == Value("active"));
+  CHECK(pushes[1].size() == total - pushes[0].size());
+  CHECK(push_of_row.at(others.back()) == 1);
+}
+
+TEST_CASE(
+    "replica: pushes of whole rows fill the batch size, and cut before a row that would "
+    "not fit",
+    "[replica][outbox]") {
+  ReplicaCase t;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(t.add_customer("Cliente " + std::to_string(i)));
+  // Five changes each (kind, name, status, city, created_at): batches of 12 take two whole
+  // customers.
+  REQUIRE(t.replica().pending_count() == 50);
+  auto first = t.replica().pending_changes(12);
+  REQUIRE(first.size() == 10);
+  CHECK(first.back().change.row == ids[1]);
+  // An edit of the first customer moves one of its entries to the end: the first batch
+  // that holds it whole is the whole log, however short the batch size.
+  t.replica().update(tables::customers, ids[0], {{"city", Value("Lugo")}});
+  CHECK(t.replica().pending_changes(12).size() == 50);
+  CHECK(t.replica().pending_changes(3).size() == 50);
+  // The whole log when it is shorter than the batch.
+  CHECK(t.replica().pending_changes(1'000).size() == 50);
+  CHECK(t.replica().pending_changes(0).empty());
 }
 
 TEST_CASE("replica: a write committed before the process is killed is there after reopening",
@@ -331,8 +408,8 @@ TEST_CASE("replica: reopening keeps the replica id and clock; a newer file is re
   {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(t.dir().file("book.db").c_str(), &db) == SQLITE_OK);
-    sqlite3_exec(db, "UPDATE _meta SET value = '99' WHERE key = 'file_version'", nullptr,
-                 nullptr, nullptr);
+    sqlite3_exec(db, "UPDATE _meta SET value = '99' WHERE key = 'file_version'", nullptr, nullptr,
+                 nullptr);
     sqlite3_close(db);
   }
   CHECK_THROWS_MATCHES(t.reopen(), Error, Catch::Matchers::Predicate<Error>([](const Error& e) {

@@ -38,6 +38,11 @@ struct OutboxEntry {
   Change change;
 };
 
+// The most changes Replica::pending_changes() gathers to keep one row's pending changes
+// together when they alone are more than its limit. It must stay within the server's limit
+// on changes in one push (10,000, docs/protocol.md), or that push is refused whole.
+inline constexpr std::size_t kMaxPushChanges = 10'000;
+
 // Where this replica stands in the server's change stream (docs/protocol.md, "Pull"):
 // everything up to `since` is here, and a scan of what changed after it has reached `after`.
 struct SyncCursor {
@@ -145,7 +150,13 @@ class Replica {
   RfmReport rfm(std::string_view as_of) const;
 
   // ---- Sync seams --------------------------------------------------------------------------
-  // Local changes not yet acknowledged, oldest first.
+  // Local changes not yet acknowledged, oldest first: the next push. At most `limit` of
+  // them, and no row's pending changes split between this push and a later one, so that a
+  // new row reaches the server with all its required fields at once (the server refuses it
+  // otherwise): the longest such prefix of the change log within `limit`, or when even the
+  // first row does not fit, the shortest one past it, up to kMaxPushChanges (beyond that,
+  // `limit` changes as they come). A prefix, because the server's ack covers every change
+  // up to the last one pushed.
   std::vector<OutboxEntry> pending_changes(std::size_t limit = SIZE_MAX) const;
   std::size_t pending_count() const;
   // Drops outbox entries up to and including `seq` (the server has them).
