@@ -28,7 +28,7 @@ inline constexpr std::size_t kMaxHelloFrameBytes = 16u << 10;
 // WebSocket connections upgraded but not yet past hello, server-wide. Beyond it an upgrade
 // request is answered 503: connections nobody has vouched for cannot pile up, while those
 // already authenticated are not affected.
-inline constexpr std::size_t kMaxAnonymousConnections = 256;
+inline constexpr std::size_t kMaxAnonymousConnections = 1024;
 // Bytes of incoming messages being read, all connections together: what the server holds
 // of messages still arriving (a frame stalled mid-way included) before it decodes them. A
 // connection whose next bytes would exceed it is closed (1013, try again later).
