@@ -34,21 +34,6 @@ struct LogLines {
   }
 };
 
-Rows pull_all(Client& client, std::uint64_t since = 0) {
-  Rows all;
-  std::uint64_t after = since;
-  Rows page;
-  do {
-    client.send(Pull{since, after});
-    page = client.out->next_as<Rows>();
-    for (auto& row : page.rows) all.rows.push_back(std::move(row));
-    for (auto& ref : page.evicted) all.evicted.push_back(std::move(ref));
-    after = page.after;
-  } while (page.more);
-  all.after = after;
-  return all;
-}
-
 // A tag change (add or remove one element of a tag set) to a customer.
 PushedChange tag_change(std::uint64_t seq, const std::string& replica, const std::string& row,
                         const std::string& tag, bool add, std::uint64_t millis, Version base = {}) {

@@ -16,22 +16,6 @@ using namespace libreta::server::testing;
 
 namespace {
 
-// Pulls from `since` to the end; returns every page's rows and evictions together.
-Rows pull_all(Client& client, std::uint64_t since = 0) {
-  Rows all;
-  std::uint64_t after = since;
-  Rows page;
-  do {
-    client.send(Pull{since, after});
-    page = client.out->next_as<Rows>();
-    for (auto& row : page.rows) all.rows.push_back(std::move(row));
-    for (auto& ref : page.evicted) all.evicted.push_back(std::move(ref));
-    after = page.after;
-  } while (page.more);
-  all.after = after;
-  return all;
-}
-
 std::set<std::string> ids_of(const Rows& rows) {
   std::set<std::string> ids;
   for (const auto& row : rows.rows) ids.insert(row.table + "/" + row.id);

@@ -196,6 +196,23 @@ class ServiceCase {
   std::shared_ptr<SyncService> service_;
 };
 
+// Pulls from `since` to the end; returns every page's rows and evictions together, and in
+// `after` where the scan ended.
+inline Rows pull_all(Client& client, std::uint64_t since = 0) {
+  Rows all;
+  std::uint64_t after = since;
+  Rows page;
+  do {
+    client.send(Pull{since, after});
+    page = client.out->next_as<Rows>();
+    for (auto& row : page.rows) all.rows.push_back(std::move(row));
+    for (auto& ref : page.evicted) all.evicted.push_back(std::move(ref));
+    after = page.after;
+  } while (page.more);
+  all.after = after;
+  return all;
+}
+
 // A change to a row of any table, as a device pushes it.
 inline PushedChange pushed_to(std::uint64_t seq, const std::string& replica,
                               const std::string& table, const std::string& row,

@@ -8,40 +8,28 @@
 
 #include "libreta/client/replica.hpp"
 #include "support/temp_dir.hpp"
+#include "unit/replica_node.hpp"
 
 using namespace libreta;
 using namespace libreta::client;
+using namespace libreta::client::testing;
 
 namespace {
 
-constexpr std::uint64_t kStart = 1'700'000'000'000;
-
-struct Node {
-  std::shared_ptr<FakeClock> clock = std::make_shared<FakeClock>(kStart);
-  std::unique_ptr<Replica> replica;
-  Node(const test::TempDir& dir, const std::string& id) {
-    ReplicaOptions options;
-    options.clock = clock;
-    options.new_replica_id = id;
-    replica = Replica::open(dir.file(id + ".db"), options);
-  }
-  // Takes the local changes out of the outbox, as a sync would after the server's ack.
-  std::vector<Change> drain() {
-    std::vector<Change> out;
-    auto entries = replica->pending_changes();
-    for (auto& entry : entries) out.push_back(entry.change);
-    if (!entries.empty()) replica->acknowledge(entries.back().seq);
-    return out;
-  }
-};
-
 Change change(const std::string& field, Value value, std::uint64_t millis,
               const std::string& replica, const std::string& row = "c1") {
-  return Change{tables::customers, row, field, {}, std::move(value),
-                Version{Hlc::from_parts(millis, 0), replica}, Version{}};
+  return Change{tables::customers,
+                row,
+                field,
+                {},
+                std::move(value),
+                Version{Hlc::from_parts(millis, 0), replica},
+                Version{}};
 }
 
-bool long_mode() { return std::getenv("LIBRETA_LONG_TESTS") != nullptr; }
+bool long_mode() {
+  return std::getenv("LIBRETA_LONG_TESTS") != nullptr;
+}
 
 // One randomized run: writers edit overlapping fields of shared customers, exchanging some
 // changes on the way; then fresh replicas get every change shuffled, repeated and batched
@@ -81,15 +69,23 @@ std::size_t run_convergence(std::uint64_t seed, int writers_count, int receivers
     const std::string& id = customers[pick(customers.size())];
     if (!w.replica->customer(id)) continue;  // deleted here; a later restore may revive it
     switch (pick(8)) {
-      case 0: w.replica->update(tables::customers, id, {{"status", Value(statuses[pick(4)])}}); break;
-      case 1: w.replica->update(tables::customers, id, {{"city", Value(cities[pick(5)])}}); break;
+      case 0:
+        w.replica->update(tables::customers, id, {{"status", Value(statuses[pick(4)])}});
+        break;
+      case 1:
+        w.replica->update(tables::customers, id, {{"city", Value(cities[pick(5)])}});
+        break;
       case 2:
         w.replica->update(tables::customers, id,
                           {{"annual_revenue", Value(static_cast<double>(pick(100000)) / 100)},
                            {"notes", pick(4) ? Value("nota " + std::to_string(op)) : Value()}});
         break;
-      case 3: w.replica->add_tag(tables::customers, id, "tags", tags[pick(4)]); break;
-      case 4: w.replica->remove_tag(tables::customers, id, "tags", tags[pick(4)]); break;
+      case 3:
+        w.replica->add_tag(tables::customers, id, "tags", tags[pick(4)]);
+        break;
+      case 4:
+        w.replica->remove_tag(tables::customers, id, "tags", tags[pick(4)]);
+        break;
       case 5:
         if (pick(10) == 0) w.replica->remove(tables::customers, id);
         break;
@@ -113,7 +109,8 @@ std::size_t run_convergence(std::uint64_t seed, int writers_count, int receivers
     // Now and then a writer hears part of what others did (a partial sync).
     if (pick(4) == 0 && !pool.empty()) {
       std::vector<Change> some;
-      for (std::size_t k = pick(pool.size()); k < pool.size(); k += 1 + pick(3)) some.push_back(pool[k]);
+      for (std::size_t k = pick(pool.size()); k < pool.size(); k += 1 + pick(3))
+        some.push_back(pool[k]);
       w.replica->apply_remote(some);
     }
   }
@@ -146,8 +143,7 @@ std::size_t run_convergence(std::uint64_t seed, int writers_count, int receivers
 
 }  // namespace
 
-TEST_CASE("merge: the later version wins on one field, whatever the order of arrival",
-          "[merge]") {
+TEST_CASE("merge: the later version wins on one field, whatever the order of arrival", "[merge]") {
   test::TempDir dir;
   Node a(dir, "ra"), b(dir, "rb");
   const auto older = change("city", Value("Sevilla"), kStart - 10, "zz");
@@ -171,15 +167,14 @@ TEST_CASE("merge: equal clocks are broken by replica id", "[merge]") {
   CHECK(a.replica->canonical_dump() == b.replica->canonical_dump());
 }
 
-TEST_CASE("merge: a local edit loses to a later remote one and wins over an older one",
-          "[merge]") {
+TEST_CASE("merge: a local edit loses to a later remote one and wins over an older one", "[merge]") {
   test::TempDir dir;
   Node a(dir, "ra");
   a.replica->apply_remote({change("name", Value("Bar Pepe"), kStart - 100, "zz"),
                            change("status", Value("active"), kStart - 100, "zz")});
   a.replica->update(tables::customers, "c1", {{"status", Value("lost")}});
-  CHECK(a.replica->apply_remote({change("status", Value("inactive"), kStart - 50, "zz")})
-            .ignored == 1);
+  CHECK(a.replica->apply_remote({change("status", Value("inactive"), kStart - 50, "zz")}).ignored ==
+        1);
   CHECK(a.replica->customer("c1")->status == "lost");
   a.replica->apply_remote({change("status", Value("occasional"), kStart + 50, "zz")});
   CHECK(a.replica->customer("c1")->status == "occasional");
@@ -211,8 +206,8 @@ TEST_CASE("merge: a batch with one bad change is refused whole", "[merge][valida
   SECTION("an unknown table") {
     Change bad = change("name", Value("x"), kStart - 9, "zz");
     bad.table = "spaceships";
-    CHECK_THROWS_AS(a.replica->apply_remote({change("name", Value("Bar Pepe"), kStart - 9, "zz"), bad}),
-                    Error);
+    CHECK_THROWS_AS(
+        a.replica->apply_remote({change("name", Value("Bar Pepe"), kStart - 9, "zz"), bad}), Error);
   }
   SECTION("a clock too far in the future") {
     try {
@@ -249,9 +244,10 @@ TEST_CASE("merge: a concurrent tag add survives a remove that did not see it", "
   CHECK(a.replica->canonical_dump() == b.replica->canonical_dump());
 }
 
-TEST_CASE("merge: replicas receiving the same changes in different orders, with repeats, "
-          "end byte-identical",
-          "[merge][convergence]") {
+TEST_CASE(
+    "merge: replicas receiving the same changes in different orders, with repeats, "
+    "end byte-identical",
+    "[merge][convergence]") {
   std::vector<std::uint64_t> seeds = {1, 2, 3, 42, 2024, 31337};
   int operations = 150;
   if (long_mode()) {

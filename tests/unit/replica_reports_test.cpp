@@ -8,32 +8,13 @@
 
 #include "libreta/client/replica.hpp"
 #include "support/temp_dir.hpp"
+#include "unit/replica_node.hpp"
 
 using namespace libreta;
 using namespace libreta::client;
+using namespace libreta::client::testing;
 
 namespace {
-
-constexpr std::uint64_t kStart = 1'700'000'000'000;
-
-struct Node {
-  std::shared_ptr<FakeClock> clock = std::make_shared<FakeClock>(kStart);
-  std::unique_ptr<Replica> replica;
-  Node(const test::TempDir& dir, const std::string& id) {
-    ReplicaOptions options;
-    options.clock = clock;
-    options.new_replica_id = id;
-    replica = Replica::open(dir.file(id + ".db"), options);
-  }
-  // Takes the local changes out of the outbox, as a sync would after the server's ack.
-  std::vector<Change> drain() {
-    std::vector<Change> out;
-    auto entries = replica->pending_changes();
-    for (auto& entry : entries) out.push_back(entry.change);
-    if (!entries.empty()) replica->acknowledge(entries.back().seq);
-    return out;
-  }
-};
 
 // The refusal of the outbox entry that changed `field` (and `element`), as an ack says it.
 RefusedChange refusal_of(Replica& device, const std::string& field,
