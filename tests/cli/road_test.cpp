@@ -43,6 +43,13 @@ json whole_book(CliFixture& device) {
   return out;
 }
 
+// `libreta init` against the server with a new token of `user`; true when it succeeded.
+bool init_for(CliFixture& device, ServerFixture& server, const std::string& user,
+              libreta::server::Role role = libreta::server::Role::manager) {
+  return device.run({"init", "--server", server.url(), "--token", server.create_token(user, role)})
+             .status == 0;
+}
+
 }  // namespace
 
 TEST_CASE("road: a seller's day offline, then a sync; the manager's device sees the same book",
@@ -96,10 +103,7 @@ TEST_CASE("road: a seller's day offline, then a sync; the manager's device sees 
 
   // The manager's device, after its own sync, holds the same book.
   CliFixture manager;
-  REQUIRE(manager
-              .run({"init", "--server", server.url(), "--token",
-                    server.create_token("jefa", libreta::server::Role::manager)})
-              .status == 0);
+  REQUIRE(init_for(manager, server, "jefa", libreta::server::Role::manager));
   REQUIRE(manager.run({"sync", "--timeout", "30"}).status == 0);
   CHECK(whole_book(manager) == whole_book(seller));
 }
@@ -108,10 +112,8 @@ TEST_CASE("road: sync --watch keeps syncing until SIGINT and reports status chan
           "[cli][road][sync]") {
   ServerFixture server;
   CliFixture seller, manager;
-  REQUIRE(seller.run({"init", "--server", server.url(), "--token", server.create_token("ana")})
-              .status == 0);
-  REQUIRE(manager.run({"init", "--server", server.url(), "--token", server.create_token("jefa")})
-              .status == 0);
+  REQUIRE(init_for(seller, server, "ana"));
+  REQUIRE(init_for(manager, server, "jefa"));
 
   auto watch = seller.start({"sync", "--watch"});
   REQUIRE(watch->wait_for_output("up to date", std::chrono::seconds(30)));
@@ -167,10 +169,7 @@ TEST_CASE(
     "[cli][road][scope]") {
   ServerFixture server;
   CliFixture seller;
-  REQUIRE(seller
-              .run({"init", "--server", server.url(), "--token",
-                    server.create_token("ana", libreta::server::Role::seller)})
-              .status == 0);
+  REQUIRE(init_for(seller, server, "ana", libreta::server::Role::seller));
   const std::string id =
       seller.json({"customer", "add", "--name", "Talleres Norte", "--city", "León"})["id"];
   REQUIRE(seller.run({"sync"}).status == 0);
@@ -239,12 +238,8 @@ TEST_CASE(
     "[cli][road][conflict]") {
   ServerFixture server;
   CliFixture ana, ben;
-  REQUIRE(
-      ana.run({"init", "--server", server.url(), "--token", server.create_token("ana")}).status ==
-      0);
-  REQUIRE(
-      ben.run({"init", "--server", server.url(), "--token", server.create_token("ben")}).status ==
-      0);
+  REQUIRE(init_for(ana, server, "ana"));
+  REQUIRE(init_for(ben, server, "ben"));
   const std::string id =
       ana.json({"customer", "add", "--name", "Talleres Norte", "--city", "León"})["id"];
   REQUIRE(ana.run({"sync"}).status == 0);
@@ -300,10 +295,7 @@ TEST_CASE(
     "[cli][road][scope][refusals]") {
   ServerFixture server;
   CliFixture seller;
-  REQUIRE(seller
-              .run({"init", "--server", server.url(), "--token",
-                    server.create_token("ana", libreta::server::Role::seller)})
-              .status == 0);
+  REQUIRE(init_for(seller, server, "ana", libreta::server::Role::seller));
   const std::string id =
       seller.json({"customer", "add", "--name", "Talleres Sur", "--city", "Cádiz"})["id"];
   REQUIRE(seller.run({"sync"}).status == 0);
@@ -342,12 +334,8 @@ TEST_CASE(
     "[cli][road][conflict]") {
   ServerFixture server;
   CliFixture ana, ben;
-  REQUIRE(
-      ana.run({"init", "--server", server.url(), "--token", server.create_token("ana")}).status ==
-      0);
-  REQUIRE(
-      ben.run({"init", "--server", server.url(), "--token", server.create_token("ben")}).status ==
-      0);
+  REQUIRE(init_for(ana, server, "ana"));
+  REQUIRE(init_for(ben, server, "ben"));
   const std::string id =
       ana.json({"customer", "add", "--name", "Ferretería López", "--city", "Salamanca"})["id"];
   REQUIRE(ana.run({"sync"}).status == 0);
