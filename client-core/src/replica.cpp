@@ -531,17 +531,6 @@ Hlc Replica::Impl::next_version_clock(const RowVersions* row) {
   return clock->now();
 }
 
-TagSet present_tags(const RowVersions& versions, std::string_view field) {
-  TagSet tags;
-  const std::string prefix = std::string(field) + '+';
-  for (auto it = versions.entries().lower_bound(prefix);
-       it != versions.entries().end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    const std::string_view tag = std::string_view(it->first).substr(prefix.size());
-    if (versions.tag_present(field, tag)) tags.emplace_back(tag);
-  }
-  return tags;
-}
-
 // ---- Opening --------------------------------------------------------------------------------
 
 Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -782,17 +771,7 @@ std::size_t Replica::update(std::string_view table_name, std::string_view id,
   bool searchable_changed = false;
   for (const auto& change : changes) {
     row->versions.merge(change);
-    if (!change.element.empty()) {
-      TagSet tags = present_tags(row->versions, change.field);
-      if (tags.empty())
-        row->fields.erase(change.field);
-      else
-        row->fields[change.field] = Value(std::move(tags));
-    } else if (change.value.is_null()) {
-      row->fields.erase(change.field);
-    } else {
-      row->fields[change.field] = change.value;
-    }
+    write_merged_value(row->fields, row->versions, change, change.value);
     impl.append_outbox(change);
     if (changed_columns.empty() || changed_columns.back() != change.field) {
       changed_columns.push_back(change.field);

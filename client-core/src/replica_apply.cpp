@@ -288,20 +288,12 @@ void Replica::Impl::undo_refused(const RefusedChange& refused) {
   }
   auto value = server.fields.find(change.field);
   const Value server_value = value == server.fields.end() ? Value() : value->second;
-  if (!change.element.empty()) {
-    TagSet tags = present_tags(row->versions, change.field);
-    if (tags.empty())
-      row->fields.erase(change.field);
-    else
-      row->fields[change.field] = Value(std::move(tags));
-  } else if (change.field == kDeletedField) {
+  if (change.element.empty() && change.field == kDeletedField) {
     row->deleted = server_value.is_bool() && server_value.as_bool();
-  } else if (!spec->field(change.field)) {
+  } else if (change.element.empty() && !spec->field(change.field)) {
     set_extra(*row, change.field, server_value);
-  } else if (server_value.is_null()) {
-    row->fields.erase(change.field);
   } else {
-    row->fields[change.field] = server_value;
+    write_merged_value(row->fields, row->versions, change, server_value);
   }
   const std::vector<std::string> changed{change.field};
   store(*spec, change.row, *row, Search::later, &changed);
@@ -414,21 +406,12 @@ ApplyResult Replica::apply_remote_in_transaction(const std::vector<Change>& inco
     }
     ++result.applied;
     pending.dirty = true;
-    auto& fields = pending.row.fields;
-    if (!change.element.empty()) {
-      TagSet tags = present_tags(pending.row.versions, change.field);
-      if (tags.empty())
-        fields.erase(change.field);
-      else
-        fields[change.field] = Value(std::move(tags));
-    } else if (change.field == kDeletedField) {
+    if (change.element.empty() && change.field == kDeletedField) {
       pending.row.deleted = values[i].as_bool();
-    } else if (!pending.table->field(change.field)) {
+    } else if (change.element.empty() && !pending.table->field(change.field)) {
       set_extra(pending.row, change.field, values[i]);
-    } else if (values[i].is_null()) {
-      fields.erase(change.field);
     } else {
-      fields[change.field] = std::move(values[i]);
+      write_merged_value(pending.row.fields, pending.row.versions, change, std::move(values[i]));
     }
     if (pending.row.rowid != 0) pending.changed.push_back(change.field);
   }

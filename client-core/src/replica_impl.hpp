@@ -107,8 +107,6 @@ struct Replica::Impl {
   Hlc next_version_clock(const RowVersions* row);
 };
 
-// The tags of a tag-set field present by the merge state.
-TagSet present_tags(const RowVersions& versions, std::string_view field);
 // A table or column name quoted for SQL.
 std::string sql_name(std::string_view name);
 // A value as JSON text (outbox, _extra) and back.

@@ -85,6 +85,33 @@ bool RowVersions::merge(const Change& change) {
   return changed;
 }
 
+TagSet present_tags(const RowVersions& versions, std::string_view field) {
+  TagSet tags;
+  const std::string prefix = tag_key(field, '+', {});
+  for (auto it = versions.entries().lower_bound(prefix);
+       it != versions.entries().end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    const std::string_view tag = std::string_view(it->first).substr(prefix.size());
+    if (versions.tag_present(field, tag)) tags.emplace_back(tag);
+  }
+  return tags;
+}
+
+void write_merged_value(Record& fields, const RowVersions& versions, const Change& change,
+                        Value value) {
+  if (!change.element.empty()) {
+    TagSet tags = present_tags(versions, change.field);
+    if (!tags.empty()) {
+      fields.insert_or_assign(change.field, Value(std::move(tags)));
+      return;
+    }
+  } else if (!value.is_null()) {
+    fields.insert_or_assign(change.field, std::move(value));
+    return;
+  }
+  auto it = fields.find(change.field);
+  if (it != fields.end()) fields.erase(it);
+}
+
 Version RowVersions::latest() const {
   Version best;
   for (const auto& [key, version] : versions_) {

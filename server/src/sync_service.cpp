@@ -522,18 +522,7 @@ class Merger {
       if (!row.versions.merge(change)) return;
       if (row.versions.field(added_key) != added_before) changed.insert(added_key);
       if (row.versions.field(removed_key) != removed_before) changed.insert(removed_key);
-      TagSet tags;
-      const std::string prefix = change.field + '+';
-      for (auto it = row.versions.entries().lower_bound(prefix);
-           it != row.versions.entries().end() && it->first.compare(0, prefix.size(), prefix) == 0;
-           ++it) {
-        const std::string tag = it->first.substr(prefix.size());
-        if (row.versions.tag_present(change.field, tag)) tags.push_back(tag);
-      }
-      if (tags.empty())
-        row.fields.erase(change.field);
-      else
-        row.fields[change.field] = Value(std::move(tags));
+      write_merged_value(row.fields, row.versions, change, Value());
       return;
     }
 
@@ -546,10 +535,7 @@ class Merger {
         !current.is_none() && change.base != current && current.replica != change.version.replica;
     const bool won = row.versions.merge(change);
     if (won) {
-      if (change.value.is_null())
-        row.fields.erase(change.field);
-      else
-        row.fields[change.field] = change.value;
+      write_merged_value(row.fields, row.versions, change, change.value);
       changed.insert(change.field);
     }
     if (concurrent && !(old_value == change.value)) {

@@ -50,4 +50,14 @@ class RowVersions {
   std::map<std::string, Version, std::less<>> versions_;
 };
 
+// The tags of a tag-set field that are present by `versions`, in tag order.
+TagSet present_tags(const RowVersions& versions, std::string_view field);
+
+// Writes into a row's values what a change that won (RowVersions::merge returned true, or a
+// field was set back to a state) makes of its field: a tag set is recomputed from the row's
+// versions, an empty one or a null value clears the field, any other value replaces it.
+// `value` is the change's value, moved in; it is unused for a tag.
+void write_merged_value(Record& fields, const RowVersions& versions, const Change& change,
+                        Value value);
+
 }  // namespace libreta
