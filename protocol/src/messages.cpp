@@ -246,6 +246,86 @@ void read_conflicts(Reader& r, const json& list, std::vector<ConflictNotice>& ou
   }
 }
 
+// A push's changes, each with its sequence "s" (above the previous one), into `out`.
+void read_push_changes(Reader& r, const json& list, std::vector<PushedChange>& out) {
+  if (list.size() > kMaxChangesPerBatch) {
+    r.fail(ErrorCode::too_large, "more than " + std::to_string(kMaxChangesPerBatch) + " changes");
+    return;
+  }
+  out.reserve(list.size());
+  std::uint64_t previous = 0;
+  for (std::size_t i = 0; i < list.size() && !r.error(); ++i) {
+    json item = list[i];
+    if (!item.is_object() || !item.contains("s")) {
+      r.fail(ErrorCode::missing_field, "change " + std::to_string(i) + " has no \"s\"");
+      return;
+    }
+    const json& s = item["s"];
+    if (!s.is_number_unsigned() || s.get<std::uint64_t>() == 0 ||
+        s.get<std::uint64_t>() > kMaxWireSequence || s.get<std::uint64_t>() <= previous) {
+      r.fail(ErrorCode::invalid_value, "change " + std::to_string(i) +
+                                           ": \"s\" must be a whole number above the previous one");
+      return;
+    }
+    previous = s.get<std::uint64_t>();
+    item.erase("s");
+    auto change = change_from_json(item);
+    if (!change) {
+      r.fail(change.error().code(), "change " + std::to_string(i) + ": " + change.error().what());
+      return;
+    }
+    out.push_back({previous, std::move(change).value()});
+  }
+}
+
+// An ack's refusals into `out`.
+void read_refusals(Reader& r, const json& list, std::vector<RefusedChange>& out) {
+  for (const auto& item : list) {
+    if (!item.is_object()) {
+      r.fail(ErrorCode::wrong_type, "a refusal must be an object");
+      return;
+    }
+    Reader rr(item, "refused", {"s", "t", "r", "f", "e", "code", "message", "current"});
+    RefusedChange change;
+    change.seq = rr.sequence("s");
+    change.table = rr.text("t");
+    change.row = rr.text("r");
+    change.field = rr.text("f");
+    if (rr.member("e", false)) change.element = rr.text("e");
+    change.code = error_code_from_name(rr.text("code"));
+    change.message = rr.text("message");
+    if (rr.error()) {
+      r.fail(rr.error()->code(), rr.error()->what());
+      return;
+    }
+    if (auto current = item.find("current"); current != item.end()) {
+      auto state = row_state_from_json(*current);
+      if (!state) {
+        r.fail(state.error().code(), std::string("refused: ") + state.error().what());
+        return;
+      }
+      change.current = std::move(state).value();
+    }
+    out.push_back(std::move(change));
+  }
+}
+
+// Each item of `list` through `parse` into `out`; the first that fails is reported as
+// "<what> <index>: <why>".
+template <typename T, typename Parse>
+void read_each(Reader& r, const json& list, const char* what, Parse parse, std::vector<T>& out) {
+  out.reserve(list.size());
+  for (std::size_t i = 0; i < list.size() && !r.error(); ++i) {
+    auto item = parse(list[i]);
+    if (!item) {
+      r.fail(item.error().code(),
+             std::string(what) + " " + std::to_string(i) + ": " + item.error().what());
+      return;
+    }
+    out.push_back(std::move(item).value());
+  }
+}
+
 Result<Message> decode(const json& j, const std::string& type) {
   if (type == "hello") {
     Reader r(j, type, {"protocol", "schema", "replica", "token"});
@@ -272,39 +352,7 @@ Result<Message> decode(const json& j, const std::string& type) {
   if (type == "push") {
     Reader r(j, type, {"changes"});
     Push m;
-    if (const json* changes = r.array("changes")) {
-      if (changes->size() > kMaxChangesPerBatch) {
-        r.fail(ErrorCode::too_large,
-               "more than " + std::to_string(kMaxChangesPerBatch) + " changes");
-        return *r.error();
-      }
-      m.changes.reserve(changes->size());
-      std::uint64_t previous = 0;
-      for (std::size_t i = 0; i < changes->size() && !r.error(); ++i) {
-        json item = (*changes)[i];
-        if (!item.is_object() || !item.contains("s")) {
-          r.fail(ErrorCode::missing_field, "change " + std::to_string(i) + " has no \"s\"");
-          break;
-        }
-        const json& s = item["s"];
-        if (!s.is_number_unsigned() || s.get<std::uint64_t>() == 0 ||
-            s.get<std::uint64_t>() > kMaxWireSequence || s.get<std::uint64_t>() <= previous) {
-          r.fail(ErrorCode::invalid_value,
-                 "change " + std::to_string(i) +
-                     ": \"s\" must be a whole number above the previous one");
-          break;
-        }
-        previous = s.get<std::uint64_t>();
-        item.erase("s");
-        auto change = change_from_json(item);
-        if (!change) {
-          r.fail(change.error().code(),
-                 "change " + std::to_string(i) + ": " + change.error().what());
-          break;
-        }
-        m.changes.push_back({previous, std::move(change).value()});
-      }
-    }
+    if (const json* changes = r.array("changes")) read_push_changes(r, *changes, m.changes);
     return finish(r, std::move(m));
   }
   if (type == "ack") {
@@ -314,36 +362,7 @@ Result<Message> decode(const json& j, const std::string& type) {
     if (const json* conflicts = r.array("conflicts", false)) {
       read_conflicts(r, *conflicts, m.conflicts);
     }
-    if (const json* refused = r.array("refused", false)) {
-      for (const auto& item : *refused) {
-        if (!item.is_object()) {
-          r.fail(ErrorCode::wrong_type, "a refusal must be an object");
-          break;
-        }
-        Reader rr(item, "refused", {"s", "t", "r", "f", "e", "code", "message", "current"});
-        RefusedChange change;
-        change.seq = rr.sequence("s");
-        change.table = rr.text("t");
-        change.row = rr.text("r");
-        change.field = rr.text("f");
-        if (rr.member("e", false)) change.element = rr.text("e");
-        change.code = error_code_from_name(rr.text("code"));
-        change.message = rr.text("message");
-        if (rr.error()) {
-          r.fail(rr.error()->code(), rr.error()->what());
-          break;
-        }
-        if (auto current = item.find("current"); current != item.end()) {
-          auto state = row_state_from_json(*current);
-          if (!state) {
-            r.fail(state.error().code(), std::string("refused: ") + state.error().what());
-            break;
-          }
-          change.current = std::move(state).value();
-        }
-        m.refused.push_back(std::move(change));
-      }
-    }
+    if (const json* refused = r.array("refused", false)) read_refusals(r, *refused, m.refused);
     return finish(r, std::move(m));
   }
   if (type == "pull") {
@@ -362,27 +381,9 @@ Result<Message> decode(const json& j, const std::string& type) {
     m.after = r.sequence("after");
     m.more = r.boolean("more");
     m.live = r.boolean("live", false);
-    if (const json* rows = r.array("rows")) {
-      m.rows.reserve(rows->size());
-      for (std::size_t i = 0; i < rows->size() && !r.error(); ++i) {
-        auto row = row_state_from_json((*rows)[i]);
-        if (!row) {
-          r.fail(row.error().code(), "row " + std::to_string(i) + ": " + row.error().what());
-          break;
-        }
-        m.rows.push_back(std::move(row).value());
-      }
-    }
+    if (const json* rows = r.array("rows")) read_each(r, *rows, "row", row_state_from_json, m.rows);
     if (const json* evicted = r.array("evict", false)) {
-      m.evicted.reserve(evicted->size());
-      for (std::size_t i = 0; i < evicted->size() && !r.error(); ++i) {
-        auto ref = row_ref_from_json((*evicted)[i]);
-        if (!ref) {
-          r.fail(ref.error().code(), "evict " + std::to_string(i) + ": " + ref.error().what());
-          break;
-        }
-        m.evicted.push_back(std::move(ref).value());
-      }
+      read_each(r, *evicted, "evict", row_ref_from_json, m.evicted);
     }
     return finish(r, std::move(m));
   }

@@ -2,31 +2,19 @@
 
 #include "column_mapping.hpp"
 #include "csv_writer.hpp"
+#include "output.hpp"
 
 namespace libreta::cli {
 
 std::string csv_cell_value(const FieldSpec& field, const Value& value, const LocaleFormat& format) {
   if (value.is_null()) return {};
-  switch (field.kind) {
-    case FieldKind::decimal:
-      return format.exact_number(value.as_number());
-    case FieldKind::integer:
-      return std::to_string(value.as_integer());
-    case FieldKind::date:
-      return format.date(value.as_text());
-    case FieldKind::choice:
-      return std::string(choice_label(field.name, value.as_text(), format.lang()));
-    case FieldKind::boolean:
-      return std::string(
-          choice_label("boolean", value.as_bool() ? "true" : "false", format.lang()));
-    case FieldKind::tag_set: {
-      std::string text;
-      for (const auto& tag : value.as_tags()) text += (text.empty() ? "" : ", ") + tag;
-      return text;
-    }
-    default:
-      return value.is_text() ? value.as_text() : std::string{};
+  // A cell reads as the seller reads the field, except that numbers keep every digit and
+  // date-times stay in ISO form.
+  if (field.kind == FieldKind::decimal && value.is_number()) {
+    return format.exact_number(value.as_number());
   }
+  if (field.kind == FieldKind::date_time && value.is_text()) return value.as_text();
+  return display_value(field, value, format);
 }
 
 std::string export_customers_csv(const client::Replica& replica, const LocaleFormat& format,

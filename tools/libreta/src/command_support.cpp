@@ -11,6 +11,10 @@
 
 namespace libreta::cli {
 
+void choose(CLI::App& command, Action& action, Action run) {
+  command.callback([&action, run = std::move(run)] { action = run; });
+}
+
 void add_field_options(CLI::App& command, Context& ctx, FieldArgs& args,
                        const std::vector<ShortFlag>& flags) {
   command.add_option("--set", args.sets, ctx.tr(Msg::help_set))

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,14 @@ void add_sync_commands(CLI::App& app, Context& ctx, Action& action);      // ini
 void add_demo_command(CLI::App& app, Context& ctx, Action& action);
 
 // ---- Shared by the command files (command_support.cpp) ----------------------------------
+
+// Makes `command`, once chosen by the parser, the action to run.
+void choose(CLI::App& command, Action& action, Action run);
+// The same for a command whose arguments were parsed into `args`: runs `run(ctx, *args)`.
+template <typename Args, typename Run>
+void choose(CLI::App& command, Action& action, Context& ctx, std::shared_ptr<Args> args, Run run) {
+  choose(command, action, [&ctx, args = std::move(args), run] { return run(ctx, *args); });
+}
 
 // Field values given on the command line, in order: --set field=value and the short flags.
 struct FieldArgs {

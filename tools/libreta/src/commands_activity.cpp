@@ -324,9 +324,7 @@ void add_activity_commands(CLI::App& app, Context& ctx, Action& action) {
                   ctx.tr(Msg::help_log_follow_up_title));
   log->add_option("--lost-reason", log_args->lost_reason, ctx.tr(Msg::help_log_lost_reason));
   log->add_option("--revisit", log_args->revisit, ctx.tr(Msg::help_log_revisit))->type_name("DATE");
-  log->callback([&ctx, &action, log_args] {
-    action = [&ctx, log_args] { return log_interaction(ctx, *log_args); };
-  });
+  choose(*log, action, ctx, log_args, log_interaction);
 
   auto* purchase = app.add_subcommand("purchase", ctx.tr(Msg::help_purchase));
   purchase->alias("compra");
@@ -340,28 +338,21 @@ void add_activity_commands(CLI::App& app, Context& ctx, Action& action) {
   add->add_option("--qty", purchase_args->quantity, ctx.tr(Msg::help_purchase_qty));
   add->add_option("--amount", purchase_args->amount, ctx.tr(Msg::help_purchase_amount))->required();
   add->add_option("--note", purchase_args->note, ctx.tr(Msg::help_log_note));
-  add->callback([&ctx, &action, purchase_args] {
-    action = [&ctx, purchase_args] { return purchase_add(ctx, *purchase_args); };
-  });
+  choose(*add, action, ctx, purchase_args, purchase_add);
   auto purchase_customer = std::make_shared<std::string>();
   auto* list = purchase->add_subcommand("list", ctx.tr(Msg::help_purchase_list));
   list->add_option("customer", *purchase_customer, ctx.tr(Msg::help_customer_arg))->required();
-  list->callback([&ctx, &action, purchase_customer] {
-    action = [&ctx, purchase_customer] { return purchase_list(ctx, *purchase_customer); };
-  });
+  choose(*list, action, ctx, purchase_customer, purchase_list);
 
   auto* followups = app.add_subcommand("followups", ctx.tr(Msg::help_followups));
   followups->alias("seguimientos");
   followups->require_subcommand(0, 1);
   auto* followups_list_cmd = followups->add_subcommand("list", ctx.tr(Msg::help_followups_list));
-  followups_list_cmd->callback(
-      [&ctx, &action] { action = [&ctx] { return followups_list(ctx); }; });
+  choose(*followups_list_cmd, action, [&ctx] { return followups_list(ctx); });
   auto done_id = std::make_shared<std::string>();
   auto* done = followups->add_subcommand("done", ctx.tr(Msg::help_followups_done));
   done->add_option("id", *done_id, ctx.tr(Msg::help_followup_id))->required();
-  done->callback([&ctx, &action, done_id] {
-    action = [&ctx, done_id] { return followup_done(ctx, *done_id); };
-  });
+  choose(*done, action, ctx, done_id, followup_done);
   auto followup_args = std::make_shared<FollowUpAddArgs>();
   auto* followup_add_cmd = followups->add_subcommand("add", ctx.tr(Msg::help_followups_add));
   followup_add_cmd->add_option("customer", followup_args->customer, ctx.tr(Msg::help_customer_arg))
@@ -372,9 +363,7 @@ void add_activity_commands(CLI::App& app, Context& ctx, Action& action) {
       ->required();
   followup_add_cmd->add_option("--note", followup_args->note, ctx.tr(Msg::help_log_note));
   followup_add_cmd->add_option("--contact", followup_args->contact, ctx.tr(Msg::help_log_contact));
-  followup_add_cmd->callback([&ctx, &action, followup_args] {
-    action = [&ctx, followup_args] { return followup_add(ctx, *followup_args); };
-  });
+  choose(*followup_add_cmd, action, ctx, followup_args, followup_add);
   followups->callback([&ctx, &action, followups] {
     if (followups->get_subcommands().empty()) action = [&ctx] { return followups_list(ctx); };
   });

@@ -148,31 +148,23 @@ void add_contact_commands(CLI::App& app, Context& ctx, Action& action) {
   auto* add = contact->add_subcommand("add", ctx.tr(Msg::help_contact_add));
   add->add_option("customer", add_args->target, ctx.tr(Msg::help_customer_arg))->required();
   add_field_options(*add, ctx, add_args->fields, contact_flags());
-  add->callback([&ctx, &action, add_args] {
-    action = [&ctx, add_args] { return contact_add(ctx, *add_args); };
-  });
+  choose(*add, action, ctx, add_args, contact_add);
 
   auto edit_args = std::make_shared<ContactArgs>();
   auto* edit = contact->add_subcommand("edit", ctx.tr(Msg::help_contact_edit));
   edit->add_option("contact", edit_args->target, ctx.tr(Msg::help_contact_arg))->required();
   add_field_options(*edit, ctx, edit_args->fields, contact_flags());
-  edit->callback([&ctx, &action, edit_args] {
-    action = [&ctx, edit_args] { return contact_edit(ctx, *edit_args); };
-  });
+  choose(*edit, action, ctx, edit_args, contact_edit);
 
   auto list_args = std::make_shared<ContactArgs>();
   auto* list = contact->add_subcommand("list", ctx.tr(Msg::help_contact_list));
   list->add_option("customer", list_args->target, ctx.tr(Msg::help_customer_arg_optional));
-  list->callback([&ctx, &action, list_args] {
-    action = [&ctx, list_args] { return contact_list(ctx, *list_args); };
-  });
+  choose(*list, action, ctx, list_args, contact_list);
 
   auto delete_args = std::make_shared<ContactArgs>();
   auto* remove = contact->add_subcommand("delete", ctx.tr(Msg::help_contact_delete));
   remove->add_option("contact", delete_args->target, ctx.tr(Msg::help_contact_arg))->required();
-  remove->callback([&ctx, &action, delete_args] {
-    action = [&ctx, delete_args] { return contact_delete(ctx, *delete_args); };
-  });
+  choose(*remove, action, ctx, delete_args, contact_delete);
 }
 
 }  // namespace libreta::cli

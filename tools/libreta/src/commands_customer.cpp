@@ -308,24 +308,18 @@ void add_customer_commands(CLI::App& app, Context& ctx, Action& action) {
   auto add_args = std::make_shared<AddArgs>();
   auto* add = customer->add_subcommand("add", ctx.tr(Msg::help_customer_add));
   add_field_options(*add, ctx, add_args->fields, customer_flags());
-  add->callback([&ctx, &action, add_args] {
-    action = [&ctx, add_args] { return customer_add(ctx, *add_args); };
-  });
+  choose(*add, action, ctx, add_args, customer_add);
 
   auto edit_args = std::make_shared<EditArgs>();
   auto* edit = customer->add_subcommand("edit", ctx.tr(Msg::help_customer_edit));
   edit->add_option("customer", edit_args->customer, ctx.tr(Msg::help_customer_arg))->required();
   add_field_options(*edit, ctx, edit_args->fields, customer_flags());
-  edit->callback([&ctx, &action, edit_args] {
-    action = [&ctx, edit_args] { return customer_edit(ctx, *edit_args); };
-  });
+  choose(*edit, action, ctx, edit_args, customer_edit);
 
   auto show_arg = std::make_shared<std::string>();
   auto* show = customer->add_subcommand("show", ctx.tr(Msg::help_customer_show));
   show->add_option("customer", *show_arg, ctx.tr(Msg::help_customer_arg))->required();
-  show->callback([&ctx, &action, show_arg] {
-    action = [&ctx, show_arg] { return customer_show(ctx, *show_arg); };
-  });
+  choose(*show, action, ctx, show_arg, customer_show);
 
   auto list_args = std::make_shared<ListArgs>();
   auto* list = customer->add_subcommand("list", ctx.tr(Msg::help_customer_list));
@@ -339,16 +333,12 @@ void add_customer_commands(CLI::App& app, Context& ctx, Action& action) {
   list->add_option("--tag", list_args->tag, ctx.tr(Msg::help_filter_tag));
   list->add_option("--limit", list_args->limit, ctx.tr(Msg::help_limit))
       ->check(CLI::PositiveNumber);
-  list->callback([&ctx, &action, list_args] {
-    action = [&ctx, list_args] { return customer_list(ctx, *list_args); };
-  });
+  choose(*list, action, ctx, list_args, customer_list);
 
   auto delete_arg = std::make_shared<std::string>();
   auto* remove = customer->add_subcommand("delete", ctx.tr(Msg::help_customer_delete));
   remove->add_option("customer", *delete_arg, ctx.tr(Msg::help_customer_arg))->required();
-  remove->callback([&ctx, &action, delete_arg] {
-    action = [&ctx, delete_arg] { return customer_delete(ctx, *delete_arg); };
-  });
+  choose(*remove, action, ctx, delete_arg, customer_delete);
 }
 
 }  // namespace libreta::cli

@@ -149,7 +149,7 @@ int demo(Context& ctx) {
 
 void add_demo_command(CLI::App& app, Context& ctx, Action& action) {
   auto* demo_cmd = app.add_subcommand("demo", ctx.tr(Msg::help_demo));
-  demo_cmd->callback([&ctx, &action] { action = [&ctx] { return demo(ctx); }; });
+  choose(*demo_cmd, action, [&ctx] { return demo(ctx); });
 }
 
 }  // namespace libreta::cli

@@ -247,9 +247,7 @@ void add_reminder_commands(CLI::App& app, Context& ctx, Action& action) {
   search_cmd->add_option("text", search_args->words, ctx.tr(Msg::help_search_text))->required();
   search_cmd->add_option("--limit", search_args->limit, ctx.tr(Msg::help_limit))
       ->check(CLI::PositiveNumber);
-  search_cmd->callback([&ctx, &action, search_args] {
-    action = [&ctx, search_args] { return search(ctx, *search_args); };
-  });
+  choose(*search_cmd, action, ctx, search_args, search);
 
   auto reminder_args = std::make_shared<ReminderArgs>();
   auto* reminders_cmd = app.add_subcommand("reminders", ctx.tr(Msg::help_reminders));
@@ -259,13 +257,11 @@ void add_reminder_commands(CLI::App& app, Context& ctx, Action& action) {
   reminders_cmd
       ->add_option("--quiet-days", reminder_args->quiet_days, ctx.tr(Msg::help_reminders_quiet))
       ->check(CLI::Range(1, 3650));
-  reminders_cmd->callback([&ctx, &action, reminder_args] {
-    action = [&ctx, reminder_args] { return reminders(ctx, *reminder_args); };
-  });
+  choose(*reminders_cmd, action, ctx, reminder_args, reminders);
 
   auto* segments_cmd = app.add_subcommand("segments", ctx.tr(Msg::help_segments));
   segments_cmd->alias("segmentos");
-  segments_cmd->callback([&ctx, &action] { action = [&ctx] { return segments(ctx); }; });
+  choose(*segments_cmd, action, [&ctx] { return segments(ctx); });
 }
 
 }  // namespace libreta::cli

@@ -394,83 +394,84 @@ std::string author(const std::string& user, const Version& version) {
   return user.empty() ? version.replica : user;
 }
 
-int status(Context& ctx) {
-  auto& replica = ctx.replica();
-  const std::string server = replica.setting(kServerUrlSetting).value_or("");
-  const bool has_token = !replica.setting(kTokenSetting).value_or("").empty();
-  const std::size_t pending = replica.pending_count();
+// What `status` reports, read once from the replica and the watch file.
+struct StatusReport {
+  std::string server;
+  bool has_token = false;
+  std::size_t pending = 0;
   std::optional<std::uint64_t> last_sync;
+  std::vector<ConflictNotice> lost;
+  std::vector<ConflictNotice> won;
+  std::vector<RefusedChange> refusals;
+  WatchState watch;
+};
+
+StatusReport read_status(Context& ctx) {
+  auto& replica = ctx.replica();
+  StatusReport report;
+  report.server = replica.setting(kServerUrlSetting).value_or("");
+  report.has_token = !replica.setting(kTokenSetting).value_or("").empty();
+  report.pending = replica.pending_count();
   if (auto text = replica.setting("last_sync_ms")) {
     try {
-      last_sync = std::stoull(*text);
+      report.last_sync = std::stoull(*text);
     } catch (const std::exception&) {
     }
   }
-  const auto lost = replica.reported_conflicts(client::ConflictSide::lost);
-  const auto won = replica.reported_conflicts(client::ConflictSide::won);
-  const auto refusals = replica.reported_refusals();
-  const WatchState watch = read_watch_file(ctx);
+  report.lost = replica.reported_conflicts(client::ConflictSide::lost);
+  report.won = replica.reported_conflicts(client::ConflictSide::won);
+  report.refusals = replica.reported_refusals();
+  report.watch = read_watch_file(ctx);
+  return report;
+}
 
-  if (ctx.json) {
-    nlohmann::json out;
-    out["home"] = ctx.home().string();
-    out["replica_id"] = replica.replica_id();
-    out["server"] = server.empty() ? nlohmann::json(nullptr) : nlohmann::json(server);
-    out["token"] = has_token;
-    out["sync_running"] = watch.running;
-    out["connected"] = watch.connected;
-    out["pending_changes"] = pending;
-    out["last_sync_ms"] = last_sync ? nlohmann::json(*last_sync) : nullptr;
-    out["conflicts"] = nlohmann::json::array();
-    for (const auto* list : {&lost, &won}) {
-      for (const auto& c : *list) {
-        out["conflicts"].push_back({{"table", c.table},
-                                    {"row", c.row},
-                                    {"field", c.field},
-                                    {"kind", c.kind},
-                                    {"side", list == &lost ? "lost" : "won"},
-                                    {"kept", value_json(c.kept)},
-                                    {"kept_by", author(c.kept_user, c.kept_version)},
-                                    {"kept_ms", c.kept_version.hlc.millis()},
-                                    {"lost", value_json(c.lost)},
-                                    {"lost_by", author(c.lost_user, c.lost_version)},
-                                    {"lost_ms", c.lost_version.hlc.millis()}});
-      }
+void print_status_json(Context& ctx, const StatusReport& report) {
+  nlohmann::json out;
+  out["home"] = ctx.home().string();
+  out["replica_id"] = ctx.replica().replica_id();
+  out["server"] = report.server.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.server);
+  out["token"] = report.has_token;
+  out["sync_running"] = report.watch.running;
+  out["connected"] = report.watch.connected;
+  out["pending_changes"] = report.pending;
+  out["last_sync_ms"] = report.last_sync ? nlohmann::json(*report.last_sync) : nullptr;
+  out["conflicts"] = nlohmann::json::array();
+  for (const auto* list : {&report.lost, &report.won}) {
+    for (const auto& c : *list) {
+      out["conflicts"].push_back({{"table", c.table},
+                                  {"row", c.row},
+                                  {"field", c.field},
+                                  {"kind", c.kind},
+                                  {"side", list == &report.lost ? "lost" : "won"},
+                                  {"kept", value_json(c.kept)},
+                                  {"kept_by", author(c.kept_user, c.kept_version)},
+                                  {"kept_ms", c.kept_version.hlc.millis()},
+                                  {"lost", value_json(c.lost)},
+                                  {"lost_by", author(c.lost_user, c.lost_version)},
+                                  {"lost_ms", c.lost_version.hlc.millis()}});
     }
-    out["refused"] = nlohmann::json::array();
-    const std::size_t first_refused =
-        refusals.size() > kRefusalsShownJson ? refusals.size() - kRefusalsShownJson : 0;
-    for (std::size_t i = first_refused; i < refusals.size(); ++i) {
-      const auto& r = refusals[i];
-      nlohmann::json item{{"table", r.table},
-                          {"row", r.row},
-                          {"field", r.field},
-                          {"code", std::string(error_code_name(r.code))},
-                          {"reason", ctx.tr(refusal_reason(r))},
-                          {"message", r.message}};
-      if (!r.element.empty()) item["element"] = r.element;
-      out["refused"].push_back(std::move(item));
-    }
-    print_json(ctx, out);
-    return kExitOk;
   }
-  auto& out = ctx.out();
-  TextTable rows;
-  rows.add_row({ctx.tr(Msg::status_book), ctx.book_path().string()});
-  rows.add_row(
-      {ctx.tr(Msg::status_server), server.empty() ? ctx.tr(Msg::status_no_server) : server});
-  rows.add_row({ctx.tr(Msg::status_connection),
-                watch.running ? (watch.connected ? ctx.tr(Msg::status_connected)
-                                                 : ctx.tr(Msg::status_disconnected))
-                              : ctx.tr(Msg::status_not_running)});
-  rows.add_row({ctx.tr(Msg::status_pending_label), std::to_string(pending)});
-  rows.add_row({ctx.tr(Msg::status_last_sync),
-                last_sync ? local_time(ctx, *last_sync) : ctx.tr(Msg::status_never)});
-  rows.add_row({ctx.tr(Msg::status_conflicts), std::to_string(lost.size())});
-  rows.add_row({ctx.tr(Msg::status_won), std::to_string(won.size())});
-  rows.add_row({ctx.tr(Msg::status_refused), std::to_string(refusals.size())});
-  rows.print(out, "");
+  out["refused"] = nlohmann::json::array();
+  const auto& refusals = report.refusals;
+  const std::size_t first_refused =
+      refusals.size() > kRefusalsShownJson ? refusals.size() - kRefusalsShownJson : 0;
+  for (std::size_t i = first_refused; i < refusals.size(); ++i) {
+    const auto& r = refusals[i];
+    nlohmann::json item{{"table", r.table},
+                        {"row", r.row},
+                        {"field", r.field},
+                        {"code", std::string(error_code_name(r.code))},
+                        {"reason", ctx.tr(refusal_reason(r))},
+                        {"message", r.message}};
+    if (!r.element.empty()) item["element"] = r.element;
+    out["refused"].push_back(std::move(item));
+  }
+  print_json(ctx, out);
+}
 
+// The newest conflicts of one side, a line each: what the seller lost, or what they kept.
+void print_conflicts(Context& ctx, const std::vector<ConflictNotice>& list, bool lost) {
+  auto& out = ctx.out();
   const auto field_name = [&](const ConflictNotice& c) {
     return std::string(field_label(c.field, ctx.lang()));
   };
@@ -481,39 +482,52 @@ int status(Context& ctx) {
     const FieldSpec* spec = table ? table->field(c.field) : nullptr;
     return spec ? display_value(*spec, v, ctx.format()) : value_json(v).dump();
   };
-  const auto newest = [](const std::vector<ConflictNotice>& list) {
-    return list.size() > kConflictsShown ? list.size() - kConflictsShown : 0;
-  };
-  if (!lost.empty()) out << '\n' << ctx.tr(Msg::status_conflicts_heading) << '\n';
-  for (std::size_t i = newest(lost); i < lost.size(); ++i) {
-    const auto& c = lost[i];
+  if (list.empty()) return;
+  out << '\n' << ctx.tr(lost ? Msg::status_conflicts_heading : Msg::status_won_heading) << '\n';
+  const std::size_t first = list.size() > kConflictsShown ? list.size() - kConflictsShown : 0;
+  for (std::size_t i = first; i < list.size(); ++i) {
+    const auto& c = list[i];
     const std::string who = row_label(ctx, c.table, c.row);
-    const std::string by = author(c.kept_user, c.kept_version);
-    const std::string when = local_time(ctx, c.kept_version.hlc.millis());
+    // The other side: who wrote the value that won over the seller's, or that the seller's beat.
+    const std::string by =
+        lost ? author(c.kept_user, c.kept_version) : author(c.lost_user, c.lost_version);
+    const std::string when = local_time(ctx, (lost ? c.kept_version : c.lost_version).hlc.millis());
+    out << "  ";
     if (c.kind == "edit_of_deleted") {
-      out << "  " << ctx.tr(Msg::status_deleted_line, {who, by, when, field_name(c)}) << '\n';
+      out << (lost ? ctx.tr(Msg::status_deleted_line, {who, by, when, field_name(c)})
+                   : ctx.tr(Msg::status_deleted_won_line, {who, by, field_name(c), when}));
+    } else if (lost) {
+      out << ctx.tr(Msg::status_lost_line,
+                    {who, field_name(c), shown(c, c.kept), by, when, shown(c, c.lost)});
     } else {
-      out << "  "
-          << ctx.tr(Msg::status_lost_line,
-                    {who, field_name(c), shown(c, c.kept), by, when, shown(c, c.lost)})
-          << '\n';
+      out << ctx.tr(Msg::status_won_line,
+                    {who, field_name(c), shown(c, c.kept), shown(c, c.lost), by, when});
     }
+    out << '\n';
   }
-  if (!won.empty()) out << '\n' << ctx.tr(Msg::status_won_heading) << '\n';
-  for (std::size_t i = newest(won); i < won.size(); ++i) {
-    const auto& c = won[i];
-    const std::string who = row_label(ctx, c.table, c.row);
-    const std::string by = author(c.lost_user, c.lost_version);
-    const std::string when = local_time(ctx, c.lost_version.hlc.millis());
-    if (c.kind == "edit_of_deleted") {
-      out << "  " << ctx.tr(Msg::status_deleted_won_line, {who, by, field_name(c), when}) << '\n';
-    } else {
-      out << "  "
-          << ctx.tr(Msg::status_won_line,
-                    {who, field_name(c), shown(c, c.kept), shown(c, c.lost), by, when})
-          << '\n';
-    }
-  }
+}
+
+void print_status_text(Context& ctx, const StatusReport& report) {
+  auto& out = ctx.out();
+  TextTable rows;
+  rows.add_row({ctx.tr(Msg::status_book), ctx.book_path().string()});
+  rows.add_row({ctx.tr(Msg::status_server),
+                report.server.empty() ? ctx.tr(Msg::status_no_server) : report.server});
+  rows.add_row({ctx.tr(Msg::status_connection),
+                report.watch.running ? (report.watch.connected ? ctx.tr(Msg::status_connected)
+                                                               : ctx.tr(Msg::status_disconnected))
+                                     : ctx.tr(Msg::status_not_running)});
+  rows.add_row({ctx.tr(Msg::status_pending_label), std::to_string(report.pending)});
+  rows.add_row({ctx.tr(Msg::status_last_sync),
+                report.last_sync ? local_time(ctx, *report.last_sync) : ctx.tr(Msg::status_never)});
+  rows.add_row({ctx.tr(Msg::status_conflicts), std::to_string(report.lost.size())});
+  rows.add_row({ctx.tr(Msg::status_won), std::to_string(report.won.size())});
+  rows.add_row({ctx.tr(Msg::status_refused), std::to_string(report.refusals.size())});
+  rows.print(out, "");
+
+  print_conflicts(ctx, report.lost, true);
+  print_conflicts(ctx, report.won, false);
+  const auto& refusals = report.refusals;
   if (!refusals.empty()) out << '\n' << ctx.tr(Msg::status_refused_heading) << '\n';
   const std::size_t first_refused =
       refusals.size() > kRefusalsShown ? refusals.size() - kRefusalsShown : 0;
@@ -526,6 +540,14 @@ int status(Context& ctx) {
                   {row_label(ctx, r.table, r.row), field, ctx.tr(refusal_reason(r)), r.message})
         << '\n';
   }
+}
+
+int status(Context& ctx) {
+  const StatusReport report = read_status(ctx);
+  if (ctx.json)
+    print_status_json(ctx, report);
+  else
+    print_status_text(ctx, report);
   return kExitOk;
 }
 
@@ -540,8 +562,7 @@ void add_sync_commands(CLI::App& app, Context& ctx, Action& action) {
   init_cmd->add_option("--ca", init_args->ca_file, ctx.tr(Msg::help_init_ca))->type_name("FILE");
   init_cmd->add_flag("--allow-plain", init_args->allow_plain, ctx.tr(Msg::help_init_allow_plain));
   init_cmd->add_option("--owner", init_args->owner, ctx.tr(Msg::help_init_owner));
-  init_cmd->callback(
-      [&ctx, &action, init_args] { action = [&ctx, init_args] { return init(ctx, *init_args); }; });
+  choose(*init_cmd, action, ctx, init_args, init);
 
   auto sync_args = std::make_shared<SyncArgs>();
   auto* sync_cmd = app.add_subcommand("sync", ctx.tr(Msg::help_sync));
@@ -558,7 +579,7 @@ void add_sync_commands(CLI::App& app, Context& ctx, Action& action) {
 
   auto* status_cmd = app.add_subcommand("status", ctx.tr(Msg::help_status));
   status_cmd->alias("estado");
-  status_cmd->callback([&ctx, &action] { action = [&ctx] { return status(ctx); }; });
+  choose(*status_cmd, action, [&ctx] { return status(ctx); });
 }
 
 }  // namespace libreta::cli

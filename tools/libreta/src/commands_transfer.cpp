@@ -266,9 +266,7 @@ void add_transfer_commands(CLI::App& app, Context& ctx, Action& action) {
       ->allow_extra_args(false);
   import_cmd->add_option("--status", import_args->status, ctx.tr(Msg::help_import_status));
   import_cmd->add_option("--owner", import_args->owner, ctx.tr(Msg::help_import_owner));
-  import_cmd->callback([&ctx, &action, import_args] {
-    action = [&ctx, import_args] { return import_file(ctx, *import_args); };
-  });
+  choose(*import_cmd, action, ctx, import_args, import_file);
 
   auto export_args = std::make_shared<ExportArgs>();
   auto* export_cmd = app.add_subcommand("export", ctx.tr(Msg::help_export));
@@ -278,9 +276,7 @@ void add_transfer_commands(CLI::App& app, Context& ctx, Action& action) {
       ->check(CLI::IsMember({"csv", "vcard", "vcf", "ics"}));
   export_cmd->add_option("--out,-o", export_args->out, ctx.tr(Msg::help_export_out))
       ->type_name("FILE");
-  export_cmd->callback([&ctx, &action, export_args] {
-    action = [&ctx, export_args] { return export_book(ctx, *export_args); };
-  });
+  choose(*export_cmd, action, ctx, export_args, export_book);
 }
 
 }  // namespace libreta::cli

@@ -69,6 +69,19 @@ class Importer {
                    std::string& detail, const Progress& progress = {});
 
  private:
+  struct Book;
+  // Checks the document and maps its header row to fields (into report.mapping).
+  ImportProblem map_header(const CsvDocument& doc, const ImportOptions& options,
+                           ImportReport& report, std::string& detail) const;
+  // One data record's fields as converted; its problems go to row.reasons.
+  Record read_record(const CsvRecord& record, std::size_t header_size, const ColumnMapping& mapping,
+                     ImportedRow& row, std::string& given_id) const;
+  // Updates the customer the row matches, or creates one.
+  void write_row(const Record& fields, const std::string& given_id, const ImportOptions& options,
+                 Book& book, ImportedRow& row);
+  void create_customer(const Record& fields, const std::string& given_id,
+                       const ImportOptions& options, Book& book, ImportedRow& row);
+
   client::Replica& replica_;
   Lang lang_;
 };
