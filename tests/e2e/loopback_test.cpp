@@ -3,7 +3,9 @@
 // pushes, pulls, converges on and undoes, step by step.
 #include <catch2/catch.hpp>
 
+#include "libreta/protocol/ids.hpp"
 #include "support/loopback_fixture.hpp"
+#include "support/memory_replica.hpp"
 
 using namespace libreta;
 using namespace libreta::test;
@@ -115,4 +117,28 @@ TEST_CASE("loopback: a download cut between two pages resumes where it stopped",
   laptop.catch_up();
   CHECK(laptop.status().rows_received == 10);  // counted across the cut, none twice
   CHECK(laptop.replica().canonical_dump() == server.store().canonical_dump());
+}
+
+TEST_CASE("loopback: a device that keeps its rows in memory syncs through the same protocol",
+          "[loopback][memory]") {
+  LoopbackFixture server;
+  LoopbackDevice& office = server.device(server.token("marta", Role::manager));
+  const std::string id = office.add_customer("Hermanos Ruiz");
+  office.sync();
+
+  auto clock = std::make_shared<FakeClock>(kLoopbackStart);
+  auto storage = std::make_unique<MemoryReplica>(new_replica_id(), clock);
+  MemoryReplica& memory = *storage;
+  LoopbackDevice& light =
+      server.device(server.token("luis", Role::manager), std::move(storage), clock);
+  light.sync();
+  CHECK(memory.field(tables::customers, id, "name") == Value("Hermanos Ruiz"));
+
+  memory.set(tables::customers, id, "phone", Value("+34 600 000 000"));
+  light.sync();
+  CHECK(memory.pending_count() == 0);
+  office.catch_up();
+  CHECK(office.field(id, "phone") == Value("+34 600 000 000"));
+  CHECK(office.replica().canonical_dump() == server.store().canonical_dump());
+  CHECK(light.failures().empty());
 }

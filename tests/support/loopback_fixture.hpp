@@ -1,5 +1,6 @@
 // The real client and the real server in one test process, with no sockets: each device is a
-// SQLite Replica in a temporary directory running the client's SyncProtocol, and its
+// SQLite Replica in a temporary directory (or a light device's own storage, such as
+// support/memory_replica.hpp) running the client's SyncProtocol, and its
 // connection to the server's SyncService is a loopback that hands frames both ways. The
 // server and every device run on fake clocks.
 //
@@ -132,26 +133,34 @@ class Loopback final : public server::Outbound {
   std::shared_ptr<server::SyncConnection> connection_;
 };
 
-// A seller's device: its replica file, the protocol that syncs it, and what the protocol
-// reported (its status, the conflicts and refusals it was told of, its failures).
+// A seller's device: its storage (a replica file, or any SyncReplica), the protocol that
+// syncs it, and what the protocol reported (its status, the conflicts and refusals it was
+// told of, its failures).
 class LoopbackDevice final : public client::SyncProtocol::Delegate {
  public:
-  LoopbackDevice(server::SyncService& service, std::string token, std::uint64_t clock_start)
-      : service_(service), clock_(std::make_shared<FakeClock>(clock_start)) {
+  // A device with a replica file on its own fake clock.
+  LoopbackDevice(server::SyncService& service, std::string token, std::shared_ptr<FakeClock> clock)
+      : service_(service), clock_(std::move(clock)) {
     client::ReplicaOptions options;
     options.clock = clock_;
     replica_ = client::Replica::open(dir_.file("book.db"), options);
-    sync_replica_ = std::make_unique<client::SqliteSyncReplica>(*replica_);
-    client::SyncProtocol::Options protocol_options;
-    protocol_options.token = std::move(token);
-    protocol_options.clock = clock_;
-    protocol_ =
-        std::make_unique<client::SyncProtocol>(*sync_replica_, std::move(protocol_options), *this);
-    protocol_->load_status();
+    storage_ = std::make_unique<client::SqliteSyncReplica>(*replica_);
+    start_protocol(std::move(token));
+  }
+  // A device whose storage is `storage` (a light device's), on `clock`.
+  LoopbackDevice(server::SyncService& service, std::string token,
+                 std::unique_ptr<client::SyncReplica> storage, std::shared_ptr<FakeClock> clock)
+      : service_(service), clock_(std::move(clock)), storage_(std::move(storage)) {
+    start_protocol(std::move(token));
   }
   ~LoopbackDevice() override { disconnect(); }
 
-  client::Replica& replica() { return *replica_; }
+  // The replica file (devices made with one).
+  client::Replica& replica() {
+    REQUIRE(replica_);
+    return *replica_;
+  }
+  client::SyncReplica& storage() { return *storage_; }
   FakeClock& clock() { return *clock_; }
   const client::SyncStatus& status() const { return status_; }
   bool connected() const { return loopback_ != nullptr; }
@@ -197,7 +206,7 @@ class LoopbackDevice final : public client::SyncProtocol::Delegate {
   // Connects if needed and runs until everything is pushed and everything pulled.
   void sync() {
     connect();
-    run_until([&] { return client::is_synced(status_) && replica_->pending_count() == 0; });
+    run_until([&] { return client::is_synced(status_) && storage_->pending_count() == 0; });
   }
   // Syncs and reads the server's stream up to its last sequence (a manager's device).
   void catch_up() {
@@ -206,26 +215,34 @@ class LoopbackDevice final : public client::SyncProtocol::Delegate {
     run_until([&] { return status_.cursor >= last; });
   }
 
-  // ---- The app's writes and reads ----
+  // ---- The app's writes and reads, on the replica file ----
   std::string add_customer(const std::string& name, const std::string& owner = {}) {
     Customer customer;
     customer.name = name;
     customer.status = "active";
     customer.city = "Sevilla";
     customer.owner = owner;
-    return replica_->create(customer);
+    return replica().create(customer);
   }
   void set(const std::string& id, const std::string& field, Value value) {
-    replica_->update(tables::customers, id, Record{{field, std::move(value)}});
+    replica().update(tables::customers, id, Record{{field, std::move(value)}});
   }
-  std::optional<Value> field(const std::string& id, const std::string& name) const {
-    auto row = replica_->get(tables::customers, id);
+  std::optional<Value> field(const std::string& id, const std::string& name) {
+    auto row = replica().get(tables::customers, id);
     if (!row) return std::nullopt;
     auto it = row->find(name);
     return it == row->end() ? Value() : it->second;
   }
 
  private:
+  void start_protocol(std::string token) {
+    client::SyncProtocol::Options options;
+    options.token = std::move(token);
+    options.clock = clock_;
+    protocol_ = std::make_unique<client::SyncProtocol>(*storage_, std::move(options), *this);
+    protocol_->load_status();
+  }
+
   // ---- client::SyncProtocol::Delegate ----
   void send(std::string bytes, bool compressed) override {
     if (loopback_) loopback_->send_to_server(std::move(bytes), compressed);
@@ -254,8 +271,8 @@ class LoopbackDevice final : public client::SyncProtocol::Delegate {
   server::SyncService& service_;
   TempDir dir_;
   std::shared_ptr<FakeClock> clock_;
-  std::unique_ptr<client::Replica> replica_;
-  std::unique_ptr<client::SqliteSyncReplica> sync_replica_;
+  std::unique_ptr<client::Replica> replica_;  // null for a device with storage of its own
+  std::unique_ptr<client::SyncReplica> storage_;
   std::unique_ptr<client::SyncProtocol> protocol_;
   std::shared_ptr<Loopback> loopback_;
   client::SyncStatus status_;
@@ -291,8 +308,16 @@ class LoopbackFixture {
   // A new device holding `token`, its clock `clock_ahead` ahead of the server's.
   LoopbackDevice& device(const std::string& token,
                          std::chrono::milliseconds clock_ahead = std::chrono::milliseconds(0)) {
-    devices_.push_back(std::make_unique<LoopbackDevice>(
-        *service_, token, kLoopbackStart + static_cast<std::uint64_t>(clock_ahead.count())));
+    auto clock = std::make_shared<FakeClock>(kLoopbackStart +
+                                             static_cast<std::uint64_t>(clock_ahead.count()));
+    devices_.push_back(std::make_unique<LoopbackDevice>(*service_, token, std::move(clock)));
+    return *devices_.back();
+  }
+  // A new device holding `token` whose storage is `storage`, on `clock`.
+  LoopbackDevice& device(const std::string& token, std::unique_ptr<client::SyncReplica> storage,
+                         std::shared_ptr<FakeClock> clock) {
+    devices_.push_back(
+        std::make_unique<LoopbackDevice>(*service_, token, std::move(storage), std::move(clock)));
     return *devices_.back();
   }
 
