@@ -1,5 +1,7 @@
-// Private state of a Replica, shared by the files that implement it (replica.cpp: open,
-// writes, outbox; replica_apply.cpp: remote merge and dump; replica_queries.cpp: queries).
+// Private state of a Replica, shared by the files that implement it: replica.cpp (opening,
+// migrations, meta), replica_rows.cpp (rows on disk, search documents), replica_write.cpp
+// (local writes), replica_outbox.cpp, replica_apply.cpp (remote merge, conflicts, refusals,
+// dump), replica_queries.cpp and replica_reports.cpp (the seller's lists and reports).
 //
 // Storage layout (docs/storage.md has the full description):
 //   <table>        one SQLite table per schema table: id TEXT PRIMARY KEY, one column per
@@ -106,6 +108,9 @@ struct Replica::Impl {
   // A new clock value for a local write to a row, above every version the row has.
   Hlc next_version_clock(const RowVersions* row);
 };
+
+// The SQL that loads and stores rows of `table` (replica_rows.cpp).
+Replica::Impl::TableSql make_table_sql(const TableSpec& table);
 
 // A table or column name quoted for SQL.
 std::string sql_name(std::string_view name);

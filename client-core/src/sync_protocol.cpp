@@ -1,23 +1,16 @@
 // SyncProtocol: the client's side of one sync connection (see sync_protocol.hpp).
-#include "sync_protocol.hpp"
+#include "libreta/client/sync_protocol.hpp"
 
-#include "libreta/protocol/compression.hpp"
-
-#include <chrono>
+#include <algorithm>
 #include <type_traits>
 #include <utility>
 
+#include "libreta/protocol/compression.hpp"
+#include "libreta/protocol/customer_book.hpp"
+
 namespace libreta::client {
 
-std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
 namespace {
-
-constexpr const char* kLastSyncSetting = "last_sync_ms";
 
 // Non-fatal server errors that mean a request was dropped and must be sent again: the
 // server does not say which request, so the session reconnects (with backoff) and resends.
@@ -44,24 +37,22 @@ std::string describe(const std::vector<RefusedChange>& refused) {
   return text;
 }
 
-std::optional<std::uint64_t> parse_ms(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  try {
-    return std::stoull(*text);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
 }  // namespace
 
-SyncProtocol::SyncProtocol(Replica& replica, const SyncOptions& options, Delegate& delegate)
-    : replica_(replica), options_(options), delegate_(delegate) {}
+SyncProtocol::Options SyncProtocol::options_of(const SyncOptions& options) {
+  return Options{options.token, options.compress, options.push_batch, options.clock};
+}
+
+SyncProtocol::SyncProtocol(SyncReplica& replica, Options options, Delegate& delegate)
+    : replica_(replica),
+      options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : std::make_shared<SystemClock>()),
+      delegate_(delegate) {}
 
 void SyncProtocol::load_status() {
   cursor_ = replica_.sync_cursor();
   pending_ = replica_.pending_count();
-  const auto last_sync = parse_ms(replica_.setting(kLastSyncSetting));
+  const auto last_sync = replica_.last_sync_ms();
   delegate_.update_status([&](SyncStatus& s) { s.last_sync_ms = last_sync; });
   publish(false);
 }
@@ -341,7 +332,7 @@ void SyncProtocol::publish(bool activity) {
   if (activity && welcomed_ && caught_up_ && !conflicts_pulling_ && pending_ == 0 &&
       !push_in_flight_) {
     synced_at = now_ms();
-    replica_.set_setting(kLastSyncSetting, std::to_string(*synced_at));
+    replica_.set_last_sync_ms(*synced_at);
   }
   delegate_.update_status([&](SyncStatus& s) {
     s.connected = welcomed_;

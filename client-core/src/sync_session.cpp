@@ -14,7 +14,8 @@
 #include <thread>
 
 #include "libreta/client/replica.hpp"
-#include "sync_protocol.hpp"
+#include "libreta/client/sqlite_sync_replica.hpp"
+#include "libreta/client/sync_protocol.hpp"
 #include "sync_transport.hpp"
 
 namespace libreta::client {
@@ -49,15 +50,21 @@ std::chrono::milliseconds backoff_delay(const SyncOptions& options, unsigned att
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(full * factor)));
 }
 
+// The clock of the options, or the system's.
+std::shared_ptr<ClockSource> clock_of(const SyncOptions& options) {
+  return options.clock ? options.clock : std::make_shared<SystemClock>();
+}
+
 }  // namespace
 
 struct SyncSession::Impl final : SyncProtocol::Delegate, SyncTransport::Handler {
   Impl(std::filesystem::path replica_file, SyncOptions sync_options)
-      : file(std::move(replica_file)), options(std::move(sync_options)) {}
+      : file(std::move(replica_file)), options(std::move(sync_options)), clock(clock_of(options)) {}
 
   // ---- Configuration, fixed at construction ----
   const std::filesystem::path file;
   const SyncOptions options;
+  const std::shared_ptr<ClockSource> clock;
 
   // ---- Shared with other threads ----
   mutable std::mutex status_mutex;
@@ -71,6 +78,7 @@ struct SyncSession::Impl final : SyncProtocol::Delegate, SyncTransport::Handler 
 
   // ---- The session's thread only ----
   std::unique_ptr<Replica> replica;
+  std::unique_ptr<SqliteSyncReplica> sync_replica;  // the protocol's view of `replica`
   std::unique_ptr<SyncProtocol> protocol;
   std::shared_ptr<SyncTransport> transport;
   std::optional<ServerAddress> address;
@@ -107,6 +115,7 @@ struct SyncSession::Impl final : SyncProtocol::Delegate, SyncTransport::Handler 
     outbox_timer.reset();
     retry_timer.reset();
     protocol.reset();
+    sync_replica.reset();
     replica.reset();  // the replica is used on this thread only, closed here too
   }
 
@@ -127,10 +136,16 @@ struct SyncSession::Impl final : SyncProtocol::Delegate, SyncTransport::Handler 
     if (stopping) return;
     try {
       if (!replica) {
-        auto opened = Replica::open(file);
-        auto fresh = std::make_unique<SyncProtocol>(*opened, options, *this);
+        ReplicaOptions replica_options;
+        replica_options.clock = clock;
+        auto opened = Replica::open(file, replica_options);
+        auto view = std::make_unique<SqliteSyncReplica>(*opened);
+        SyncProtocol::Options protocol_options = SyncProtocol::options_of(options);
+        protocol_options.clock = clock;
+        auto fresh = std::make_unique<SyncProtocol>(*view, std::move(protocol_options), *this);
         fresh->load_status();
         replica = std::move(opened);
+        sync_replica = std::move(view);
         protocol = std::move(fresh);
         arm_outbox_timer();
       }
@@ -246,9 +261,9 @@ struct SyncSession::Impl final : SyncProtocol::Delegate, SyncTransport::Handler 
     guarded([&] { protocol->on_frame(bytes, binary); });
   }
 
-  void on_failure(const SyncError& error) override {
+  void on_failure(ErrorCode code, std::string message) override {
     transport.reset();
-    lose_connection(error);
+    lose_connection(SyncError{code, std::move(message), now_ms()});
   }
 
   // ---- SyncProtocol::Delegate ----
@@ -299,6 +314,8 @@ struct SyncSession::Impl final : SyncProtocol::Delegate, SyncTransport::Handler 
   void record(const SyncError& error) {
     update_status([&](SyncStatus& s) { s.last_error = error; });
   }
+
+  std::uint64_t now_ms() const { return clock->now_millis(); }
 };
 
 SyncSession::SyncSession(std::filesystem::path replica_file, SyncOptions options)
@@ -369,7 +386,8 @@ SyncStatus sync_once(const std::filesystem::path& replica_file, SyncOptions opti
                      std::chrono::milliseconds timeout) {
   if (auto address = parse_server_url(options.server_url); !address) {
     SyncStatus status;
-    status.last_error = SyncError{address.error().code(), address.error().what(), now_ms()};
+    status.last_error =
+        SyncError{address.error().code(), address.error().what(), clock_of(options)->now_millis()};
     return status;
   }
   SyncSession session(replica_file, std::move(options));

@@ -20,8 +20,6 @@
 #include <filesystem>
 #include <type_traits>
 
-#include "sync_protocol.hpp"
-
 namespace libreta::client {
 namespace {
 
@@ -34,12 +32,18 @@ using tcp = asio::ip::tcp;
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-SyncError network_error(std::string message) {
-  return SyncError{kNetworkErrorCode, std::move(message), now_ms()};
+// Why a connection failed, for the handler: the code, and a message for the seller.
+struct Failure {
+  ErrorCode code;
+  std::string message;
+};
+
+Failure network_error(std::string message) {
+  return Failure{kNetworkErrorCode, std::move(message)};
 }
 
-SyncError tls_error(std::string message) {
-  return SyncError{ErrorCode::tls, std::move(message), now_ms()};
+Failure tls_error(std::string message) {
+  return Failure{ErrorCode::tls, std::move(message)};
 }
 
 bool is_loopback(const asio::ip::address& address) {
@@ -264,7 +268,7 @@ class WebSocketTransport final
   void fail(beast::error_code ec, const std::string& what) {
     if (!handler_) return;
     if (ec == beast::error::timeout) {
-      return fail_with(SyncError{ErrorCode::timeout, what + ": timed out", now_ms()});
+      return fail_with(Failure{ErrorCode::timeout, what + ": timed out"});
     }
     if (ec == websocket::error::closed) {
       const auto& reason = ws_.reason();
@@ -275,12 +279,12 @@ class WebSocketTransport final
     fail_with(network_error(what + ": " + ec.message()));
   }
 
-  void fail_with(const SyncError& error) {
+  void fail_with(Failure failure) {
     Handler* handler = handler_;
     if (!handler) return;
     handler_ = nullptr;
     shut();
-    handler->on_failure(error);
+    handler->on_failure(failure.code, std::move(failure.message));
   }
 
   void shut() {

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
-#include "libreta/client/sync_session.hpp"
 #include "libreta/protocol/error.hpp"
 
 namespace boost::asio {
@@ -53,7 +53,7 @@ class SyncTransport {
     virtual void on_open() = 0;  // the WebSocket handshake succeeded
     virtual void on_frame(std::string bytes, bool binary) = 0;
     // The connection failed or was closed by the server; called once, and nothing after.
-    virtual void on_failure(const SyncError& error) = 0;
+    virtual void on_failure(ErrorCode code, std::string message) = 0;
   };
 
   virtual ~SyncTransport() = default;

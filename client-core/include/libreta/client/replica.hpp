@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "libreta/client/queries.hpp"
+#include "libreta/client/sync_replica.hpp"
 #include "libreta/protocol/change.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/hlc.hpp"
@@ -32,33 +33,13 @@ struct ReplicaOptions {
   std::string new_replica_id;
 };
 
-// A local change waiting in the outbox, numbered by the replica's own sequence.
-struct OutboxEntry {
-  std::uint64_t seq = 0;
-  Change change;
-};
-
 // The most changes Replica::pending_changes() gathers to keep one row's pending changes
 // together when they alone are more than its limit. It must stay within the server's limit
 // on changes in one push (10,000, docs/protocol.md), or that push is refused whole.
 inline constexpr std::size_t kMaxPushChanges = 10'000;
 
-// Where this replica stands in the server's change stream (docs/protocol.md, "Pull"):
-// everything up to `since` is here, and a scan of what changed after it has reached `after`.
-struct SyncCursor {
-  std::uint64_t since = 0;
-  std::uint64_t after = 0;
-  friend bool operator==(const SyncCursor&, const SyncCursor&) = default;
-};
-
 // Which conflicts reported_conflicts() lists: those this replica's value lost, or won.
 enum class ConflictSide { any, lost, won };
-
-struct ApplyResult {
-  std::size_t applied = 0;  // changes that won and changed the replica
-  std::size_t ignored = 0;  // older than what the replica had, or repeated
-  std::size_t evicted = 0;  // rows removed because they left this seller's scope
-};
 
 class Replica {
  public:

@@ -1,25 +1,26 @@
 // The client side of the sync protocol (docs/protocol.md) on one connection: hello, welcome,
 // pushing the outbox one batch at a time, pulling pages until caught up, applying live
-// updates and recovering from gaps. It knows nothing of sockets: the sync session feeds it
-// frames and gives it a Delegate to send through, so it can be driven by a test.
-// Not thread-safe: called on the sync session's thread, like the Replica it uses.
+// updates and recovering from gaps. It knows nothing of sockets nor of SQLite: its owner
+// feeds it frames and gives it a Delegate to send through, and it keeps what it learns in a
+// SyncReplica (sync_replica.hpp). The sync session runs it over WebSocket and the replica
+// file; a test or a benchmark's device can run it over anything that carries frames.
+// Not thread-safe: called on one thread, the one its SyncReplica is used on.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "libreta/client/replica.hpp"
-#include "libreta/client/sync_session.hpp"
+#include "libreta/client/sync_replica.hpp"
+#include "libreta/client/sync_types.hpp"
+#include "libreta/protocol/hlc.hpp"
 #include "libreta/protocol/messages.hpp"
 
 namespace libreta::client {
-
-// Unix epoch milliseconds of the system clock.
-std::uint64_t now_ms();
 
 // Largest message the client takes from the server once decompressed (a page of rows, a
 // live update).
@@ -47,7 +48,18 @@ class SyncProtocol {
     virtual void emit(SyncEvent event) = 0;
   };
 
-  SyncProtocol(Replica& replica, const SyncOptions& options, Delegate& delegate);
+  // What the protocol takes of SyncOptions.
+  struct Options {
+    std::string token;
+    bool compress = true;           // speak protocol 2 or later (compressed frames)
+    std::size_t push_batch = 1000;  // changes per push
+    // Wall-clock time for the errors' and the last sync's times; the system clock when null.
+    std::shared_ptr<ClockSource> clock;
+  };
+  static Options options_of(const SyncOptions& options);
+
+  // The replica and the delegate must outlive the protocol.
+  SyncProtocol(SyncReplica& replica, Options options, Delegate& delegate);
 
   // Reads the replica's state into the status (pending changes, cursor, last sync).
   void load_status();
@@ -80,8 +92,11 @@ class SyncProtocol {
   // end of a pull, a live update), records the last sync time if in sync.
   void publish(bool activity);
 
-  Replica& replica_;
-  const SyncOptions& options_;
+  std::uint64_t now_ms() { return clock_->now_millis(); }
+
+  SyncReplica& replica_;
+  const Options options_;
+  const std::shared_ptr<ClockSource> clock_;
   Delegate& delegate_;
 
   // Per connection.
