@@ -60,6 +60,11 @@ struct ApplyResult {
   std::size_t evicted = 0;  // rows removed because they left this seller's scope
 };
 
+// The text the replica's full-text search indexes for a row of `table` with `fields`: each
+// searchable field's text, with its folded form, a phone's runs of digits and a compact tax
+// id. Pure; the benchmarks build their search baseline with it.
+std::string search_document(const TableSpec& table, const Record& fields);
+
 class Replica {
  public:
   // Opens the replica file, creating it if missing, and migrates its schema.
