@@ -4,9 +4,9 @@
 // cursor, its outbox (its edits' changes, coalesced as the replica's change log coalesces
 // them) and what it has received, nothing more, so that thousands fit in one process.
 //
-// The device runs its own small copy of the client protocol (memory_device.cpp); once
-// client-core's protocol runs over a replica interface, an in-memory replica behind that
-// interface replaces it, and this class keeps its place behind the Fleet interface.
+// Each device runs its own small copy of the client side of the protocol (memory_device.cpp),
+// kept behind the Fleet interface so that client-core's protocol over an in-memory replica
+// can take its place without touching a scenario.
 //
 // An edit's version is "(clock, replica id)": the replica id names the device and the
 // clock's milliseconds, counted from the fleet's epoch, number the device's edits. Frames

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "libreta/protocol/customer_book.hpp"
+
 namespace libreta::bench {
 
 namespace fs = std::filesystem;
@@ -169,6 +171,30 @@ std::string describe(const Value& value) {
       return value.as_bool() ? "true" : "false";
   }
   return "?";
+}
+
+EditPlan plan_edits(const std::vector<workload::Edit>& edits, std::uint64_t seed) {
+  const TableSpec& table = *customer_book_schema().table(tables::customers);
+  EditPlan plan;
+  for (const auto& edit : edits) {
+    auto [it, inserted] = plan.expected.try_emplace(edit.customer);
+    if (inserted) it->second = to_record(workload::make_customer(edit.customer, seed));
+    Record& state = it->second;
+    const bool is_tags = table.field(edit.field)->kind == FieldKind::tag_set;
+    auto current = state.find(edit.field);
+    const Value before = current != state.end() ? current->second
+                         : is_tags              ? Value(TagSet{})
+                                                : Value();
+    plan.changes.push_back(!(before == edit.value));
+    plan.changing += plan.changes.back();
+    plan.edited[edit.customer].insert(edit.field);
+    if (is_tags && edit.value.as_tags().empty()) {
+      state.erase(edit.field);
+    } else {
+      state[edit.field] = edit.value;
+    }
+  }
+  return plan;
 }
 
 }  // namespace libreta::bench

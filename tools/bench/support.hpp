@@ -8,11 +8,14 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "libreta/protocol/value.hpp"
 #include "libreta/sqlite/sqlite.hpp"
+#include "workload.hpp"
 
 namespace libreta::bench {
 
@@ -88,5 +91,16 @@ std::uintmax_t database_bytes(const std::filesystem::path& file);
 void bind_value(sqlite::Statement& statement, int index, const Value& value);
 // A value for a failure message.
 std::string describe(const Value& value);
+
+// What single-field edits do to the workload's book, computed in memory before anything is
+// timed: whether each changes its customer, and each edited customer's record after them
+// all (an emptied tag set is no field), with the fields the edits touched.
+struct EditPlan {
+  std::vector<bool> changes;  // by edit
+  std::size_t changing = 0;   // edits that change their customer (the others are no-ops)
+  std::map<std::size_t, Record> expected;               // by customer index
+  std::map<std::size_t, std::set<std::string>> edited;  // by customer index
+};
+EditPlan plan_edits(const std::vector<workload::Edit>& edits, std::uint64_t seed);
 
 }  // namespace libreta::bench

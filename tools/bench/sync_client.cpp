@@ -189,36 +189,21 @@ std::vector<std::string> seed_server(const fs::path& db, std::size_t n, std::uin
   return add_tokens(*store, tokens, server::Role::manager, "device-");
 }
 
-EditPlan plan_edits(const std::vector<workload::Edit>& edits, std::uint64_t seed) {
-  const TableSpec& table = *customer_book_schema().table(tables::customers);
-  EditPlan plan;
-  std::map<std::size_t, Record> state;
-  for (const auto& edit : edits) {
-    auto [it, inserted] = state.try_emplace(edit.customer);
-    if (inserted) it->second = to_record(workload::make_customer(edit.customer, seed));
-    const bool is_tags = table.field(edit.field)->kind == FieldKind::tag_set;
-    auto current = it->second.find(edit.field);
-    const Value before = current != it->second.end() ? current->second
-                         : is_tags                   ? Value(TagSet{})
-                                                     : Value();
-    plan.changing += !(before == edit.value);
-    it->second[edit.field] = edit.value;
-    plan.expected[edit.customer][edit.field] = edit.value;
-  }
-  return plan;
-}
-
 // Every edited field of every edited customer holds its last edit's value on the server.
 void check_server_has_edits(server::Store& store, const EditPlan& plan, std::uint64_t seed) {
+  const TableSpec& table = *customer_book_schema().table(tables::customers);
   auto reader = store.begin_write();  // never committed: rolled back when it goes
-  for (const auto& [index, fields] : plan.expected) {
+  for (const auto& [index, fields] : plan.edited) {
     const std::string id = workload::customer_id(index, seed);
     const auto row = reader->load_row(tables::customers, id);
     if (!row) fail("customer " + id + " is missing on the server");
-    for (const auto& [name, want] : fields) {
-      auto it = row->fields.find(name);
-      Value got = it == row->fields.end() ? Value() : it->second;
-      if (want.is_tags() && got.is_null()) got = Value(TagSet{});
+    const Record& expected = plan.expected.at(index);
+    for (const auto& name : fields) {
+      const bool is_tags = table.field(name)->kind == FieldKind::tag_set;
+      auto it = expected.find(name);
+      const Value want = it != expected.end() ? it->second : is_tags ? Value(TagSet{}) : Value();
+      it = row->fields.find(name);
+      const Value got = it != row->fields.end() ? it->second : is_tags ? Value(TagSet{}) : Value();
       if (!(got == want)) {
         fail("the server has customer " + id + " field " + name + " = " + describe(got) +
              ", not the edit's " + describe(want));

@@ -11,6 +11,7 @@
 
 #include "libreta/client/sync_session.hpp"
 #include "libreta/server/store.hpp"
+#include "support.hpp"
 #include "workload.hpp"
 
 namespace libreta::bench {
@@ -20,13 +21,6 @@ namespace libreta::bench {
 std::vector<std::string> seed_server(const std::filesystem::path& db, std::size_t n,
                                      std::uint64_t seed, std::size_t tokens);
 
-// The push's edits and what the server must hold after them.
-struct EditPlan {
-  std::size_t changing = 0;  // edits that change their customer (the others are no-ops)
-  // For every edited customer: the fields edited and their final values.
-  std::map<std::size_t, Record> expected;
-};
-EditPlan plan_edits(const std::vector<workload::Edit>& edits, std::uint64_t seed);
 // Every edited field of every edited customer holds its last edit's value on the server.
 void check_server_has_edits(server::Store& store, const EditPlan& plan, std::uint64_t seed);
 
