@@ -37,69 +37,50 @@ const std::vector<std::string> kLoadScenarios = {"idle", "monday", "live", "boot
 const std::vector<std::string> kSyncScenarios = {"sync-bootstrap", "sync-push", "sync-live"};
 
 void add_options(CLI::App& app, Options& o, std::string& scenarios, std::string& replicas) {
+  app.option_defaults()->always_capture_default();
   app.add_option("--scenario", scenarios,
                  "idle, monday, live, bootstrap, sync-bootstrap, sync-push, sync-live, a list "
                  "(monday,live) or all")
       ->default_str("all");
-  app.add_option("--runs", o.runs, "runs; figures are medians with min and max")
-      ->capture_default_str();
+  app.add_option("--runs", o.runs, "runs; figures are medians with min and max");
   app.add_flag("--quick", o.quick, "small numbers, one run: checks that everything works (CI)");
   app.add_option("--json", o.json_file,
                  "write the figures as JSON to FILE ('-': stdout, no table)");
-  app.add_option("--customers", o.customers, "customers in the server's book")
-      ->capture_default_str();
-  app.add_option("--idle-clients", o.idle_clients, "idle: connected devices")
-      ->capture_default_str();
-  app.add_option("--idle-seconds", o.idle_seconds, "idle: the rest window CPU is measured over")
-      ->capture_default_str();
-  app.add_option("--monday-clients", o.monday_clients, "monday: devices reconnecting at once")
-      ->capture_default_str();
-  app.add_option("--monday-edits", o.monday_edits, "monday: offline edits per device")
-      ->capture_default_str();
+  app.add_option("--customers", o.customers, "customers in the server's book");
+  app.add_option("--idle-clients", o.idle_clients, "idle: connected devices");
+  app.add_option("--idle-seconds", o.idle_seconds, "idle: the rest window CPU is measured over");
+  app.add_option("--monday-clients", o.monday_clients, "monday: devices reconnecting at once");
+  app.add_option("--monday-edits", o.monday_edits, "monday: offline edits per device");
   app.add_flag("--monday-managers", o.monday_managers,
                "monday: the devices are managers, each receiving every other device's edits "
                "(default: sellers, and one office manager)");
-  app.add_option("--live-clients", o.live_clients, "live: editing devices, plus one manager")
-      ->capture_default_str();
-  app.add_option("--live-rate", o.live_rate, "live: edits a second, all devices together")
-      ->capture_default_str();
-  app.add_option("--live-seconds", o.live_seconds, "live: how long the devices edit")
-      ->capture_default_str();
+  app.add_option("--live-clients", o.live_clients, "live: editing devices, plus one manager");
+  app.add_option("--live-rate", o.live_rate, "live: edits a second, all devices together");
+  app.add_option("--live-seconds", o.live_seconds, "live: how long the devices edit");
   app.add_option("--bootstrap-clients", o.bootstrap_clients,
-                 "bootstrap: fresh devices downloading the book")
-      ->capture_default_str();
-  app.add_option("--client-threads", o.client_threads, "threads running the devices in memory")
-      ->capture_default_str();
-  app.add_option("--connect-concurrency", o.connect_concurrency, "handshakes in progress at once")
-      ->capture_default_str();
+                 "bootstrap: fresh devices downloading the book");
+  app.add_option("--client-threads", o.client_threads, "threads running the devices in memory");
+  app.add_option("--connect-concurrency", o.connect_concurrency, "handshakes in progress at once");
   app.add_option("--device-idle-ms", o.device_idle_ms,
-                 "a device's idle timeout; pings at half (as client-core)")
-      ->capture_default_str();
+                 "a device's idle timeout; pings at half (as client-core)");
   app.add_option("--replicas", replicas,
                  "load devices keep their replica in memory, or each in a client-core replica "
                  "file synced by a real sync session: monday (sellers) and bootstrap only, the "
                  "default load scenarios then")
-      ->check(CLI::IsMember({"memory", "files"}))
-      ->capture_default_str();
+      ->check(CLI::IsMember({"memory", "files"}));
   app.add_option("--push-edits", o.push_edits,
-                 "sync-push: offline single-field edits pushed at once")
-      ->capture_default_str();
+                 "sync-push: offline single-field edits pushed at once");
   app.add_option("--sync-live-clients", o.sync_live_clients,
-                 "sync-live: connected clients, writer included")
-      ->capture_default_str();
+                 "sync-live: connected clients, writer included");
   app.add_option("--sync-live-customers", o.sync_live_customers,
-                 "sync-live: customers on the server")
-      ->capture_default_str();
-  app.add_option("--sync-live-edits", o.sync_live_edits, "sync-live: edits the writer makes")
-      ->capture_default_str();
+                 "sync-live: customers on the server");
+  app.add_option("--sync-live-edits", o.sync_live_edits, "sync-live: edits the writer makes");
   app.add_option("--sync-live-interval-ms", o.sync_live_interval_ms,
-                 "sync-live: one edit every this many ms")
-      ->capture_default_str();
+                 "sync-live: one edit every this many ms");
   app.add_option("--prepare", o.prepare,
                  "only seed DIR/server.db and print how to run one sync client by hand (to "
                  "profile it)");
-  app.add_option("--server-threads", o.server_threads, "libreta-server --threads")
-      ->capture_default_str();
+  app.add_option("--server-threads", o.server_threads, "libreta-server --threads");
   app.add_flag("!--no-compression", o.compress, "devices speak protocol 1: no compressed frames");
   app.add_option("--seed", o.seed, "workload seed (default: the published one)");
   app.add_option("--dir", o.dir, "where the temporary files go (default: the system's)");

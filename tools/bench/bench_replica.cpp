@@ -463,12 +463,11 @@ int run_benchmark(const Options& options) {
 int main(int argc, char** argv) {
   CLI::App app("libreta-bench-replica: the local replica benchmark (docs/performance.md)");
   Options options;
-  app.add_option("--customers", options.customers, "customers in the book")->capture_default_str();
-  app.add_option("--edits", options.edits, "single-field local edits")->capture_default_str();
-  app.add_option("--runs", options.runs, "runs; figures are medians with min and max")
-      ->capture_default_str();
-  app.add_option("--batch", options.batch, "customers per apply_remote call")
-      ->capture_default_str();
+  app.option_defaults()->always_capture_default();
+  app.add_option("--customers", options.customers, "customers in the book");
+  app.add_option("--edits", options.edits, "single-field local edits");
+  app.add_option("--runs", options.runs, "runs; figures are medians with min and max");
+  app.add_option("--batch", options.batch, "customers per apply_remote call");
   app.add_option("--seed", options.seed, "workload seed (default: the published one)");
   app.add_option("--dir", options.dir, "where the temporary files go (default: the system's)");
   app.add_flag("--breakdown", options.breakdown,
