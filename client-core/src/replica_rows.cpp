@@ -61,6 +61,16 @@ void append_search_text(std::string& body, const Value& value, FieldKind kind) {
 
 }  // namespace
 
+std::string search_document(const TableSpec& table, const Record& fields) {
+  std::string body;
+  for (const auto& field : table.fields) {
+    if (!field.searchable) continue;
+    auto it = fields.find(field.name);
+    if (it != fields.end()) append_search_text(body, it->second, field.kind);
+  }
+  return body;
+}
+
 std::string value_json(const Value& value) {
   switch (value.type()) {
     case Value::Type::null:
@@ -308,12 +318,7 @@ void Replica::Impl::refresh_search_document(const TableSpec& table, std::string_
     remove.bind(1, doc).run();
   }
   if (row.deleted) return;
-  std::string body;
-  for (const auto& field : table.fields) {
-    if (!field.searchable) continue;
-    auto it = row.fields.find(field.name);
-    if (it != row.fields.end()) append_search_text(body, it->second, field.kind);
-  }
+  const std::string body = search_document(table, row.fields);
   if (body.empty()) return;
   std::string customer_id(id);
   if (!table.owner_link.empty()) {

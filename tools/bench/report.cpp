@@ -1,91 +1,13 @@
 #include "report.hpp"
 
-#include <fcntl.h>
-#include <stdlib.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cmath>
-#include <cstdio>
-#include <cstring>
+#include <cstdarg>
 #include <fstream>
 #include <stdexcept>
-#include <utility>
+
+#include "support.hpp"
 
 namespace libreta::bench {
-
-namespace fs = std::filesystem;
-
-void fail(const std::string& what) {
-  throw std::runtime_error("check failed: " + what);
-}
-
-void system_error(const std::string& what) {
-  throw std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double seconds_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
-
-double milliseconds_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-std::uint64_t wall_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
-ArgReader::ArgReader(int argc, char** argv, std::function<void(int)> usage)
-    : argc_(argc), argv_(argv), usage_(std::move(usage)) {}
-
-bool ArgReader::next() {
-  if (++index_ >= argc_) return false;
-  arg_ = argv_[index_];
-  if (arg_ == "--help" || arg_ == "-h") usage_(0);
-  return true;
-}
-
-const char* ArgReader::value() {
-  if (index_ + 1 >= argc_) {
-    std::fprintf(stderr, "%s needs a value\n", arg_.c_str());
-    usage_(2);
-  }
-  return argv_[++index_];
-}
-
-std::uint64_t ArgReader::number() {
-  const std::string name = arg_;
-  std::uint64_t out = 0;
-  if (!parse_number(name.c_str(), value(), out)) usage_(2);
-  return out;
-}
-
-void ArgReader::unknown() {
-  std::fprintf(stderr, "unknown argument '%s'\n", arg_.c_str());
-  usage_(2);
-  std::exit(2);  // usage() exits; this only keeps [[noreturn]] true
-}
-
-bool parse_number(const char* name, const char* text, std::uint64_t& out) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long value = std::strtoull(text, &end, 0);
-  if (*text == '\0' || *text == '-' || *end != '\0' || errno != 0) {
-    std::fprintf(stderr, "%s: '%s' is not a number\n", name, text);
-    return false;
-  }
-  out = value;
-  return true;
-}
 
 Summary summarize(std::vector<double> values) {
   if (values.empty()) return {};
@@ -95,99 +17,117 @@ Summary summarize(std::vector<double> values) {
   return {median, values.front(), values.back()};
 }
 
-double quantile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
-  return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
+namespace {
 
 nlohmann::json to_json(const Summary& s) {
   return {{"median", s.median}, {"min", s.min}, {"max", s.max}};
 }
 
-void print_line(const char* what, const Summary& s, const char* unit, const char* note) {
-  std::printf("%-38s %10.2f %-4s (%.2f - %.2f)   %s\n", what, s.median, unit, s.min, s.max, note);
-}
-
-double mb(double bytes) {
-  return bytes / 1e6;
-}
-
-double mib(double bytes) {
-  return bytes / (1024.0 * 1024.0);
-}
-
-double load_average() {
-  std::ifstream file("/proc/loadavg");
-  double load = -1;
-  if (!(file >> load)) return -1;
-  return load;
-}
-
-double self_cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  const auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
-TempDir::TempDir(const fs::path& parent, const std::string& prefix) {
-  std::string pattern = (parent / (prefix + "-XXXXXX")).string();
-  if (!mkdtemp(pattern.data())) system_error("cannot create a directory in " + parent.string());
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  fs::remove_all(path_, ignored);
-}
-
-void remove_database(const fs::path& file) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    std::error_code ignored;
-    fs::remove(file.string() + suffix, ignored);
+// The values of one figure over the runs that measured it; with `baseline`, the ratios to it.
+std::vector<double> values_of(const std::vector<RunValues>& runs, const std::string& key,
+                              const std::string& baseline = {}) {
+  std::vector<double> values;
+  for (const auto& run : runs) {
+    const auto it = run.find(key);
+    if (it == run.end()) continue;
+    if (baseline.empty()) {
+      values.push_back(it->second);
+    } else if (const auto base = run.find(baseline); base != run.end() && base->second != 0) {
+      values.push_back(it->second / base->second);
+    }
   }
-}
-
-namespace {
-
-void flush_to_disk(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    const int error = errno;
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("cannot flush " + path.string() + ": " + std::strerror(error));
-  }
-  ::close(fd);
+  return values;
 }
 
 }  // namespace
 
-void copy_database(const fs::path& from, const fs::path& to) {
-  remove_database(to);
-  std::vector<fs::path> copied{to};
-  fs::copy_file(from, to);
-  if (fs::exists(from.string() + "-wal")) {
-    fs::copy_file(from.string() + "-wal", to.string() + "-wal");
-    copied.push_back(to.string() + "-wal");
-  }
-  // A copy's pages stay dirty in the kernel's cache until written back: the server's first
-  // WAL checkpoint, which fsyncs the database file, would write out the whole copy inside
-  // a commit (a stall of 100 - 200 ms early in the live day, which was its p99).
-  for (const auto& file : copied) flush_to_disk(file);
-  flush_to_disk(to.parent_path().empty() ? fs::path(".") : to.parent_path());
+Reporter::Reporter(std::string program, std::string json_file)
+    : program_(std::move(program)), json_file_(std::move(json_file)) {
+  out_["program"] = program_;
+  out_["machine"]["load_average_start"] = load_average();
 }
 
-std::uintmax_t database_bytes(const fs::path& file) {
-  std::uintmax_t total = 0;
-  for (const char* suffix : {"", "-wal"}) {
-    std::error_code error;
-    const auto size = fs::file_size(file.string() + suffix, error);
-    if (!error) total += size;
+void Reporter::say(const char* format, ...) {
+  if (!text()) return;
+  va_list args;
+  va_start(args, format);
+  std::vprintf(format, args);
+  va_end(args);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+void Reporter::begin(const std::string& scenario, const std::string& description,
+                     nlohmann::json parameters, std::vector<Figure> figures) {
+  scenario_ = scenario;
+  figures_ = std::move(figures);
+  runs_.clear();
+  out_["scenarios"][scenario_] = {{"parameters", std::move(parameters)}};
+  say("\n%s: %s", scenario_.c_str(), description.c_str());
+}
+
+void Reporter::add_run(RunValues values) {
+  runs_.push_back(std::move(values));
+  if (!text() || figures_.empty()) return;
+  const Figure& first = figures_.front();
+  const auto it = runs_.back().find(first.key);
+  std::printf("  run %zu: %s %.3f %s\n", runs_.size(), first.label.c_str(),
+              it == runs_.back().end() ? 0.0 : it->second, first.unit.c_str());
+  std::fflush(stdout);
+}
+
+void Reporter::print_figure(const Figure& figure, const Summary& s, const char* unit) const {
+  std::printf("  %-44s %11.2f %-11s (%.2f - %.2f)   %s\n", figure.label.c_str(), s.median, unit,
+              s.min, s.max, figure.note.c_str());
+}
+
+void Reporter::end() {
+  nlohmann::json& section = out_["scenarios"][scenario_];
+  if (text()) {
+    std::printf("%s, median over %zu run%s (min - max)\n", scenario_.c_str(), runs_.size(),
+                runs_.size() == 1 ? "" : "s");
   }
-  return total;
+  for (const Figure& figure : figures_) {
+    const std::vector<double> values = values_of(runs_, figure.key);
+    if (values.empty()) continue;
+    const Summary summary = summarize(values);
+    nlohmann::json entry = to_json(summary);
+    entry["unit"] = figure.unit;
+    entry["runs"] = values;
+    if (!figure.note.empty()) entry["note"] = figure.note;
+    if (text()) print_figure(figure, summary, figure.unit.c_str());
+    const std::vector<double> ratios = figure.baseline.empty()
+                                           ? std::vector<double>{}
+                                           : values_of(runs_, figure.key, figure.baseline);
+    if (!ratios.empty()) {
+      const Summary ratio = summarize(ratios);
+      entry["baseline"] = figure.baseline;
+      entry["ratio"] = to_json(ratio);
+      const auto base = std::find_if(figures_.begin(), figures_.end(),
+                                     [&](const Figure& f) { return f.key == figure.baseline; });
+      std::string label = base == figures_.end() ? figure.baseline : base->label;
+      label = "  ratio to " + label.substr(std::min(label.find_first_not_of(' '), label.size()));
+      if (text()) print_figure(Figure{figure.key, label, "x"}, ratio, "x");
+    }
+    section["figures"][figure.key] = std::move(entry);
+  }
+  if (text()) std::fflush(stdout);
+}
+
+void Reporter::finish() {
+  const double load = load_average();
+  out_["machine"]["load_average_end"] = load;
+  const double total = seconds_since(start_);
+  out_["seconds"] = total;
+  say("\ntotal %.0f s, load average %.1f at end", total, load);
+  if (json_file_.empty()) return;
+  const std::string json = out_.dump(2) + "\n";
+  if (!text()) {
+    std::fputs(json.c_str(), stdout);
+    return;
+  }
+  std::ofstream file(json_file_);
+  if (!(file << json)) throw std::runtime_error("cannot write " + json_file_);
 }
 
 }  // namespace libreta::bench

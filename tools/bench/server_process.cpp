@@ -24,7 +24,7 @@
 
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/server/tokens.hpp"
-#include "report.hpp"
+#include "support.hpp"
 #include "workload.hpp"
 
 extern char** environ;

@@ -1,20 +1,14 @@
 #include "storage_floor.hpp"
 
-#include <chrono>
 #include <set>
 #include <stdexcept>
 #include <string_view>
 
 #include "libreta/sqlite/sqlite.hpp"
+#include "support.hpp"
 
 namespace libreta::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
 
 // The statements and settings below are those of the server's writer
 // (server/src/sqlite_store.cpp: SqliteStore's constructor, SqliteWriter::load_row,

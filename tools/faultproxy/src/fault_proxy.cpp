@@ -123,8 +123,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         id_(id),
         client_(std::move(client)),
         server_(proxy.io),
-        up_{client_, server_, {}, asio::steady_timer(proxy.io)},
-        down_{server_, client_, {}, asio::steady_timer(proxy.io)} {}
+        up_{client_, server_, {}, asio::steady_timer(proxy.io), &FaultProxyStats::bytes_up},
+        down_{server_, client_, {}, asio::steady_timer(proxy.io), &FaultProxyStats::bytes_down} {}
 
   void start() {
     server_.async_connect(proxy_.upstream, [self = shared_from_this()](const error_code& ec) {
@@ -164,6 +164,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     tcp::socket& to;
     std::array<char, kChunkBytes> buffer;
     asio::steady_timer timer;
+    std::uint64_t FaultProxyStats::*bytes;  // this direction's count
   };
 
   void pump(Direction& d) {
@@ -207,17 +208,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void write(Direction& d, std::size_t n) {
-    asio::async_write(
-        d.to, asio::buffer(d.buffer.data(), n),
-        [self = shared_from_this(), &d](const error_code& ec, std::size_t written) {
-          if (self->closed_) return;
-          if (ec) {
-            self->close(true);
-            return;
-          }
-          self->proxy_.count([written](FaultProxyStats& s) { s.bytes_forwarded += written; });
-          self->pump(d);
-        });
+    asio::async_write(d.to, asio::buffer(d.buffer.data(), n),
+                      [self = shared_from_this(), &d](const error_code& ec, std::size_t written) {
+                        if (self->closed_) return;
+                        if (ec) {
+                          self->close(true);
+                          return;
+                        }
+                        self->proxy_.count([written, &d](FaultProxyStats& s) {
+                          s.bytes_forwarded += written;
+                          s.*d.bytes += written;
+                        });
+                        self->pump(d);
+                      });
   }
 
   FaultProxy::Impl& proxy_;

@@ -41,6 +41,11 @@ inline constexpr std::size_t kMaxPushChanges = 10'000;
 // Which conflicts reported_conflicts() lists: those this replica's value lost, or won.
 enum class ConflictSide { any, lost, won };
 
+// The text the replica's full-text search indexes for a row of `table` with `fields`: each
+// searchable field's text, with its folded form, a phone's runs of digits and a compact tax
+// id. Pure; the benchmarks build their search baseline with it.
+std::string search_document(const TableSpec& table, const Record& fields);
+
 class Replica {
  public:
   // Opens the replica file, creating it if missing, and migrates its schema.

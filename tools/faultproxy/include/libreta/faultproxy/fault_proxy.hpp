@@ -26,14 +26,16 @@ struct FaultProxyOptions {
 
 // What the proxy did so far; every count only grows.
 struct FaultProxyStats {
-  std::uint64_t connections = 0;     // accepted and connected upstream
-  std::uint64_t upstream_down = 0;   // accepted, but the upstream refused: closed at once
-  std::uint64_t refused = 0;         // closed at once because new connections were refused
-  std::uint64_t cuts = 0;            // connections reset at once (cut, cut_all)
-  std::uint64_t mid_chunk_cuts = 0;  // connections closed after forwarding part of a chunk
-  std::uint64_t black_holes = 0;     // connections that stopped forwarding
-  std::uint64_t delayed_chunks = 0;  // chunks held back by the delay
-  std::uint64_t bytes_forwarded = 0;
+  std::uint64_t connections = 0;      // accepted and connected upstream
+  std::uint64_t upstream_down = 0;    // accepted, but the upstream refused: closed at once
+  std::uint64_t refused = 0;          // closed at once because new connections were refused
+  std::uint64_t cuts = 0;             // connections reset at once (cut, cut_all)
+  std::uint64_t mid_chunk_cuts = 0;   // connections closed after forwarding part of a chunk
+  std::uint64_t black_holes = 0;      // connections that stopped forwarding
+  std::uint64_t delayed_chunks = 0;   // chunks held back by the delay
+  std::uint64_t bytes_forwarded = 0;  // both ways
+  std::uint64_t bytes_up = 0;         // of those, client to upstream
+  std::uint64_t bytes_down = 0;       // upstream to client
 };
 
 // The kinds of fault random_fault() injects, for summaries.

@@ -1,19 +1,53 @@
-#include "replica_fleet.hpp"
+// Devices with their replicas in files: each a real client-core replica (a SQLite file)
+// kept in sync by a real SyncSession (its own thread and connection), as on a seller's
+// laptop. Heavier than MemoryFleet's devices (a thread, a database and its writes each), so
+// for fleets of hundreds; what it adds is the devices' own cost: applying pages and live
+// updates to SQLite, the change log, acknowledging.
+//
+// The tracked edits are the versions of the changes in each device's outbox when the fleet
+// starts (scalar fields, and tags added; a tag removal carries the version of the add it
+// removes). Threads: as Fleet.
+#include "fleet.hpp"
 
 #include <atomic>
+#include <exception>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "libreta/client/replica.hpp"
 #include "libreta/client/sync_session.hpp"
 #include "libreta/protocol/customer_book.hpp"
+#include "libreta/server/sqlite_store.hpp"
 
 namespace libreta::bench {
 
+class FileFleet final : public Fleet {
+ public:
+  // Each device's file gets the replica id replica_id(d) if it is new.
+  FileFleet(FleetOptions options, std::vector<FleetDevice> devices);
+  ~FileFleet() override;  // stop()
+
+  std::size_t size() const override;
+  std::vector<std::string> make_offline_edits(std::size_t d, const PlannedEdits& edits) override;
+  // Starts every device's session at once: each connects, pushes its outbox and pulls.
+  void start() override;
+  void stop() override;
+  FleetCounters counters() const override;
+  DeviceReport report(std::size_t d) const override;
+  void check_replicas(const std::filesystem::path& server_db,
+                      const std::function<std::string(std::size_t)>& scope_of) override;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
 namespace {
 
-// Whether a change carries its edit's own version (see the header: a tag removal does not).
+// Whether a change carries its edit's own version (see above: a tag removal does not).
 bool visible(const Change& change) {
   return change.element.empty() || change.value == Value(true);
 }
@@ -25,7 +59,7 @@ bool visible(const Change& change) {
 // benchmark's thread before start() and after stop().
 struct ReplicaDevice {
   std::size_t index = 0;
-  ReplicaDeviceSpec spec;
+  FleetDevice spec;
   std::unique_ptr<client::SyncSession> session;
   std::uint64_t changes = 0;  // in the outbox at start
   std::uint64_t tracked = 0;
@@ -33,12 +67,12 @@ struct ReplicaDevice {
   // welcomed), acked (its outbox emptied once connected) and failed, once set, stay.
   bool connected = false, caught_up = false, acked = false, failed = false;
   std::vector<bool> seen;  // by global edit index: received already
-  std::atomic<std::uint64_t> cursor{0}, pending{0}, rows{0}, receipts{0}, echoes{0};
+  std::atomic<std::uint64_t> cursor{0}, pending{0}, rows{0}, row_id_xor{0}, receipts{0}, echoes{0};
   std::atomic<bool> caught_up_now{false};
 };
 
-struct ReplicaFleet::Impl {
-  ReplicaFleetOptions options;
+struct FileFleet::Impl {
+  FleetOptions options;
   std::vector<std::unique_ptr<ReplicaDevice>> devices;
   bool started = false;
 
@@ -46,12 +80,13 @@ struct ReplicaFleet::Impl {
   // Written before start(), read-only while running.
   std::map<Version, std::uint32_t> edit_index;
   std::vector<std::uint32_t> edit_device;
+  std::uint64_t edits_made = 0;  // offline edits, no-ops included
 
-  std::atomic<std::size_t> connected{0}, caught_up{0}, acked{0}, failed{0};
+  FleetRecord& record;  // the fleet's
+  std::atomic<std::size_t> connected{0}, caught_up{0}, acked{0};
   std::atomic<std::uint64_t> receipts{0}, echoes{0}, rows{0};
-  AtomicTime last_acked, last_caught_up, last_receipt, last_echo, first_connected;
-  mutable std::mutex error_mutex;
-  std::string first_error;
+
+  explicit Impl(FleetRecord& fleet_record) : record(fleet_record) {}
 
   void on_event(ReplicaDevice& device, const client::SyncEvent& event);
   void on_status(ReplicaDevice& device, const client::SyncStatus& status);
@@ -59,7 +94,7 @@ struct ReplicaFleet::Impl {
   void record_error(ReplicaDevice& device, const std::string& what);
 };
 
-void ReplicaFleet::Impl::on_event(ReplicaDevice& device, const client::SyncEvent& event) {
+void FileFleet::Impl::on_event(ReplicaDevice& device, const client::SyncEvent& event) {
   if (const auto* status = std::get_if<client::StatusChanged>(&event)) {
     on_status(device, status->status);
   } else if (const auto* arrived = std::get_if<client::ChangesArrived>(&event)) {
@@ -72,7 +107,7 @@ void ReplicaFleet::Impl::on_event(ReplicaDevice& device, const client::SyncEvent
   }
 }
 
-void ReplicaFleet::Impl::on_status(ReplicaDevice& device, const client::SyncStatus& status) {
+void FileFleet::Impl::on_status(ReplicaDevice& device, const client::SyncStatus& status) {
   const auto now = Clock::now();
   // The fleet's counters below are updated with release, read with acquire: a thread that
   // sees a device counted as caught up or acked also sees what the device stored first.
@@ -87,13 +122,13 @@ void ReplicaFleet::Impl::on_status(ReplicaDevice& device, const client::SyncStat
   if (status.connected && !device.connected) {
     device.connected = true;
     connected.fetch_add(1, std::memory_order_release);
-    first_connected.lower_to(now);
+    record.first_push.lower_to(now);
   }
   if (status.caught_up != device.caught_up) {
     device.caught_up = status.caught_up;
     if (status.caught_up) {
       caught_up.fetch_add(1, std::memory_order_release);
-      last_caught_up.raise_to(now);
+      record.last_caught_up.raise_to(now);
     } else {
       caught_up.fetch_sub(1, std::memory_order_release);
     }
@@ -104,14 +139,17 @@ void ReplicaFleet::Impl::on_status(ReplicaDevice& device, const client::SyncStat
   if (status.connected && status.pending_changes == 0 && !device.acked) {
     device.acked = true;
     acked.fetch_add(1, std::memory_order_release);
-    if (device.changes > 0) last_acked.raise_to(now);
+    if (device.changes > 0) record.last_ack.raise_to(now);
   }
 }
 
-void ReplicaFleet::Impl::on_rows(ReplicaDevice& device, const client::ChangesArrived& arrived) {
+void FileFleet::Impl::on_rows(ReplicaDevice& device, const client::ChangesArrived& arrived) {
   const auto now = Clock::now();
   device.rows.fetch_add(arrived.rows, std::memory_order_relaxed);
   rows.fetch_add(arrived.rows, std::memory_order_relaxed);
+  std::uint64_t id_xor = 0;
+  for (const RowState& row : arrived.received) id_xor ^= Fleet::row_id_hash(row.id);
+  device.row_id_xor.fetch_xor(id_xor, std::memory_order_relaxed);
   if (edit_index.empty()) return;
   std::uint64_t fresh = 0, own = 0;
   for (const RowState& row : arrived.received) {
@@ -128,27 +166,23 @@ void ReplicaFleet::Impl::on_rows(ReplicaDevice& device, const client::ChangesArr
   if (fresh > 0) {
     device.receipts.fetch_add(fresh, std::memory_order_relaxed);
     receipts.fetch_add(fresh, std::memory_order_release);
-    last_receipt.raise_to(now);
+    record.last_receipt.raise_to(now);
   }
   if (own > 0) {
     device.echoes.fetch_add(own, std::memory_order_relaxed);
     echoes.fetch_add(own, std::memory_order_release);
-    last_echo.raise_to(now);
+    record.last_echo.raise_to(now);
   }
 }
 
-void ReplicaFleet::Impl::record_error(ReplicaDevice& device, const std::string& what) {
+void FileFleet::Impl::record_error(ReplicaDevice& device, const std::string& what) {
   device.failed = true;
-  failed.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard lock(error_mutex);
-  if (first_error.empty()) {
-    first_error = "device " + std::to_string(device.index) + " (" +
-                  DeviceFleet::replica_id(device.index) + "): " + what;
-  }
+  record.record_error("device " + std::to_string(device.index) + " (" +
+                      Fleet::replica_id(device.index) + "): " + what);
 }
 
-ReplicaFleet::ReplicaFleet(ReplicaFleetOptions options, std::vector<ReplicaDeviceSpec> devices)
-    : impl_(std::make_unique<Impl>()) {
+FileFleet::FileFleet(FleetOptions options, std::vector<FleetDevice> devices)
+    : impl_(std::make_unique<Impl>(record_)) {
   impl_->options = std::move(options);
   for (std::size_t d = 0; d < devices.size(); ++d) {
     auto device = std::make_unique<ReplicaDevice>();
@@ -156,24 +190,31 @@ ReplicaFleet::ReplicaFleet(ReplicaFleetOptions options, std::vector<ReplicaDevic
     device->spec = std::move(devices[d]);
     // Gives a new file its replica id (an existing one keeps its own).
     client::ReplicaOptions replica_options;
-    replica_options.new_replica_id = DeviceFleet::replica_id(d);
+    replica_options.new_replica_id = Fleet::replica_id(d);
     client::Replica::open(device->spec.file, replica_options);
     impl_->devices.push_back(std::move(device));
   }
 }
 
-ReplicaFleet::~ReplicaFleet() {
+FileFleet::~FileFleet() {
   stop();
 }
 
-void ReplicaFleet::make_offline_edits(
-    std::size_t d, const std::vector<std::shared_ptr<const PlannedEdit>>& edits) {
+std::size_t FileFleet::size() const {
+  return impl_->devices.size();
+}
+
+std::vector<std::string> FileFleet::make_offline_edits(std::size_t d, const PlannedEdits& edits) {
   if (impl_->started) fail("offline edits after the fleet started");
   ReplicaDevice& device = *impl_->devices.at(d);
   auto replica = client::Replica::open(device.spec.file);
+  std::vector<std::string> changed;
+  impl_->edits_made += edits.size();
   for (const auto& planned : edits) {
     const workload::Edit& e = planned->edit;
-    replica->update(tables::customers, e.customer_id, Record{{e.field, e.value}});
+    if (replica->update(tables::customers, e.customer_id, Record{{e.field, e.value}}) > 0) {
+      changed.push_back(e.customer_id);
+    }
   }
   // What will go out, as the change log coalesced it; each distinct visible version is an
   // edit others can recognize.
@@ -187,21 +228,24 @@ void ReplicaFleet::make_offline_edits(
       ++device.tracked;
     }
   }
+  device.pending = device.changes;
+  return changed;
 }
 
-void ReplicaFleet::start() {
+void FileFleet::start() {
   if (impl_->started) return;
   impl_->started = true;
+  const FleetOptions& o = impl_->options;
   for (auto& owned : impl_->devices) {
     ReplicaDevice& device = *owned;
     device.seen.assign(impl_->edit_device.size(), false);
     client::SyncOptions options;
-    options.server_url = impl_->options.server_url;
+    options.server_url = "ws://" + o.host + ":" + std::to_string(o.port) + "/sync";
     options.token = device.spec.token;
-    options.compress = impl_->options.compress;
-    options.idle_timeout = impl_->options.idle_timeout;
-    options.connect_timeout = impl_->options.connect_timeout;
-    options.push_batch = impl_->options.push_batch;
+    options.compress = o.compress;
+    options.idle_timeout = o.idle_timeout;
+    options.connect_timeout = o.connect_timeout;
+    options.push_batch = o.push_batch;
     options.on_event = [impl = impl_.get(), &device](const client::SyncEvent& event) {
       impl->on_event(device, event);
     };
@@ -211,59 +255,76 @@ void ReplicaFleet::start() {
   for (auto& device : impl_->devices) device->session->start();
 }
 
-void ReplicaFleet::stop() {
+void FileFleet::stop() {
   for (auto& device : impl_->devices) {
     if (device->session) device->session->stop();
   }
 }
 
-ReplicaFleetCounters ReplicaFleet::counters() const {
+FleetCounters FileFleet::counters() const {
   const Impl& i = *impl_;
-  ReplicaFleetCounters c;
-  c.connected = i.connected.load();
-  c.caught_up = i.caught_up.load();
-  c.acked = i.acked.load();
-  c.failed = i.failed.load();
-  c.tracked = i.edit_device.size();
-  c.receipts = i.receipts.load();
-  c.echoes = i.echoes.load();
+  FleetCounters c;
+  c.welcomed = i.connected.load(std::memory_order_acquire);
+  c.caught_up = i.caught_up.load(std::memory_order_acquire);
+  c.outboxes_empty = i.acked.load(std::memory_order_acquire);
+  c.failed = record_.failed.load();
+  c.edits_made = i.edits_made;
+  c.edits = c.tracked = i.edit_device.size();
+  for (const auto& device : i.devices) c.changes_acked += device->changes - device->pending.load();
+  c.receipts = i.receipts.load(std::memory_order_acquire);
+  c.echoes = i.echoes.load(std::memory_order_acquire);
   c.rows = i.rows.load();
   return c;
 }
 
-std::string ReplicaFleet::first_error() const {
-  std::lock_guard lock(impl_->error_mutex);
-  return impl_->first_error;
-}
-
-Clock::time_point ReplicaFleet::last_acked() const {
-  return impl_->last_acked.get();
-}
-Clock::time_point ReplicaFleet::last_caught_up() const {
-  return impl_->last_caught_up.get();
-}
-Clock::time_point ReplicaFleet::last_receipt() const {
-  return impl_->last_receipt.get();
-}
-Clock::time_point ReplicaFleet::last_echo() const {
-  return impl_->last_echo.get();
-}
-Clock::time_point ReplicaFleet::first_connected() const {
-  return impl_->first_connected.get();
-}
-
-ReplicaFleet::DeviceReport ReplicaFleet::report(std::size_t d) const {
+DeviceReport FileFleet::report(std::size_t d) const {
   const ReplicaDevice& device = *impl_->devices.at(d);
   DeviceReport r;
   r.cursor = device.cursor.load();
   r.caught_up = device.caught_up_now.load();
   r.pending = device.pending.load();
   r.rows_received = device.rows.load();
-  r.changes = device.changes;
+  r.row_id_xor = device.row_id_xor.load();
   r.tracked = device.tracked;
   r.receipts = device.receipts.load();
   r.echoes = device.echoes.load();
   return r;
+}
+
+void FileFleet::check_replicas(const std::filesystem::path& server_db,
+                               const std::function<std::string(std::size_t)>& scope_of) {
+  auto store = server::open_sqlite_store(server_db);
+  const std::string whole = store->canonical_dump();
+  // On every core: each check reads a file and the server's rows of a scope.
+  std::atomic<std::size_t> next{0};
+  std::mutex mutex;
+  std::exception_ptr failure;
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < std::max(1u, std::thread::hardware_concurrency()); ++t) {
+    threads.emplace_back([&] {
+      for (std::size_t d; (d = next.fetch_add(1)) < impl_->devices.size();) {
+        try {
+          const std::string scope = scope_of(d);
+          const auto& file = impl_->devices[d]->spec.file;
+          const std::string dump = client::Replica::open(file)->canonical_dump();
+          if (dump != (scope.empty() ? whole : store->canonical_dump_of_scope(scope))) {
+            fail("replica " + file.filename().string() + " does not hold what the server holds " +
+                 "for " + (scope.empty() ? std::string("a manager") : scope));
+          }
+        } catch (...) {
+          std::lock_guard lock(mutex);
+          if (!failure) failure = std::current_exception();
+          next = impl_->devices.size();
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+std::unique_ptr<Fleet> make_file_fleet(FleetOptions options, std::vector<FleetDevice> devices) {
+  return std::make_unique<FileFleet>(std::move(options), std::move(devices));
 }
 
 }  // namespace libreta::bench

@@ -1,15 +1,9 @@
-#include "device_fleet.hpp"
-
+// One light device of MemoryFleet: a WebSocket connection on a strand, the client side of
+// the sync protocol as client-core's SyncProtocol runs it (hello, pull pages, live
+// updates, one push in flight), and an in-memory replica of what it edited.
 #include <algorithm>
-#include <deque>
-#include <functional>
 #include <map>
-#include <thread>
-#include <unordered_map>
-#include <utility>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -19,6 +13,7 @@
 #include "libreta/protocol/compression.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/protocol/messages.hpp"
+#include "memory_fleet_impl.hpp"
 
 namespace libreta::bench {
 
@@ -29,104 +24,11 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
-constexpr const char* kReplicaPrefix = "dev-";
 // Frames at least this long go through the digest cache (pages, live updates); shorter
 // ones (welcome, acks, empty pages) are decoded on the spot.
 constexpr std::size_t kDigestMinBytes = 192;
-// Distinct frames remembered: enough for every page of a 100,000-customer bootstrap and a
-// few seconds of live updates.
-constexpr std::size_t kDigestCapacity = 4096;
 // A read buffer grown past this by a big page is given back once the page is handled.
 constexpr std::size_t kReadBufferKeep = 64 * 1024;
-
-// An edit of device `device`, the `index`-th it made.
-struct EditRef {
-  std::uint32_t device = 0;
-  std::uint32_t index = 0;
-  friend bool operator<(const EditRef& a, const EditRef& b) {
-    return a.device != b.device ? a.device < b.device : a.index < b.index;
-  }
-  friend bool operator==(const EditRef&, const EditRef&) = default;
-};
-
-// What a frame from the server says, as far as a simulated device cares.
-struct Digest {
-  enum class Kind { welcome, ack, rows, error, other };
-  Kind kind = Kind::other;
-  std::string type;  // message type, for messages
-  // rows
-  std::uint64_t since = 0, after = 0;
-  bool more = false, live = false;
-  std::uint64_t rows = 0;
-  std::uint64_t id_xor = 0;
-  std::vector<EditRef> edits;  // distinct edits of the fleet's devices in the rows
-  std::uint64_t unknown_versions = 0;
-  // ack
-  std::uint64_t upto = 0;
-  std::size_t conflicts = 0;
-  std::string refused;  // the first refusal, if any
-  // welcome
-  std::uint64_t acked = 0;
-  int protocol = 1;
-  // error (a decoding failure included)
-  std::string error;
-  bool fatal = false;
-};
-
-}  // namespace
-
-// ---- The fleet's shared state --------------------------------------------------------------
-
-class Device;
-
-struct DeviceFleet::Impl {
-  FleetOptions options;
-  std::uint64_t epoch_ms = 0;  // clock of the fleet's edit versions
-  std::size_t edit_capacity = 0;
-
-  net::io_context io;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
-  std::vector<std::thread> threads;
-  std::vector<std::shared_ptr<Device>> devices;
-  bool started = false, stopped = false;
-
-  // Connecting at most max_connecting at once: the next device to start, and how many are
-  // between TCP connect and welcome.
-  std::mutex connect_mutex;
-  std::size_t next_to_connect = 0;
-  std::size_t connecting = 0;
-
-  // Frames decoded once: (size, hash) -> digest, oldest dropped first. Two different frames
-  // of the same size and 64-bit hash would share a digest; at a few thousand frames the
-  // chance is about 1e-12.
-  std::mutex digest_mutex;
-  std::unordered_map<std::uint64_t, std::shared_ptr<const Digest>> digests;
-  std::deque<std::uint64_t> digest_order;
-
-  std::atomic<std::size_t> welcomed{0}, caught_up{0}, failed{0}, closed{0};
-  std::atomic<std::uint64_t> edits_made{0}, edits_noop{0}, edits_coalesced{0}, changes_pushed{0};
-  std::atomic<std::uint64_t> edits_sent{0}, edits_tracked{0}, edits_acked{0}, receipts{0},
-      echoes{0};
-  std::atomic<std::uint64_t> frames{0}, frames_decoded{0}, bytes_in{0}, unknown_versions{0};
-  AtomicTime last_ack, last_receipt, last_caught_up, last_echo, first_push;
-  mutable std::mutex error_mutex;
-  std::string first_error;
-
-  void record_error(const std::string& what) {
-    std::lock_guard lock(error_mutex);
-    if (first_error.empty()) first_error = what;
-  }
-
-  std::shared_ptr<const Digest> digest_of(std::string_view frame, bool compressed);
-  Digest decode(std::string_view frame, bool compressed) const;
-  std::optional<EditRef> edit_of(const Version& version) const;
-  void connect_more();
-  void finished_connecting();
-};
-
-// ---- One simulated device --------------------------------------------------------------------
-
-namespace {
 
 // What the device's in-memory replica knows of one field of one customer.
 struct FieldState {
@@ -139,10 +41,10 @@ struct FieldState {
 
 class Device : public std::enable_shared_from_this<Device> {
  public:
-  Device(DeviceFleet::Impl& fleet, std::size_t index, DeviceSpec spec)
+  Device(MemoryFleet::Impl& fleet, std::size_t index, FleetDevice spec)
       : fleet_(fleet),
         index_(index),
-        replica_(DeviceFleet::replica_id(index)),
+        replica_(Fleet::replica_id(index)),
         token_(std::move(spec.token)),
         ws_(net::make_strand(fleet.io)),
         since_(spec.cursor),
@@ -159,13 +61,16 @@ class Device : public std::enable_shared_from_this<Device> {
     }
     const Version version{Hlc::from_parts(fleet_.epoch_ms + k, 0), replica_};
     std::vector<Change> changes = changes_of(planned, version);
-    EditSlot& slot = edits_[k];
-    slot.made.raise_to(Clock::now());
-    made_.store(k + 1, std::memory_order_release);
-    fleet_.edits_made.fetch_add(1, std::memory_order_relaxed);
-    if (changes.empty()) fleet_.edits_noop.fetch_add(1, std::memory_order_relaxed);
+    edits_[k].made.raise_to(Clock::now());
+    const bool changed = !changes.empty();
     for (auto& change : changes) append_outbox(std::move(change), k);
-    return !changes.empty();
+    // Counted as made only once its outbox is: whoever waits for every edit made and every
+    // outbox empty must not see this edit made before its outbox fills.
+    note_outbox();
+    if (!changed) fleet_.edits_noop.fetch_add(1, std::memory_order_relaxed);
+    made_.store(k + 1, std::memory_order_release);
+    fleet_.edits_made.fetch_add(1, std::memory_order_release);
+    return changed;
   }
 
   void live_edit(std::shared_ptr<const PlannedEdit> planned) {
@@ -188,18 +93,15 @@ class Device : public std::enable_shared_from_this<Device> {
     net::post(ws_.get_executor(), [self = shared_from_this()] { self->shut(); });
   }
 
-  DeviceFleet::DeviceReport report() const {
-    DeviceFleet::DeviceReport r;
+  DeviceReport report() const {
+    DeviceReport r;
     r.cursor = since_;
     r.caught_up = caught_up_;
     r.rows_received = rows_received_;
     r.row_id_xor = row_id_xor_;
-    r.edits_made = made_.load(std::memory_order_acquire);
-    r.edits_sent = edits_sent_;
-    r.edits_acked = edits_acked_;
     r.receipts = receipts_;
     r.echoes = echoes_;
-    r.edits_tracked = edits_tracked_;
+    r.tracked = edits_tracked_;
     r.pending = outbox_.size();
     return r;
   }
@@ -333,7 +235,7 @@ class Device : public std::enable_shared_from_this<Device> {
     ws_.set_option(timeouts);
     ws_.read_message_max(64u << 20);
     const std::string host = fleet_.options.host + ":" + std::to_string(fleet_.options.port);
-    ws_.async_handshake(host, fleet_.options.target,
+    ws_.async_handshake(host, "/sync",
                         beast::bind_front_handler(&Device::on_handshake, shared_from_this()));
   }
 
@@ -359,7 +261,6 @@ class Device : public std::enable_shared_from_this<Device> {
     const auto data = buffer_.cdata();
     const std::string_view frame(static_cast<const char*>(data.data()), data.size());
     const bool compressed = !ws_.got_text();
-    fleet_.frames.fetch_add(1, std::memory_order_relaxed);
     fleet_.bytes_in.fetch_add(frame.size(), std::memory_order_relaxed);
     std::shared_ptr<const Digest> digest;
     if (frame.size() >= kDigestMinBytes || compressed) {
@@ -394,6 +295,19 @@ class Device : public std::enable_shared_from_this<Device> {
     if (d.acked != 0) return fail("the server already holds changes of a fresh device");
     pull();
     push_next();
+    note_outbox();
+  }
+
+  // Counts the device in the fleet's outboxes_empty while, welcomed, its outbox is empty.
+  void note_outbox() {
+    const bool empty = welcomed_ && outbox_.empty();
+    if (empty == counted_empty_) return;
+    counted_empty_ = empty;
+    if (empty) {
+      fleet_.outboxes_empty.fetch_add(1, std::memory_order_release);
+    } else {
+      fleet_.outboxes_empty.fetch_sub(1, std::memory_order_release);
+    }
   }
 
   void pull() {
@@ -447,6 +361,7 @@ class Device : public std::enable_shared_from_this<Device> {
   // The edits of other devices in applied rows, first receipt only.
   void receive(const Digest& d, Clock::time_point now) {
     rows_received_ += d.rows;
+    fleet_.rows.fetch_add(d.rows, std::memory_order_relaxed);
     fleet_.unknown_versions.fetch_add(d.unknown_versions, std::memory_order_relaxed);
     std::uint64_t fresh = 0;
     for (const EditRef& ref : d.edits) {
@@ -459,7 +374,7 @@ class Device : public std::enable_shared_from_this<Device> {
             echoed_[ref.index] = true;
             ++echoes_;
             fleet_.echoes.fetch_add(1, std::memory_order_relaxed);
-            fleet_.last_echo.raise_to(now);
+            fleet_.record.last_echo.raise_to(now);
           }
         }
         continue;
@@ -481,7 +396,7 @@ class Device : public std::enable_shared_from_this<Device> {
     if (fresh > 0) {
       receipts_ += fresh;
       fleet_.receipts.fetch_add(fresh, std::memory_order_relaxed);
-      fleet_.last_receipt.raise_to(now);
+      fleet_.record.last_receipt.raise_to(now);
     }
   }
 
@@ -490,13 +405,11 @@ class Device : public std::enable_shared_from_this<Device> {
     Push push;
     const std::size_t count = std::min(outbox_.size(), fleet_.options.push_batch);
     push.changes.reserve(count);
-    std::uint64_t newly_sent = 0;
     for (std::size_t i = 0; i < count; ++i) {
       push.changes.push_back(outbox_[i].pushed);
       EditSlot& slot = edits_[outbox_[i].edit];
       if (!slot.sent) {
         slot.sent = true;
-        ++newly_sent;
         if (slot.visible_left > 0) {
           slot.tracked.store(true, std::memory_order_release);
           ++edits_tracked_;
@@ -505,28 +418,25 @@ class Device : public std::enable_shared_from_this<Device> {
       }
     }
     in_flight_ = count;
-    fleet_.changes_pushed.fetch_add(count, std::memory_order_relaxed);
-    edits_sent_ += newly_sent;
-    fleet_.edits_sent.fetch_add(newly_sent, std::memory_order_relaxed);
-    fleet_.first_push.lower_to(Clock::now());
+    fleet_.record.first_push.lower_to(Clock::now());
     send(encode_message(Message(std::move(push))));
   }
 
   void on_ack(const Digest& d, Clock::time_point now) {
     if (in_flight_ == 0) return fail("an ack of no push");
     if (!d.refused.empty()) return fail("the server refused a change: " + d.refused);
-    std::uint64_t acked = 0;
+    std::uint64_t changes = 0;
     while (in_flight_ > 0 && outbox_.front().pushed.seq <= d.upto) {
-      EditSlot& slot = edits_[outbox_.front().edit];
-      if (--slot.changes_left == 0) ++acked;
+      --edits_[outbox_.front().edit].changes_left;
+      ++changes;
       outbox_.pop_front();
       --in_flight_;
     }
     if (in_flight_ != 0)
       return fail("an ack up to " + std::to_string(d.upto) + " of part of a push");
-    edits_acked_ += acked;
-    fleet_.edits_acked.fetch_add(acked, std::memory_order_relaxed);
-    fleet_.last_ack.raise_to(now);
+    fleet_.changes_acked.fetch_add(changes, std::memory_order_relaxed);
+    note_outbox();
+    fleet_.record.last_ack.raise_to(now);
     push_next();
   }
 
@@ -535,7 +445,7 @@ class Device : public std::enable_shared_from_this<Device> {
     caught_up_ = value;
     if (value) {
       fleet_.caught_up.fetch_add(1, std::memory_order_relaxed);
-      fleet_.last_caught_up.raise_to(Clock::now());
+      fleet_.record.last_caught_up.raise_to(Clock::now());
     } else {
       fleet_.caught_up.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -569,8 +479,7 @@ class Device : public std::enable_shared_from_this<Device> {
 
   void fail(const std::string& what) {
     if (closed_) return;
-    fleet_.record_error("device " + std::to_string(index_) + " (" + replica_ + "): " + what);
-    fleet_.failed.fetch_add(1, std::memory_order_relaxed);
+    fleet_.record.record_error("device " + std::to_string(index_) + " (" + replica_ + "): " + what);
     if (!welcomed_) fleet_.finished_connecting();
     shut();
   }
@@ -584,7 +493,7 @@ class Device : public std::enable_shared_from_this<Device> {
     ws_.next_layer().close(ignored);
   }
 
-  DeviceFleet::Impl& fleet_;
+  MemoryFleet::Impl& fleet_;
   const std::size_t index_;
   const std::string replica_;
   const std::string token_;
@@ -616,124 +525,13 @@ class Device : public std::enable_shared_from_this<Device> {
   std::vector<float> latency_ms_;
 
   std::uint64_t rows_received_ = 0, row_id_xor_ = 0;
-  std::uint64_t edits_sent_ = 0, edits_acked_ = 0, receipts_ = 0, echoes_ = 0;
+  std::uint64_t receipts_ = 0, echoes_ = 0;
+  bool counted_empty_ = false;  // counted in the fleet's outboxes_empty
   std::uint64_t edits_tracked_ = 0;
   std::vector<bool> echoed_;  // by edit index: the first echo of a tracked own edit came
 };
 
-// ---- Frames ----------------------------------------------------------------------------------
-
-std::optional<EditRef> DeviceFleet::Impl::edit_of(const Version& version) const {
-  const std::string& replica = version.replica;
-  const std::size_t prefix = std::char_traits<char>::length(kReplicaPrefix);
-  if (replica.compare(0, prefix, kReplicaPrefix) != 0) return std::nullopt;
-  std::size_t device = 0;
-  for (std::size_t i = prefix; i < replica.size(); ++i) {
-    if (replica[i] < '0' || replica[i] > '9') return std::nullopt;
-    device = device * 10 + static_cast<std::size_t>(replica[i] - '0');
-  }
-  const std::uint64_t millis = version.hlc.millis();
-  if (device >= devices.size() || millis < epoch_ms || version.hlc.counter() != 0) {
-    return std::nullopt;
-  }
-  const std::uint64_t index = millis - epoch_ms;
-  if (index >= devices[device]->made()) return std::nullopt;
-  return EditRef{static_cast<std::uint32_t>(device), static_cast<std::uint32_t>(index)};
-}
-
-Digest DeviceFleet::Impl::decode(std::string_view frame, bool compressed) const {
-  Digest d;
-  std::string text;
-  if (compressed) {
-    auto decompressed = decompress_message(frame, 64u << 20);
-    if (!decompressed) {
-      d.kind = Digest::Kind::error;
-      d.error =
-          std::string("cannot decompress a frame from the server: ") + decompressed.error().what();
-      d.fatal = true;
-      return d;
-    }
-    text = std::move(decompressed).value();
-    frame = text;
-  }
-  auto decoded = decode_message(frame);
-  if (!decoded) {
-    d.kind = Digest::Kind::error;
-    d.error = std::string("cannot decode a frame from the server: ") + decoded.error().what();
-    d.fatal = true;
-    return d;
-  }
-  const Message& message = decoded.value();
-  d.type = std::string(message_type(message));
-  if (const auto* welcome = std::get_if<Welcome>(&message)) {
-    d.kind = Digest::Kind::welcome;
-    d.acked = welcome->acked;
-    d.protocol = welcome->protocol;
-  } else if (const auto* ack = std::get_if<Ack>(&message)) {
-    d.kind = Digest::Kind::ack;
-    d.upto = ack->upto;
-    d.conflicts = ack->conflicts.size();
-    if (!ack->refused.empty()) {
-      const RefusedChange& r = ack->refused.front();
-      d.refused = r.table + "/" + r.row + "/" + r.field + ": " + r.message;
-    }
-  } else if (const auto* rows = std::get_if<Rows>(&message)) {
-    d.kind = Digest::Kind::rows;
-    d.since = rows->since;
-    d.after = rows->after;
-    d.more = rows->more;
-    d.live = rows->live;
-    d.rows = rows->rows.size();
-    for (const RowState& row : rows->rows) {
-      d.id_xor ^= DeviceFleet::row_id_hash(row.id);
-      const Version* previous = nullptr;
-      for (const auto& [key, version] : row.versions.entries()) {
-        if (previous && *previous == version) continue;  // one edit's tags share a version
-        previous = &version;
-        if (version.replica == workload::kServerReplicaId) continue;
-        if (auto ref = edit_of(version)) {
-          d.edits.push_back(*ref);
-        } else {
-          ++d.unknown_versions;
-        }
-      }
-    }
-    std::sort(d.edits.begin(), d.edits.end());
-    d.edits.erase(std::unique(d.edits.begin(), d.edits.end()), d.edits.end());
-  } else if (const auto* error = std::get_if<ProtocolError>(&message)) {
-    d.kind = Digest::Kind::error;
-    d.error = "server error " + std::string(error_code_name(error->code)) + ": " + error->message;
-    d.fatal = error->fatal;
-  }
-  return d;
-}
-
-std::shared_ptr<const Digest> DeviceFleet::Impl::digest_of(std::string_view frame,
-                                                           bool compressed) {
-  const std::uint64_t key = std::hash<std::string_view>{}(frame) ^
-                            (std::uint64_t{frame.size()} * 0x9e3779b97f4a7c15ULL) ^
-                            std::uint64_t{compressed};
-  {
-    std::lock_guard lock(digest_mutex);
-    if (auto it = digests.find(key); it != digests.end()) return it->second;
-  }
-  // Decoded outside the lock: two devices may decode the same frame at once, harmlessly.
-  auto digest = std::make_shared<const Digest>(decode(frame, compressed));
-  frames_decoded.fetch_add(1, std::memory_order_relaxed);
-  // Digests that name edits depend on which edits were made when decoded; an edit is always
-  // made before any frame can carry it, so a digest never goes stale.
-  std::lock_guard lock(digest_mutex);
-  if (digests.emplace(key, digest).second) {
-    digest_order.push_back(key);
-    if (digest_order.size() > kDigestCapacity) {
-      digests.erase(digest_order.front());
-      digest_order.pop_front();
-    }
-  }
-  return digest;
-}
-
-void DeviceFleet::Impl::connect_more() {
+void MemoryFleet::Impl::connect_more() {
   std::vector<std::shared_ptr<Device>> now;
   {
     std::lock_guard lock(connect_mutex);
@@ -745,7 +543,7 @@ void DeviceFleet::Impl::connect_more() {
   for (auto& device : now) device->connect();
 }
 
-void DeviceFleet::Impl::finished_connecting() {
+void MemoryFleet::Impl::finished_connecting() {
   {
     std::lock_guard lock(connect_mutex);
     --connecting;
@@ -753,129 +551,40 @@ void DeviceFleet::Impl::finished_connecting() {
   connect_more();
 }
 
-// ---- DeviceFleet -------------------------------------------------------------------------------
-
-DeviceFleet::DeviceFleet(FleetOptions options, std::vector<DeviceSpec> specs)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->options = std::move(options);
-  impl_->epoch_ms = wall_ms();
-  impl_->edit_capacity = impl_->options.max_edits_per_device;
-  impl_->devices.reserve(specs.size());
-  for (std::size_t d = 0; d < specs.size(); ++d) {
-    impl_->devices.push_back(std::make_shared<Device>(*impl_, d, std::move(specs[d])));
-  }
+std::shared_ptr<Device> make_device(MemoryFleet::Impl& fleet, std::size_t d, FleetDevice spec) {
+  return std::make_shared<Device>(fleet, d, std::move(spec));
 }
 
-DeviceFleet::~DeviceFleet() {
-  stop();
+bool edit_offline(Device& device, const PlannedEdit& edit) {
+  return device.edit(edit);
 }
 
-std::size_t DeviceFleet::size() const {
-  return impl_->devices.size();
+void edit_live(Device& device, std::shared_ptr<const PlannedEdit> edit) {
+  device.live_edit(std::move(edit));
 }
 
-std::string DeviceFleet::replica_id(std::size_t d) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%s%05zu", kReplicaPrefix, d);
-  return text;
+void connect(Device& device) {
+  device.connect();
 }
 
-std::uint64_t DeviceFleet::row_id_hash(std::string_view id) {
-  return workload::mix64(std::hash<std::string_view>{}(id));
+void close(Device& device) {
+  device.close();
 }
 
-bool DeviceFleet::make_offline_edit(std::size_t d, const PlannedEdit& edit) {
-  return impl_->devices.at(d)->edit(edit);
+std::uint32_t edits_made_by(const Device& device) {
+  return device.made();
 }
 
-void DeviceFleet::make_live_edit(std::size_t d, std::shared_ptr<const PlannedEdit> edit) {
-  impl_->devices.at(d)->live_edit(std::move(edit));
+DeviceReport report_of(const Device& device) {
+  return device.report();
 }
 
-void DeviceFleet::start() {
-  if (impl_->started) return;
-  impl_->started = true;
-  impl_->work.emplace(impl_->io.get_executor());
-  for (int t = 0; t < std::max(1, impl_->options.threads); ++t) {
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
-  }
-  impl_->connect_more();
+std::vector<float> latencies_of(const Device& device) {
+  return device.latencies();
 }
 
-void DeviceFleet::stop() {
-  if (!impl_->started || impl_->stopped) return;
-  impl_->stopped = true;
-  for (auto& device : impl_->devices) device->close();
-  impl_->work.reset();
-  // Beast's keep-alive timer of a closed stream stays armed until it fires (half the idle
-  // timeout): once every device has closed its socket, nothing else is worth waiting for.
-  while (impl_->closed.load(std::memory_order_acquire) < impl_->devices.size()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  impl_->io.stop();
-  for (auto& thread : impl_->threads) thread.join();
-}
-
-FleetCounters DeviceFleet::counters() const {
-  const Impl& i = *impl_;
-  FleetCounters c;
-  c.welcomed = i.welcomed.load();
-  c.caught_up = i.caught_up.load();
-  c.failed = i.failed.load();
-  c.edits_made = i.edits_made.load();
-  c.edits_noop = i.edits_noop.load();
-  c.edits_coalesced = i.edits_coalesced.load();
-  c.changes_pushed = i.changes_pushed.load();
-  c.edits_sent = i.edits_sent.load();
-  c.edits_tracked = i.edits_tracked.load();
-  c.edits_acked = i.edits_acked.load();
-  c.receipts = i.receipts.load();
-  c.echoes = i.echoes.load();
-  c.frames = i.frames.load();
-  c.frames_decoded = i.frames_decoded.load();
-  c.bytes_in = i.bytes_in.load();
-  c.unknown_versions = i.unknown_versions.load();
-  return c;
-}
-
-std::string DeviceFleet::first_error() const {
-  std::lock_guard lock(impl_->error_mutex);
-  return impl_->first_error;
-}
-
-Clock::time_point DeviceFleet::last_ack() const {
-  return impl_->last_ack.get();
-}
-Clock::time_point DeviceFleet::last_receipt() const {
-  return impl_->last_receipt.get();
-}
-Clock::time_point DeviceFleet::last_caught_up() const {
-  return impl_->last_caught_up.get();
-}
-Clock::time_point DeviceFleet::last_echo() const {
-  return impl_->last_echo.get();
-}
-Clock::time_point DeviceFleet::first_push() const {
-  return impl_->first_push.get();
-}
-
-DeviceFleet::DeviceReport DeviceFleet::report(std::size_t d) const {
-  return impl_->devices.at(d)->report();
-}
-
-std::vector<float> DeviceFleet::latencies(std::size_t d) const {
-  return impl_->devices.at(d)->latencies();
-}
-
-void DeviceFleet::print_missing(std::FILE* out) const {
-  // Read while the devices run: approximate, for a failure message only.
-  for (std::size_t d = 0; d < impl_->devices.size() && d < 10; ++d) {
-    impl_->devices[d]->print_missing(out);
-  }
-}
-
-std::uint64_t DeviceFleet::edits_sent_by(std::size_t d) const {
-  return impl_->devices.at(d)->report().edits_sent;
+void print_missing_of(const Device& device, std::FILE* out) {
+  device.print_missing(out);
 }
 
 }  // namespace libreta::bench
