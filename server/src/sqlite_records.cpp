@@ -47,13 +47,8 @@ ServerRow read_row(const sqlite::Statement& stmt) {
 
 Eviction read_eviction(const sqlite::Statement& stmt) {
   // Columns: seq, user, tbl, row_id, until
-  Eviction eviction;
-  eviction.seq = static_cast<std::uint64_t>(stmt.integer(0));
-  eviction.user = stmt.text(1);
-  eviction.table = stmt.text(2);
-  eviction.row = stmt.text(3);
-  eviction.until = Version::parse(stmt.text_view(4)).value_or(Version{});
-  return eviction;
+  return Eviction{static_cast<std::uint64_t>(stmt.integer(0)), stmt.text(1), stmt.text(2),
+                  stmt.text(3), Version::parse(stmt.text_view(4)).value_or(Version{})};
 }
 
 TokenRecord read_token(const sqlite::Statement& stmt) {
@@ -69,20 +64,21 @@ TokenRecord read_token(const sqlite::Statement& stmt) {
 
 ConflictRecord read_conflict(const sqlite::Statement& stmt) {
   // Columns: kConflictColumns
-  ConflictRecord c;
-  c.id = static_cast<std::uint64_t>(stmt.integer(0));
-  c.kind = stmt.text(1);
-  c.table = stmt.text(2);
-  c.row = stmt.text(3);
-  c.field = stmt.text(4);
-  c.kept_value = parse_value(stmt.text_view(5));
-  c.kept_version = Version::parse(stmt.text_view(6)).value_or(Version{});
-  c.kept_user = stmt.text(7);
-  c.lost_value = parse_value(stmt.text_view(8));
-  c.lost_version = Version::parse(stmt.text_view(9)).value_or(Version{});
-  c.lost_user = stmt.text(10);
-  c.detected_ms = static_cast<std::uint64_t>(stmt.integer(11));
-  return c;
+  auto version = [&](int column) {
+    return Version::parse(stmt.text_view(column)).value_or(Version{});
+  };
+  return ConflictRecord{.id = static_cast<std::uint64_t>(stmt.integer(0)),
+                        .table = stmt.text(2),
+                        .row = stmt.text(3),
+                        .field = stmt.text(4),
+                        .kept_value = parse_value(stmt.text_view(5)),
+                        .kept_version = version(6),
+                        .kept_user = stmt.text(7),
+                        .lost_value = parse_value(stmt.text_view(8)),
+                        .lost_version = version(9),
+                        .lost_user = stmt.text(10),
+                        .detected_ms = static_cast<std::uint64_t>(stmt.integer(11)),
+                        .kind = stmt.text(1)};
 }
 
 ReplicaRecord read_replica(const sqlite::Statement& stmt) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,15 +43,14 @@ struct WriteJob {
 // A refusal of one pushed change, for its ack.
 inline RefusedChange refusal_of(const PushedChange& pushed, ErrorCode code, std::string why) {
   const Change& change = pushed.change;
-  RefusedChange refused;
-  refused.seq = pushed.seq;
-  refused.table = change.table;
-  refused.row = change.row;
-  refused.field = change.field;
-  refused.element = change.element;
-  refused.code = code;
-  refused.message = std::move(why);
-  return refused;
+  return RefusedChange{.seq = pushed.seq,
+                       .table = change.table,
+                       .row = change.row,
+                       .field = change.field,
+                       .code = code,
+                       .message = std::move(why),
+                       .element = change.element,
+                       .current = std::nullopt};
 }
 
 // The replica id of the server's own writes (a customer's owner when a seller creates it);
