@@ -11,22 +11,21 @@ namespace libreta::server {
 
 RevocationWatcher::RevocationWatcher(Store& store, SessionRegistry& sessions,
                                      std::chrono::milliseconds period)
-    : store_(store), sessions_(sessions), period_(period), thread_([this] { run(); }) {}
+    : store_(store),
+      sessions_(sessions),
+      period_(period),
+      thread_([this](std::stop_token stop) { run(stop); }) {}
 
 RevocationWatcher::~RevocationWatcher() {
   stop();
 }
 
 void RevocationWatcher::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  stop_requested_.notify_all();
+  thread_.request_stop();
   if (thread_.joinable()) thread_.join();
 }
 
-void RevocationWatcher::run() {
+void RevocationWatcher::run(std::stop_token stop) {
   std::unique_lock lock(mutex_);
   for (;;) {
     try {
@@ -40,7 +39,7 @@ void RevocationWatcher::run() {
     } catch (const std::exception&) {
       lock.lock();  // the store is unavailable for now: look again next time
     }
-    if (stop_requested_.wait_for(lock, period_, [&] { return stopping_; })) return;
+    if (wake_.wait_for(lock, stop, period_, [&] { return stop.stop_requested(); })) return;
   }
 }
 

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <thread>
 
@@ -27,16 +28,15 @@ class RevocationWatcher {
   void stop();
 
  private:
-  void run();
+  void run(std::stop_token stop);
 
   Store& store_;
   SessionRegistry& sessions_;
   const std::chrono::milliseconds period_;
   std::mutex mutex_;
-  std::condition_variable stop_requested_;
-  bool stopping_ = false;
-  std::set<std::string> revoked_;  // the thread's only
-  std::thread thread_;             // last: starts once the rest is made
+  std::condition_variable_any wake_;  // when a stop is requested
+  std::set<std::string> revoked_;     // the thread's only
+  std::jthread thread_;               // last: starts once the rest is made
 };
 
 }  // namespace libreta::server
