@@ -23,6 +23,55 @@ inline constexpr std::chrono::milliseconds kDeliveryGrace = std::chrono::seconds
 // Conflicts in one `conflicts` message; the device asks again for more.
 inline constexpr std::size_t kConflictsPerMessage = 100;
 
+namespace {
+
+// Why a pushed change is refused before it reaches the writer, if it is: a version that is
+// not the sending replica's, dated past `horizon`, or a change the schema does not accept
+// (validate_change puts an accepted change's value in canonical form).
+std::optional<RefusedChange> refusal(PushedChange& pushed, const std::string& replica,
+                                     std::uint64_t horizon, const Schema& schema) {
+  Change& change = pushed.change;
+  if (change.version.replica != replica) {
+    return refusal_of(pushed, ErrorCode::forbidden,
+                      "a change must carry the sending replica's own version");
+  }
+  if (change.version.hlc.millis() > horizon) {
+    return refusal_of(pushed, ErrorCode::clock_skew,
+                      "dated too far in the future: check the device's clock");
+  }
+  // The base is stored too (a tag's other key): checked like the version, and never newer
+  // than the change it is the base of.
+  if (!change.base.is_none() && change.base.hlc.millis() > horizon) {
+    return refusal_of(
+        pushed, ErrorCode::clock_skew,
+        "the version it replaces is dated too far in the future: check the device's clock");
+  }
+  if (!change.base.is_none() && change.version < change.base) {
+    return refusal_of(pushed, ErrorCode::invalid_value,
+                      "the version it replaces is newer than the change");
+  }
+  if (auto status = validate_change(schema, change); !status)
+    return refusal_of(pushed, status.error().code(), status.error().what());
+  return std::nullopt;
+}
+
+// The Outbound of a push's answer: counts the push as answered when its ack or error goes.
+struct Countdown final : Outbound {
+  std::shared_ptr<Outbound> inner;
+  std::shared_ptr<std::atomic<int>> in_flight;
+  void send(SharedFrame frame) override {
+    --*in_flight;
+    inner->send(std::move(frame));
+  }
+  void send_and_close(SharedFrame frame) override {
+    --*in_flight;
+    inner->send_and_close(std::move(frame));
+  }
+  void post(std::function<void()> task) override { inner->post(std::move(task)); }
+};
+
+}  // namespace
+
 struct SyncConnection::State {
   std::shared_ptr<SyncContext> context;
   std::shared_ptr<Outbound> out;
@@ -370,53 +419,16 @@ void SyncConnection::handle(Push push) {
   const std::uint64_t horizon = context.clock->now_millis() +
                                 static_cast<std::uint64_t>(context.options.max_clock_skew.count());
   for (auto& pushed : push.changes) {
-    Change& change = pushed.change;
-    auto refuse = [&](ErrorCode code, std::string why) {
-      job.refused.push_back(refusal_of(pushed, code, std::move(why)));
-    };
-    if (change.version.replica != state_->replica) {
-      refuse(ErrorCode::forbidden, "a change must carry the sending replica's own version");
-      continue;
-    }
-    if (change.version.hlc.millis() > horizon) {
-      refuse(ErrorCode::clock_skew, "dated too far in the future: check the device's clock");
-      continue;
-    }
-    // The base is stored too (a tag's other key): checked like the version, and never
-    // newer than the change it is the base of.
-    if (!change.base.is_none() && change.base.hlc.millis() > horizon) {
-      refuse(ErrorCode::clock_skew,
-             "the version it replaces is dated too far in the future: check the device's clock");
-      continue;
-    }
-    if (!change.base.is_none() && change.version < change.base) {
-      refuse(ErrorCode::invalid_value, "the version it replaces is newer than the change");
-      continue;
-    }
-    if (auto status = validate_change(context.schema, change); !status) {
-      refuse(status.error().code(), status.error().what());
-      continue;
-    }
-    job.changes.push_back(std::move(pushed));
+    if (auto refused = refusal(pushed, state_->replica, horizon, context.schema))
+      job.refused.push_back(std::move(*refused));
+    else
+      job.changes.push_back(std::move(pushed));
   }
   for (const auto& refused : job.refused)
     log_refusal(error_code_name(refused.code), refused.message);
   // The writer answers on the connection's executor; count what is pending until then.
   auto in_flight = state_->pushes_in_flight;
   ++*in_flight;
-  struct Countdown final : Outbound {
-    std::shared_ptr<Outbound> inner;
-    std::shared_ptr<std::atomic<int>> in_flight;
-    void send(SharedFrame frame) override {
-      --*in_flight;
-      inner->send(std::move(frame));
-    }
-    void send_and_close(SharedFrame frame) override {
-      --*in_flight;
-      inner->send_and_close(std::move(frame));
-    }
-    void post(std::function<void()> task) override { inner->post(std::move(task)); }
-  };
   auto countdown = std::make_shared<Countdown>();
   countdown->inner = state_->out;
   countdown->in_flight = in_flight;
