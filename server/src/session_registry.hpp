@@ -4,8 +4,9 @@
 // concerns.
 //
 // Ownership: holds weak_ptrs; a connection's lifetime is its own.
-// Threads: thread-safe (one mutex). As in Beast's chat-multi fan-out, connections are copied
-// under the lock and called (notify_commit, close_with) after it is released.
+// Threads: thread-safe (one mutex). Connections are copied under the lock and called
+// (notify_commit, close_with) after it is released, so that no connection's work runs
+// under it.
 #pragma once
 
 #include <cstddef>

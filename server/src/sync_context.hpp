@@ -1,7 +1,7 @@
-// What the sync service's connections and threads share, as Beast's chat-multi shares its
-// shared_state: the options and schema, the store, the counters and the refusal log, and
-// each shared concern behind its own class (fair share between tokens, how far replicas
-// were sent rows, the session registry, the write queue, the page cache).
+// What the sync service's connections and threads share: the options and schema, the store,
+// the counters and the refusal log, and each shared concern behind its own class (fair share
+// between tokens, how far replicas were sent rows, the session registry, the write queue,
+// the page cache).
 //
 // Ownership: part of the SyncService; a connection holds it by a shared_ptr that shares the
 // service's ownership, so the writer and publisher outlive every connection that may hand
