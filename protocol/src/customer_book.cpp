@@ -83,7 +83,7 @@ Schema make_customer_book() {
           of_kind("created_at", FieldKind::date_time),
           of_kind("updated_at", FieldKind::date_time),
       },
-      "", {}};
+      "", "owner", {}};
   TableSpec contacts{
       tables::contacts,
       {
@@ -101,7 +101,7 @@ Schema make_customer_book() {
           long_text("personal_notes", true),
           of_kind("tags", FieldKind::tag_set),
       },
-      "customer_id", {}};
+      "customer_id", "", {}};
   TableSpec interactions{
       tables::interactions,
       {
@@ -116,7 +116,7 @@ Schema make_customer_book() {
           of_kind("amount", FieldKind::decimal),
           long_text("notes", true),
       },
-      "customer_id", {}};
+      "customer_id", "", {}};
   TableSpec purchases{
       tables::purchases,
       {
@@ -127,7 +127,7 @@ Schema make_customer_book() {
           required(of_kind("amount", FieldKind::decimal)),
           text("notes"),
       },
-      "customer_id", {}};
+      "customer_id", "", {}};
   TableSpec followups{
       tables::followups,
       {
@@ -140,7 +140,7 @@ Schema make_customer_book() {
           of_kind("done", FieldKind::boolean),
           of_kind("done_at", FieldKind::date_time),
       },
-      "customer_id", {}};
+      "customer_id", "", {}};
   return Schema(kCustomerBookSchemaVersion, {std::move(customers), std::move(contacts),
                                              std::move(interactions), std::move(purchases),
                                              std::move(followups)});

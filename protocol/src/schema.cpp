@@ -300,6 +300,13 @@ Schema::Schema(int version, std::vector<TableSpec> tables)
       table.field_positions.emplace(table.fields[i].name, i);
     }
   }
+  for (std::size_t i = 0; i < tables_.size() && !scope_table_; ++i) {
+    if (!tables_[i].owner_field.empty()) scope_table_ = i;
+  }
+}
+
+const TableSpec* Schema::scope_table() const {
+  return scope_table_ ? &tables_[*scope_table_] : nullptr;
 }
 
 const TableSpec* Schema::table(std::string_view name) const {

@@ -15,6 +15,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <nlohmann/json.hpp>
 
+#include "libreta/server/sync_service.hpp"
 #include "shared_state.hpp"
 #include "websocket_session.hpp"
 

@@ -26,7 +26,7 @@
 #include <utility>
 #include <vector>
 
-#include "libreta/server/sync_service.hpp"
+#include "libreta/server/frame.hpp"
 
 namespace libreta::server {
 

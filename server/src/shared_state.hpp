@@ -17,11 +17,11 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "libreta/server/server.hpp"
-#include "libreta/server/sync_service.hpp"
+#include "libreta/server/server_options.hpp"
 
 namespace libreta::server {
 
+class SyncService;
 class WebsocketSession;
 
 class SharedState {

@@ -1,5 +1,7 @@
 // One client's sync session: hello, pushes handed to the writer, pulls served in pages from
 // the store, then live updates from the fan-out. Runs on the connection's executor.
+#include "libreta/server/sync_connection.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -8,10 +10,9 @@
 
 #include "libreta/protocol/codec.hpp"
 #include "libreta/protocol/compression.hpp"
-#include "libreta/protocol/customer_book.hpp"
-#include "libreta/server/sync_service.hpp"
 #include "libreta/server/tokens.hpp"
-#include "sync_service_impl.hpp"
+#include "live_update.hpp"
+#include "sync_context.hpp"
 
 namespace libreta::server {
 
@@ -22,8 +23,57 @@ inline constexpr std::chrono::milliseconds kDeliveryGrace = std::chrono::seconds
 // Conflicts in one `conflicts` message; the device asks again for more.
 inline constexpr std::size_t kConflictsPerMessage = 100;
 
+namespace {
+
+// Why a pushed change is refused before it reaches the writer, if it is: a version that is
+// not the sending replica's, dated past `horizon`, or a change the schema does not accept
+// (validate_change puts an accepted change's value in canonical form).
+std::optional<RefusedChange> refusal(PushedChange& pushed, const std::string& replica,
+                                     std::uint64_t horizon, const Schema& schema) {
+  Change& change = pushed.change;
+  if (change.version.replica != replica) {
+    return refusal_of(pushed, ErrorCode::forbidden,
+                      "a change must carry the sending replica's own version");
+  }
+  if (change.version.hlc.millis() > horizon) {
+    return refusal_of(pushed, ErrorCode::clock_skew,
+                      "dated too far in the future: check the device's clock");
+  }
+  // The base is stored too (a tag's other key): checked like the version, and never newer
+  // than the change it is the base of.
+  if (!change.base.is_none() && change.base.hlc.millis() > horizon) {
+    return refusal_of(
+        pushed, ErrorCode::clock_skew,
+        "the version it replaces is dated too far in the future: check the device's clock");
+  }
+  if (!change.base.is_none() && change.version < change.base) {
+    return refusal_of(pushed, ErrorCode::invalid_value,
+                      "the version it replaces is newer than the change");
+  }
+  if (auto status = validate_change(schema, change); !status)
+    return refusal_of(pushed, status.error().code(), status.error().what());
+  return std::nullopt;
+}
+
+// The Outbound of a push's answer: counts the push as answered when its ack or error goes.
+struct Countdown final : Outbound {
+  std::shared_ptr<Outbound> inner;
+  std::shared_ptr<std::atomic<int>> in_flight;
+  void send(SharedFrame frame) override {
+    --*in_flight;
+    inner->send(std::move(frame));
+  }
+  void send_and_close(SharedFrame frame) override {
+    --*in_flight;
+    inner->send_and_close(std::move(frame));
+  }
+  void post(std::function<void()> task) override { inner->post(std::move(task)); }
+};
+
+}  // namespace
+
 struct SyncConnection::State {
-  std::shared_ptr<SyncService> service;
+  std::shared_ptr<SyncContext> context;
   std::shared_ptr<Outbound> out;
   std::string peer;
   bool authenticated = false;
@@ -57,13 +107,13 @@ struct SyncConnection::State {
   std::shared_ptr<std::atomic<int>> pushes_in_flight = std::make_shared<std::atomic<int>>(0);
 };
 
-SyncConnection::SyncConnection(std::shared_ptr<SyncService> service, std::shared_ptr<Outbound> out,
+SyncConnection::SyncConnection(std::shared_ptr<SyncContext> context, std::shared_ptr<Outbound> out,
                                std::string peer)
     : state_(std::make_unique<State>()) {
-  state_->service = std::move(service);
+  state_->context = std::move(context);
   state_->out = std::move(out);
   state_->peer = std::move(peer);
-  state_->message_tokens = static_cast<double>(state_->service->impl_->options.message_burst);
+  state_->message_tokens = static_cast<double>(state_->context->options.message_burst);
 }
 
 bool SyncConnection::sees_everything() const {
@@ -90,7 +140,7 @@ void SyncConnection::close_with(ErrorCode code, std::string message) {
 }
 
 bool SyncConnection::within_message_rate() {
-  const auto& options = state_->service->impl_->options;
+  const auto& options = state_->context->options;
   if (options.max_messages_per_second == 0) return true;
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - state_->refilled).count();
@@ -104,8 +154,8 @@ bool SyncConnection::within_message_rate() {
 }
 
 SyncConnection::~SyncConnection() {
-  if (state_->service) --state_->service->impl_->open_connections;
-  if (state_->live) --state_->service->impl_->live_connections;
+  if (state_->context) --state_->context->counters.connections;
+  if (state_->live) --state_->context->counters.live_connections;
 }
 
 bool SyncConnection::authenticated() const {
@@ -142,7 +192,7 @@ void SyncConnection::on_binary_message(std::string_view bytes) {
         "binary frames need protocol " + std::to_string(kCompressedFramesProtocol) + " or later",
         !state_->authenticated);
   }
-  auto text = decompress_message(bytes, state_->service->impl_->options.max_message_bytes);
+  auto text = decompress_message(bytes, state_->context->options.max_message_bytes);
   if (!text) {
     // Nothing of it was read: the client may send it again, smaller or intact.
     return send_error(text.error().code(), text.error().what(), false);
@@ -153,8 +203,8 @@ void SyncConnection::on_binary_message(std::string_view bytes) {
 
 bool SyncConnection::within_token_bytes(std::size_t bytes) {
   if (!state_->authenticated) return true;  // the transport bounds anonymous connections
-  auto& impl = *state_->service->impl_;
-  auto refused = impl.admit(state_->token_id, bytes, 0);
+  auto& context = *state_->context;
+  auto refused = context.admission.admit(state_->token_id, bytes, 0);
   if (!refused) return true;
   log_refusal("rate_limited", *refused);
   send_error(ErrorCode::rate_limited, *refused + "; send it again later", false);
@@ -162,16 +212,15 @@ bool SyncConnection::within_token_bytes(std::size_t bytes) {
 }
 
 void SyncConnection::log_refusal(std::string_view code, std::string_view why) const {
-  auto& impl = *state_->service->impl_;
-  ++impl.refusals;
-  impl.log("event=refused code=" + std::string(code) + " user=" + state_->user + " replica=" +
-           state_->replica + " peer=" + state_->peer + " reason=\"" + std::string(why) + "\"");
+  auto& context = *state_->context;
+  context.refusals.refused("event=refused code=" + std::string(code) + " user=" + state_->user +
+                           " replica=" + state_->replica + " peer=" + state_->peer + " reason=\"" +
+                           std::string(why) + "\"");
 }
 
 void SyncConnection::send_rate_limited() {
   send_error(ErrorCode::rate_limited,
-             "more than " +
-                 std::to_string(state_->service->impl_->options.max_messages_per_second) +
+             "more than " + std::to_string(state_->context->options.max_messages_per_second) +
                  " messages a second; reconnect later",
              true);
 }
@@ -205,26 +254,23 @@ void SyncConnection::on_closed() {
   if (state_->closed) return;
   state_->closed = true;
   if (state_->authenticated) {
-    auto& impl = *state_->service->impl_;
-    impl.remove_session(*this);
+    auto& context = *state_->context;
+    context.sessions.remove(*this);
     // What this connection sent the device decides the reassignment rule for its next
     // pushes, whichever connection they come on, after a restart too: recorded.
     // A later connection's device had everything this one was sent.
-    impl.note_sent(state_->replica, state_->sent_seq);
+    context.sent.note(state_->replica, state_->sent_seq);
     if (state_->sent_seq > state_->known_seq) {
       WriteJob job = bookkeeping_job(false);
       job.sent_seq = state_->sent_seq;
-      impl.enqueue(std::move(job));
+      context.writes.push(std::move(job));
     }
   }
-  if (state_->live) {
-    state_->live = false;
-    --state_->service->impl_->live_connections;
-  }
+  set_live(false);
 }
 
 void SyncConnection::handle(Hello hello) {
-  auto& impl = *state_->service->impl_;
+  auto& context = *state_->context;
   if (state_->authenticated)
     return send_error(ErrorCode::out_of_order, "a second \"hello\"", false);
   if (hello.protocol < kMinProtocolVersion) {
@@ -234,29 +280,28 @@ void SyncConnection::handle(Hello hello) {
                           " to " + std::to_string(kProtocolVersion),
                       true);
   }
-  if (hello.schema > impl.schema->version()) {
+  if (hello.schema > context.schema.version()) {
     return send_error(ErrorCode::unsupported_schema,
                       "the client's schema " + std::to_string(hello.schema) +
-                          " is newer than the server's " + std::to_string(impl.schema->version()) +
-                          "; update the server",
+                          " is newer than the server's " +
+                          std::to_string(context.schema.version()) + "; update the server",
                       true);
   }
   std::optional<TokenRecord> token;
   try {
-    token = impl.store.find_token_by_hash(hash_token(hello.token));
+    token = context.store.find_token_by_hash(hash_token(hello.token));
   } catch (const Error& e) {
     return send_error(e.code(), e.what(), true);
   }
   if (!token || token->revoked_ms) {
-    ++impl.refusals;
-    impl.log("event=hello_refused code=bad_token replica=" + hello.replica +
-             " peer=" + state_->peer);
+    context.refusals.refused("event=hello_refused code=bad_token replica=" + hello.replica +
+                             " peer=" + state_->peer);
     return send_error(ErrorCode::bad_token, "the token is unknown or revoked", true);
   }
   if (hello.replica == kServerReplica) {
-    ++impl.refusals;
-    impl.log("event=hello_refused code=forbidden user=" + token->user + " replica=" +
-             hello.replica + " peer=" + state_->peer + " reason=\"reserved replica id\"");
+    context.refusals.refused("event=hello_refused code=forbidden user=" + token->user +
+                             " replica=" + hello.replica + " peer=" + state_->peer +
+                             " reason=\"reserved replica id\"");
     return send_error(ErrorCode::forbidden,
                       "the replica id \"" + std::string(kServerReplica) + "\" is reserved", true);
   }
@@ -264,15 +309,14 @@ void SyncConnection::handle(Hello hello) {
   // could otherwise move its acknowledged sequence and make its real device drop changes.
   std::optional<ReplicaRecord> record;
   try {
-    record = impl.store.replica(hello.replica);
+    record = context.store.replica(hello.replica);
   } catch (const Error& e) {
     return send_error(e.code(), e.what(), true);
   }
   if (record && record->user != token->user) {
-    ++impl.refusals;
-    impl.log("event=hello_refused code=forbidden user=" + token->user +
-             " replica=" + hello.replica + " peer=" + state_->peer +
-             " reason=\"the replica id belongs to another user\"");
+    context.refusals.refused("event=hello_refused code=forbidden user=" + token->user +
+                             " replica=" + hello.replica + " peer=" + state_->peer +
+                             " reason=\"the replica id belongs to another user\"");
     return send_error(ErrorCode::forbidden,
                       "this device id is already used by another user's device; reinstall "
                       "the app or give the device a new id",
@@ -284,24 +328,24 @@ void SyncConnection::handle(Hello hello) {
   state_->token_id = token->id;
   state_->protocol = std::min(hello.protocol, kProtocolVersion);
   state_->compressed_frames = hello.protocol >= kCompressedFramesProtocol;
-  state_->first_seq = impl.last_seq;
-  state_->known_seq = impl.note_sent(hello.replica, record ? record->sent_seq : 0);
-  if (!impl.add_session(shared_from_this(), state_->user)) {
+  state_->first_seq = context.counters.last_seq;
+  state_->known_seq = context.sent.note(hello.replica, record ? record->sent_seq : 0);
+  if (!context.sessions.add(shared_from_this())) {
     return send_error(ErrorCode::rate_limited,
                       "this token already has " +
-                          std::to_string(impl.options.max_connections_per_token) +
+                          std::to_string(context.options.max_connections_per_token) +
                           " connections open; close one first",
                       true);
   }
   state_->authenticated = true;
   Welcome welcome;
   welcome.protocol = std::min(hello.protocol, kProtocolVersion);
-  welcome.schema = impl.schema->version();
+  welcome.schema = context.schema.version();
   welcome.user = token->user;
   welcome.role = role_name(token->role);
   welcome.acked = record ? record->acked : 0;
   // The id is new: bound to this user by the writer, ahead of any push of this session.
-  if (!record) impl.enqueue(bookkeeping_job(true));
+  if (!record) context.writes.push(bookkeeping_job(true));
   // Always text: the device takes compressed frames only once it has read the welcome.
   state_->out->send(make_frame(Message(welcome), /*compress=*/false));
 }
@@ -324,7 +368,7 @@ std::uint64_t SyncConnection::known_seq() {
   // A frame sent this long ago has reached a device still connected (it is pinged after
   // half the idle timeout of silence): a device cannot keep writing a customer it lost by
   // never saying it received the eviction.
-  const std::uint64_t now = state_->service->impl_->clock->now_millis();
+  const std::uint64_t now = state_->context->clock->now_millis();
   auto& sends = state_->sends;
   std::uint64_t received = 0;
   while (!sends.empty() && sends.front().first + kDeliveryGrace.count() <= now) {
@@ -338,7 +382,7 @@ std::uint64_t SyncConnection::known_seq() {
 void SyncConnection::note_sent(std::uint64_t seq) {
   if (seq <= state_->sent_seq) return;
   state_->sent_seq = seq;
-  const std::uint64_t now = state_->service->impl_->clock->now_millis();
+  const std::uint64_t now = state_->context->clock->now_millis();
   // One entry a second at most: the list stays short on a busy live connection.
   if (!state_->sends.empty() && state_->sends.back().first + 1000 > now)
     state_->sends.back().second = seq;
@@ -347,21 +391,21 @@ void SyncConnection::note_sent(std::uint64_t seq) {
 }
 
 void SyncConnection::handle(Push push) {
-  auto& impl = *state_->service->impl_;
+  auto& context = *state_->context;
   if (*state_->pushes_in_flight >= kMaxPushesInFlight) {
     log_refusal("rate_limited", "too many pushes waiting on one connection");
     return send_error(ErrorCode::rate_limited,
                       "too many pushes waiting; wait for their acks before sending more", false);
   }
-  if (push.changes.size() > impl.options.max_push_changes) {
+  if (push.changes.size() > context.options.max_push_changes) {
     log_refusal("too_large", "a push of " + std::to_string(push.changes.size()) + " changes");
     return send_error(ErrorCode::too_large,
-                      "a push takes at most " + std::to_string(impl.options.max_push_changes) +
+                      "a push takes at most " + std::to_string(context.options.max_push_changes) +
                           " changes; nothing of it was applied",
                       false);
   }
   // Fair share: one token's pushes wait for the writer beside other tokens', not ahead.
-  if (auto refused = impl.admit(state_->token_id, 0, push.changes.size())) {
+  if (auto refused = context.admission.admit(state_->token_id, 0, push.changes.size())) {
     log_refusal("rate_limited", *refused);
     return send_error(ErrorCode::rate_limited,
                       *refused + "; nothing of this push was applied, send it again later", false);
@@ -371,66 +415,28 @@ void SyncConnection::handle(Push push) {
   job.admitted = push.changes.size();
   // An empty push is answered too: with what the server holds of this replica.
   job.upto = push.changes.empty() ? 0 : push.changes.back().seq;
-  job.origin = weak_from_this();
   job.compressed_frames = state_->compressed_frames;
-  const std::uint64_t horizon =
-      impl.clock->now_millis() + static_cast<std::uint64_t>(impl.options.max_clock_skew.count());
+  const std::uint64_t horizon = context.clock->now_millis() +
+                                static_cast<std::uint64_t>(context.options.max_clock_skew.count());
   for (auto& pushed : push.changes) {
-    Change& change = pushed.change;
-    auto refuse = [&](ErrorCode code, std::string why) {
-      job.refused.push_back(refusal_of(pushed, code, std::move(why)));
-    };
-    if (change.version.replica != state_->replica) {
-      refuse(ErrorCode::forbidden, "a change must carry the sending replica's own version");
-      continue;
-    }
-    if (change.version.hlc.millis() > horizon) {
-      refuse(ErrorCode::clock_skew, "dated too far in the future: check the device's clock");
-      continue;
-    }
-    // The base is stored too (a tag's other key): checked like the version, and never
-    // newer than the change it is the base of.
-    if (!change.base.is_none() && change.base.hlc.millis() > horizon) {
-      refuse(ErrorCode::clock_skew,
-             "the version it replaces is dated too far in the future: check the device's clock");
-      continue;
-    }
-    if (!change.base.is_none() && change.version < change.base) {
-      refuse(ErrorCode::invalid_value, "the version it replaces is newer than the change");
-      continue;
-    }
-    if (auto status = validate_change(*impl.schema, change); !status) {
-      refuse(status.error().code(), status.error().what());
-      continue;
-    }
-    job.changes.push_back(std::move(pushed));
+    if (auto refused = refusal(pushed, state_->replica, horizon, context.schema))
+      job.refused.push_back(std::move(*refused));
+    else
+      job.changes.push_back(std::move(pushed));
   }
   for (const auto& refused : job.refused)
     log_refusal(error_code_name(refused.code), refused.message);
   // The writer answers on the connection's executor; count what is pending until then.
   auto in_flight = state_->pushes_in_flight;
   ++*in_flight;
-  struct Countdown final : Outbound {
-    std::shared_ptr<Outbound> inner;
-    std::shared_ptr<std::atomic<int>> in_flight;
-    void send(SharedFrame frame) override {
-      --*in_flight;
-      inner->send(std::move(frame));
-    }
-    void send_and_close(SharedFrame frame) override {
-      --*in_flight;
-      inner->send_and_close(std::move(frame));
-    }
-    void post(std::function<void()> task) override { inner->post(std::move(task)); }
-  };
   auto countdown = std::make_shared<Countdown>();
   countdown->inner = state_->out;
   countdown->in_flight = in_flight;
   job.out = countdown;
   const std::string token_id = job.token_id;
   const std::size_t admitted = job.admitted;
-  if (!impl.enqueue(std::move(job))) {
-    impl.done_queued(token_id, admitted);
+  if (!context.writes.push(std::move(job))) {
+    context.admission.done_queued(token_id, admitted);
     --*in_flight;
     send_error(ErrorCode::shutting_down, "the server is stopping; push again after reconnecting",
                false);
@@ -444,11 +450,11 @@ void SyncConnection::handle(ConflictsPull pull) {
 }
 
 void SyncConnection::send_conflicts(bool live) {
-  auto& impl = *state_->service->impl_;
+  auto& context = *state_->context;
   std::vector<ConflictRecord> records;
   try {
-    records = impl.store.conflicts_lost_by(state_->replica, state_->conflicts_cursor,
-                                           kConflictsPerMessage);
+    records = context.store.conflicts_lost_by(state_->replica, state_->conflicts_cursor,
+                                              kConflictsPerMessage);
   } catch (const Error& e) {
     return send_error(e.code(), std::string("cannot read conflicts: ") + e.what(), false);
   }
@@ -466,36 +472,20 @@ void SyncConnection::send_conflicts(bool live) {
   send_message(Message(std::move(message)));
 }
 
-RefusedChange refusal_of(const PushedChange& pushed, ErrorCode code, std::string why) {
-  const Change& change = pushed.change;
-  RefusedChange refused;
-  refused.seq = pushed.seq;
-  refused.table = change.table;
-  refused.row = change.row;
-  refused.field = change.field;
-  refused.element = change.element;
-  refused.code = code;
-  refused.message = std::move(why);
-  return refused;
-}
-
 void SyncConnection::handle(Pull pull) {
   // The device applied everything up to `after` before asking for what follows.
   state_->confirmed_seq = std::max(state_->confirmed_seq, std::min(pull.after, state_->sent_seq));
-  if (state_->live) {
-    state_->live = false;
-    --state_->service->impl_->live_connections;
-  }
+  set_live(false);
   send_page(pull.since, pull.after, false);
 }
 
 void SyncConnection::send_page(std::uint64_t since, std::uint64_t after, bool live) {
-  auto& impl = *state_->service->impl_;
+  auto& context = *state_->context;
   // Pages of pulls that read everything are the same for every device that asks: shared.
-  PageCache* cache = sees_everything() && !live ? impl.page_cache.get() : nullptr;
+  PageCache* cache = sees_everything() && !live ? context.page_cache.get() : nullptr;
   if (cache) {
     if (auto cached = cache->find(since, after)) {
-      ++impl.pages_shared;
+      ++context.counters.pages_shared;
       send_shared_page(cached->frame);
       return page_sent(cached->end, cached->more);
     }
@@ -506,8 +496,8 @@ void SyncConnection::send_page(std::uint64_t since, std::uint64_t after, bool li
   std::uint64_t snapshot_seq = 0;
   try {
     const std::string* seller = sees_everything() ? nullptr : &state_->user;
-    auto read = impl.store.read_page(after, impl.options.page_rows, seller);
-    ++impl.pages_read;
+    auto read = context.store.read_page(after, context.options.page_rows, seller);
+    ++context.counters.pages_read;
     page.more = read.more;
     page.after = read.end;
     snapshot_seq = read.snapshot_seq;
@@ -547,17 +537,19 @@ void SyncConnection::send_shared_page(const SharedFrame& frame) {
 }
 
 void SyncConnection::page_sent(std::uint64_t next, bool more) {
-  auto& impl = *state_->service->impl_;
   note_sent(next);
-  if (!more) {
-    // Caught up: from now on, commits are sent as they happen.
-    if (!state_->live) ++impl.live_connections;
-    state_->live = true;
-    state_->live_cursor = next;
-  } else if (state_->live) {
-    state_->live = false;
-    --impl.live_connections;
-  }
+  // Caught up: from now on, commits are sent as they happen.
+  set_live(!more);
+  if (!more) state_->live_cursor = next;
+}
+
+void SyncConnection::set_live(bool live) {
+  if (live == state_->live) return;
+  state_->live = live;
+  if (live)
+    ++state_->context->counters.live_connections;
+  else
+    --state_->context->counters.live_connections;
 }
 
 void SyncConnection::notify_commit(std::shared_ptr<const CommitNotice> notice) {

@@ -9,6 +9,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "libreta/protocol/messages.hpp"
+#include "libreta/server/sync_service.hpp"
 #include "shared_state.hpp"
 
 namespace libreta::server {

@@ -30,7 +30,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include "libreta/server/sync_service.hpp"
+#include "libreta/server/sync_connection.hpp"
 
 namespace libreta::server {
 

@@ -28,6 +28,7 @@
 #include "libreta/client/sync_protocol.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/server/sqlite_store.hpp"
+#include "libreta/server/sync_connection.hpp"
 #include "libreta/server/sync_service.hpp"
 #include "libreta/server/tokens.hpp"
 #include "support/temp_dir.hpp"

@@ -51,9 +51,12 @@ struct FieldSpec {
 struct TableSpec {
   std::string name;
   std::vector<FieldSpec> fields;
-  // The field naming the customer a row belongs to ("customer_id"), which decides a
-  // seller's scope; empty for the customers table itself.
+  // The field naming the row of the scope table this row belongs to ("customer_id"), which
+  // decides a seller's scope; empty for the scope table itself and for unscoped tables.
   std::string owner_link;
+  // On the scope table alone (the customers): the field naming the seller whose scope a row
+  // of it, and every row linked to it by owner_link, is in ("owner").
+  std::string owner_field;
   // Position of each field by name, filled by Schema; lookups are on the merge's hot path.
   std::map<std::string, std::size_t, std::less<>> field_positions;
 
@@ -66,10 +69,14 @@ class Schema {
   int version() const { return version_; }
   const std::vector<TableSpec>& tables() const { return tables_; }
   const TableSpec* table(std::string_view name) const;
+  // The table whose rows decide a seller's scope (the one declaring owner_field); null when
+  // the schema has no scopes.
+  const TableSpec* scope_table() const;
 
  private:
   int version_;
   std::vector<TableSpec> tables_;
+  std::optional<std::size_t> scope_table_;  // its position in tables_
 };
 
 // Limits on untrusted sizes, shared by validation and codec.

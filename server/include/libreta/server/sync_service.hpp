@@ -1,12 +1,13 @@
 // The sync service: the server's sync logic, knowing nothing of sockets. A transport (the
-// Beast WebSocket session, or a test) opens a SyncConnection per client, feeds it the
-// client's frames (text, or compressed binary), and gives it an Outbound to answer through.
+// Beast WebSocket session, or a test) opens a SyncConnection per client (sync_connection.hpp),
+// feeds it the client's frames (text, or compressed binary), and gives it an Outbound to
+// answer through.
 //
 // Threads: each SyncConnection's methods are called on that connection's serial executor
 // (its strand); the service's own work completes there through Outbound::post. Pushes from
 // all connections go to one writer thread that applies many sessions' batches in one
-// transaction (group commit), then acknowledges them and fans the committed rows out to
-// the live connections. SyncService's public methods are thread-safe.
+// transaction (group commit); a publisher thread then acknowledges them and fans the
+// committed rows out to the live connections. SyncService's public methods are thread-safe.
 #pragma once
 
 #include <chrono>
@@ -17,34 +18,10 @@
 #include <string_view>
 
 #include "libreta/protocol/hlc.hpp"
-#include "libreta/protocol/messages.hpp"
 #include "libreta/server/store.hpp"
+#include "libreta/server/sync_connection.hpp"
 
 namespace libreta::server {
-
-// One message as it goes on the wire: its JSON in a text frame or, to a client of protocol
-// version 2 and when it gains, that JSON compressed in a binary frame (compression.hpp).
-// A frame may be shared by many connections: never modified.
-struct Frame {
-  std::string bytes;
-  bool compressed = false;
-};
-using SharedFrame = std::shared_ptr<const Frame>;
-
-// The frame of one message, compressed when `compress` and it gains.
-SharedFrame make_frame(const Message& message, bool compress);
-
-// How a connection talks back. Implemented by the transport; every method is thread-safe.
-class Outbound {
- public:
-  virtual ~Outbound() = default;
-  // Queues one frame.
-  virtual void send(SharedFrame frame) = 0;
-  // Sends the frame, then closes the connection.
-  virtual void send_and_close(SharedFrame frame) = 0;
-  // Runs `task` on the connection's serial executor, after what is already queued there.
-  virtual void post(std::function<void()> task) = 0;
-};
 
 inline constexpr std::size_t kMaxConnectionsPerToken = 8;
 inline constexpr std::size_t kMaxMessagesPerSecond = 100;
@@ -120,10 +97,6 @@ struct SyncServiceStats {
   std::uint64_t refusals = 0;      // changes refused and hellos refused, since start
 };
 
-class SyncConnection;
-struct CommitNotice;
-struct WriteJob;
-
 class SyncService : public std::enable_shared_from_this<SyncService> {
  public:
   static std::shared_ptr<SyncService> create(Store& store, SyncServiceOptions options = {});
@@ -139,75 +112,10 @@ class SyncService : public std::enable_shared_from_this<SyncService> {
   // Closes every session authenticated with the token (it was revoked), at once.
   void close_sessions_of_token(const std::string& token_id);
 
-  struct Impl;
-
  private:
+  struct Impl;
   explicit SyncService(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  friend class SyncConnection;
-};
-
-// One client's session: hello → (push | pull)* → live. Not thread-safe: its owner calls it
-// on one serial executor.
-class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
- public:
-  ~SyncConnection();
-  // One text frame from the client: a JSON message.
-  void on_message(std::string_view text);
-  // One binary frame: a compressed message from a client of protocol version 2, refused
-  // from others.
-  void on_binary_message(std::string_view bytes);
-  // The transport closed; no more calls follow.
-  void on_closed();
-  // Whether hello was accepted (a transport closes connections that stay anonymous).
-  bool authenticated() const;
-  // Set by hello: the token's id and the device's replica id.
-  const std::string& token_id() const;
-  const std::string& replica() const;
-  // Set by hello: the token's user.
-  const std::string& user() const;
-  // Whether the connection reads everything (a manager's or admin's) or a seller's scope.
-  bool sees_everything() const;
-  // Sends a fatal error and closes; thread-safe (posted to the connection's executor).
-  void close_with(ErrorCode code, std::string message);
-  // A commit's sequences (from, to] and its live Rows frames. Called by the service's
-  // writer; thread-safe: the work is posted to the connection's executor.
-  void notify_commit(std::shared_ptr<const CommitNotice> notice);
-
-  struct State;
-  SyncConnection(std::shared_ptr<SyncService> service, std::shared_ptr<Outbound> out,
-                 std::string peer);
-
- private:
-  void handle(Hello hello);
-  void handle(Push push);
-  void handle(Pull pull);
-  void handle(ConflictsPull pull);
-  // Sends the conflicts this replica lost after the connection's cursor (protocol 3); a live
-  // one only when there are some.
-  void send_conflicts(bool live);
-  // The writer's job for this replica's bookkeeping (a claim, how far it knows the book).
-  WriteJob bookkeeping_job(bool claim);
-  // The server sequence up to which the device knows the book: what earlier connections
-  // were sent, what it confirmed by pulling, what this one was sent long enough ago.
-  std::uint64_t known_seq();
-  // This connection sent the device rows up to `seq`.
-  void note_sent(std::uint64_t seq);
-  // Whether the token's connections may send `bytes` more now; if not, tells the client.
-  bool within_token_bytes(std::size_t bytes);
-  void log_refusal(std::string_view code, std::string_view why) const;
-  void send_error(ErrorCode code, std::string message, bool fatal);
-  void send_message(const Message& message);
-  void handle_text(std::string_view text);
-  void send_rate_limited();
-  void send_page(std::uint64_t since, std::uint64_t after, bool live);
-  void send_shared_page(const SharedFrame& frame);
-  // After a page: live when it was the last.
-  void page_sent(std::uint64_t next, bool more);
-  void on_commit(const CommitNotice& notice);
-  bool within_message_rate();
-
-  std::unique_ptr<State> state_;
 };
 
 }  // namespace libreta::server

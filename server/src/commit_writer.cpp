@@ -1,0 +1,103 @@
+#include "commit_writer.hpp"
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "merger.hpp"
+#include "publisher.hpp"
+#include "sync_context.hpp"
+
+namespace libreta::server {
+
+CommitWriter::CommitWriter(SyncContext& context, Publisher& publisher)
+    : context_(context),
+      publisher_(publisher),
+      server_clock_(context.clock, context.options.max_clock_skew),
+      thread_([this] { run(); }) {}
+
+CommitWriter::~CommitWriter() {
+  join();
+}
+
+void CommitWriter::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void CommitWriter::run() {
+  for (;;) {
+    std::vector<WriteJob> group = context_.writes.take_group();
+    if (group.empty()) return;  // stopped, and everything queued is done
+    commit_group(group);
+  }
+}
+
+void CommitWriter::commit(const std::vector<WriteJob*>& jobs) {
+  auto committed = std::make_unique<CommittedGroup>();
+  std::uint64_t applied = 0;
+  auto writer = context_.store.begin_write();
+  Merger merger(*writer, committed->rows, context_.schema, server_clock_,
+                context_.clock->now_millis(), context_.options, context_.refusals);
+  for (WriteJob* job : jobs) {
+    JobOutcome outcome = merger.apply(*job);
+    if (job->out) committed->acks.push_back({job->out, job->compressed_frames, std::move(outcome)});
+    applied += job->changes.size();
+  }
+  const std::uint64_t from = writer->last_seq() + 1;
+  const std::uint64_t seq = merger.finish(from - 1, seller_cursors_);
+  writer->set_last_seq(seq);
+  writer->commit();
+  writer.reset();
+  SyncCounters& counters = context_.counters;
+  counters.last_seq = seq;
+  counters.changes_applied += applied;
+  counters.conflicts += merger.conflicts_recorded();
+  ++counters.commits;
+  // Here, on the writer, and not later: a pull after this commit must not be served a
+  // cached page it made stale.
+  if (context_.page_cache) context_.page_cache->committed(seq, merger.moved_from());
+  committed->from = from;
+  committed->to = seq;
+  committed->saved = merger.saved();
+  committed->evictions = merger.evictions();
+  committed->losers = merger.losers();
+  // Stored: the token may queue more, even before the ack reaches its device.
+  for (WriteJob* job : jobs)
+    context_.admission.done_queued(job->token_id, std::exchange(job->admitted, 0));
+  committed->sellers_since =
+      seller_cursors_.since(from, seq, committed->saved, committed->evictions);
+  publisher_.publish(std::move(committed));
+}
+
+void CommitWriter::commit_group(std::vector<WriteJob>& group) {
+  std::vector<WriteJob*> all;
+  for (auto& job : group) all.push_back(&job);
+  try {
+    commit(all);
+  } catch (const Error& group_error) {
+    // Try each job alone, so that one that cannot be stored does not hold back the others.
+    for (WriteJob* job : all) {
+      try {
+        commit({job});
+      } catch (const Error& e) {
+        if (!job->out) continue;  // bookkeeping: recorded with the replica's next job
+        job->out->send(make_frame(
+            Message(ProtocolError{
+                e.code(), std::string("push not stored, send it again later: ") + e.what(), false}),
+            /*compress=*/false));
+      }
+    }
+  } catch (const std::exception& e) {
+    for (WriteJob* job : all) {
+      if (!job->out) continue;
+      job->out->send(
+          make_frame(Message(ProtocolError{ErrorCode::internal,
+                                           std::string("push not stored: ") + e.what(), false}),
+                     /*compress=*/false));
+    }
+  }
+  for (WriteJob* job : all) context_.admission.done_queued(job->token_id, job->admitted);
+}
+
+}  // namespace libreta::server
