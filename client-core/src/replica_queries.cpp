@@ -303,25 +303,18 @@ std::vector<Customer> Replica::list_customers(const CustomerFilter& filter) cons
 
 std::vector<DueFollowUp> Replica::followups_due(std::string_view today) const {
   const std::int64_t today_number = day_argument(today, "today");
-  const TableSpec& table = impl_->table(tables::followups);
-  const std::string sql = "SELECT " + select_columns(table, "f") +
-                          ", c.name FROM followups f"
-                          " JOIN customers c ON c.id = f.customer_id AND c.deleted = 0"
-                          " WHERE f.deleted = 0 AND f.done IS NOT 1 AND f.due <= ?1"
-                          " ORDER BY f.due, c.name COLLATE NOCASE, f.id";
-  auto& stmt = impl_->statement(sql);
-  ResetOnExit reset(stmt);
-  stmt.bind(1, today);
   std::vector<DueFollowUp> out;
-  while (stmt.step()) {
-    DueFollowUp due;
-    due.followup = read_entity<FollowUp>(stmt, table);
-    due.customer_name = stmt.text(column_count(table));
-    if (const auto due_number = parse_day_number(due.followup.due)) {
-      due.days_overdue = std::max<std::int64_t>(0, today_number - *due_number);
-    }
-    out.push_back(std::move(due));
-  }
+  each_with_customer_name<FollowUp>(
+      *impl_, "t.done IS NOT 1 AND t.due <= ?1 ORDER BY t.due, c.name COLLATE NOCASE, t.id", today,
+      [&](FollowUp followup, std::string customer_name) {
+        DueFollowUp due;
+        due.followup = std::move(followup);
+        due.customer_name = std::move(customer_name);
+        if (const auto due_number = parse_day_number(due.followup.due)) {
+          due.days_overdue = std::max<std::int64_t>(0, today_number - *due_number);
+        }
+        out.push_back(std::move(due));
+      });
   return out;
 }
 
@@ -430,23 +423,14 @@ std::vector<QuietCustomer> Replica::quiet_customers(std::string_view today, int 
 
 std::vector<LostDeal> Replica::lost_deals_to_revisit(std::string_view today) const {
   day_argument(today, "today");
-  const TableSpec& table = impl_->table(tables::interactions);
-  const std::string sql = "SELECT " + select_columns(table, "i") +
-                          ", c.name FROM interactions i"
-                          " JOIN customers c ON c.id = i.customer_id AND c.deleted = 0"
-                          " WHERE i.deleted = 0 AND i.outcome = 'lost' AND i.revisit_on IS NOT NULL"
-                          " AND i.revisit_on <= ?1"
-                          " ORDER BY i.revisit_on, i.date, i.id";
-  auto& stmt = impl_->statement(sql);
-  ResetOnExit reset(stmt);
-  stmt.bind(1, today);
   std::vector<LostDeal> out;
-  while (stmt.step()) {
-    LostDeal deal;
-    deal.interaction = read_entity<Interaction>(stmt, table);
-    deal.customer_name = stmt.text(column_count(table));
-    out.push_back(std::move(deal));
-  }
+  each_with_customer_name<Interaction>(
+      *impl_,
+      "t.outcome = 'lost' AND t.revisit_on IS NOT NULL AND t.revisit_on <= ?1"
+      " ORDER BY t.revisit_on, t.date, t.id",
+      today, [&](Interaction interaction, std::string customer_name) {
+        out.push_back({std::move(interaction), std::move(customer_name)});
+      });
   return out;
 }
 

@@ -93,6 +93,23 @@ std::vector<Entity> live_children(const Replica::Impl& impl, std::string_view cu
   return out;
 }
 
+// Live rows of a child table (aliased `t`) with their live customer's name: those that
+// `where_order` keeps ("t.due <= ?1 ORDER BY t.due"), ?1 bound to `argument`; calls
+// `add(entity, customer_name)` for each, in order.
+template <class Entity, class Add>
+void each_with_customer_name(const Replica::Impl& impl, std::string_view where_order,
+                             std::string_view argument, Add add) {
+  const TableSpec& table = impl.table(EntityTable<Entity>::name);
+  const std::string sql = "SELECT " + select_columns(table, "t") + ", c.name FROM " + table.name +
+                          " t JOIN customers c ON c.id = t.customer_id AND c.deleted = 0"
+                          " WHERE t.deleted = 0 AND " +
+                          std::string(where_order);
+  auto& stmt = impl.statement(sql);
+  ResetOnExit reset(stmt);
+  stmt.bind(1, argument);
+  while (stmt.step()) add(read_entity<Entity>(stmt, table), stmt.text(column_count(table)));
+}
+
 // Sorts by a key computed once per item (names are folded so that a seller reads them in
 // order, accents and case aside: "Álamo" before "Zurita"); equal keys keep their order.
 template <class T, class KeyOf>
