@@ -540,7 +540,7 @@ class SqliteStore final : public Store {
     configure(writer_);
     // A group commit of 10,000 changes dirties more pages than SQLite's default 2 MiB cache
     // holds: it spilled them into the WAL mid-transaction and read them back. 32 MiB holds a
-    // group's pages (docs/performance.md, "Load": the writer's CPU a change 13 % lower).
+    // group's pages (docs/performance.md, "Server settings").
     writer_.exec("PRAGMA cache_size = -32768");
     if (options.max_bytes > 0) {
       auto page_size = writer_.prepare("PRAGMA page_size");
