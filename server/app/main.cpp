@@ -21,9 +21,9 @@ using namespace libreta::server::app;
 // jemalloc's options, read at its start (MALLOC_CONF in the environment still overrides
 // them): memory freed is given back to the system within half a second by a background
 // thread, so the server's resident memory follows its load instead of its busiest moment
-// (docs/performance.md, "Load": the bootstrap storm's peak stays near 88 MiB whatever the
-// book's size, where jemalloc's defaults reached 97 MiB at 20,000 customers and 114 - 123
-// MiB at 100,000). It costs some CPU: Monday about a second in seven.
+// (docs/performance.md, "Server settings": the bootstrap storm's peak stays flat as the book
+// grows, where jemalloc's defaults let it grow with the run's length). It costs some CPU on a
+// busy morning.
 extern "C" {
 // The name and type are jemalloc's: it looks the symbol up in the program.
 const char* malloc_conf = "background_thread:true,dirty_decay_ms:500,muzzy_decay_ms:0";

@@ -108,7 +108,7 @@ void prepare_store_file(sqlite::Database& writer, const std::string& name,
   configure(writer);
   // A group commit of 10,000 changes dirties more pages than SQLite's default 2 MiB cache
   // holds, which would spill them into the WAL mid-transaction and read them back: 32 MiB
-  // holds a group's pages (docs/performance.md, "Load").
+  // holds a group's pages (docs/performance.md, "Server settings").
   writer.exec("PRAGMA cache_size = -32768");
   if (options.max_bytes > 0) {
     auto page_size = writer.prepare("PRAGMA page_size");

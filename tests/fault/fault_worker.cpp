@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "fault/write_log.hpp"
 #include "libreta/client/replica.hpp"
 #include "libreta/client/sync_session.hpp"

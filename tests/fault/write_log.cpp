@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "libreta/protocol/value_json.hpp"
 
 namespace libreta::fault {

@@ -441,8 +441,9 @@ TEST_CASE("transport: a client that answers nothing is dropped after the idle ti
 
 TEST_CASE("transport: a client that keeps talking is not pinged by the server",
           "[server][transport][timeout]") {
-  // Pings cost a fleet of idle devices its CPU at rest (docs/performance.md, "Load"): the
-  // server pings only a connection that has been silent for half the idle timeout.
+  // Pings cost a fleet of idle devices its CPU at rest (docs/performance.md, "What limits each
+  // figure"): the server pings only a connection that has been silent for half the idle
+  // timeout.
   // Long enough that a client stalled by a loaded machine for less than half of it (600 ms)
   // still counts as talking; Beast's keep-alive pinged every 600 ms whatever it heard.
   GreetedClient greeted(1200ms);

@@ -2,7 +2,7 @@
 // Decoding returns a Result and never throws. Thread-safe functions.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "libreta/protocol/error.hpp"
 #include "libreta/protocol/value.hpp"

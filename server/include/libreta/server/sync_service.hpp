@@ -48,7 +48,8 @@ struct SyncServiceOptions {
   std::size_t page_rows = 1000;  // rows per page of a pull
   // Changes applied in one group commit at most. Larger groups share an fsync among more
   // changes, but hold every waiting device's ack and live update until the whole group is
-  // written, and the group's rows and live frame in memory (docs/performance.md, "Load").
+  // written, and the group's rows and live frame in memory (docs/performance.md, "Server
+  // settings").
   std::size_t max_group_changes = 10'000;
   // Largest message a client may send once decompressed (the transport limits the frame,
   // 8 MiB by default: the same bound on what one message may cost the server).
