@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "libreta/protocol/value_json.hpp"
 #include "sqlite_records.hpp"
 #include "sqlite_row_text.hpp"
