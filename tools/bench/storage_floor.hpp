@@ -2,7 +2,8 @@
 // the rows a morning's edits touch, in the server's file, with the server's settings and its
 // group commits, and none of the server's own work (no network, no decoding, no merge, no
 // acks or live updates). A figure of the server compared with it says how much of the time
-// is the storage's, on the same machine in the same process (docs/performance.md, "What limits each figure").
+// is the storage's, on the same machine in the same process (docs/performance.md, "What
+// limits each figure").
 #pragma once
 
 #include <cstddef>
