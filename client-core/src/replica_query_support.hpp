@@ -76,23 +76,6 @@ Entity read_entity(const sqlite::Statement& stmt, const TableSpec& table, int fi
   return entity;
 }
 
-// Live rows of a child table belonging to a live customer, in the given order.
-template <class Entity>
-std::vector<Entity> live_children(const Replica::Impl& impl, std::string_view customer_id,
-                                  std::string_view order_by) {
-  const TableSpec& table = impl.table(EntityTable<Entity>::name);
-  const std::string sql = "SELECT " + select_columns(table, "t") + " FROM " + table.name +
-                          " t JOIN customers c ON c.id = t.customer_id AND c.deleted = 0"
-                          " WHERE t.customer_id = ?1 AND t.deleted = 0 ORDER BY " +
-                          std::string(order_by);
-  auto& stmt = impl.statement(sql);
-  ResetOnExit reset(stmt);
-  stmt.bind(1, customer_id);
-  std::vector<Entity> out;
-  while (stmt.step()) out.push_back(read_entity<Entity>(stmt, table));
-  return out;
-}
-
 // Live rows of a child table (aliased `t`) with their live customer's name: those that
 // `where_order` keeps ("t.due <= ?1 ORDER BY t.due"), ?1 bound to `argument`; calls
 // `add(entity, customer_name)` for each, in order.
@@ -108,6 +91,17 @@ void each_with_customer_name(const Replica::Impl& impl, std::string_view where_o
   ResetOnExit reset(stmt);
   stmt.bind(1, argument);
   while (stmt.step()) add(read_entity<Entity>(stmt, table), stmt.text(column_count(table)));
+}
+
+// Live rows of a child table belonging to a live customer, in the given order.
+template <class Entity>
+std::vector<Entity> live_children(const Replica::Impl& impl, std::string_view customer_id,
+                                  std::string_view order_by) {
+  std::vector<Entity> out;
+  each_with_customer_name<Entity>(
+      impl, "t.customer_id = ?1 ORDER BY " + std::string(order_by), customer_id,
+      [&](Entity entity, const std::string&) { out.push_back(std::move(entity)); });
+  return out;
 }
 
 // Sorts by a key computed once per item (names are folded so that a seller reads them in
