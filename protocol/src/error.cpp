@@ -52,6 +52,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "unreachable";
     case ErrorCode::tls:
       return "tls";
+    case ErrorCode::closed:
+      return "closed";
     case ErrorCode::internal:
       return "internal";
   }

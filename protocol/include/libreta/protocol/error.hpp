@@ -44,6 +44,7 @@ enum class ErrorCode : int {
   tls = 410,                   // no secure connection: the server's certificate is not trusted
                                // or not for its host, a failed TLS handshake, or a refused
                                // plain ws:// to a host that is not loopback
+  closed = 411,                // the replica or session was closed (C API handles)
   // Internal (9xx).
   internal = 900,
 };
@@ -58,7 +59,7 @@ inline constexpr ErrorCode kAllErrorCodes[] = {
     ErrorCode::unsupported_schema, ErrorCode::unknown_message, ErrorCode::out_of_order,
     ErrorCode::forbidden,          ErrorCode::rate_limited,    ErrorCode::timeout,
     ErrorCode::shutting_down,      ErrorCode::unreachable,     ErrorCode::tls,
-    ErrorCode::internal,
+    ErrorCode::closed,             ErrorCode::internal,
 };
 
 // Stable snake_case name of a code ("invalid_value"), as used on the wire.
