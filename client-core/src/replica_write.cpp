@@ -126,6 +126,16 @@ std::optional<Record> Replica::get_with_deleted(std::string_view table_name,
   return std::move(row->fields);
 }
 
+std::optional<RowState> Replica::row_state(std::string_view table_name,
+                                           std::string_view id) const {
+  auto row = impl_->load(impl_->table(table_name), id);
+  if (!row) return std::nullopt;
+  RowState state{std::string(table_name), std::string(id), std::move(row->fields),
+                 std::move(row->versions)};
+  if (row->deleted) state.fields.insert_or_assign("deleted", Value(true));
+  return state;
+}
+
 std::size_t Replica::update(std::string_view table_name, std::string_view id,
                             const Record& fields) {
   auto& impl = *impl_;

@@ -67,6 +67,10 @@ class Replica {
   // The row's fields whether deleted or not (a delete keeps them under the tombstone), or
   // nullopt when this replica does not hold the row.
   std::optional<Record> get_with_deleted(std::string_view table, std::string_view id) const;
+  // The row as this replica holds it, deleted or not ("deleted" is one of its fields), with
+  // the version of each key: when each field was last written and by which replica. nullopt
+  // when this replica does not hold the row.
+  std::optional<RowState> row_state(std::string_view table, std::string_view id) const;
   // Sets the given fields (null clears one); returns how many actually changed.
   std::size_t update(std::string_view table, std::string_view id, const Record& fields);
   void remove(std::string_view table, std::string_view id);
