@@ -39,6 +39,21 @@ cc -std=c99 -Wall -Wextra -pedantic -Werror "$@" "$here/../../examples/c/hello_b
   -o "$work/hello_book" $(pkg-config --cflags --libs libreta) "-Wl,-rpath,$libdir"
 "$work/hello_book" "$work/hello.db" | grep -q "created customer"
 
+# And through the CMake package: find_package(libreta) and the target libreta::libreta.
+mkdir "$work/cmake-app"
+cp "$here/../../examples/c/hello_book.c" "$work/cmake-app/"
+cat >"$work/cmake-app/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.25)
+project(hello_book C)
+find_package(libreta 0.1 REQUIRED)
+add_executable(hello_book hello_book.c)
+target_link_libraries(hello_book PRIVATE libreta::libreta)
+CMAKE
+cmake -S "$work/cmake-app" -B "$work/cmake-app/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_C_FLAGS="$*" >/dev/null
+cmake --build "$work/cmake-app/build" >/dev/null
+"$work/cmake-app/build/hello_book" "$work/hello-cmake.db" | grep -q "created customer"
+
 db=$work/server.db
 seller=$("$server" token create --db "$db" --user ana --role seller 2>/dev/null)
 manager=$("$server" token create --db "$db" --user office --role manager 2>/dev/null)
