@@ -20,7 +20,8 @@ void nudge_session(libreta_replica& handle) {
 }
 
 void stop_session(libreta_replica& handle) {
-  if (in_callback_of(handle)) {
+  // From the session's own thread, stopping would wait for itself.
+  if (handle.delivery == LIBRETA_DELIVER_ON_SYNC_THREAD && in_callback_of(handle)) {
     throw Error(ErrorCode::out_of_order,
                 "a replica's sync cannot be stopped from inside one of its callbacks");
   }

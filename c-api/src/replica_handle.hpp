@@ -89,7 +89,8 @@ void with_replica(libreta_replica* handle, Body&& body) {
 std::shared_ptr<client::SyncSession> session_of(libreta_replica& handle);
 // After a local write: a running session pushes it now.
 void nudge_session(libreta_replica& handle);
-// Stops and drops the session; throws out_of_order from inside a callback of `handle`.
+// Stops and drops the session; throws out_of_order from inside a callback of `handle` on
+// the session's thread.
 void stop_session(libreta_replica& handle);
 
 // Whether this thread is inside a callback of `handle` right now.

@@ -133,7 +133,7 @@ LIBRETA_API int libreta_open(const char *path, const libreta_open_options *optio
 
 /* Stops the sync session and closes the file. The handle stays allocated: every later call
  * on it returns LIBRETA_CLOSED, until libreta_release(). Closing twice is not an error.
- * Returns LIBRETA_OUT_OF_ORDER when called from inside one of this replica's callbacks. */
+ * Returns LIBRETA_OUT_OF_ORDER from inside a callback running on the sync thread. */
 LIBRETA_API int libreta_close(libreta_replica *replica, libreta_error *error);
 
 /* Closes the replica if open and frees the handle, which must not be used again. NULL is
@@ -196,7 +196,8 @@ LIBRETA_API int libreta_search(libreta_replica *replica, const char *text, size_
 
 /* Who last wrote each field of a row and when, as this replica knows it (deleted rows
  * too): a JSON object of field name to {"value", "time_ms", "replica"}, tag sets with a
- * "tags" object of tag to {"added_ms", "replica"}. *versions_json: free with libreta_free(). */
+ * "tags" object of tag to {"added_ms", "added_by", "removed_ms", "removed_by"} (the keys it
+ * has). *versions_json: free with libreta_free(). */
 LIBRETA_API int libreta_field_versions(libreta_replica *replica, const char *table,
                                        const char *id, char **versions_json,
                                        libreta_error *error);
@@ -268,7 +269,8 @@ LIBRETA_API int libreta_sync_start(libreta_replica *replica, const libreta_sync_
                                    libreta_error *error);
 
 /* Stops the session and waits for its thread (the time of one replica operation). Stopping
- * a replica with no session is not an error. LIBRETA_OUT_OF_ORDER from inside a callback. */
+ * a replica with no session is not an error. LIBRETA_OUT_OF_ORDER from inside a callback
+ * running on the sync thread (the session would wait for itself). */
 LIBRETA_API int libreta_sync_stop(libreta_replica *replica, libreta_error *error);
 
 typedef struct libreta_sync_status {
@@ -295,7 +297,8 @@ LIBRETA_API int libreta_sync_get_status(libreta_replica *replica, libreta_sync_s
  * running and will not be called again (unless called from inside that very callback).
  * With LIBRETA_DELIVER_ON_SYNC_THREAD a callback runs on the sync session's thread and must
  * be quick; it may read and write the replica, but not stop the session or close it. With
- * LIBRETA_DELIVER_BUFFERED it runs inside libreta_deliver_events(), on the caller's thread. */
+ * LIBRETA_DELIVER_BUFFERED it runs inside libreta_deliver_events(), on the caller's thread,
+ * and may do anything but release the replica. */
 
 typedef uint64_t libreta_listener_token;
 
