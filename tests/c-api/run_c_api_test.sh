@@ -7,7 +7,8 @@
 #   run_c_api_test.sh BUILD_DIR SERVER_BINARY [EXTRA_CFLAGS...]
 #
 # EXTRA_CFLAGS carry the build's sanitizer flags, so that the program is checked under them
-# as the library is.
+# as the library is. From the environment: CC, the C compiler (cc); for a cross build,
+# LIBRETA_EMULATOR runs the programs (qemu-aarch64) and LIBRETA_TOOLCHAIN_FILE is CMake's.
 set -euo pipefail
 
 build=$1
@@ -15,6 +16,9 @@ server=$2
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
+cc=${CC:-cc}
+# shellcheck disable=SC2206  # the emulator command is meant to split (empty: none)
+run=(${LIBRETA_EMULATOR:-})
 server_pid=
 cleanup() {
   if [[ -n "$server_pid" ]]; then
@@ -30,14 +34,14 @@ pc_dir=$(dirname "$(find "$work/prefix" -name libreta.pc)")
 export PKG_CONFIG_PATH=$pc_dir
 libdir=$(pkg-config --variable=libdir libreta)
 # shellcheck disable=SC2046  # pkg-config's flags are meant to split
-cc -std=c99 -Wall -Wextra -pedantic -Werror "$@" "$here/c_api_test.c" -o "$work/c_api_test" \
+"$cc" -std=c99 -Wall -Wextra -pedantic -Werror "$@" "$here/c_api_test.c" -o "$work/c_api_test" \
   $(pkg-config --cflags --libs libreta) -pthread "-Wl,-rpath,$libdir"
 
 # The example a newcomer builds first (examples/c), in the same way, run offline.
 # shellcheck disable=SC2046
-cc -std=c99 -Wall -Wextra -pedantic -Werror "$@" "$here/../../examples/c/hello_book.c" \
+"$cc" -std=c99 -Wall -Wextra -pedantic -Werror "$@" "$here/../../examples/c/hello_book.c" \
   -o "$work/hello_book" $(pkg-config --cflags --libs libreta) "-Wl,-rpath,$libdir"
-"$work/hello_book" "$work/hello.db" | grep -q "created customer"
+"${run[@]}" "$work/hello_book" "$work/hello.db" | grep -q "created customer"
 
 # And through the CMake package: find_package(libreta) and the target libreta::libreta.
 mkdir "$work/cmake-app"
@@ -50,9 +54,10 @@ add_executable(hello_book hello_book.c)
 target_link_libraries(hello_book PRIVATE libreta::libreta)
 CMAKE
 cmake -S "$work/cmake-app" -B "$work/cmake-app/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
-  -DCMAKE_C_FLAGS="$*" >/dev/null
+  -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$*" \
+  ${LIBRETA_TOOLCHAIN_FILE:+"-DCMAKE_TOOLCHAIN_FILE=$LIBRETA_TOOLCHAIN_FILE"} >/dev/null
 cmake --build "$work/cmake-app/build" >/dev/null
-"$work/cmake-app/build/hello_book" "$work/hello-cmake.db" | grep -q "created customer"
+"${run[@]}" "$work/cmake-app/build/hello_book" "$work/hello-cmake.db" | grep -q "created customer"
 
 db=$work/server.db
 seller=$("$server" token create --db "$db" --user ana --role seller 2>/dev/null)
@@ -79,7 +84,7 @@ if [[ -z "$port" ]]; then
 fi
 
 mkdir "$work/devices"
-if ! "$work/c_api_test" "ws://127.0.0.1:$port/sync" "$seller" "$manager" "$work/devices"; then
+if ! "${run[@]}" "$work/c_api_test" "ws://127.0.0.1:$port/sync" "$seller" "$manager" "$work/devices"; then
   echo "---- server log" >&2
   tail -50 "$work/server.log" >&2
   exit 1
