@@ -25,6 +25,6 @@ cmake -S . -B build-arm64 -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIBRETA_W
   -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" -DLIBRETA_CLIENT_ONLY=ON \
   -DLIBRETA_NATIVE_SERVER="$PWD/build/server/libreta-server" >/dev/null
 cmake --build build-arm64 -j2
-file build-arm64/c-api/liblibreta.so.1 | grep -q 'ARM aarch64'
+file -L build-arm64/c-api/liblibreta.so.1 | grep -q 'ARM aarch64'
 # qemu-user runs every test program (CMAKE_CROSSCOMPILING_EMULATOR).
 ctest --test-dir build-arm64 --output-on-failure -j2
