@@ -1,6 +1,7 @@
 // libreta-bench-c-api: what the C layer costs. A replica with the WORKLOAD.md book's first
 // --customers customers; each run lists --list of them (every customer in the book's first
-// rows, sorted by name) through three paths, --reps times each, in turn:
+// rows, sorted by name) through three paths, --reps times each, each run starting with
+// another one:
 //   cpp:      Replica::list_customers, the C++ call underneath (typed structs);
 //   cpp_json: the same, then the JSON text the C API returns, encoded in C++;
 //   c:        libreta_list() through liblibreta.so: locks, argument checks, the filter
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -95,21 +97,31 @@ int run(int argc, char** argv) {
        {"cpp_json_ms", "C++ list_customers + JSON text", "ms", "", "cpp_ms"},
        {"c_ms", "C libreta_list (JSON text)", "ms", "no measurable cost over C++ + JSON",
         "cpp_json_ms"}},
-      o.runs, [&](std::size_t) {
+      o.runs, [&](std::size_t run) {
         RunValues values;
-        values["cpp_ms"] = time_list(o.reps, [&] {
-          if (replica->list_customers(filter).size() != o.list) fail("C++ listed too few");
-        });
-        values["cpp_json_ms"] =
-            time_list(o.reps, [&] { cpp_text = customers_json(replica->list_customers(filter)); });
-        values["c_ms"] = time_list(o.reps, [&] {
-          libreta_free(c_text);
-          c_text = nullptr;
-          if (libreta_list(c_replica, "customers", c_filter.c_str(), &c_text, &error) !=
-              LIBRETA_OK) {
-            fail(error.message);
-          }
-        });
+        const std::function<void()> paths[] = {
+            [&] {
+              values["cpp_ms"] = time_list(o.reps, [&] {
+                if (replica->list_customers(filter).size() != o.list) fail("C++ listed too few");
+              });
+            },
+            [&] {
+              values["cpp_json_ms"] = time_list(
+                  o.reps, [&] { cpp_text = customers_json(replica->list_customers(filter)); });
+            },
+            [&] {
+              values["c_ms"] = time_list(o.reps, [&] {
+                libreta_free(c_text);
+                c_text = nullptr;
+                if (libreta_list(c_replica, "customers", c_filter.c_str(), &c_text, &error) !=
+                    LIBRETA_OK) {
+                  fail(error.message);
+                }
+              });
+            },
+        };
+        // Each run starts with another path, so that none always runs first or last.
+        for (std::size_t i = 0; i < std::size(paths); ++i) paths[(run + i) % std::size(paths)]();
         return values;
       });
   if (cpp_text != c_text) fail("the C API's JSON differs from the C++ encoding of the same list");
