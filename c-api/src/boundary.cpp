@@ -15,7 +15,7 @@ void fill_error(libreta_error* error, int code, std::string_view message) {
   if (length < message.size()) {
     while (length > 0 && (static_cast<unsigned char>(message[length]) & 0xC0) == 0x80) --length;
   }
-  std::memcpy(error->message, message.data(), length);
+  if (length > 0) std::memcpy(error->message, message.data(), length);  // data() may be null
   error->message[length] = '\0';
 }
 
@@ -47,7 +47,7 @@ std::string_view require_text(const char* text, const char* what) {
 char* copy_out(std::string_view text) {
   auto* copy = static_cast<char*>(std::malloc(text.size() + 1));
   if (copy == nullptr) throw std::bad_alloc();
-  std::memcpy(copy, text.data(), text.size());
+  if (!text.empty()) std::memcpy(copy, text.data(), text.size());
   copy[text.size()] = '\0';
   return copy;
 }
