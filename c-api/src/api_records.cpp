@@ -10,6 +10,10 @@ using namespace libreta::capi;
 
 namespace {
 
+[[noreturn]] void throw_not_found(std::string_view table, std::string_view id) {
+  throw Error(ErrorCode::not_found, "no " + std::string(table) + " row " + std::string(id));
+}
+
 // A customer's rows of a child table, newest first where the replica orders them so.
 nlohmann::json children_json(const client::Replica& r, std::string_view table,
                              const std::string& customer_id) {
@@ -48,10 +52,7 @@ int libreta_get(libreta_replica* replica, const char* table, const char* id, cha
     std::string text;
     with_replica(replica, [&](client::Replica& r) {
       const auto record = r.get(table_name, row_id);
-      if (!record) {
-        throw Error(ErrorCode::not_found,
-                    "no " + std::string(table_name) + " row " + std::string(row_id));
-      }
+      if (!record) throw_not_found(table_name, row_id);
       text = to_text(record_json(row_id, *record));
     });
     *record_json_out = copy_out(text);
@@ -157,10 +158,7 @@ int libreta_field_versions(libreta_replica* replica, const char* table, const ch
     std::string out;
     with_replica(replica, [&](client::Replica& r) {
       const auto row = r.row_state(table_name, row_id);
-      if (!row) {
-        throw Error(ErrorCode::not_found,
-                    "no " + std::string(table_name) + " row " + std::string(row_id));
-      }
+      if (!row) throw_not_found(table_name, row_id);
       out = to_text(field_versions_json(*row));
     });
     *versions_json = copy_out(out);

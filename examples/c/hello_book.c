@@ -15,13 +15,13 @@
 #include <libreta/libreta.h>
 
 /* Prints the error of a call that failed and returns 1. */
-static int failed(const char *what, const libreta_error *error) {
+static int failed(const char* what, const libreta_error* error) {
   fprintf(stderr, "%s: %s (%s)\n", what, error->message, libreta_code_name(error->code));
   return 1;
 }
 
 /* Waits up to 30 s for the session to be connected, caught up and with nothing pending. */
-static int wait_in_sync(libreta_replica *book) {
+static int wait_in_sync(libreta_replica* book) {
   libreta_sync_status status;
   int tenths;
   for (tenths = 0; tenths < 300; ++tenths) {
@@ -34,11 +34,11 @@ static int wait_in_sync(libreta_replica *book) {
   return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   libreta_error error;
-  libreta_replica *book = NULL;
-  char *id = NULL;
-  char *customers = NULL;
+  libreta_replica* book = NULL;
+  char* id = NULL;
+  char* customers = NULL;
 
   if (argc != 2 && argc != 4) {
     fprintf(stderr, "usage: hello_book FILE [SERVER_URL TOKEN]\n");
@@ -48,7 +48,8 @@ int main(int argc, char **argv) {
   if (libreta_open(argv[1], NULL, &book, &error) != LIBRETA_OK) return failed("open", &error);
 
   if (libreta_create(book, "customers",
-                     "{\"kind\":\"company\",\"name\":\"Papeleria Sol\",\"status\":\"prospect\",\"city\":\"Cordoba\"}",
+                     "{\"kind\":\"company\",\"name\":\"Papeleria "
+                     "Sol\",\"status\":\"prospect\",\"city\":\"Cordoba\"}",
                      &id, &error) != LIBRETA_OK) {
     libreta_release(book);
     return failed("create", &error);

@@ -19,35 +19,35 @@
 
 static int failures = 0;
 
-#define CHECK(condition)                                                        \
-  do {                                                                          \
-    if (!(condition)) {                                                         \
+#define CHECK(condition)                                                            \
+  do {                                                                              \
+    if (!(condition)) {                                                             \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #condition); \
-      ++failures;                                                               \
-    }                                                                           \
+      ++failures;                                                                   \
+    }                                                                               \
   } while (0)
 
 /* `call` returns `expected`, and fills `err` with the same code. */
-#define EXPECT_CODE(expected, call)                                                   \
-  do {                                                                                \
-    int rc_ = (call);                                                                 \
-    if (rc_ != (expected) || err.code != rc_) {                                       \
-      fprintf(stderr, "%s:%d: %s returned %d (%s), error %d, expected %d (%s): %s\n", \
-              __FILE__, __LINE__, #call, rc_, libreta_code_name(rc_), err.code,       \
-              (int)(expected), libreta_code_name(expected), err.message);             \
-      ++failures;                                                                     \
-    }                                                                                 \
+#define EXPECT_CODE(expected, call)                                                             \
+  do {                                                                                          \
+    int rc_ = (call);                                                                           \
+    if (rc_ != (expected) || err.code != rc_) {                                                 \
+      fprintf(stderr, "%s:%d: %s returned %d (%s), error %d, expected %d (%s): %s\n", __FILE__, \
+              __LINE__, #call, rc_, libreta_code_name(rc_), err.code, (int)(expected),          \
+              libreta_code_name(expected), err.message);                                        \
+      ++failures;                                                                               \
+    }                                                                                           \
   } while (0)
 
 /* `call` must succeed, or the test cannot go on. */
-#define REQUIRE_OK(call)                                                                   \
-  do {                                                                                     \
-    int rc_ = (call);                                                                      \
-    if (rc_ != LIBRETA_OK) {                                                               \
+#define REQUIRE_OK(call)                                                                \
+  do {                                                                                  \
+    int rc_ = (call);                                                                   \
+    if (rc_ != LIBRETA_OK) {                                                            \
       fprintf(stderr, "%s:%d: %s failed: %d (%s) %s\n", __FILE__, __LINE__, #call, rc_, \
-              libreta_code_name(rc_), err.message);                                        \
-      exit(1);                                                                             \
-    }                                                                                      \
+              libreta_code_name(rc_), err.message);                                     \
+      exit(1);                                                                          \
+    }                                                                                   \
   } while (0)
 
 static libreta_error err;
@@ -72,27 +72,26 @@ typedef struct Seller {
   int status_events;
 } Seller;
 
-static void seller_on_changes(void *user_data, const char *json) {
-  Seller *seller = (Seller *)user_data;
+static void seller_on_changes(void* user_data, const char* json) {
+  Seller* seller = (Seller*)user_data;
   size_t used = strlen(seller->changes);
   strncat(seller->changes, json, sizeof seller->changes - used - 1);
 }
-static void seller_on_conflicts(void *user_data, const char *json) {
+static void seller_on_conflicts(void* user_data, const char* json) {
   (void)json;
-  ((Seller *)user_data)->conflicts_events++;
+  ((Seller*)user_data)->conflicts_events++;
 }
-static void seller_on_refusals(void *user_data, const char *json) {
+static void seller_on_refusals(void* user_data, const char* json) {
   (void)json;
-  ((Seller *)user_data)->refusals_events++;
+  ((Seller*)user_data)->refusals_events++;
 }
-static void seller_on_status(void *user_data, const libreta_sync_status *status) {
+static void seller_on_status(void* user_data, const libreta_sync_status* status) {
   (void)status;
-  ((Seller *)user_data)->status_events++;
+  ((Seller*)user_data)->status_events++;
 }
 
 /* Delivers the seller's events until `done` holds or 30 s pass. */
-static int wait_seller(libreta_replica *replica, int (*done)(libreta_replica *, void *),
-                       void *arg) {
+static int wait_seller(libreta_replica* replica, int (*done)(libreta_replica*, void*), void* arg) {
   const long long deadline = now_ms() + 30000;
   while (now_ms() < deadline) {
     REQUIRE_OK(libreta_deliver_events(replica, NULL, &err));
@@ -108,11 +107,11 @@ typedef struct Office {
   pthread_mutex_t mutex;
   int status_events;
   int stop_from_callback; /* what libreta_sync_stop returned inside the first callback */
-  libreta_replica *replica;
+  libreta_replica* replica;
 } Office;
 
-static void office_on_status(void *user_data, const libreta_sync_status *status) {
-  Office *office = (Office *)user_data;
+static void office_on_status(void* user_data, const libreta_sync_status* status) {
+  Office* office = (Office*)user_data;
   int first;
   (void)status;
   pthread_mutex_lock(&office->mutex);
@@ -128,7 +127,7 @@ static void office_on_status(void *user_data, const libreta_sync_status *status)
 }
 
 /* Polls the status until `done` holds or 30 s pass. */
-static int wait_status(libreta_replica *replica, int (*done)(const libreta_sync_status *)) {
+static int wait_status(libreta_replica* replica, int (*done)(const libreta_sync_status*)) {
   const long long deadline = now_ms() + 30000;
   libreta_sync_status status;
   while (now_ms() < deadline) {
@@ -136,17 +135,17 @@ static int wait_status(libreta_replica *replica, int (*done)(const libreta_sync_
     if (done(&status)) return 1;
     pause_ms(10);
   }
-  fprintf(stderr, "status: connected %d caught_up %d pending %llu error %d %s\n",
-          status.connected, status.caught_up, (unsigned long long)status.pending,
-          status.last_error_code, status.last_error_message);
+  fprintf(stderr, "status: connected %d caught_up %d pending %llu error %d %s\n", status.connected,
+          status.caught_up, (unsigned long long)status.pending, status.last_error_code,
+          status.last_error_message);
   return 0;
 }
 
-static int synced(const libreta_sync_status *s) {
+static int synced(const libreta_sync_status* s) {
   return s->connected && s->caught_up && s->pending == 0;
 }
 
-static int synced_replica(libreta_replica *replica, void *arg) {
+static int synced_replica(libreta_replica* replica, void* arg) {
   libreta_sync_status status;
   (void)arg;
   return libreta_sync_get_status(replica, &status, NULL) == LIBRETA_OK && synced(&status);
@@ -154,19 +153,19 @@ static int synced_replica(libreta_replica *replica, void *arg) {
 
 /* ---- Helpers --------------------------------------------------------------------------- */
 
-static int contains(const char *text, const char *part) {
+static int contains(const char* text, const char* part) {
   return text != NULL && strstr(text, part) != NULL;
 }
 
 /* The field `name` of a customer is `value`, as JSON text ("\"Sevilla\""). */
 typedef struct FieldIs {
-  const char *id;
-  const char *expected; /* "\"city\":\"Sevilla\"" */
+  const char* id;
+  const char* expected; /* "\"city\":\"Sevilla\"" */
 } FieldIs;
 
-static int customer_field_is(libreta_replica *replica, void *arg) {
-  FieldIs *want = (FieldIs *)arg;
-  char *json = NULL;
+static int customer_field_is(libreta_replica* replica, void* arg) {
+  FieldIs* want = (FieldIs*)arg;
+  char* json = NULL;
   int ok;
   if (libreta_get(replica, "customers", want->id, &json, NULL) != LIBRETA_OK) return 0;
   ok = contains(json, want->expected);
@@ -174,26 +173,26 @@ static int customer_field_is(libreta_replica *replica, void *arg) {
   return ok;
 }
 
-static int changes_name(libreta_replica *replica, void *arg) {
+static int changes_name(libreta_replica* replica, void* arg) {
   (void)replica;
-  return contains(((Seller *)((void **)arg)[0])->changes, (const char *)((void **)arg)[1]);
+  return contains(((Seller*)((void**)arg)[0])->changes, (const char*)((void**)arg)[1]);
 }
 
 /* The refusal is stored, and its callback was called (the event may come a moment later). */
-static int has_refusal(libreta_replica *replica, void *arg) {
-  char *json = NULL;
+static int has_refusal(libreta_replica* replica, void* arg) {
+  char* json = NULL;
   int found;
-  if (((Seller *)arg)->refusals_events == 0) return 0;
+  if (((Seller*)arg)->refusals_events == 0) return 0;
   if (libreta_refusals(replica, &json, NULL) != LIBRETA_OK) return 0;
   found = contains(json, "\"forbidden\"");
   libreta_free(json);
   return found;
 }
 
-static size_t count_customers(libreta_replica *replica) {
-  char *json = NULL;
+static size_t count_customers(libreta_replica* replica) {
+  char* json = NULL;
   size_t count = 0;
-  const char *at;
+  const char* at;
   REQUIRE_OK(libreta_list(replica, "customers", NULL, &json, &err));
   for (at = json; (at = strstr(at, "\"kind\":")) != NULL; ++at) ++count;
   libreta_free(json);
@@ -202,13 +201,13 @@ static size_t count_customers(libreta_replica *replica) {
 
 /* ---- Bad input: an error code for each, and nothing changed --------------------------- */
 
-static void check_bad_input(libreta_replica *replica, const char *customer_id) {
+static void check_bad_input(libreta_replica* replica, const char* customer_id) {
   libreta_open_options future = LIBRETA_OPEN_OPTIONS_INIT;
   libreta_sync_options no_url = LIBRETA_SYNC_OPTIONS_INIT;
-  libreta_replica *never = NULL;
-  char *out = NULL;
-  char *huge;
-  char *deep;
+  libreta_replica* never = NULL;
+  char* out = NULL;
+  char* huge;
+  char* deep;
   size_t i, changed = 0;
   const size_t before = count_customers(replica);
 
@@ -228,11 +227,14 @@ static void check_bad_input(libreta_replica *replica, const char *customer_id) {
   EXPECT_CODE(LIBRETA_MISSING_FIELD, libreta_create(replica, NULL, "{}", &out, &err));
   EXPECT_CODE(LIBRETA_MISSING_FIELD, libreta_create(replica, "customers", NULL, &out, &err));
   EXPECT_CODE(LIBRETA_UNKNOWN_FIELD,
-              libreta_create(replica, "customers", "{\"kind\":\"company\",\"name\":\"X\",\"status\":\"active\",\"colour\":\"red\"}", &out,
-                             &err));
-  EXPECT_CODE(LIBRETA_INVALID_VALUE,
-              libreta_create(replica, "customers", "{\"kind\":\"company\",\"name\":\"X\",\"status\":\"bogus\"}",
-                             &out, &err));
+              libreta_create(
+                  replica, "customers",
+                  "{\"kind\":\"company\",\"name\":\"X\",\"status\":\"active\",\"colour\":\"red\"}",
+                  &out, &err));
+  EXPECT_CODE(
+      LIBRETA_INVALID_VALUE,
+      libreta_create(replica, "customers",
+                     "{\"kind\":\"company\",\"name\":\"X\",\"status\":\"bogus\"}", &out, &err));
   EXPECT_CODE(LIBRETA_MISSING_FIELD, libreta_create(replica, "customers", "{}", &out, &err));
   CHECK(out == NULL);
 
@@ -253,20 +255,17 @@ static void check_bad_input(libreta_replica *replica, const char *customer_id) {
   free(deep);
 
   EXPECT_CODE(LIBRETA_NOT_FOUND, libreta_get(replica, "customers", "no-such-id", &out, &err));
-  EXPECT_CODE(LIBRETA_NOT_FOUND,
-              libreta_update(replica, "customers", "no-such-id", "{\"city\":\"X\"}", &changed,
-                             &err));
-  EXPECT_CODE(LIBRETA_INVALID_VALUE,
-              libreta_update(replica, "customers", customer_id, "{\"segment\":\"Z\"}", &changed,
-                             &err));
+  EXPECT_CODE(LIBRETA_NOT_FOUND, libreta_update(replica, "customers", "no-such-id",
+                                                "{\"city\":\"X\"}", &changed, &err));
+  EXPECT_CODE(LIBRETA_INVALID_VALUE, libreta_update(replica, "customers", customer_id,
+                                                    "{\"segment\":\"Z\"}", &changed, &err));
   EXPECT_CODE(LIBRETA_UNKNOWN_FIELD,
               libreta_list(replica, "customers", "{\"colour\":\"red\"}", &out, &err));
   EXPECT_CODE(LIBRETA_MISSING_FIELD, libreta_list(replica, "contacts", NULL, &out, &err));
   EXPECT_CODE(LIBRETA_INVALID_VALUE, libreta_followups_due(replica, "2026-13-45", &out, &err));
   EXPECT_CODE(LIBRETA_INVALID_VALUE, libreta_conflicts(replica, 7, &out, &err));
   EXPECT_CODE(LIBRETA_NOT_FOUND, libreta_remove_listener(replica, 123456, &err));
-  EXPECT_CODE(LIBRETA_MISSING_FIELD,
-              libreta_add_changes_listener(replica, NULL, NULL, NULL, &err));
+  EXPECT_CODE(LIBRETA_MISSING_FIELD, libreta_add_changes_listener(replica, NULL, NULL, NULL, &err));
   EXPECT_CODE(LIBRETA_MISSING_FIELD, libreta_sync_start(replica, NULL, &err));
   EXPECT_CODE(LIBRETA_MISSING_FIELD, libreta_sync_start(replica, &no_url, &err));
   CHECK(out == NULL);
@@ -276,7 +275,7 @@ static void check_bad_input(libreta_replica *replica, const char *customer_id) {
 
 /* ---- The test ---------------------------------------------------------------------------- */
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   const char *url, *seller_token, *manager_token, *dir;
   char path[1024], fields[512];
   libreta_open_options buffered = LIBRETA_OPEN_OPTIONS_INIT;
@@ -288,7 +287,7 @@ int main(int argc, char **argv) {
   Office office;
   char *customer_id = NULL, *contact_id = NULL, *foreign_id = NULL, *json = NULL;
   size_t changed = 0;
-  void *live_arg[2];
+  void* live_arg[2];
   FieldIs field;
 
   if (argc != 5) {
@@ -311,13 +310,18 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/ana.db", dir);
   REQUIRE_OK(libreta_open(path, &buffered, &ana, &err));
   REQUIRE_OK(libreta_create(ana, "customers",
-                            "{\"kind\":\"company\",\"name\":\"Ferreter\xc3\xad" "a N\xc3\xba\xc3\xb1" "ez\","
+                            "{\"kind\":\"company\",\"name\":\"Ferreter\xc3\xad"
+                            "a N\xc3\xba\xc3\xb1"
+                            "ez\","
                             "\"status\":\"active\",\"owner\":\"ana\",\"city\":\"Valencia\","
-                            "\"tags\":[\"ferreter\xc3\xad" "a\"]}",
+                            "\"tags\":[\"ferreter\xc3\xad"
+                            "a\"]}",
                             &customer_id, &err));
   snprintf(fields, sizeof fields,
-           "{\"customer_id\":\"%s\",\"name\":\"Luc\xc3\xad" "a Prats\",\"mobile\":\"+34 600 000 "
-           "000\",\"personal_notes\":\"Dos hijas; le gusta el f\xc3\xba" "tbol\"}",
+           "{\"customer_id\":\"%s\",\"name\":\"Luc\xc3\xad"
+           "a Prats\",\"mobile\":\"+34 600 000 "
+           "000\",\"personal_notes\":\"Dos hijas; le gusta el f\xc3\xba"
+           "tbol\"}",
            customer_id);
   REQUIRE_OK(libreta_create(ana, "contacts", fields, &contact_id, &err));
   REQUIRE_OK(libreta_get(ana, "customers", customer_id, &json, &err));
@@ -356,8 +360,8 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/office.db", dir);
   REQUIRE_OK(libreta_open(path, NULL, &office_replica, &err));
   office.replica = office_replica;
-  REQUIRE_OK(libreta_add_status_listener(office_replica, office_on_status, &office,
-                                         &office_token, &err));
+  REQUIRE_OK(
+      libreta_add_status_listener(office_replica, office_on_status, &office, &office_token, &err));
   office_sync.server_url = url;
   office_sync.token = manager_token;
   REQUIRE_OK(libreta_sync_start(office_replica, &office_sync, &err));
@@ -390,8 +394,8 @@ int main(int argc, char **argv) {
   REQUIRE_OK(libreta_sync_stop(office_replica, &err));
   REQUIRE_OK(libreta_update(ana, "customers", customer_id, "{\"city\":\"Sevilla\"}", NULL, &err));
   pause_ms(5); /* a later clock for the office's edit, whatever the clocks' resolution */
-  REQUIRE_OK(libreta_update(office_replica, "customers", customer_id, "{\"city\":\"Madrid\"}",
-                            NULL, &err));
+  REQUIRE_OK(libreta_update(office_replica, "customers", customer_id, "{\"city\":\"Madrid\"}", NULL,
+                            &err));
   REQUIRE_OK(libreta_sync_start(ana, &seller_sync, &err));
   CHECK(wait_seller(ana, synced_replica, NULL));
   REQUIRE_OK(libreta_sync_stop(ana, &err));
@@ -418,8 +422,10 @@ int main(int argc, char **argv) {
   libreta_free(json);
 
   /* A refusal: a seller may not give a customer to another seller. */
-  REQUIRE_OK(libreta_create(ana, "customers", "{\"kind\":\"person\",\"name\":\"Ajeno\",\"status\":\"prospect\",\"owner\":\"bruno\"}",
-                            &foreign_id, &err));
+  REQUIRE_OK(libreta_create(
+      ana, "customers",
+      "{\"kind\":\"person\",\"name\":\"Ajeno\",\"status\":\"prospect\",\"owner\":\"bruno\"}",
+      &foreign_id, &err));
   CHECK(wait_seller(ana, has_refusal, &seller));
   REQUIRE_OK(libreta_refusals(ana, &json, &err));
   CHECK(contains(json, foreign_id) && contains(json, "\"field\":\"owner\""));
