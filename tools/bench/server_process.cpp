@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -39,13 +38,6 @@ namespace {
 constexpr auto kServerStartTimeout = std::chrono::seconds(60);
 constexpr auto kServerStopTimeout = std::chrono::seconds(60);
 constexpr auto kHealthTimeout = std::chrono::seconds(10);
-
-std::vector<char*> c_args(std::vector<std::string>& all) {
-  std::vector<char*> argv;
-  for (auto& arg : all) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  return argv;
-}
 
 }  // namespace
 
@@ -109,21 +101,30 @@ std::uint64_t raise_open_files_limit(std::uint64_t wanted) {
 }
 
 pid_t spawn(const fs::path& program, const std::vector<std::string>& args, const fs::path& out,
-            bool stderr_too) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (stderr_too) posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+            bool stderr_too, std::uint64_t open_files) {
   std::vector<std::string> all = {program.string()};
   all.insert(all.end(), args.begin(), args.end());
-  auto argv = c_args(all);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    errno = rc;
-    system_error("cannot start " + program.string());
+  std::vector<char*> argv;
+  for (auto& arg : all) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const rlim_t files = static_cast<rlim_t>(open_files);
+  // fork + exec rather than posix_spawn: the file limit and the parent's death signal must
+  // be set in the child, and only async-signal-safe calls happen between the two.
+  const pid_t pid = fork();
+  if (pid < 0) system_error("fork");
+  if (pid == 0) {
+    // A benchmark killed mid-run must not leave its server or client behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (files > 0) {
+      rlimit limit{files, files};
+      setrlimit(RLIMIT_NOFILE, &limit);
+    }
+    const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) _exit(126);
+    dup2(fd, STDOUT_FILENO);
+    if (stderr_too) dup2(fd, STDERR_FILENO);
+    execve(argv[0], argv.data(), environ);
+    _exit(127);
   }
   return pid;
 }
@@ -137,35 +138,10 @@ int wait_child(pid_t pid) {
 }
 
 ServerProcess::ServerProcess(ServerProcessOptions options) : options_(std::move(options)) {
-  std::vector<std::string> all = {options_.binary.string(),
-                                  "serve",
-                                  "--listen",
-                                  "127.0.0.1:0",
-                                  "--db",
-                                  options_.db.string(),
-                                  "--threads",
-                                  std::to_string(options_.threads)};
-  auto argv = c_args(all);
-  const std::string log = options_.log.string();
-  const rlim_t open_files = static_cast<rlim_t>(options_.open_files);
-  // fork + exec rather than posix_spawn: the file limit must be set in the child, and only
-  // async-signal-safe calls happen between the two.
-  pid_ = fork();
-  if (pid_ < 0) system_error("fork");
-  if (pid_ == 0) {
-    // A benchmark killed mid-run must not leave its server behind.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (open_files > 0) {
-      rlimit limit{open_files, open_files};
-      setrlimit(RLIMIT_NOFILE, &limit);
-    }
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) _exit(126);
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    execve(argv[0], argv.data(), environ);
-    _exit(127);
-  }
+  pid_ = spawn(options_.binary,
+               {"serve", "--listen", "127.0.0.1:0", "--db", options_.db.string(), "--threads",
+                std::to_string(options_.threads)},
+               options_.log, true, options_.open_files);
   // The server logs "event=listening ... listen=127.0.0.1:PORT" once it accepts.
   const auto deadline = Clock::now() + kServerStartTimeout;
   const std::string marker = " listen=127.0.0.1:";

@@ -33,10 +33,11 @@ std::string read_file(const std::filesystem::path& path);
 // when allowed); returns the soft limit now in force.
 std::uint64_t raise_open_files_limit(std::uint64_t wanted);
 
-// Starts `program` with `args`, its stdout to the file `out` (and its stderr too with
-// `stderr_too`; otherwise inherited). Returns the child's pid.
+// Starts `program` with `args` in a child process that dies with this one, its stdout to the
+// file `out` (and its stderr too with `stderr_too`; otherwise inherited), with at most
+// `open_files` open files (0: this process's limit). Returns the child's pid.
 pid_t spawn(const std::filesystem::path& program, const std::vector<std::string>& args,
-            const std::filesystem::path& out, bool stderr_too);
+            const std::filesystem::path& out, bool stderr_too, std::uint64_t open_files = 0);
 // Waits for a child; returns its wait status.
 int wait_child(pid_t pid);
 
