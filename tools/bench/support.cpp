@@ -16,6 +16,7 @@
 
 #include "libreta/client/replica.hpp"
 #include "libreta/protocol/customer_book.hpp"
+#include "libreta/protocol/value_json.hpp"
 
 namespace libreta::bench {
 
@@ -158,20 +159,7 @@ void bind_value(sqlite::Statement& statement, int index, const Value& value) {
 }
 
 std::string describe(const Value& value) {
-  switch (value.type()) {
-    case Value::Type::null:
-      return "null";
-    case Value::Type::text:
-      return "'" + value.as_text() + "'";
-    case Value::Type::tags:
-      return nlohmann::json(value.as_tags()).dump();
-    case Value::Type::number:
-    case Value::Type::integer:
-      return std::to_string(value.as_number());
-    case Value::Type::boolean:
-      return value.as_bool() ? "true" : "false";
-  }
-  return "?";
+  return value_to_json(value).dump();
 }
 
 void check_replica_customer(const client::Replica& replica, const std::string& id,

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "libreta/client/replica.hpp"
+#include "libreta/process/child_process.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "server_process.hpp"
 
@@ -214,13 +215,17 @@ int run_sync_child(int argc, char** argv) {
   }
 }
 
-ChildReport run_client_child(const fs::path& out, const ChildRequest& request) {
-  const pid_t pid = spawn(self_path(), {"--child", nlohmann::json(request).dump()}, out, false);
-  const int status = wait_child(pid);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fail("the client process failed (status " + std::to_string(status) + ")");
+ChildReport run_client_child(const fs::path& log, const ChildRequest& request) {
+  process::ChildProcess child(self_path(), {"--child", nlohmann::json(request).dump()}, log, true);
+  const auto deadline = Clock::now() + kBootstrapTimeout + 60s;
+  const std::optional<std::string> line = child.read_line(deadline);
+  const std::optional<int> status = child.wait_exit(deadline);
+  if (!line || !status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+    fail("the client process failed (" +
+         (status ? process::describe_wait_status(*status) : std::string("no exit")) +
+         "): " + process::tail_of_file(log));
   }
-  return nlohmann::json::parse(read_file(out)).get<ChildReport>();
+  return nlohmann::json::parse(*line).get<ChildReport>();
 }
 
 std::string child_command(const ChildRequest& request) {

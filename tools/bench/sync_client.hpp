@@ -37,9 +37,9 @@ struct ChildReport {
   std::uint64_t peak_after_index_bytes = 0;  // VmHWM after it
 };
 
-// Runs this program as a client child (its stdout to `out`) to its end; fails if the child
+// Runs this program as a client child (its stderr to `log`) to its end; fails if the child
 // does.
-ChildReport run_client_child(const std::filesystem::path& out, const ChildRequest& request);
+ChildReport run_client_child(const std::filesystem::path& log, const ChildRequest& request);
 // The child: `libreta-bench --child REQUEST`. Prints its ChildReport; returns the exit status.
 int run_sync_child(int argc, char** argv);
 // The shell command that runs `request` in a child by hand (--prepare).

@@ -93,7 +93,7 @@ ChildReport counted_client_run(const SyncSetup& setup, std::size_t run, const fs
   request.url = "ws://127.0.0.1:" + std::to_string(proxy.port()) + "/sync";
   request.token = setup.tokens.at(0);
   request.compress = setup.o.compress;
-  const ChildReport client = run_client_child(setup.context.dir / "client.json", request);
+  const ChildReport client = run_client_child(setup.context.dir / "client.log", request);
   r["server_cpu_s"] = server.cpu_seconds() - server_cpu;
   r["server_peak_mib"] = mib(static_cast<double>(server.peak_rss_bytes()));
   proxy.stop();

@@ -12,6 +12,7 @@
 #include "libreta/protocol/hlc.hpp"
 #include "libreta/protocol/schema.hpp"
 #include "libreta/protocol/text.hpp"
+#include "libreta/protocol/value_json.hpp"
 #include "workload_data.hpp"
 
 namespace libreta::workload {
@@ -447,8 +448,7 @@ std::string compact_json(const Customer& c) {
     } else if (name == "tags") {
       field = c.tags;
     } else if (it != record.end()) {
-      field = it->second.is_text() ? nlohmann::ordered_json(it->second.as_text())
-                                   : nlohmann::ordered_json(it->second.as_number());
+      field = value_to_json(it->second);
     }
   }
   return j.dump();
