@@ -49,10 +49,6 @@ class OptionTable {
       if (o_.quick && quick > 0) value = std::min(value, quick);
     });
   }
-  template <class T>
-  void other(const char* flag, T Options::*field, const char* help) {
-    app_.add_option(flag, o_.*field, help);
-  }
   // After parsing: checks the sizes; with --quick caps them, and makes one run unless --runs
   // says otherwise.
   void check_and_apply_quick() {
@@ -70,7 +66,8 @@ void add_options(OptionTable& t, CLI::App& app, Options& o, std::string& replica
   using O = Options;
   t.size("--runs", &O::runs, "runs; figures are medians with min and max");
   app.add_flag("--quick", o.quick, "small numbers, one run: checks that everything works (CI)");
-  t.other("--json", &O::json_file, "write the figures as JSON to FILE ('-': stdout, no table)");
+  app.add_option("--json", o.json_file,
+                 "write the figures as JSON to FILE ('-': stdout, no table)");
   t.size("--customers", &O::customers, "customers in the server's book", 1, 3000);
   t.size("--idle-clients", &O::idle_clients, "idle: connected devices", 1, 200);
   t.size("--idle-seconds", &O::idle_seconds, "idle: the rest window CPU is measured over", 0, 1);
@@ -102,13 +99,14 @@ void add_options(OptionTable& t, CLI::App& app, Options& o, std::string& replica
   t.size("--sync-live-edits", &O::sync_live_edits, "sync-live: edits the writer makes", 1, 20);
   t.size("--sync-live-interval-ms", &O::sync_live_interval_ms,
          "sync-live: one edit every this many ms", 0);
-  t.other("--prepare", &O::prepare,
-          "only seed DIR/server.db and print how to run one sync client by hand (to profile it)");
+  app.add_option(
+      "--prepare", o.prepare,
+      "only seed DIR/server.db and print how to run one sync client by hand (to profile it)");
   t.size("--server-threads", &O::server_threads, "libreta-server --threads");
   app.add_flag("!--no-compression", o.compress, "devices speak protocol 1: no compressed frames");
-  t.other("--seed", &O::seed, "workload seed (default: the published one)");
-  t.other("--dir", &O::dir, "where the temporary files go (default: the system's)");
-  t.other("--server", &O::server, "the libreta-server program (default: the one built)");
+  app.add_option("--seed", o.seed, "workload seed (default: the published one)");
+  app.add_option("--dir", o.dir, "where the temporary files go (default: the system's)");
+  app.add_option("--server", o.server, "the libreta-server program (default: the one built)");
 }
 
 // The scenarios asked for, in the order of the lists; throws a CLI error when one is

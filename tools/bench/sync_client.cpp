@@ -52,47 +52,42 @@ constexpr auto kPushTimeout = std::chrono::seconds(300);
 // this long, so that the echo of its own commits is counted whole.
 constexpr auto kQuietAfterPush = std::chrono::milliseconds(300);
 
-// Records the session's events with their time, for a child to wait on.
-class EventClock {
- public:
+// The session's events with their time, for a child to wait on. (The session wakes its own
+// waiters before it calls on_event: wait here, not on the session.) Read through read().
+struct EventClock {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::optional<Clock::time_point> done_at;  // when the status first met the condition
+  std::uint64_t arrivals = 0;                // ChangesArrived events: pages or live updates
+  Clock::time_point last_arrival{};
+
   std::function<void(const client::SyncEvent&)> callback(
       std::function<bool(const client::SyncStatus&)> done) {
     return [this, done = std::move(done)](const client::SyncEvent& event) {
       const auto now = Clock::now();
-      std::lock_guard lock(mutex_);
+      std::lock_guard lock(mutex);
       if (auto* status = std::get_if<client::StatusChanged>(&event)) {
-        if (!done_at_ && done(status->status)) {
-          done_at_ = now;
-          changed_.notify_all();
+        if (!done_at && done(status->status)) {
+          done_at = now;
+          changed.notify_all();
         }
       } else if (std::get_if<client::ChangesArrived>(&event)) {
-        ++arrivals_;
-        last_arrival_ = now;
+        ++arrivals;
+        last_arrival = now;
       }
     };
   }
-  // When the status first met the condition; nullopt if it did not within `timeout`. (The
-  // session wakes its own waiters before it calls on_event: wait here, not on the session.)
-  std::optional<Clock::time_point> wait_done(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, timeout, [&] { return done_at_.has_value(); });
-    return done_at_;
+  template <class T>
+  T read(const T& member) {
+    std::lock_guard lock(mutex);
+    return member;
   }
-  std::uint64_t arrivals() {
-    std::lock_guard lock(mutex_);
-    return arrivals_;
+  // When the status met the condition; nullopt if it did not within `timeout`.
+  std::optional<Clock::time_point> wait_done(std::chrono::seconds timeout) {
+    std::unique_lock lock(mutex);
+    changed.wait_for(lock, timeout, [&] { return done_at.has_value(); });
+    return done_at;
   }
-  Clock::time_point last_arrival() {
-    std::lock_guard lock(mutex_);
-    return last_arrival_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::optional<Clock::time_point> done_at_;
-  std::uint64_t arrivals_ = 0;
-  Clock::time_point last_arrival_{};
 };
 
 std::uint64_t self_peak_bytes() {
@@ -116,7 +111,7 @@ ChildReport child_bootstrap(const ChildRequest& request) {
     report.seconds = seconds_between(start, *done);
     report.cpu_seconds = self_cpu_seconds();
     report.rows = session.status().rows_received;
-    report.pages = events.arrivals();
+    report.pages = events.read(events.arrivals);
     session.stop();
   }
   report.peak_bytes = self_peak_bytes();
@@ -153,10 +148,11 @@ ChildReport child_push(const ChildRequest& request) {
     fail("the client did not catch up after its push: " + describe_status(session.status()));
   }
   const auto deadline = Clock::now() + 30s;
-  while (Clock::now() - events.last_arrival() < kQuietAfterPush && Clock::now() < deadline) {
+  while (Clock::now() - events.read(events.last_arrival) < kQuietAfterPush &&
+         Clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
   }
-  report.pages = events.arrivals();
+  report.pages = events.read(events.arrivals);
   session.stop();
   return report;
 }
