@@ -12,14 +12,18 @@
 #include <sstream>
 #include <thread>
 
-#include "fault/child_process.hpp"
 #include "libreta/faultproxy/fault_proxy.hpp"
+#include "libreta/process/child_process.hpp"
 #include "libreta/protocol/hlc.hpp"
 #include "libreta/server/sqlite_store.hpp"
 #include "libreta/server/tokens.hpp"
 #include "libreta/sqlite/sqlite.hpp"
 
 namespace libreta::fault {
+
+using process::ChildProcess;
+using process::describe_wait_status;
+using process::tail_of_file;
 
 namespace {
 

@@ -52,20 +52,27 @@ std::vector<BaselineRow> baseline_rows(const std::vector<Customer>& customers, b
   return rows;
 }
 
+namespace {
+
+struct KindNames {
+  const char* key;
+  const char* name;
+};
+// By BaselineKind.
+constexpr KindNames kKindNames[] = {{"plain", "plain"},
+                                    {"indexed", "+versions+indexes"},
+                                    {"search", "+versions+indexes+fts"},
+                                    {"returning", "same, upsert..returning"},
+                                    {"deferred", "same, indexes built after"}};
+
+}  // namespace
+
+const char* baseline_key(BaselineKind kind) {
+  return kKindNames[static_cast<int>(kind)].key;
+}
+
 const char* baseline_name(BaselineKind kind) {
-  switch (kind) {
-    case BaselineKind::plain:
-      return "plain";
-    case BaselineKind::indexed:
-      return "+versions+indexes";
-    case BaselineKind::search:
-      return "+versions+indexes+fts";
-    case BaselineKind::returning:
-      return "same, upsert..returning";
-    case BaselineKind::deferred:
-      return "same, indexes built after";
-  }
-  return "?";
+  return kKindNames[static_cast<int>(kind)].name;
 }
 
 double bulk_insert(const std::filesystem::path& file, const std::vector<BaselineRow>& rows,

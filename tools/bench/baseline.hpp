@@ -30,6 +30,8 @@ enum class BaselineKind {
   returning,  // as search, with the replica's statement: INSERT .. ON CONFLICT .. RETURNING
   deferred,   // as search, but the indexes are created after the rows (same transaction)
 };
+// Its key in the figures ("indexed") and its line in the table ("+versions+indexes").
+const char* baseline_key(BaselineKind kind);
 const char* baseline_name(BaselineKind kind);
 
 // The replica's connection settings (Replica::open) and the server's durability.

@@ -4,13 +4,12 @@
 // sync-bootstrap, sync-push and sync-live (single client-core clients, bytes counted).
 // Prints each scenario's figures, medians over --runs with min and max, as a table and as
 // JSON (--json); exits non-zero when a check fails, that is when data is not whole.
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <exception>
-#include <thread>
+#include <functional>
+#include <set>
 
 #include <CLI/CLI.hpp>
 
@@ -19,13 +18,6 @@
 #include "server_process.hpp"
 #include "support.hpp"
 #include "sync_client.hpp"
-
-#ifndef LIBRETA_BUILD_TYPE
-#define LIBRETA_BUILD_TYPE "unknown"
-#endif
-#ifndef LIBRETA_SERVER_BINARY
-#define LIBRETA_SERVER_BINARY ""
-#endif
 
 namespace {
 
@@ -36,88 +28,99 @@ namespace fs = std::filesystem;
 const std::vector<std::string> kLoadScenarios = {"idle", "monday", "live", "bootstrap"};
 const std::vector<std::string> kSyncScenarios = {"sync-bootstrap", "sync-push", "sync-live"};
 
-void add_options(CLI::App& app, Options& o, std::string& scenarios, std::string& replicas) {
-  app.option_defaults()->always_capture_default();
-  app.add_option("--scenario", scenarios,
-                 "idle, monday, live, bootstrap, sync-bootstrap, sync-push, sync-live, a list "
-                 "(monday,live) or all")
-      ->default_str("all");
-  app.add_option("--runs", o.runs, "runs; figures are medians with min and max");
+// The options, each declared once: its flag, its field of Options (whose initial value is the
+// default) and its help; for a size also its least value and its value under --quick (small
+// enough for CI, also under the sanitizers, large enough that pushes meet in group commits,
+// live updates interleave with pulls and pages follow one another; 0: as given).
+class OptionTable {
+ public:
+  OptionTable(CLI::App& app, Options& o) : app_(app), o_(o) {
+    app_.option_defaults()->always_capture_default();
+  }
+  template <class T>
+  void size(const char* flag, T Options::*field, const char* help,
+            std::type_identity_t<T> least = 1, std::type_identity_t<T> quick = 0) {
+    T& value = o_.*field;
+    app_.add_option(flag, value, help);
+    after_parse_.push_back([this, &value, flag, least, quick] {
+      if (value < least) {
+        throw CLI::ValidationError(flag, "must be at least " + std::to_string(least));
+      }
+      if (o_.quick && quick > 0) value = std::min(value, quick);
+    });
+  }
+  // After parsing: checks the sizes; with --quick caps them, and makes one run unless --runs
+  // says otherwise.
+  void check_and_apply_quick() {
+    for (const auto& step : after_parse_) step();
+    if (o_.quick && app_.count("--runs") == 0) o_.runs = 1;
+  }
+
+ private:
+  CLI::App& app_;
+  Options& o_;
+  std::vector<std::function<void()>> after_parse_;
+};
+
+void add_options(OptionTable& t, CLI::App& app, Options& o, std::string& replicas) {
+  using O = Options;
+  t.size("--runs", &O::runs, "runs; figures are medians with min and max");
   app.add_flag("--quick", o.quick, "small numbers, one run: checks that everything works (CI)");
   app.add_option("--json", o.json_file,
                  "write the figures as JSON to FILE ('-': stdout, no table)");
-  app.add_option("--customers", o.customers, "customers in the server's book");
-  app.add_option("--idle-clients", o.idle_clients, "idle: connected devices");
-  app.add_option("--idle-seconds", o.idle_seconds, "idle: the rest window CPU is measured over");
-  app.add_option("--monday-clients", o.monday_clients, "monday: devices reconnecting at once");
-  app.add_option("--monday-edits", o.monday_edits, "monday: offline edits per device");
+  t.size("--customers", &O::customers, "customers in the server's book", 1, 3000);
+  t.size("--idle-clients", &O::idle_clients, "idle: connected devices", 1, 200);
+  t.size("--idle-seconds", &O::idle_seconds, "idle: the rest window CPU is measured over", 0, 1);
+  t.size("--monday-clients", &O::monday_clients, "monday: devices reconnecting at once", 2, 30);
+  t.size("--monday-edits", &O::monday_edits, "monday: offline edits per device", 1, 40);
   app.add_flag("--monday-managers", o.monday_managers,
                "monday: the devices are managers, each receiving every other device's edits "
                "(default: sellers, and one office manager)");
-  app.add_option("--live-clients", o.live_clients, "live: editing devices, plus one manager");
-  app.add_option("--live-rate", o.live_rate, "live: edits a second, all devices together");
-  app.add_option("--live-seconds", o.live_seconds, "live: how long the devices edit");
-  app.add_option("--bootstrap-clients", o.bootstrap_clients,
-                 "bootstrap: fresh devices downloading the book");
-  app.add_option("--client-threads", o.client_threads, "threads running the devices in memory");
-  app.add_option("--connect-concurrency", o.connect_concurrency, "handshakes in progress at once");
-  app.add_option("--device-idle-ms", o.device_idle_ms,
-                 "a device's idle timeout; pings at half (as client-core)");
+  t.size("--live-clients", &O::live_clients, "live: editing devices, plus one manager", 1, 20);
+  t.size("--live-rate", &O::live_rate, "live: edits a second, all devices together", 1, 100);
+  t.size("--live-seconds", &O::live_seconds, "live: how long the devices edit", 1e-9, 2);
+  t.size("--bootstrap-clients", &O::bootstrap_clients,
+         "bootstrap: fresh devices downloading the book", 1, 3);
+  t.size("--client-threads", &O::client_threads, "threads running the devices in memory");
+  t.size("--connect-concurrency", &O::connect_concurrency, "handshakes in progress at once");
+  t.size("--device-idle-ms", &O::device_idle_ms,
+         "a device's idle timeout; pings at half (as client-core)", 0);
   app.add_option("--replicas", replicas,
                  "load devices keep their replica in memory, or each in a client-core replica "
                  "file synced by a real sync session: monday (sellers) and bootstrap only, the "
                  "default load scenarios then")
       ->check(CLI::IsMember({"memory", "files"}));
-  app.add_option("--push-edits", o.push_edits,
-                 "sync-push: offline single-field edits pushed at once");
-  app.add_option("--sync-live-clients", o.sync_live_clients,
-                 "sync-live: connected clients, writer included");
-  app.add_option("--sync-live-customers", o.sync_live_customers,
-                 "sync-live: customers on the server");
-  app.add_option("--sync-live-edits", o.sync_live_edits, "sync-live: edits the writer makes");
-  app.add_option("--sync-live-interval-ms", o.sync_live_interval_ms,
-                 "sync-live: one edit every this many ms");
-  app.add_option("--prepare", o.prepare,
-                 "only seed DIR/server.db and print how to run one sync client by hand (to "
-                 "profile it)");
-  app.add_option("--server-threads", o.server_threads, "libreta-server --threads");
+  t.size("--push-edits", &O::push_edits, "sync-push: offline single-field edits pushed at once", 0,
+         200);
+  t.size("--sync-live-clients", &O::sync_live_clients,
+         "sync-live: connected clients, writer included", 2, 4);
+  t.size("--sync-live-customers", &O::sync_live_customers, "sync-live: customers on the server", 1,
+         50);
+  t.size("--sync-live-edits", &O::sync_live_edits, "sync-live: edits the writer makes", 1, 20);
+  t.size("--sync-live-interval-ms", &O::sync_live_interval_ms,
+         "sync-live: one edit every this many ms", 0);
+  app.add_option(
+      "--prepare", o.prepare,
+      "only seed DIR/server.db and print how to run one sync client by hand (to profile it)");
+  t.size("--server-threads", &O::server_threads, "libreta-server --threads");
   app.add_flag("!--no-compression", o.compress, "devices speak protocol 1: no compressed frames");
   app.add_option("--seed", o.seed, "workload seed (default: the published one)");
   app.add_option("--dir", o.dir, "where the temporary files go (default: the system's)");
   app.add_option("--server", o.server, "the libreta-server program (default: the one built)");
 }
 
-// --quick: small enough for CI (also under the sanitizers), large enough that pushes meet in
-// group commits, live updates interleave with pulls and pages follow one another.
-void make_quick(Options& o, bool runs_given) {
-  o.customers = std::min<std::size_t>(o.customers, 3000);
-  o.idle_clients = std::min<std::size_t>(o.idle_clients, 200);
-  o.idle_seconds = std::min(o.idle_seconds, 1.0);
-  o.monday_clients = std::min<std::size_t>(o.monday_clients, 30);
-  o.monday_edits = std::min<std::size_t>(o.monday_edits, 40);
-  o.live_clients = std::min<std::size_t>(o.live_clients, 20);
-  o.live_rate = std::min<std::size_t>(o.live_rate, 100);
-  o.live_seconds = std::min(o.live_seconds, 2.0);
-  o.bootstrap_clients = std::min<std::size_t>(o.bootstrap_clients, 3);
-  o.push_edits = std::min<std::size_t>(o.push_edits, 200);
-  o.sync_live_clients = std::min<std::size_t>(o.sync_live_clients, 4);
-  o.sync_live_customers = std::min<std::size_t>(o.sync_live_customers, 50);
-  o.sync_live_edits = std::min<std::size_t>(o.sync_live_edits, 20);
-  if (!runs_given) o.runs = 1;
-}
-
-// The scenarios asked for, in the order of the lists; exits through `app` when one is
+// The scenarios asked for, in the order of the lists; throws a CLI error when one is
 // unknown or the options do not fit them.
 std::vector<std::string> chosen_scenarios(const CLI::App& app, const Options& o,
                                           const std::string& names) {
   std::vector<std::string> all = kLoadScenarios;
   all.insert(all.end(), kSyncScenarios.begin(), kSyncScenarios.end());
-  std::vector<std::string> asked;
+  std::set<std::string> asked;
   for (const auto& name : CLI::detail::split(names, ',')) {
     if (name == "all") {
-      asked = all;
+      asked.insert(all.begin(), all.end());
     } else if (std::find(all.begin(), all.end(), name) != all.end()) {
-      asked.push_back(name);
+      asked.insert(name);
     } else {
       throw CLI::ValidationError("--scenario", "'" + name + "' is not a scenario");
     }
@@ -126,37 +129,22 @@ std::vector<std::string> chosen_scenarios(const CLI::App& app, const Options& o,
     // Every idle or live device is a manager holding the whole book: 10,000 or 200 copies of
     // it on disk. In files, only the scenarios whose devices do not.
     if (app.count("--scenario") == 0) asked = {"monday", "bootstrap"};
-    for (const auto& name : asked) {
-      if (name == "idle" || name == "live" || o.monday_managers) {
-        throw CLI::ValidationError(
-            "--replicas files runs monday (sellers) and bootstrap: the idle "
-            "fleet, the live day and --monday-managers need the whole "
-            "book on every device");
-      }
+    if (asked.count("idle") || asked.count("live") || o.monday_managers) {
+      throw CLI::ValidationError(
+          "--replicas files runs monday (sellers) and bootstrap: the idle fleet, the live day "
+          "and --monday-managers need the whole book on every device");
     }
   }
-  if (o.customers == 0 || o.runs == 0 || o.idle_clients == 0 || o.monday_clients < 2 ||
-      o.monday_edits == 0 || o.live_clients == 0 || o.live_rate == 0 || o.live_seconds <= 0 ||
-      o.bootstrap_clients == 0 || o.client_threads < 1 || o.server_threads < 1 ||
-      o.connect_concurrency == 0 || o.sync_live_clients < 2 || o.sync_live_customers == 0 ||
-      o.sync_live_edits == 0) {
-    throw CLI::ValidationError(
-        "every count must be positive, --monday-clients and --sync-live-clients at least 2");
-  }
-  std::vector<std::string> ordered;
-  for (const auto& name : all) {
-    if (std::find(asked.begin(), asked.end(), name) != asked.end()) ordered.push_back(name);
-  }
-  return ordered;
+  std::erase_if(all, [&](const std::string& name) { return asked.count(name) == 0; });
+  return all;
 }
 
-std::vector<std::string> only(const std::vector<std::string>& chosen,
-                              const std::vector<std::string>& of) {
-  std::vector<std::string> out;
-  for (const auto& name : chosen) {
-    if (std::find(of.begin(), of.end(), name) != of.end()) out.push_back(name);
-  }
-  return out;
+// The names of `chosen` that are in `of`.
+std::vector<std::string> only(std::vector<std::string> chosen, const std::vector<std::string>& of) {
+  std::erase_if(chosen, [&](const std::string& name) {
+    return std::find(of.begin(), of.end(), name) == of.end();
+  });
+  return chosen;
 }
 
 int run(const Options& o, const std::vector<std::string>& scenarios) {
@@ -165,19 +153,14 @@ int run(const Options& o, const std::vector<std::string>& scenarios) {
   const fs::path parent = o.dir.empty() ? fs::temp_directory_path() : o.dir;
   TempDir dir(parent, "libreta-bench");
   Reporter report("libreta-bench", o.json_file);
-  const unsigned cores = std::thread::hardware_concurrency();
-  report.say("libreta-bench: libreta-server and its devices over loopback, WORKLOAD.md book");
-  report.say(
-      "machine   %u cores (load average %.1f at start), SQLite %s, build %s, "
-      "libreta-server --threads %d, %d device thread%s",
-      cores, load_average(), sqlite3_libversion(), LIBRETA_BUILD_TYPE, o.server_threads,
-      o.client_threads, o.client_threads == 1 ? "" : "s");
+  report.header("libreta-bench: libreta-server and its devices over loopback, WORKLOAD.md book",
+                LIBRETA_BUILD_TYPE,
+                ", libreta-server --threads " + std::to_string(o.server_threads) + ", " +
+                    std::to_string(o.client_threads) + " device thread" +
+                    (o.client_threads == 1 ? "" : "s"));
   report.say("devices   load: %s, protocol %d; server %s; files in %s",
              o.replica_files ? "client-core replica files and sync sessions" : "in memory",
              o.compress ? kProtocolVersion : 1, server_binary.c_str(), parent.c_str());
-  report.machine("cores", cores);
-  report.machine("sqlite", sqlite3_libversion());
-  report.machine("build", LIBRETA_BUILD_TYPE);
   report.setup("runs", o.runs);
   report.setup("customers", o.customers);
   report.setup("seed", o.seed);
@@ -205,12 +188,16 @@ int main(int argc, char** argv) {
   CLI::App app("libreta-bench: the network benchmark (docs/performance.md)");
   Options options;
   std::string names = "all", replicas = "memory";
-  add_options(app, options, names, replicas);
+  OptionTable table(app, options);
+  app.add_option("--scenario", names,
+                 "idle, monday, live, bootstrap, sync-bootstrap, sync-push, sync-live, a list "
+                 "(monday,live) or all");
+  add_options(table, app, options, replicas);
   std::vector<std::string> scenarios;
   try {
     app.parse(argc, argv);
     options.replica_files = replicas == "files";
-    if (options.quick) make_quick(options, app.count("--runs") > 0);
+    table.check_and_apply_quick();
     scenarios = chosen_scenarios(app, options, names);
   } catch (const CLI::ParseError& error) {
     return app.exit(error);

@@ -12,9 +12,7 @@
 #include <exception>
 #include <filesystem>
 #include <map>
-#include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -26,14 +24,11 @@
 #include "support.hpp"
 #include "workload.hpp"
 
-#ifndef LIBRETA_BUILD_TYPE
-#define LIBRETA_BUILD_TYPE "unknown"
-#endif
-
 namespace {
 
 using namespace libreta;
 using namespace libreta::bench;
+namespace fs = std::filesystem;
 
 struct Options {
   std::size_t customers = 100'000;
@@ -45,9 +40,10 @@ struct Options {
   std::string json_file;
   bool breakdown = false;
   bool sql_profile = false;
-  std::filesystem::path dir;
+  fs::path dir;
 };
 
+// --breakdown: baselines that do more of the replica's work than the plain one.
 constexpr BaselineKind kBreakdownKinds[] = {BaselineKind::indexed, BaselineKind::search,
                                             BaselineKind::returning, BaselineKind::deferred};
 
@@ -106,216 +102,7 @@ class SqlProfile {
 
 // ---- The replica -------------------------------------------------------------------------
 
-struct ApplyFigures {
-  double seconds = 0;  // inside apply_remote calls only
-  std::size_t changes = 0;
-  double first_batch_ms = 0;  // mean of the first tenth of the batches
-  double last_batch_ms = 0;   // mean of the last tenth: growth with the table's size
-};
-
-struct EditFigures {
-  double p50_us = 0, p99_us = 0, mean_us = 0, max_us = 0;
-  std::size_t changed = 0;  // edits that changed a value (the others are no-ops)
-};
-
-struct RunFigures {
-  ApplyFigures apply;
-  double baseline_s = 0;
-  std::map<std::string, double> breakdown_s;
-  EditFigures edits;
-  std::uintmax_t replica_bytes = 0, baseline_bytes = 0;
-  std::vector<SqlProfile::Entry> apply_profile, edit_profile;  // --sql-profile, first run
-};
-
-client::ReplicaOptions replica_options() {
-  client::ReplicaOptions options;
-  options.new_replica_id = "bench";
-  return options;
-}
-
-ApplyFigures apply_customers(client::Replica& replica, const std::vector<Customer>& customers,
-                             std::size_t batch) {
-  ApplyFigures figures;
-  std::vector<double> batch_ms;
-  std::vector<Change> changes;
-  for (std::size_t first = 0; first < customers.size(); first += batch) {
-    const std::size_t end = std::min(customers.size(), first + batch);
-    changes.clear();
-    for (std::size_t i = first; i < end; ++i) {
-      workload::append_customer_changes(customers[i], i, changes);
-    }
-    const auto start = Clock::now();
-    const client::ApplyResult result = replica.apply_remote(changes);
-    const double elapsed = seconds_since(start);
-    figures.seconds += elapsed;
-    batch_ms.push_back(elapsed * 1e3);
-    figures.changes += changes.size();
-    if (result.applied != changes.size() || result.ignored != 0) {
-      fail("apply_remote of customers [" + std::to_string(first) + ", " + std::to_string(end) +
-           ") applied " + std::to_string(result.applied) + " and ignored " +
-           std::to_string(result.ignored) + " of " + std::to_string(changes.size()) +
-           " new changes");
-    }
-  }
-  const std::size_t tenth = std::max<std::size_t>(1, batch_ms.size() / 10);
-  for (std::size_t i = 0; i < tenth; ++i) {
-    figures.first_batch_ms += batch_ms[i] / static_cast<double>(tenth);
-    figures.last_batch_ms += batch_ms[batch_ms.size() - 1 - i] / static_cast<double>(tenth);
-  }
-  return figures;
-}
-
-// The replica must return exactly `expected` for customer `id`.
-void check_customer(const client::Replica& replica, const std::string& id, const Record& expected) {
-  const auto stored = replica.get(tables::customers, id);
-  if (!stored) fail("customer " + id + " is missing from the replica");
-  if (*stored == expected) return;
-  std::set<std::string> names;
-  for (const auto& [name, value] : expected) names.insert(name);
-  for (const auto& [name, value] : *stored) names.insert(name);
-  for (const auto& name : names) {
-    auto a = expected.find(name);
-    auto b = stored->find(name);
-    const Value want = a == expected.end() ? Value() : a->second;
-    const Value got = b == stored->end() ? Value() : b->second;
-    if (!(want == got)) {
-      fail("customer " + id + " field " + name + ": expected " + describe(want) + ", replica has " +
-           describe(got));
-    }
-  }
-  fail("customer " + id + " differs from what was written");
-}
-
-void check_holds_customers(const client::Replica& replica, const std::vector<Customer>& customers) {
-  // Every row is there (a count on the file, read through a second connection)...
-  {
-    sqlite::Database db(replica.path().string(), false);
-    auto mode = db.prepare("PRAGMA journal_mode");
-    if (!mode.step() || mode.text(0) != "wal") {
-      fail("the replica is not in WAL mode: the baseline would not be comparable");
-    }
-    auto count_rows = db.prepare("SELECT count(*) FROM customers WHERE deleted = 0");
-    count_rows.step();
-    const auto count = count_rows.integer(0);
-    if (count != static_cast<std::int64_t>(customers.size())) {
-      fail("the replica holds " + std::to_string(count) + " customers, not " +
-           std::to_string(customers.size()));
-    }
-  }
-  // ...and a spread sample (first and last included) reads back exactly as generated.
-  const std::size_t step = std::max<std::size_t>(1, customers.size() / 256);
-  for (std::size_t i = 0; i < customers.size(); i += step) {
-    check_customer(replica, customers[i].id, to_record(customers[i]));
-  }
-  check_customer(replica, customers.back().id, to_record(customers.back()));
-}
-
-void check_edits(const client::Replica& replica, const std::vector<Customer>& customers,
-                 const EditPlan& plan) {
-  for (const auto& [index, record] : plan.expected) {
-    check_customer(replica, customers[index].id, record);
-  }
-  if (plan.changing > 0 && replica.pending_count() == 0) fail("local edits left no outbox entry");
-}
-
-// Each edit is one update() call, so one transaction, timed on its own.
-EditFigures run_edits(client::Replica& replica, const std::vector<workload::Edit>& edits,
-                      const EditPlan& plan) {
-  EditFigures figures;
-  if (edits.empty()) return figures;
-  std::vector<Record> updates;  // as update() takes them, made before anything is timed
-  for (const auto& edit : edits) updates.push_back(Record{{edit.field, edit.value}});
-  std::vector<double> micros;
-  micros.reserve(edits.size());
-  for (std::size_t j = 0; j < edits.size(); ++j) {
-    const auto start = Clock::now();
-    const std::size_t changed = replica.update(tables::customers, edits[j].customer_id, updates[j]);
-    micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
-    if ((changed > 0) != plan.changes[j]) {
-      fail("edit " + std::to_string(j) + " of " + edits[j].field + " on " + edits[j].customer_id +
-           (plan.changes[j] ? " should have changed the row" : " should have been a no-op"));
-    }
-    figures.changed += plan.changes[j];
-  }
-
-  std::vector<double> sorted = micros;
-  std::sort(sorted.begin(), sorted.end());
-  figures.p50_us = quantile(sorted, 0.50);
-  figures.p99_us = quantile(sorted, 0.99);
-  figures.max_us = sorted.back();
-  double sum = 0;
-  for (double us : micros) sum += us;
-  figures.mean_us = sum / static_cast<double>(micros.size());
-  return figures;
-}
-
-// One run: the baseline and the replica load in alternating order, then the edits.
-RunFigures run_once(const Options& options, std::size_t run, const std::filesystem::path& dir,
-                    const std::vector<Customer>& customers, const std::vector<BaselineRow>& rows,
-                    const std::vector<workload::Edit>& edits) {
-  RunFigures figures;
-  const auto replica_file = dir / "replica.db";
-  const auto baseline_file = dir / "baseline.db";
-  remove_database(replica_file);
-
-  const bool profile = options.sql_profile && run == 0;
-  auto replica_load = [&] {
-    auto replica = client::Replica::open(replica_file, replica_options());
-    if (profile) SqlProfile::start();
-    figures.apply = apply_customers(*replica, customers, options.batch);
-    if (profile) figures.apply_profile = SqlProfile::stop();
-    return replica;
-  };
-  auto baseline_load = [&] {
-    figures.baseline_s = bulk_insert(baseline_file, rows);
-    figures.baseline_bytes = database_bytes(baseline_file);
-    remove_database(baseline_file);
-  };
-  std::unique_ptr<client::Replica> replica;
-  if (run % 2 == 0) {
-    baseline_load();
-    replica = replica_load();
-  } else {
-    replica = replica_load();
-    baseline_load();
-  }
-  if (options.breakdown) {
-    for (BaselineKind kind : kBreakdownKinds) {
-      figures.breakdown_s[baseline_name(kind)] = bulk_insert(baseline_file, rows, kind);
-      remove_database(baseline_file);
-    }
-  }
-  check_holds_customers(*replica, customers);
-  const EditPlan plan = plan_edits(edits, options.seed);
-  if (profile) SqlProfile::start();
-  figures.edits = run_edits(*replica, edits, plan);
-  if (profile) figures.edit_profile = SqlProfile::stop();
-  check_edits(*replica, customers, plan);
-  replica.reset();  // closes the file (and checkpoints the WAL)
-  figures.replica_bytes = database_bytes(replica_file);
-  remove_database(replica_file);
-  return figures;
-}
-
-// ---- Reporting ---------------------------------------------------------------------------
-
-// The breakdown's figures by kind: their keys.
-const char* breakdown_key(BaselineKind kind) {
-  switch (kind) {
-    case BaselineKind::indexed:
-      return "indexed";
-    case BaselineKind::search:
-      return "search";
-    case BaselineKind::returning:
-      return "returning";
-    case BaselineKind::deferred:
-      return "deferred";
-    case BaselineKind::plain:
-      break;
-  }
-  return "plain";
-}
-
+// The figures, each declared once; the runs fill them by key.
 std::vector<Figure> figures(const Options& options) {
   std::vector<Figure> all = {
       {"edit_p50_us", "a. local edit p50", "us", "goal <= 100 us"},
@@ -338,7 +125,7 @@ std::vector<Figure> figures(const Options& options) {
   // The baseline doing more of what the replica does: its ratio to the plain baseline, and
   // apply_remote's ratio to it.
   for (BaselineKind kind : kBreakdownKinds) {
-    const std::string key = breakdown_key(kind);
+    const std::string key = baseline_key(kind);
     all.push_back({"breakdown_" + key + "_s", std::string("   breakdown: ") + baseline_name(kind),
                    "s", "", "baseline_s"});
     all.push_back({"apply_remote_to_" + key, "     apply_remote / it", "x"});
@@ -346,31 +133,138 @@ std::vector<Figure> figures(const Options& options) {
   return all;
 }
 
-RunValues values_of(const RunFigures& r, std::size_t customers, std::size_t edits) {
-  const double n = static_cast<double>(customers);
-  RunValues v = {{"edit_p50_us", r.edits.p50_us},
-                 {"edit_p99_us", r.edits.p99_us},
-                 {"edit_mean_us", r.edits.mean_us},
-                 {"edit_max_us", r.edits.max_us},
-                 {"apply_remote_s", r.apply.seconds},
-                 {"baseline_s", r.baseline_s},
-                 {"first_page_ms", r.apply.first_batch_ms},
-                 {"last_page_ms", r.apply.last_batch_ms},
-                 {"apply_customers_per_s", n / r.apply.seconds},
-                 {"apply_changes_per_s", static_cast<double>(r.apply.changes) / r.apply.seconds},
-                 {"baseline_customers_per_s", n / r.baseline_s},
-                 {"replica_mb", mb(static_cast<double>(r.replica_bytes))},
-                 {"baseline_mb", mb(static_cast<double>(r.baseline_bytes))},
-                 {"remote_changes", static_cast<double>(r.apply.changes)},
-                 {"edit_no_ops", static_cast<double>(edits - r.edits.changed)}};
-  for (BaselineKind kind : kBreakdownKinds) {
-    const auto it = r.breakdown_s.find(baseline_name(kind));
-    if (it == r.breakdown_s.end()) continue;
-    const std::string key = breakdown_key(kind);
-    v["breakdown_" + key + "_s"] = it->second;
-    v["apply_remote_to_" + key] = r.apply.seconds / it->second;
+client::ReplicaOptions replica_options() {
+  client::ReplicaOptions options;
+  options.new_replica_id = "bench";
+  return options;
+}
+
+// The customers as a server sends them, in apply_remote calls of `batch` customers (a
+// bootstrap page), each call timed alone: the load's time, and its growth with the table.
+void apply_customers(client::Replica& replica, const std::vector<Customer>& customers,
+                     std::size_t batch, RunValues& r) {
+  double seconds = 0;
+  std::size_t applied = 0;
+  std::vector<double> batch_ms;
+  std::vector<Change> changes;
+  for (std::size_t first = 0; first < customers.size(); first += batch) {
+    const std::size_t end = std::min(customers.size(), first + batch);
+    changes.clear();
+    for (std::size_t i = first; i < end; ++i) {
+      workload::append_customer_changes(customers[i], i, changes);
+    }
+    const auto start = Clock::now();
+    const client::ApplyResult result = replica.apply_remote(changes);
+    const double elapsed = seconds_since(start);
+    seconds += elapsed;
+    batch_ms.push_back(elapsed * 1e3);
+    applied += changes.size();
+    if (result.applied != changes.size() || result.ignored != 0) {
+      fail("apply_remote of customers [" + std::to_string(first) + ", " + std::to_string(end) +
+           ") applied " + std::to_string(result.applied) + " and ignored " +
+           std::to_string(result.ignored) + " of " + std::to_string(changes.size()) +
+           " new changes");
+    }
   }
-  return v;
+  // The mean of the first tenth of the pages and of the last tenth.
+  const std::size_t tenth = std::max<std::size_t>(1, batch_ms.size() / 10);
+  double first_ms = 0, last_ms = 0;
+  for (std::size_t i = 0; i < tenth; ++i) {
+    first_ms += batch_ms[i] / static_cast<double>(tenth);
+    last_ms += batch_ms[batch_ms.size() - 1 - i] / static_cast<double>(tenth);
+  }
+  r["apply_remote_s"] = seconds;
+  r["first_page_ms"] = first_ms;
+  r["last_page_ms"] = last_ms;
+  r["apply_customers_per_s"] = static_cast<double>(customers.size()) / seconds;
+  r["apply_changes_per_s"] = static_cast<double>(applied) / seconds;
+  r["remote_changes"] = static_cast<double>(applied);
+}
+
+// Each edit is one update() call, so one transaction, timed on its own.
+void run_edits(client::Replica& replica, const std::vector<workload::Edit>& edits,
+               const EditPlan& plan, RunValues& r) {
+  std::vector<Record> updates;  // as update() takes them, made before anything is timed
+  for (const auto& edit : edits) updates.push_back(Record{{edit.field, edit.value}});
+  std::vector<double> micros;
+  for (std::size_t j = 0; j < edits.size(); ++j) {
+    const auto start = Clock::now();
+    const std::size_t changed = replica.update(tables::customers, edits[j].customer_id, updates[j]);
+    micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    if ((changed > 0) != plan.changes[j]) {
+      fail("edit " + std::to_string(j) + " of " + edits[j].field + " on " + edits[j].customer_id +
+           (plan.changes[j] ? " should have changed the row" : " should have been a no-op"));
+    }
+  }
+  r["edit_no_ops"] = static_cast<double>(edits.size() - plan.changing);
+  if (micros.empty()) return;
+  double sum = 0;
+  for (double us : micros) sum += us;
+  r["edit_mean_us"] = sum / static_cast<double>(micros.size());
+  std::sort(micros.begin(), micros.end());
+  r["edit_p50_us"] = quantile(micros, 0.50);
+  r["edit_p99_us"] = quantile(micros, 0.99);
+  r["edit_max_us"] = micros.back();
+}
+
+// What every run loads and edits, made before anything is timed.
+struct Book {
+  std::vector<Customer> customers;
+  std::vector<workload::Edit> edits;
+  EditPlan plan;
+  std::vector<BaselineRow> rows;  // the customers as the baselines insert them
+};
+
+// --sql-profile: the statements of the first run's load and edits.
+struct SqlProfiles {
+  std::vector<SqlProfile::Entry> apply, edits;
+};
+
+// One run: the baseline and the replica load in alternating order, then the edits.
+RunValues run_once(const Options& options, std::size_t run, const fs::path& dir, const Book& book,
+                   SqlProfiles* profiles) {
+  RunValues r;
+  const auto replica_file = dir / "replica.db";
+  const auto baseline_file = dir / "baseline.db";
+  remove_database(replica_file);
+  std::unique_ptr<client::Replica> replica;
+  const auto replica_load = [&] {
+    replica = client::Replica::open(replica_file, replica_options());
+    if (profiles) SqlProfile::start();
+    apply_customers(*replica, book.customers, options.batch, r);
+    if (profiles) profiles->apply = SqlProfile::stop();
+  };
+  const auto baseline_load = [&] {
+    r["baseline_s"] = bulk_insert(baseline_file, book.rows);
+    r["baseline_mb"] = mb(static_cast<double>(database_bytes(baseline_file)));
+    remove_database(baseline_file);
+  };
+  if (run % 2 == 0) baseline_load();
+  replica_load();
+  if (run % 2 == 1) baseline_load();
+  r["baseline_customers_per_s"] = static_cast<double>(book.customers.size()) / r["baseline_s"];
+  if (options.breakdown) {
+    for (BaselineKind kind : kBreakdownKinds) {
+      const double seconds = bulk_insert(baseline_file, book.rows, kind);
+      remove_database(baseline_file);
+      r["breakdown_" + std::string(baseline_key(kind)) + "_s"] = seconds;
+      r["apply_remote_to_" + std::string(baseline_key(kind))] = r["apply_remote_s"] / seconds;
+    }
+  }
+  check_replica_holds_book(*replica, book.customers.size(), options.seed);
+  if (profiles) SqlProfile::start();
+  run_edits(*replica, book.edits, book.plan, r);
+  if (profiles) profiles->edits = SqlProfile::stop();
+  for (const auto& [index, record] : book.plan.expected) {
+    check_replica_customer(*replica, book.customers[index].id, record);
+  }
+  if (book.plan.changing > 0 && replica->pending_count() == 0) {
+    fail("local edits left no outbox entry");
+  }
+  replica.reset();  // closes the file (and checkpoints the WAL)
+  r["replica_mb"] = mb(static_cast<double>(database_bytes(replica_file)));
+  remove_database(replica_file);
+  return r;
 }
 
 void print_profile(const char* phase, double total, const std::vector<SqlProfile::Entry>& profile) {
@@ -388,36 +282,29 @@ void print_profile(const char* phase, double total, const std::vector<SqlProfile
 
 int run_benchmark(const Options& options) {
   Reporter report("libreta-bench-replica", options.json_file);
-  const std::filesystem::path parent =
-      options.dir.empty() ? std::filesystem::temp_directory_path() : options.dir;
+  const fs::path parent = options.dir.empty() ? fs::temp_directory_path() : options.dir;
   TempDir dir(parent, "libreta-bench");
   if (options.sql_profile) SqlProfile::install();
 
   // Everything below up to the runs is preparation, not measured.
   const auto prepare_start = Clock::now();
-  const std::vector<Customer> customers = workload::make_customers(options.customers, options.seed);
-  const std::vector<workload::Edit> edits =
-      workload::make_edits(options.customers, options.edits, options.seed);
-  const std::vector<BaselineRow> rows = baseline_rows(customers, options.breakdown);
+  Book book;
+  book.customers = workload::make_customers(options.customers, options.seed);
+  book.edits = workload::make_edits(options.customers, options.edits, options.seed);
+  book.plan = plan_edits(book.edits, options.seed);
+  book.rows = baseline_rows(book.customers, options.breakdown);
   double json_bytes = 0;
-  for (const auto& customer : customers) {
+  for (const auto& customer : book.customers) {
     json_bytes += static_cast<double>(workload::compact_json_size(customer));
   }
-  std::set<std::size_t> edited;
-  for (const auto& edit : edits) edited.insert(edit.customer);
-  const double mean_json = json_bytes / static_cast<double>(customers.size());
-  const unsigned cores = std::thread::hardware_concurrency();
-  report.say("libreta-bench-replica: the local replica on the WORKLOAD.md customer book");
-  report.say("machine   %u cores (load average %.1f at start), SQLite %s, build %s", cores,
-             load_average(), sqlite3_libversion(), LIBRETA_BUILD_TYPE);
+  const double mean_json = json_bytes / static_cast<double>(book.customers.size());
+  report.header("libreta-bench-replica: the local replica on the WORKLOAD.md customer book",
+                LIBRETA_BUILD_TYPE, "");
   report.say(
       "setup     apply_remote in pages of %zu customers; baseline: one transaction, one "
       "prepared INSERT; both journal_mode=WAL synchronous=%s, files in %s",
       options.batch, kReplicaSynchronous, parent.c_str());
   report.say("          (workload generated in %.1f s, not timed)", seconds_since(prepare_start));
-  report.machine("cores", cores);
-  report.machine("sqlite", sqlite3_libversion());
-  report.machine("build", LIBRETA_BUILD_TYPE);
   report.setup("batch_customers", options.batch);
   report.setup("synchronous", kReplicaSynchronous);
   report.setup("runs", options.runs);
@@ -425,34 +312,36 @@ int run_benchmark(const Options& options) {
   std::snprintf(text, sizeof text,
                 "%zu customers (compact JSON %.1f B each on average, spec ~855 B), %zu edits on "
                 "%zu customers, seed %#llx",
-                customers.size(), mean_json, edits.size(), edited.size(),
+                book.customers.size(), mean_json, book.edits.size(), book.plan.expected.size(),
                 static_cast<unsigned long long>(options.seed));
-  report.begin("replica", text,
-               {{"customers", customers.size()},
-                {"edits", edits.size()},
-                {"edited_customers", edited.size()},
-                {"seed", options.seed},
-                {"mean_compact_json_bytes", mean_json}},
-               figures(options));
 
   const auto runs_start = Clock::now();
   const double cpu_at_start = self_cpu_seconds();
-  std::vector<RunFigures> runs;
-  for (std::size_t run = 0; run < options.runs; ++run) {
-    runs.push_back(run_once(options, run, dir.path(), customers, rows, edits));
-    report.add_run(values_of(runs.back(), customers.size(), edits.size()));
-  }
+  SqlProfiles profiles;
+  RunValues first_run;
+  report.scenario("replica", text,
+                  {{"customers", book.customers.size()},
+                   {"edits", book.edits.size()},
+                   {"edited_customers", book.plan.expected.size()},
+                   {"seed", options.seed},
+                   {"mean_compact_json_bytes", mean_json}},
+                  figures(options), options.runs, [&](std::size_t run) {
+                    const bool profile = options.sql_profile && run == 0;
+                    RunValues r =
+                        run_once(options, run, dir.path(), book, profile ? &profiles : nullptr);
+                    if (run == 0) first_run = r;
+                    return r;
+                  });
   const double runs_wall = seconds_since(runs_start);
   const double runs_cpu = self_cpu_seconds() - cpu_at_start;
-  report.end();
   report.machine("cpu_share", runs_cpu / runs_wall);
   report.say("this process got %.0f %% of one core: %.0f s CPU in %.0f s",
              100 * runs_cpu / runs_wall, runs_cpu, runs_wall);
   if (options.sql_profile && report.text()) {
-    const RunFigures& first = runs.front();
-    print_profile("apply_remote", first.apply.seconds, first.apply_profile);
-    print_profile("the local edits", first.edits.mean_us * 1e-6 * static_cast<double>(edits.size()),
-                  first.edit_profile);
+    print_profile("apply_remote", first_run["apply_remote_s"], profiles.apply);
+    print_profile("the local edits",
+                  first_run["edit_mean_us"] * 1e-6 * static_cast<double>(book.edits.size()),
+                  profiles.edits);
   }
   report.finish();
   return 0;

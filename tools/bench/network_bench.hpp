@@ -67,8 +67,6 @@ void run_load_scenarios(const Context& context, const std::vector<std::string>& 
 // Sync scenarios, likewise.
 void run_sync_scenarios(const Context& context, const std::vector<std::string>& scenarios);
 
-// The sync scenarios' client child (this program with --child first): its exit status.
-int run_sync_child(int argc, char** argv);
 // --prepare: seeds a server database and prints how to run one sync client by hand.
 int prepare_sync_by_hand(const Options& options, const std::filesystem::path& server_binary);
 

@@ -1,14 +1,24 @@
 #include "report.hpp"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <cstdarg>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 #include "support.hpp"
 
 namespace libreta::bench {
 
+namespace {
+
+struct Summary {
+  double median = 0, min = 0, max = 0;
+};
+
+// Median (mean of the two middle values for an even count), min and max; zeros when empty.
 Summary summarize(std::vector<double> values) {
   if (values.empty()) return {};
   std::sort(values.begin(), values.end());
@@ -17,7 +27,11 @@ Summary summarize(std::vector<double> values) {
   return {median, values.front(), values.back()};
 }
 
-namespace {
+void print_figure(const std::string& label, const Summary& s, const std::string& unit,
+                  const std::string& note) {
+  std::printf("  %-44s %11.2f %-11s (%.2f - %.2f)   %s\n", label.c_str(), s.median, unit.c_str(),
+              s.min, s.max, note.c_str());
+}
 
 nlohmann::json to_json(const Summary& s) {
   return {{"median", s.median}, {"min", s.min}, {"max", s.max}};
@@ -57,6 +71,16 @@ void Reporter::say(const char* format, ...) {
   std::fflush(stdout);
 }
 
+void Reporter::header(const std::string& title, const char* build, const std::string& more) {
+  const unsigned cores = std::thread::hardware_concurrency();
+  say("%s", title.c_str());
+  say("machine   %u cores (load average %.1f at start), SQLite %s, build %s%s", cores,
+      load_average(), sqlite3_libversion(), build, more.c_str());
+  machine("cores", cores);
+  machine("sqlite", sqlite3_libversion());
+  machine("build", build);
+}
+
 void Reporter::begin(const std::string& scenario, const std::string& description,
                      nlohmann::json parameters, std::vector<Figure> figures) {
   scenario_ = scenario;
@@ -76,11 +100,6 @@ void Reporter::add_run(RunValues values) {
   std::fflush(stdout);
 }
 
-void Reporter::print_figure(const Figure& figure, const Summary& s, const char* unit) const {
-  std::printf("  %-44s %11.2f %-11s (%.2f - %.2f)   %s\n", figure.label.c_str(), s.median, unit,
-              s.min, s.max, figure.note.c_str());
-}
-
 void Reporter::end() {
   nlohmann::json& section = out_["scenarios"][scenario_];
   if (text()) {
@@ -95,7 +114,7 @@ void Reporter::end() {
     entry["unit"] = figure.unit;
     entry["runs"] = values;
     if (!figure.note.empty()) entry["note"] = figure.note;
-    if (text()) print_figure(figure, summary, figure.unit.c_str());
+    if (text()) print_figure(figure.label, summary, figure.unit, figure.note);
     const std::vector<double> ratios = figure.baseline.empty()
                                            ? std::vector<double>{}
                                            : values_of(runs_, figure.key, figure.baseline);
@@ -107,7 +126,7 @@ void Reporter::end() {
                                      [&](const Figure& f) { return f.key == figure.baseline; });
       std::string label = base == figures_.end() ? figure.baseline : base->label;
       label = "  ratio to " + label.substr(std::min(label.find_first_not_of(' '), label.size()));
-      if (text()) print_figure(Figure{figure.key, label, "x"}, ratio, "x");
+      if (text()) print_figure(label, ratio, "x", "");
     }
     section["figures"][figure.key] = std::move(entry);
   }

@@ -26,12 +26,6 @@ struct Figure {
 // One run's figures by key; a figure missing from a run was not measured in it.
 using RunValues = std::map<std::string, double>;
 
-struct Summary {
-  double median = 0, min = 0, max = 0;
-};
-// Median (mean of the two middle values for an even count), min and max; zeros when empty.
-Summary summarize(std::vector<double> values);
-
 class Reporter {
  public:
   // `json_file`: where the JSON goes; "-" prints it on stdout instead of the table; empty
@@ -42,19 +36,16 @@ class Reporter {
   // A line of the table's preamble (machine, setup, a scenario's workload); no newline
   // needed. Nothing in JSON mode.
   void say(const char* format, ...) __attribute__((format(printf, 2, 3)));
+  // The report's first lines: its title, and the machine (cores, load, SQLite, the build
+  // type) followed by `more`; the same in the JSON's "machine".
+  void header(const std::string& title, const char* build, const std::string& more);
   // A value of the JSON's "machine" or "setup" object.
   void machine(const std::string& key, nlohmann::json value) { out_["machine"][key] = value; }
   void setup(const std::string& key, nlohmann::json value) { out_["setup"][key] = value; }
 
-  // Opens a scenario's section: its name, what it does (a paragraph for the table), its
-  // parameters (for the JSON) and its figures.
-  void begin(const std::string& scenario, const std::string& description, nlohmann::json parameters,
-             std::vector<Figure> figures);
-  // One run's values: shown as a progress line, summarized at end().
-  void add_run(RunValues values);
-  void end();
-  // A scenario whole: begin(), `runs` runs of once(run), which returns the run's values,
-  // and end().
+  // A scenario whole: its name, what it does (a paragraph for the table), its parameters (for
+  // the JSON) and its figures; `runs` runs of once(run), each returning the run's values
+  // (shown as a progress line); then the medians, min and max over the runs.
   template <class Once>
   void scenario(const std::string& name, const std::string& description, nlohmann::json parameters,
                 std::vector<Figure> figures, std::size_t runs, Once&& once) {
@@ -67,7 +58,10 @@ class Reporter {
   void finish();
 
  private:
-  void print_figure(const Figure& figure, const Summary& summary, const char* unit) const;
+  void begin(const std::string& scenario, const std::string& description, nlohmann::json parameters,
+             std::vector<Figure> figures);
+  void add_run(RunValues values);
+  void end();
 
   std::string program_;
   std::string json_file_;

@@ -1,33 +1,26 @@
 #include "server_process.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include "libreta/protocol/customer_book.hpp"
 #include "libreta/server/tokens.hpp"
 #include "support.hpp"
 #include "workload.hpp"
-
-extern char** environ;
 
 namespace libreta::bench {
 
@@ -39,13 +32,6 @@ namespace {
 constexpr auto kServerStartTimeout = std::chrono::seconds(60);
 constexpr auto kServerStopTimeout = std::chrono::seconds(60);
 constexpr auto kHealthTimeout = std::chrono::seconds(10);
-
-std::vector<char*> c_args(std::vector<std::string>& all) {
-  std::vector<char*> argv;
-  for (auto& arg : all) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  return argv;
-}
 
 }  // namespace
 
@@ -63,19 +49,16 @@ std::uint64_t proc_status_bytes(const std::string& pid, const std::string& field
 }
 
 double proc_cpu_seconds(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const std::string text = read_file("/proc/" + std::to_string(pid) + "/stat");
   const auto close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
-  for (int n = 3; n <= 15 && fields >> field; ++n) {
-    if (n == 14) utime = std::strtod(field.c_str(), nullptr);
-    if (n == 15) stime = std::strtod(field.c_str(), nullptr);
+  unsigned long long utime = 0, stime = 0;
+  // After "pid (comm) " come the state (field 3) and, as fields 14 and 15, utime and stime.
+  if (close == std::string::npos ||
+      std::sscanf(text.c_str() + close + 1,
+                  " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) {
+    return 0;
   }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 fs::path self_path() {
@@ -108,64 +91,13 @@ std::uint64_t raise_open_files_limit(std::uint64_t wanted) {
   return raised.rlim_cur;
 }
 
-pid_t spawn(const fs::path& program, const std::vector<std::string>& args, const fs::path& out,
-            bool stderr_too) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (stderr_too) posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  std::vector<std::string> all = {program.string()};
-  all.insert(all.end(), args.begin(), args.end());
-  auto argv = c_args(all);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    errno = rc;
-    system_error("cannot start " + program.string());
-  }
-  return pid;
-}
-
-int wait_child(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) system_error("waitpid");
-  }
-  return status;
-}
-
 ServerProcess::ServerProcess(ServerProcessOptions options) : options_(std::move(options)) {
-  std::vector<std::string> all = {options_.binary.string(),
-                                  "serve",
-                                  "--listen",
-                                  "127.0.0.1:0",
-                                  "--db",
-                                  options_.db.string(),
-                                  "--threads",
-                                  std::to_string(options_.threads)};
-  auto argv = c_args(all);
-  const std::string log = options_.log.string();
-  const rlim_t open_files = static_cast<rlim_t>(options_.open_files);
-  // fork + exec rather than posix_spawn: the file limit must be set in the child, and only
-  // async-signal-safe calls happen between the two.
-  pid_ = fork();
-  if (pid_ < 0) system_error("fork");
-  if (pid_ == 0) {
-    // A benchmark killed mid-run must not leave its server behind.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (open_files > 0) {
-      rlimit limit{open_files, open_files};
-      setrlimit(RLIMIT_NOFILE, &limit);
-    }
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) _exit(126);
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    execve(argv[0], argv.data(), environ);
-    _exit(127);
-  }
+  fs::remove(options_.log);  // the log is appended to: the listening line must be this run's
+  child_ = std::make_unique<process::ChildProcess>(
+      options_.binary,
+      std::vector<std::string>{"serve", "--listen", "127.0.0.1:0", "--db", options_.db.string(),
+                               "--threads", std::to_string(options_.threads)},
+      options_.log, false, options_.open_files);
   // The server logs "event=listening ... listen=127.0.0.1:PORT" once it accepts.
   const auto deadline = Clock::now() + kServerStartTimeout;
   const std::string marker = " listen=127.0.0.1:";
@@ -176,20 +108,9 @@ ServerProcess::ServerProcess(ServerProcessOptions options) : options_(std::move(
           static_cast<std::uint16_t>(std::strtoul(text.c_str() + at + marker.size(), nullptr, 10));
       break;
     }
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = 0;
-      throw std::runtime_error("libreta-server exited at start: " + text);
-    }
+    if (child_->poll_exit()) throw std::runtime_error("libreta-server exited at start: " + text);
     if (Clock::now() > deadline) throw std::runtime_error("libreta-server did not start");
     std::this_thread::sleep_for(5ms);
-  }
-}
-
-ServerProcess::~ServerProcess() {
-  if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    wait_child(pid_);
   }
 }
 
@@ -198,70 +119,52 @@ std::string ServerProcess::url() const {
 }
 
 std::uint64_t ServerProcess::peak_rss_bytes() const {
-  return proc_status_bytes(std::to_string(pid_), "VmHWM");
+  return proc_status_bytes(std::to_string(pid()), "VmHWM");
 }
 
 std::uint64_t ServerProcess::rss_bytes() const {
-  return proc_status_bytes(std::to_string(pid_), "VmRSS");
+  return proc_status_bytes(std::to_string(pid()), "VmRSS");
 }
 
 double ServerProcess::cpu_seconds() const {
-  return proc_cpu_seconds(pid_);
+  return proc_cpu_seconds(pid());
 }
 
 ServerProcess::Health ServerProcess::health() const {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) system_error("socket");
-  timeval timeout{static_cast<time_t>(kHealthTimeout.count()), 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(port_);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-    const std::string request =
-        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-        static_cast<ssize_t>(request.size())) {
-      char buffer[4096];
-      for (;;) {
-        const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        response.append(buffer, static_cast<std::size_t>(n));
-      }
-    }
-  }
-  ::close(fd);
-  const auto body = response.find("\r\n\r\n");
-  if (body == std::string::npos) throw std::runtime_error("GET /healthz: no answer");
-  const auto json = nlohmann::json::parse(response.substr(body + 4), nullptr, false);
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  boost::asio::io_context io;
+  beast::tcp_stream stream(io);
+  http::request<http::empty_body> request{http::verb::get, "/healthz", 11};
+  request.set(http::field::host, "127.0.0.1");
+  http::response<http::string_body> response;
+  beast::flat_buffer buffer;
+  beast::error_code error;  // of the first step that failed
+  stream.expires_after(kHealthTimeout);
+  using Error = beast::error_code;
+  stream.async_connect({boost::asio::ip::address_v4::loopback(), port_}, [&](Error connected) {
+    if ((error = connected)) return;
+    http::async_write(stream, request, [&](Error written, std::size_t) {
+      if ((error = written)) return;
+      http::async_read(stream, buffer, response, [&](Error read, std::size_t) { error = read; });
+    });
+  });
+  io.run();
+  if (error) throw std::runtime_error("GET /healthz: " + error.message());
+  const auto json = nlohmann::json::parse(response.body(), nullptr, false);
   if (!json.is_object() || !json.contains("last_seq")) {
-    throw std::runtime_error("GET /healthz: unexpected answer: " + response);
+    throw std::runtime_error("GET /healthz: unexpected answer: " + response.body());
   }
   return {json.at("last_seq").get<std::uint64_t>(), json.value("connections", std::uint64_t{0})};
 }
 
 void ServerProcess::stop() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  const auto deadline = Clock::now() + kServerStopTimeout;
-  int status = 0;
-  while (waitpid(pid_, &status, WNOHANG) == 0) {
-    if (Clock::now() > deadline) {
-      kill(pid_, SIGKILL);
-      wait_child(pid_);
-      pid_ = 0;
-      fail("libreta-server did not stop within 60 s of SIGTERM");
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  pid_ = 0;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fail("libreta-server stopped with status " + std::to_string(status) + ": " +
-         read_file(options_.log));
+  if (!child_->running()) return;
+  const auto status = child_->stop(SIGTERM, Clock::now() + kServerStopTimeout);
+  if (!status) fail("libreta-server did not stop within 60 s of SIGTERM");
+  if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+    fail("libreta-server stopped with " + process::describe_wait_status(*status) + ": " +
+         process::tail_of_file(options_.log));
   }
 }
 

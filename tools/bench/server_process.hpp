@@ -1,6 +1,6 @@
-// Child processes of the benchmarks: the real `libreta-server serve` on an ephemeral loopback
-// port (ServerProcess), client programs, and what /proc says about a process (resident
-// memory, CPU). Also the seeding of a server database before the server starts.
+// The real `libreta-server serve` on an ephemeral loopback port in a child process of a
+// benchmark (ServerProcess), and what /proc says about a process (resident memory, CPU).
+// Also the seeding of a server database before the server starts.
 // A ServerProcess is owned and used by one thread; the free functions are thread-safe.
 #pragma once
 
@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "libreta/process/child_process.hpp"
 #include "libreta/server/store.hpp"
 
 namespace libreta::bench {
@@ -33,13 +35,6 @@ std::string read_file(const std::filesystem::path& path);
 // when allowed); returns the soft limit now in force.
 std::uint64_t raise_open_files_limit(std::uint64_t wanted);
 
-// Starts `program` with `args`, its stdout to the file `out` (and its stderr too with
-// `stderr_too`; otherwise inherited). Returns the child's pid.
-pid_t spawn(const std::filesystem::path& program, const std::vector<std::string>& args,
-            const std::filesystem::path& out, bool stderr_too);
-// Waits for a child; returns its wait status.
-int wait_child(pid_t pid);
-
 struct ServerProcessOptions {
   std::filesystem::path binary;  // libreta-server
   std::filesystem::path db;
@@ -55,12 +50,9 @@ struct ServerProcessOptions {
 class ServerProcess {
  public:
   explicit ServerProcess(ServerProcessOptions options);
-  ~ServerProcess();
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
 
   std::uint16_t port() const { return port_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_->pid(); }
   std::string url() const;               // ws://127.0.0.1:PORT/sync
   std::uint64_t peak_rss_bytes() const;  // VmHWM
   std::uint64_t rss_bytes() const;       // VmRSS
@@ -78,7 +70,7 @@ class ServerProcess {
 
  private:
   ServerProcessOptions options_;
-  pid_t pid_ = 0;
+  std::unique_ptr<process::ChildProcess> child_;
   std::uint16_t port_ = 0;
 };
 

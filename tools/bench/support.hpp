@@ -17,6 +17,10 @@
 #include "libreta/sqlite/sqlite.hpp"
 #include "workload.hpp"
 
+namespace libreta::client {
+class Replica;
+}
+
 namespace libreta::bench {
 
 using Clock = std::chrono::steady_clock;
@@ -91,6 +95,14 @@ std::uintmax_t database_bytes(const std::filesystem::path& file);
 void bind_value(sqlite::Statement& statement, int index, const Value& value);
 // A value for a failure message.
 std::string describe(const Value& value);
+
+// The replica returns exactly `expected` for customer `id`; the failure names the first field
+// that differs.
+void check_replica_customer(const client::Replica& replica, const std::string& id,
+                            const Record& expected);
+// The replica, in WAL mode as the baselines, holds `n` customers, and a spread sample of
+// them (the first and the last included) reads back exactly as the workload generated them.
+void check_replica_holds_book(const client::Replica& replica, std::size_t n, std::uint64_t seed);
 
 // What single-field edits do to the workload's book, computed in memory before anything is
 // timed: whether each changes its customer, and each edited customer's record after them

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -43,89 +44,101 @@ struct SyncSetup {
   fs::path replica_template;       // a replica caught up with server_db (push), or empty
 };
 
-// The server on `db` and the proxy in front of it that counts the bytes; figures() once
-// the client is done.
-struct CountedServer {
-  ServerProcess server;
-  faultproxy::FaultProxy proxy;
-  double server_cpu_start, self_cpu_start;
+// Seeds customers [0, n) into a new server database and `tokens` manager tokens; returns
+// their secrets (not timed).
+std::vector<std::string> seed_server(const fs::path& db, std::size_t n, std::uint64_t seed,
+                                     std::size_t tokens) {
+  auto store = server::open_sqlite_store(db);
+  seed_customers(*store, n, seed);
+  return add_tokens(*store, tokens, server::Role::manager, "device-");
+}
 
-  CountedServer(const SyncSetup& setup, const fs::path& db, const std::string& log)
-      : server({setup.context.server_binary, db, setup.context.dir / log, setup.o.server_threads}),
-        proxy(faultproxy::FaultProxyOptions{"127.0.0.1", 0, "127.0.0.1", server.port()}) {
-    proxy.start();
-    server_cpu_start = server.cpu_seconds();
-    self_cpu_start = self_cpu_seconds();
-  }
-  std::string url() const { return "ws://127.0.0.1:" + std::to_string(proxy.port()) + "/sync"; }
-
-  // Stops the proxy and the server; the bytes each way, the CPU and the server's peak.
-  void stop(RunValues& r) {
-    r["server_cpu_s"] = server.cpu_seconds() - server_cpu_start;
-    r["server_peak_mib"] = mib(static_cast<double>(server.peak_rss_bytes()));
-    proxy.stop();
-    r["proxy_cpu_s"] = self_cpu_seconds() - self_cpu_start;
-    const auto stats = proxy.stats();
-    r["up_bytes"] = static_cast<double>(stats.bytes_up);
-    r["down_bytes"] = static_cast<double>(stats.bytes_down);
-    // A client that connected more than once still finishes, but its figures include it.
-    if (stats.connections != 1) {
-      std::fprintf(stderr,
-                   "libreta-bench: warning: the client connected %llu times; this run's "
-                   "figures include the reconnections\n",
-                   static_cast<unsigned long long>(stats.connections));
+// Every edited field of every edited customer holds its last edit's value on the server.
+void check_server_has_edits(server::Store& store, const EditPlan& plan, std::uint64_t seed) {
+  const TableSpec& table = *customer_book_schema().table(tables::customers);
+  auto reader = store.begin_write();  // never committed: rolled back when it goes
+  for (const auto& [index, fields] : plan.edited) {
+    const std::string id = workload::customer_id(index, seed);
+    const auto row = reader->load_row(tables::customers, id);
+    if (!row) fail("customer " + id + " is missing on the server");
+    const Record& expected = plan.expected.at(index);
+    for (const auto& name : fields) {
+      const bool is_tags = table.field(name)->kind == FieldKind::tag_set;
+      auto it = expected.find(name);
+      const Value want = it != expected.end() ? it->second : is_tags ? Value(TagSet{}) : Value();
+      it = row->fields.find(name);
+      const Value got = it != row->fields.end() ? it->second : is_tags ? Value(TagSet{}) : Value();
+      if (!(got == want)) {
+        fail("the server has customer " + id + " field " + name + " = " + describe(got) +
+             ", not the edit's " + describe(want));
+      }
     }
-    server.stop();
   }
-};
+}
 
-// Runs `measure` and `baseline` in alternating order, so that neither always goes first.
-template <class Measure, class Baseline>
-void alternate(std::size_t run, Measure&& measure, Baseline&& baseline) {
-  if (run % 2 == 0) {
-    baseline();
-    measure();
-  } else {
-    measure();
-    baseline();
+// One run of a client child against the server on `db` behind the byte-counting proxy, and
+// `baseline` before or after it in turn, so that neither always goes first. Fills in the
+// figures both scenarios share: wall time, bytes each way, CPU and peak memory of each side.
+ChildReport counted_client_run(const SyncSetup& setup, std::size_t run, const fs::path& db,
+                               ChildRequest request, const std::function<void()>& baseline,
+                               RunValues& r) {
+  if (run % 2 == 0) baseline();
+  const std::string log = "server-" + request.mode + "-" + std::to_string(run) + ".log";
+  ServerProcess server(
+      {setup.context.server_binary, db, setup.context.dir / log, setup.o.server_threads});
+  faultproxy::FaultProxy proxy({"127.0.0.1", 0, "127.0.0.1", server.port()});
+  proxy.start();
+  const double server_cpu = server.cpu_seconds();
+  const double self_cpu = self_cpu_seconds();
+  request.url = "ws://127.0.0.1:" + std::to_string(proxy.port()) + "/sync";
+  request.token = setup.tokens.at(0);
+  request.compress = setup.o.compress;
+  const ChildReport client = run_client_child(setup.context.dir / "client.log", request);
+  r["server_cpu_s"] = server.cpu_seconds() - server_cpu;
+  r["server_peak_mib"] = mib(static_cast<double>(server.peak_rss_bytes()));
+  proxy.stop();
+  r["proxy_cpu_s"] = self_cpu_seconds() - self_cpu;
+  const auto stats = proxy.stats();
+  // A client that connected more than once still finishes, but its figures include it.
+  if (stats.connections != 1) {
+    std::fprintf(stderr,
+                 "libreta-bench: warning: the client connected %llu times; this run's "
+                 "figures include the reconnections\n",
+                 static_cast<unsigned long long>(stats.connections));
   }
+  server.stop();
+  if (run % 2 == 1) baseline();
+  r["up_bytes"] = static_cast<double>(stats.bytes_up);
+  r["down_bytes"] = static_cast<double>(stats.bytes_down);
+  r["up_kb"] = r["up_bytes"] / 1e3;
+  r["seconds"] = client.seconds;
+  r["pages"] = static_cast<double>(client.pages);
+  r["client_cpu_s"] = client.cpu_seconds;
+  r["client_peak_mib"] = mib(static_cast<double>(client.peak_bytes));
+  return client;
 }
 
 RunValues bootstrap_once(SyncSetup& setup, std::size_t run, bool keep_replica) {
   const Options& o = setup.o;
   const fs::path dir = setup.context.dir;
   const fs::path replica = dir / ("bootstrap-" + std::to_string(run) + ".db");
+  ChildRequest request{"bootstrap", "", "", replica.string(), o.customers};
+  request.seed = o.seed;
+  request.index_search = run == 0;  // update_search_index() after the first bootstrap only
   RunValues r;
-  ChildReport client;
-  alternate(
-      run,
-      [&] {
-        CountedServer server(setup, setup.server_db,
-                             "server-bootstrap-" + std::to_string(run) + ".log");
-        client = run_client_child(
-            dir / "client.json",
-            {"--child", "bootstrap", "--url", server.url(), "--token", setup.tokens.at(0),
-             "--replica", replica.string(), "--expect", std::to_string(o.customers), "--seed",
-             std::to_string(o.seed), "--index-search", run == 0 ? "1" : "0", "--compress",
-             o.compress ? "1" : "0"});
-        server.stop(r);
-      },
+  const ChildReport client = counted_client_run(
+      setup, run, setup.server_db, request,
       [&] {
         r["baseline_s"] = bulk_insert(dir / "baseline.db", setup.plain);
         remove_database(dir / "baseline.db");
-      });
+      },
+      r);
   if (client.rows != o.customers) {
     fail("the bootstrap received " + std::to_string(client.rows) + " rows, not " +
          std::to_string(o.customers));
   }
-  r["seconds"] = client.seconds;
-  r["up_kb"] = r["up_bytes"] / 1e3;
   r["down_mb"] = mb(r["down_bytes"]);
   r["down_bytes_per_customer"] = r["down_bytes"] / static_cast<double>(o.customers);
-  r["pages"] = static_cast<double>(client.pages);
-  r["client_peak_mib"] = mib(static_cast<double>(client.peak_bytes));
-  r["client_cpu_s"] = client.cpu_seconds;
-  // update_search_index() runs after the first bootstrap only.
   const double replica_mb = mb(static_cast<double>(database_bytes(replica)));
   if (run == 0) {
     r["search_index_s"] = client.search_index_seconds;
@@ -145,7 +158,6 @@ RunValues bootstrap_once(SyncSetup& setup, std::size_t run, bool keep_replica) {
 
 RunValues push_once(SyncSetup& setup, std::size_t run, const std::vector<workload::Edit>& edits,
                     const EditPlan& plan) {
-  const Options& o = setup.o;
   const fs::path dir = setup.context.dir;
   const fs::path server_db = dir / "server-push.db";
   const fs::path replica_file = dir / "push.db";
@@ -154,23 +166,15 @@ RunValues push_once(SyncSetup& setup, std::size_t run, const std::vector<workloa
   // Offline: the seller's edits, each its own transaction (not timed).
   const OfflineEdits offline = make_offline_edits(replica_file, edits, plan);
   RunValues r;
-  ChildReport client;
-  alternate(
-      run,
-      [&] {
-        CountedServer server(setup, server_db, "server-push-" + std::to_string(run) + ".log");
-        client = run_client_child(
-            dir / "client.json",
-            {"--child", "push", "--url", server.url(), "--token", setup.tokens.at(0), "--replica",
-             replica_file.string(), "--compress", o.compress ? "1" : "0"});
-        server.stop(r);
-      },
+  counted_client_run(
+      setup, run, server_db, {"push", "", "", replica_file.string()},
       [&] {
         bulk_insert(dir / "baseline.db", setup.plain);  // not timed: the table to update
         r["baseline_s"] =
             plain_updates(dir / "baseline.db", edits, client::SyncOptions{}.push_batch);
         remove_database(dir / "baseline.db");
-      });
+      },
+      r);
   // Every edit acknowledged (the outbox is empty, the server stored up to its last
   // sequence) and delivered (the server holds every edited value).
   if (const auto left = client::Replica::open(replica_file)->pending_count(); left != 0) {
@@ -181,20 +185,15 @@ RunValues push_once(SyncSetup& setup, std::size_t run, const std::vector<workloa
     fail("the server acknowledged up to " + std::to_string(store->acked(offline.replica_id)) +
          ", not the outbox's last sequence " + std::to_string(offline.last_seq));
   }
-  check_server_has_edits(*store, plan, o.seed);
+  check_server_has_edits(*store, plan, setup.o.seed);
   store.reset();
   remove_database(server_db);
   remove_database(replica_file);
-  r["seconds"] = client.seconds;
   r["outbox"] = static_cast<double>(offline.outbox);
-  r["up_kb"] = r["up_bytes"] / 1e3;
   r["down_kb"] = r["down_bytes"] / 1e3;
   r["up_bytes_per_edit"] =
       r["up_bytes"] / static_cast<double>(std::max<std::size_t>(plan.changing, 1));
   r["up_bytes_per_change"] = r["up_bytes"] / static_cast<double>(offline.outbox);
-  r["client_cpu_s"] = client.cpu_seconds;
-  r["client_peak_mib"] = mib(static_cast<double>(client.peak_bytes));
-  r["pages"] = static_cast<double>(client.pages);
   return r;
 }
 
@@ -204,13 +203,9 @@ RunValues push_once(SyncSetup& setup, std::size_t run, const std::vector<workloa
 struct LiveClient {
   fs::path file;
   std::unique_ptr<client::SyncSession> session;
-  // Receivers only, used on the session's thread once armed: a read connection to the
-  // replica file, and the arrival time of each edit (written there, read after stop()).
-  std::unique_ptr<sqlite::Database> db;
-  sqlite::Statement read;
-  std::atomic<bool> armed{false};
-  std::vector<Clock::time_point> arrival;
-  std::int64_t seen = -1;
+  // Receivers only, written on the session's thread, read after stop().
+  std::vector<Clock::time_point> arrival;  // by edit
+  std::int64_t seen = -1;                  // the last edit received
 };
 
 // The receivers' count of clients that have every edit, for the writer to wait on.
@@ -228,22 +223,26 @@ std::int64_t live_edit_of(std::string_view text) {
                       10);
 }
 
-// On a receiver's live update: reads the customer's notes and stamps the edits it shows.
-void on_live_update(LiveClient& self, const std::string& customer_id, std::size_t edits,
-                    LiveDone& done) {
+// On a receiver's live update (applied when it is reported): stamps the edits of the
+// customer's notes it shows.
+void on_live_update(LiveClient& self, const client::ChangesArrived& arrived,
+                    const std::string& customer_id, LiveDone& done) {
   const auto now = Clock::now();
-  self.read.bind(1, customer_id);
-  const std::int64_t edit = self.read.step() ? live_edit_of(self.read.text_view(0)) : -1;
-  self.read.reset();
-  if (edit <= self.seen) return;
-  for (auto k = self.seen + 1; k <= edit && k < static_cast<std::int64_t>(edits); ++k) {
-    self.arrival[static_cast<std::size_t>(k)] = now;
-  }
-  self.seen = edit;
-  if (edit + 1 == static_cast<std::int64_t>(edits)) {
-    std::lock_guard lock(done.mutex);
-    ++done.receivers;
-    done.changed.notify_all();
+  const auto edits = static_cast<std::int64_t>(self.arrival.size());
+  for (const RowState& row : arrived.received) {
+    const auto notes = row.fields.find("notes");
+    if (row.id != customer_id || notes == row.fields.end() || !notes->second.is_text()) continue;
+    const std::int64_t edit = live_edit_of(notes->second.as_text());
+    if (edit <= self.seen) continue;
+    for (auto k = self.seen + 1; k <= edit && k < edits; ++k) {
+      self.arrival[static_cast<std::size_t>(k)] = now;
+    }
+    self.seen = edit;
+    if (edit + 1 == edits) {
+      std::lock_guard lock(done.mutex);
+      ++done.receivers;
+      done.changed.notify_all();
+    }
   }
 }
 
@@ -260,11 +259,9 @@ std::vector<std::unique_ptr<LiveClient>> live_clients(const SyncSetup& setup,
     live->arrival.assign(o.sync_live_edits, Clock::time_point{});
     client::SyncOptions sync = client_sync_options(url, setup.tokens.at(c), o.compress);
     if (c > 0) {
-      sync.on_event = [self = live.get(), customer_id, edits = o.sync_live_edits,
-                       &done](const client::SyncEvent& event) {
+      sync.on_event = [self = live.get(), customer_id, &done](const client::SyncEvent& event) {
         const auto* arrived = std::get_if<client::ChangesArrived>(&event);
-        if (!arrived || !arrived->live || !self->armed.load(std::memory_order_acquire)) return;
-        on_live_update(*self, customer_id, edits, done);
+        if (arrived && arrived->live) on_live_update(*self, *arrived, customer_id, done);
       };
     }
     live->session = std::make_unique<client::SyncSession>(live->file, std::move(sync));
@@ -311,8 +308,7 @@ RunValues live_once(const SyncSetup& setup, std::size_t run) {
   ServerProcess server({setup.context.server_binary, server_db,
                         dir / ("server-live-" + std::to_string(run) + ".log"), o.server_threads});
   LiveDone done;
-  const auto clients = live_clients(
-      setup, "ws://127.0.0.1:" + std::to_string(server.port()) + "/sync", customer_id, done);
+  const auto clients = live_clients(setup, server.url(), customer_id, done);
   // Everyone downloads the book and goes live (not timed as a figure).
   const auto bootstrap_start = Clock::now();
   for (auto& live : clients) live->session->start();
@@ -322,11 +318,6 @@ RunValues live_once(const SyncSetup& setup, std::size_t run) {
     }
   }
   r["bootstrap_s"] = seconds_since(bootstrap_start);
-  for (std::size_t c = 1; c < clients.size(); ++c) {
-    clients[c]->db = std::make_unique<sqlite::Database>(clients[c]->file.string(), false);
-    clients[c]->read = clients[c]->db->prepare("SELECT notes FROM customers WHERE id = ?");
-    clients[c]->armed.store(true, std::memory_order_release);
-  }
 
   // The writer: one edit every interval, each its own transaction, then nudge().
   auto app = client::Replica::open(clients.front()->file);
@@ -357,11 +348,7 @@ RunValues live_once(const SyncSetup& setup, std::size_t run) {
   app.reset();
   server.stop();
   live_latencies(clients, committed, r);
-  for (auto& live : clients) {
-    live->read = sqlite::Statement();
-    live->db.reset();
-    remove_database(live->file);
-  }
+  for (auto& live : clients) remove_database(live->file);
   remove_database(server_db);
   return r;
 }
@@ -504,6 +491,31 @@ void run_sync_scenarios(const Context& context, const std::vector<std::string>& 
                                   [&](std::size_t run) { return live_once(setup, run); });
     remove_database(setup.server_db);
   }
+}
+
+// --prepare: a seeded server database and the commands that run one bootstrap and one push
+// by hand, each client in its own process, so that a profiler can attach to either side.
+int prepare_sync_by_hand(const Options& options, const fs::path& server_binary) {
+  fs::create_directories(options.prepare);
+  const fs::path db = fs::absolute(options.prepare) / "server.db";
+  remove_database(db);
+  const auto tokens = seed_server(db, options.customers, options.seed, 1);
+  const std::string url = "ws://127.0.0.1:PORT/sync";
+  const std::string replica = (fs::absolute(options.prepare) / "replica.db").string();
+  ChildRequest bootstrap{"bootstrap", url, tokens.front(), replica};
+  bootstrap.expect = options.customers;
+  bootstrap.seed = options.seed;
+  ChildRequest edit{"edit", "", "", replica};
+  edit.expect = options.customers;
+  edit.edits = options.push_edits;
+  edit.seed = options.seed;
+  std::printf(
+      "# %zu customers in %s. Start the server (note its port), then:\n"
+      "%s serve --listen 127.0.0.1:0 --db %s --threads %d\n%s\n%s\n%s\n",
+      options.customers, db.c_str(), server_binary.c_str(), db.c_str(), options.server_threads,
+      child_command(bootstrap).c_str(), child_command(edit).c_str(),
+      child_command({"push", url, tokens.front(), replica}).c_str());
+  return 0;
 }
 
 }  // namespace libreta::bench

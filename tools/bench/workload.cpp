@@ -12,6 +12,7 @@
 #include "libreta/protocol/hlc.hpp"
 #include "libreta/protocol/schema.hpp"
 #include "libreta/protocol/text.hpp"
+#include "libreta/protocol/value_json.hpp"
 #include "workload_data.hpp"
 
 namespace libreta::workload {
@@ -23,16 +24,22 @@ constexpr std::uint64_t kEditSalt = 0x65646974732d2d2dULL;      // "edits---"
 
 using namespace data;
 
-template <class T, std::size_t N>
-const T& pick_weighted(Rng& rng, const Weighted<T> (&table)[N]) {
+// An entry of `table` (each with a `weight`), drawn with one draw of `rng`.
+template <class Table>
+const auto& pick_entry(Rng& rng, const Table& table) {
   int total = 0;
   for (const auto& entry : table) total += entry.weight;
   int roll = static_cast<int>(rng.below(static_cast<std::size_t>(total)));
   for (const auto& entry : table) {
-    if (roll < entry.weight) return entry.value;
+    if (roll < entry.weight) return entry;
     roll -= entry.weight;
   }
-  return table[N - 1].value;
+  return *std::rbegin(table);
+}
+
+template <class T, std::size_t N>
+const T& pick_weighted(Rng& rng, const Weighted<T> (&table)[N]) {
+  return pick_entry(rng, table).value;
 }
 
 template <class T, std::size_t N>
@@ -196,17 +203,11 @@ std::string draw_owner(Rng& rng) {
 
 // Log-uniform within a range that depends on kind and segment, rounded to cents.
 double draw_revenue(Rng& rng, bool company, const std::string& segment) {
-  double lo = 0, hi = 0;
-  const int s = segment == "A" ? 0 : segment == "B" ? 1 : 2;
-  if (company) {
-    static constexpr double kLo[] = {1'000'000, 200'000, 20'000};
-    static constexpr double kHi[] = {20'000'000, 2'000'000, 300'000};
-    lo = kLo[s], hi = kHi[s];
-  } else {
-    static constexpr double kLo[] = {80'000, 30'000, 10'000};
-    static constexpr double kHi[] = {300'000, 90'000, 40'000};
-    lo = kLo[s], hi = kHi[s];
-  }
+  // The range [lo, hi] of a company's revenue, then of a person's, by segment A, B, C.
+  static constexpr double kRanges[2][3][2] = {
+      {{1'000'000, 20'000'000}, {200'000, 2'000'000}, {20'000, 300'000}},
+      {{80'000, 300'000}, {30'000, 90'000}, {10'000, 40'000}}};
+  const auto& [lo, hi] = kRanges[company ? 0 : 1][segment == "A" ? 0 : segment == "B" ? 1 : 2];
   const double value = lo * std::pow(hi / lo, rng.unit());
   return std::round(value * 100.0) / 100.0;
 }
@@ -258,49 +259,14 @@ struct Head {
 };
 
 Head draw_head(Rng& rng) {
-  Head head;
-  head.id = draw_uuid(rng);
-  head.company = rng.percent(70);
-  int total = 0;
-  for (const auto& city : kCities) total += city.weight;
-  int roll = static_cast<int>(rng.below(static_cast<std::size_t>(total)));
-  head.city = &kCities[std::size(kCities) - 1];
-  for (const auto& city : kCities) {
-    if (roll < city.weight) {
-      head.city = &city;
-      break;
-    }
-    roll -= city.weight;
-  }
-  return head;
+  std::string id = draw_uuid(rng);
+  const bool company = rng.percent(70);
+  return {std::move(id), company, &pick_entry(rng, kCities)};
 }
 
 }  // namespace
 
-// ---- Rng -------------------------------------------------------------------------------------
-
-std::uint64_t mix64(std::uint64_t x) {
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t Rng::next() {
-  state_ += 0x9e3779b97f4a7c15ULL;
-  return mix64(state_);
-}
-
-std::size_t Rng::below(std::size_t n) {
-  return static_cast<std::size_t>(unit() * double(n));
-}
-
-std::int64_t Rng::between(std::int64_t lo, std::int64_t hi) {
-  return lo + static_cast<std::int64_t>(below(static_cast<std::size_t>(hi - lo + 1)));
-}
-
-double Rng::unit() {
-  return static_cast<double>(next() >> 11) * 0x1.0p-53;
-}
+// ---- Streams -----------------------------------------------------------------------------
 
 Rng customer_rng(std::uint64_t index, std::uint64_t seed) {
   return Rng(mix64(mix64(seed ^ kCustomerSalt) ^ index));
@@ -382,17 +348,7 @@ Edit draw_edit(Rng& rng, std::size_t customer, std::uint64_t seed) {
   const City& city = city_named(*base.city);
   edit.customer_id = base.id;
 
-  int total = 0;
-  for (const auto& [field, weight] : kEditFieldWeights) total += weight;
-  int roll = static_cast<int>(rng.below(static_cast<std::size_t>(total)));
-  for (const auto& [field, weight] : kEditFieldWeights) {
-    if (roll < weight) {
-      edit.field = field;
-      break;
-    }
-    roll -= weight;
-  }
-
+  edit.field = pick_weighted(rng, kEditFields);
   const std::string& f = edit.field;
   if (f == "status") {
     edit.value = pick_weighted(rng, kStatuses);
@@ -480,32 +436,21 @@ std::vector<Change> customer_changes(const Customer& customer, std::uint64_t ind
 // ---- Sizes -----------------------------------------------------------------------------------
 
 std::string compact_json(const Customer& c) {
-  // nlohmann::ordered_json keeps the field order of WORKLOAD.md's table.
+  // nlohmann::ordered_json keeps the field order of WORKLOAD.md's table. A field the
+  // customer lacks is null; the tag set is always an array.
+  const Record record = to_record(c);
   nlohmann::ordered_json j;
-  const auto text = [](const OptText& v) { return v ? nlohmann::ordered_json(*v) : nullptr; };
-  j["id"] = c.id;
-  j["kind"] = c.kind;
-  j["name"] = c.name;
-  j["tax_id"] = text(c.tax_id);
-  j["email"] = text(c.email);
-  j["phone"] = text(c.phone);
-  j["mobile"] = text(c.mobile);
-  j["billing_address"] = text(c.billing_address);
-  j["shipping_address"] = text(c.shipping_address);
-  j["city"] = text(c.city);
-  j["region"] = text(c.region);
-  j["country"] = text(c.country);
-  j["status"] = c.status;
-  j["segment"] = text(c.segment);
-  j["owner"] = text(c.owner);
-  j["annual_revenue"] =
-      c.annual_revenue ? nlohmann::ordered_json(*c.annual_revenue) : nlohmann::ordered_json();
-  j["purchase_potential"] = text(c.purchase_potential);
-  j["socioeconomic_level"] = text(c.socioeconomic_level);
-  j["tags"] = c.tags;
-  j["notes"] = text(c.notes);
-  j["created_at"] = text(c.created_at);
-  j["updated_at"] = text(c.updated_at);
+  for (const std::string name : kWorkloadFields) {
+    auto& field = j[name];
+    const auto it = record.find(name);
+    if (name == "id") {
+      field = c.id;
+    } else if (name == "tags") {
+      field = c.tags;
+    } else if (it != record.end()) {
+      field = value_to_json(it->second);
+    }
+  }
   return j.dump();
 }
 

@@ -23,40 +23,33 @@ inline constexpr std::uint64_t kDefaultSeed = 0x6c69627265746131ULL;  // "libret
 inline constexpr std::uint64_t kServerEpochMillis = 1'700'000'000'000;
 inline constexpr const char* kServerReplicaId = "server";
 
-// The 13 fields an edit may change, with the weights of WORKLOAD.md (sum 100).
-struct FieldWeight {
-  const char* field;
-  int weight;
-};
-inline constexpr FieldWeight kEditFieldWeights[] = {
-    {"status", 15}, {"notes", 20},          {"phone", 8},
-    {"mobile", 8},  {"email", 8},           {"owner", 6},
-    {"segment", 5}, {"annual_revenue", 8},  {"purchase_potential", 5},
-    {"tags", 8},    {"billing_address", 3}, {"shipping_address", 3},
-    {"name", 3},
-};
+// The splitmix64 finalizer: a bijective mix of 64 bits.
+inline std::uint64_t mix64(std::uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
 
 // A small, fast PRNG (splitmix64): good enough statistically for workload data, and
 // trivially seeded per record.
 class Rng {
  public:
   explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next();
-  // Uniform in [0, n); n > 0.
-  std::size_t below(std::size_t n);
-  // Uniform in [lo, hi].
-  std::int64_t between(std::int64_t lo, std::int64_t hi);
+  std::uint64_t next() { return mix64(state_ += 0x9e3779b97f4a7c15ULL); }
   // Uniform in [0, 1).
-  double unit();
+  double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  // Uniform in [0, n); n > 0.
+  std::size_t below(std::size_t n) { return static_cast<std::size_t>(unit() * double(n)); }
+  // Uniform in [lo, hi].
+  std::int64_t between(std::int64_t lo, std::int64_t hi) {
+    return lo + static_cast<std::int64_t>(below(static_cast<std::size_t>(hi - lo + 1)));
+  }
   // True with probability percent / 100.
   bool percent(int percent) { return below(100) < static_cast<std::size_t>(percent); }
 
  private:
   std::uint64_t state_;
 };
-
-// The splitmix64 finalizer: a bijective mix of 64 bits.
-std::uint64_t mix64(std::uint64_t x);
 
 // The stream of customer `index` (and of edit `index`, on a separate salt).
 Rng customer_rng(std::uint64_t index, std::uint64_t seed = kDefaultSeed);

@@ -96,39 +96,25 @@ constexpr Weighted<LegalForm> kLegalForms[] = {
     {{"S.Coop.", 'F'}, 8}, {{"C.B.", 'E'}, 7},
 };
 
-constexpr Weighted<const char*> kStreetTypes[] = {{"Calle", 70}, {"Avenida", 20}, {"Plaza", 10}};
-constexpr const char* kStreetNames[] = {
-    "Mayor",
-    "de Alcalá",
-    "Real",
-    "del Carmen",
-    "de la Constitución",
-    "San Fernando",
-    "de Andalucía",
-    "Nueva",
-    "del Sol",
-    "de la Paz",
-    "de España",
-    "de los Reyes Católicos",
-    "Doctor Fleming",
-    "de Cervantes",
-    "Blas de Otero",
-    "de la Estación",
-    "Santa Ana",
-    "del Pilar",
-    "de Goya",
-    "Ramón y Cajal",
-    "Miguel Hernández",
-    "Federico García Lorca",
-    "de Colón",
-    "de la Ribera",
-    "Príncipe de Vergara",
-    "San Vicente",
-    "de Castilla",
-    "Juan de Austria",
-    "de los Olmos",
-    "Núñez de Balboa",
+// The 13 fields an edit may change, with their weights (sum 100).
+constexpr Weighted<const char*> kEditFields[] = {
+    {"status", 15}, {"notes", 20},          {"phone", 8},
+    {"mobile", 8},  {"email", 8},           {"owner", 6},
+    {"segment", 5}, {"annual_revenue", 8},  {"purchase_potential", 5},
+    {"tags", 8},    {"billing_address", 3}, {"shipping_address", 3},
+    {"name", 3},
 };
+
+constexpr Weighted<const char*> kStreetTypes[] = {{"Calle", 70}, {"Avenida", 20}, {"Plaza", 10}};
+// clang-format off
+constexpr const char* kStreetNames[] = {
+    "Mayor", "de Alcalá", "Real", "del Carmen", "de la Constitución", "San Fernando",
+    "de Andalucía", "Nueva", "del Sol", "de la Paz", "de España", "de los Reyes Católicos",
+    "Doctor Fleming", "de Cervantes", "Blas de Otero", "de la Estación", "Santa Ana", "del Pilar",
+    "de Goya", "Ramón y Cajal", "Miguel Hernández", "Federico García Lorca", "de Colón",
+    "de la Ribera", "Príncipe de Vergara", "San Vicente", "de Castilla", "Juan de Austria",
+    "de los Olmos", "Núñez de Balboa"};
+// clang-format on
 constexpr const char* kDoors[] = {"A", "B", "C", "D", "izda.", "dcha.", "centro"};
 
 constexpr Weighted<const char*> kCountries[] = {

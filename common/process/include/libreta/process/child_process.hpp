@@ -1,10 +1,12 @@
-// A child process for the fault tests: started with posix_spawn, its stdin and stdout on
-// pipes (line-oriented commands and answers), its stderr appended to a log file. Killing it
-// with SIGKILL is the point: nothing here waits for it to agree.
+// A child process of a test or a tool: started with fork and exec, its stdin and stdout on
+// pipes (line-oriented commands and answers) or its output appended to a log file. It dies
+// with the thread that started it, and is killed with SIGKILL if still running when its
+// ChildProcess goes: nothing here waits for it to agree.
 // Not thread-safe: one thread drives a ChildProcess.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -12,14 +14,16 @@
 
 #include <sys/types.h>
 
-namespace libreta::fault {
+namespace libreta::process {
 
 class ChildProcess {
  public:
   // Starts `program` with `args`. With `pipes`, stdin and stdout are connected to this
-  // process (write_line/read_line); otherwise stdin is /dev/null and stdout goes to the log.
+  // process (write_line/read_line) and stderr is appended to `log`; otherwise stdin is
+  // /dev/null and stdout and stderr are appended to `log`. `open_files`, when not 0, is the
+  // child's limit of open files (RLIMIT_NOFILE), set before exec.
   ChildProcess(const std::filesystem::path& program, const std::vector<std::string>& args,
-               const std::filesystem::path& log, bool pipes);
+               const std::filesystem::path& log, bool pipes, std::uint64_t open_files = 0);
   ~ChildProcess();  // SIGKILL and reap if still running
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -57,4 +61,4 @@ std::string tail_of_file(const std::filesystem::path& file, std::size_t bytes = 
 // Describes a wait status: "exit 0", "signal 9".
 std::string describe_wait_status(int status);
 
-}  // namespace libreta::fault
+}  // namespace libreta::process

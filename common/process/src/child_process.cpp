@@ -1,4 +1,4 @@
-#include "fault/child_process.hpp"
+#include "libreta/process/child_process.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -9,13 +9,14 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char** environ;
 
-namespace libreta::fault {
+namespace libreta::process {
 
 namespace {
 
@@ -33,40 +34,49 @@ int milliseconds_until(std::chrono::steady_clock::time_point deadline) {
 
 ChildProcess::ChildProcess(const std::filesystem::path& program,
                            const std::vector<std::string>& args, const std::filesystem::path& log,
-                           bool pipes) {
+                           bool pipes, std::uint64_t open_files) {
   int in_pipe[2] = {-1, -1};
   int out_pipe[2] = {-1, -1};
   if (pipes && (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0)) {
     system_failure("pipe");
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (pipes) {
-    posix_spawn_file_actions_adddup2(&actions, in_pipe[0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  } else {
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
   }
   std::vector<std::string> all = {program.string()};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& arg : all) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  const int rc = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  const std::string log_path = log.string();
+  const auto files = static_cast<rlim_t>(open_files);
+  // fork and exec rather than posix_spawn: the parent's death signal and the file limit
+  // are set in the child, where only async-signal-safe calls happen before exec.
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    // A parent killed mid-run must not leave its children behind.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (files > 0) {
+      const rlimit limit{files, files};
+      ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+    const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    const int null_fd = pipes ? -1 : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (log_fd < 0 || (!pipes && null_fd < 0)) ::_exit(126);
+    ::dup2(pipes ? in_pipe[0] : null_fd, STDIN_FILENO);
+    ::dup2(pipes ? out_pipe[1] : log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+    ::execve(argv[0], argv.data(), environ);
+    ::_exit(127);
+  }
+  const int fork_error = errno;
   if (pipes) {
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);
     stdin_fd_ = in_pipe[1];
     stdout_fd_ = out_pipe[0];
   }
-  if (rc != 0) {
+  if (pid_ < 0) {
     close_pipes();
     pid_ = 0;
-    errno = rc;
+    errno = fork_error;
     system_failure("cannot start " + program.string());
   }
 }
@@ -168,4 +178,4 @@ std::string describe_wait_status(int status) {
   return "status " + std::to_string(status);
 }
 
-}  // namespace libreta::fault
+}  // namespace libreta::process
