@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev sqlite3
   nlohmann-json3-dev catch2 libcli11-dev
   libssl-dev zlib1g-dev libzstd-dev
+  libtomlplusplus-dev  # the server's configuration file
   libjemalloc-dev  # the server's allocator
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )

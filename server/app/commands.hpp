@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "config.hpp"
 #include "libreta/server/store.hpp"
 
 namespace libreta::server::app {
@@ -21,23 +22,23 @@ inline constexpr int kExitInvalidInput = 3;  // a value that is not acceptable (
 inline constexpr int kExitStorage = 4;       // the database cannot be opened, read or written
 inline constexpr int kExitNetwork = 5;       // the address cannot be listened on
 
-inline constexpr const char* kDefaultListen = "127.0.0.1:8080";
-inline constexpr const char* kDefaultDb = "./libreta-server.db";
-
+// `serve`: the configuration file, and the flags given on the command line, which override it
+// (at start and at each reload).
 struct ServeArgs {
-  std::string listen = kDefaultListen;
-  std::string db = kDefaultDb;
-  int threads = 1;
-  std::string tls_cert;      // --tls-cert FILE: PEM certificate chain; with --tls-key, wss:// only
-  std::string tls_key;       // --tls-key FILE: its PEM private key
-  bool allow_plain = false;  // --allow-plain: plain ws:// on an address that is not loopback
-  std::size_t page_cache_mib = 32;         // --page-cache-mib N: memory for shared pages (0: none)
-  std::size_t max_group_changes = 10'000;  // --max-group-changes N: changes in one commit
+  std::string config_file;    // --config FILE; empty: the defaults
+  bool print_config = false;  // --print-config: print the configuration and exit
+  std::function<void(ServerConfig&)> apply_flags;
 };
 
 int run_serve(const ServeArgs& args);
-int run_token_create(const std::string& db, const std::string& user, const std::string& role);
+int run_config_check(const std::string& file);
+int run_print_default_config();
+// `expires`: empty (never), "YYYY-MM-DD" (valid through that day, UTC) or "<N>d" (N days).
+int run_token_create(const std::string& db, const std::string& user, const std::string& role,
+                     const std::string& expires);
 int run_token_list(const std::string& db, bool json);
+int run_backup(const std::string& db, const std::string& out);
+int run_restore(const std::string& backup, const std::string& db);
 int run_token_revoke(const std::string& db, const std::string& id);
 int run_conflicts(const std::string& db, bool json, std::size_t limit);
 

@@ -1,5 +1,6 @@
 #include "commit_writer.hpp"
 
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <string>
@@ -34,6 +35,7 @@ void CommitWriter::run() {
 }
 
 void CommitWriter::commit(const std::vector<WriteJob*>& jobs) {
+  const auto started = std::chrono::steady_clock::now();
   auto committed = std::make_unique<CommittedGroup>();
   std::uint64_t applied = 0;
   auto writer = context_.store.begin_write();
@@ -47,8 +49,11 @@ void CommitWriter::commit(const std::vector<WriteJob*>& jobs) {
   const std::uint64_t from = writer->last_seq() + 1;
   const std::uint64_t seq = merger.finish(from - 1, seller_cursors_);
   writer->set_last_seq(seq);
+  const auto durable_from = std::chrono::steady_clock::now();
   writer->commit();
   writer.reset();
+  const auto durable = std::chrono::steady_clock::now();
+  record_commit(jobs.size(), applied, durable - started, durable - durable_from);
   SyncCounters& counters = context_.counters;
   counters.last_seq = seq;
   counters.changes_applied += applied;
@@ -70,7 +75,30 @@ void CommitWriter::commit(const std::vector<WriteJob*>& jobs) {
   publisher_.publish(std::move(committed));
 }
 
+void CommitWriter::record_commit(std::size_t jobs, std::uint64_t changes,
+                                 std::chrono::steady_clock::duration took,
+                                 std::chrono::steady_clock::duration fsync) {
+  using Seconds = std::chrono::duration<double>;
+  SyncCounters& counters = context_.counters;
+  counters.commit_seconds.observe(Seconds(took).count());
+  counters.fsync_seconds.observe(Seconds(fsync).count());
+  counters.commit_changes.observe(static_cast<double>(changes));
+  if (took < context_.options.slow_commit) return;
+  ++counters.slow_commits;
+  if (context_.options.log) {
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    context_.options.log->warn("slow_commit",
+                               {{"ms", duration_cast<milliseconds>(took).count()},
+                                {"fsync_ms", duration_cast<milliseconds>(fsync).count()},
+                                {"jobs", jobs},
+                                {"changes", changes},
+                                {"limit_ms", context_.options.slow_commit.count()}});
+  }
+}
+
 void CommitWriter::commit_group(std::vector<WriteJob>& group) {
+  context_.counters.writer_busy_since_ms = context_.clock->now_millis();
   std::vector<WriteJob*> all;
   for (auto& job : group) all.push_back(&job);
   try {
@@ -98,6 +126,7 @@ void CommitWriter::commit_group(std::vector<WriteJob>& group) {
     }
   }
   for (WriteJob* job : all) context_.admission.done_queued(job->token_id, job->admitted);
+  context_.counters.writer_busy_since_ms = 0;
 }
 
 }  // namespace libreta::server

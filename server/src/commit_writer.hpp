@@ -6,6 +6,8 @@
 // Threads: its own thread; join() is called once the queue is stopped.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -36,6 +38,10 @@ class CommitWriter {
   // Commits the group, or each of its jobs alone when the group cannot be stored; answers
   // the jobs that cannot be.
   void commit_group(std::vector<WriteJob>& group);
+  // Counts a durable commit in the metrics, and logs it when it was slow.
+  void record_commit(std::size_t jobs, std::uint64_t changes,
+                     std::chrono::steady_clock::duration took,
+                     std::chrono::steady_clock::duration fsync);
 
   SyncContext& context_;
   Publisher& publisher_;

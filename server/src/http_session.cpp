@@ -16,7 +16,10 @@
 #include <nlohmann/json.hpp>
 
 #include "libreta/server/sync_service.hpp"
+#include "libreta/server/tokens.hpp"
+#include "process_metrics.hpp"
 #include "shared_state.hpp"
+#include "tls_context.hpp"
 #include "websocket_session.hpp"
 
 namespace libreta::server {
@@ -30,6 +33,8 @@ namespace {
 
 constexpr std::string_view kSyncPath = "/sync";
 constexpr std::string_view kHealthPath = "/healthz";
+constexpr std::string_view kReadyPath = "/readyz";
+constexpr std::string_view kMetricsPath = "/metrics";
 
 // After the response that ends a connection: how long and how much of the rest of the
 // request is read and discarded before closing.
@@ -64,6 +69,14 @@ bool is_parse_error(const beast::error_code& ec) {
   return ec.category() == make_error_code(http::error::bad_version).category();
 }
 
+// Compares two equal-length texts in time that does not depend on where they differ.
+bool same_secret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char difference = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return difference == 0;
+}
+
 std::variant<HttpSession::PlainStream, HttpSession::TlsStream> make_stream(
     net::ip::tcp::socket&& socket, net::ssl::context* tls_context) {
   if (tls_context) {
@@ -86,8 +99,8 @@ std::string peer_name(const net::ip::tcp::socket& socket) {
 }  // namespace
 
 HttpSession::HttpSession(net::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state,
-                         net::ssl::context* tls_context)
-    : stream_(make_stream(std::move(socket), tls_context)),
+                         const std::shared_ptr<net::ssl::context>& tls_context)
+    : stream_(make_stream(std::move(socket), tls_context.get())),
       state_(std::move(state)),
       peer_(peer_name(tcp().socket())) {}
 
@@ -117,7 +130,8 @@ void HttpSession::on_tls_handshake(beast::error_code ec) {
   if (ec) {
     // Worth a line: a client that does not trust the certificate shows up here (its alert,
     // "unknown ca" or "bad certificate"), and so does a plain ws:// client.
-    state_->log("event=tls_handshake_failed peer=" + peer_ + " error=\"" + ec.message() + "\"");
+    ++state_->counters().tls_handshake_failures;
+    state_->log().warn("tls_handshake_failed", {{"peer", peer_}, {"error", ec.message()}});
     return;
   }
   do_read();
@@ -167,7 +181,7 @@ void HttpSession::handle(Request request) {
     }
     if (!state_->admit_anonymous()) {
       const auto limit = state_->options().max_anonymous_connections;
-      state_->log("event=anonymous_limit peer=" + peer_ + " limit=" + std::to_string(limit));
+      state_->log().warn("anonymous_limit", {{"peer", peer_}, {"limit", limit}});
       auto response = error_response(http::status::service_unavailable,
                                      "too_many_anonymous_connections", version, false);
       response.set(http::field::retry_after, "1");
@@ -183,22 +197,114 @@ void HttpSession::handle(Request request) {
         stream_);
     return;
   }
-  if (path == kHealthPath) {
-    if (request.method() != http::verb::get) {
-      auto response = error_response(http::status::method_not_allowed, "method_not_allowed",
-                                     version, keep_alive);
-      response.set(http::field::allow, "GET");
-      return send(std::move(response));
-    }
-    return send(healthz(request));
+  const bool known = path == kHealthPath || path == kReadyPath || path == kMetricsPath;
+  // Counted by path only when the path is one of ours: a scan of random paths must not
+  // grow the metrics.
+  const std::string_view counted_path = known || path == kSyncPath ? path : "other";
+  auto answer = [&](Response response) {
+    state_->counters().requests.add(
+        {std::string(counted_path), std::to_string(response.result_int())});
+    send(std::move(response));
+  };
+  if (known && request.method() != http::verb::get) {
+    auto response =
+        error_response(http::status::method_not_allowed, "method_not_allowed", version, keep_alive);
+    response.set(http::field::allow, "GET");
+    return answer(std::move(response));
   }
+  if (path == kHealthPath) return answer(healthz(request));
+  if (path == kReadyPath) return answer(readyz(request));
+  if (path == kMetricsPath) return answer(metrics(request));
   if (path == kSyncPath) {
     auto response =
         error_response(http::status::upgrade_required, "upgrade_required", version, keep_alive);
     response.set(http::field::upgrade, "websocket");
-    return send(std::move(response));
+    return answer(std::move(response));
   }
-  send(error_response(http::status::not_found, "not_found", version, keep_alive));
+  answer(error_response(http::status::not_found, "not_found", version, keep_alive));
+}
+
+HttpSession::Response HttpSession::readyz(const Request& request) const {
+  // Not a connection's work: one small read of the store, on this HTTP connection's strand.
+  const SyncServiceReadiness readiness = state_->stopping()
+                                             ? SyncServiceReadiness{false, "shutting down"}
+                                             : state_->service()->readiness();
+  nlohmann::json body{{"status", readiness.ready ? "ready" : "not_ready"}};
+  if (!readiness.ready) body["problem"] = readiness.problem;
+  return json_response(readiness.ready ? http::status::ok : http::status::service_unavailable, body,
+                       request.version(), request.keep_alive());
+}
+
+HttpSession::Response HttpSession::metrics(const Request& request) {
+  const auto rules = state_->metrics_access();
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  if (!rules->enabled) return error_response(http::status::not_found, "not_found", version, false);
+  beast::error_code ec;
+  const auto endpoint = tcp().socket().remote_endpoint(ec);
+  if (ec || (!rules->allow.empty() && !rules->allow.contains(endpoint.address()))) {
+    state_->log().warn("metrics_refused", {{"peer", peer_}, {"reason", "address not allowed"}});
+    return error_response(http::status::forbidden, "forbidden", version, false);
+  }
+  if (!rules->token_sha256.empty()) {
+    const auto authorization = request[http::field::authorization];
+    const std::string_view header(authorization.data(), authorization.size());
+    constexpr std::string_view kBearer = "Bearer ";
+    const bool bearer = header.substr(0, kBearer.size()) == kBearer;
+    if (!bearer || !same_secret(hash_token(header.substr(kBearer.size())), rules->token_sha256)) {
+      state_->log().warn("metrics_refused", {{"peer", peer_}, {"reason", "bad token"}});
+      auto response = error_response(http::status::unauthorized, "unauthorized", version, false);
+      response.set(http::field::www_authenticate, "Bearer");
+      return response;
+    }
+  }
+  try {
+    MetricsText text;
+    const TransportCounters& c = state_->counters();
+    text.gauge("libreta_connections_anonymous", "WebSocket connections not yet past hello",
+               static_cast<double>(state_->anonymous_count()));
+    text.labeled("libreta_connections_closed_total", "counter",
+                 "WebSocket connections closed since start, by reason", {"reason"}, c.closed);
+    text.counter("libreta_frames_received_total", "WebSocket messages received",
+                 static_cast<double>(c.frames_in.load()));
+    text.counter("libreta_frames_received_bytes_total", "Bytes of WebSocket messages received",
+                 static_cast<double>(c.bytes_in.load()));
+    text.counter("libreta_frames_sent_total", "WebSocket messages sent",
+                 static_cast<double>(c.frames_out.load()));
+    text.counter("libreta_frames_sent_bytes_total", "Bytes of WebSocket messages sent",
+                 static_cast<double>(c.bytes_out.load()));
+    text.gauge("libreta_outgoing_queue_bytes",
+               "Bytes waiting to be sent, every connection together",
+               static_cast<double>(c.queued_bytes.load()));
+    text.gauge("libreta_incoming_bytes", "Bytes of messages being read, every connection together",
+               static_cast<double>(state_->incoming_bytes()));
+    text.counter("libreta_tls_handshake_failures_total",
+                 "TLS handshakes that failed (a client that does not trust the certificate)",
+                 static_cast<double>(c.tls_handshake_failures.load()));
+    if (auto tls = state_->tls_context()) {
+      if (auto not_after = certificate_not_after(*tls)) {
+        text.gauge("libreta_tls_certificate_expiry_seconds",
+                   "When the served certificate expires, Unix seconds",
+                   static_cast<double>(*not_after));
+      }
+    }
+    text.labeled("libreta_http_requests_total", "counter",
+                 "HTTP requests answered (WebSocket upgrades aside), by path and status",
+                 {"path", "status"}, c.requests);
+    write_process_metrics(text);
+    std::string body = state_->service()->metrics_text() + text.take();
+    http::response<http::string_body> response{http::status::ok, version};
+    response.set(http::field::server, "libreta-server");
+    response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    response.set(http::field::cache_control, "no-store");
+    response.keep_alive(keep_alive);
+    response.body() = std::move(body);
+    response.prepare_payload();
+    return response;
+  } catch (const std::exception& e) {
+    state_->log().error("metrics_failed", {{"error", e.what()}});
+    return error_response(http::status::internal_server_error, "internal", version, false);
+  }
 }
 
 HttpSession::Response HttpSession::healthz(const Request& request) const {
@@ -220,7 +326,7 @@ HttpSession::Response HttpSession::healthz(const Request& request) const {
                                         {"refusals", stats.refusals}},
                          request.version(), request.keep_alive());
   } catch (const std::exception& e) {
-    state_->log(std::string("event=healthz_failed error=\"") + e.what() + "\"");
+    state_->log().error("healthz_failed", {{"error", e.what()}});
     return error_response(http::status::internal_server_error, "internal", request.version(),
                           false);
   }

@@ -32,10 +32,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   using PlainStream = boost::beast::tcp_stream;
   using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
-  // `tls_context` null: a plain connection. The context is only used here, to create the
-  // connection's TLS state.
+  // `tls_context` null: a plain connection. The connection's TLS state is made from it
+  // (and holds its settings from then on, whatever a reload does to the server's).
   HttpSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state,
-              boost::asio::ssl::context* tls_context);
+              const std::shared_ptr<boost::asio::ssl::context>& tls_context);
 
   // Starts the TLS handshake, or reading the first request.
   void run();
@@ -51,6 +51,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle(Request request);
   Response healthz(const Request& request) const;
+  Response readyz(const Request& request) const;
+  Response metrics(const Request& request);
   void send(Response response);
   void on_write(boost::beast::error_code ec, std::size_t bytes);
   void do_shutdown();

@@ -30,13 +30,11 @@ bool is_resource_exhaustion(const beast::error_code& ec) {
 }  // namespace
 
 Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint,
-                   std::shared_ptr<SharedState> state,
-                   std::shared_ptr<net::ssl::context> tls_context)
+                   std::shared_ptr<SharedState> state)
     : ioc_(ioc),
       acceptor_(net::make_strand(ioc)),
       retry_timer_(acceptor_.get_executor()),
-      state_(std::move(state)),
-      tls_context_(std::move(tls_context)) {
+      state_(std::move(state)) {
   acceptor_.open(endpoint.protocol());
   // A restarted server rebinds its port while the old connections are in TIME_WAIT.
   acceptor_.set_option(net::socket_base::reuse_address(true));
@@ -69,7 +67,7 @@ void Listener::do_accept() {
 void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
   if (stopped_ || ec == net::error::operation_aborted) return;
   if (ec) {
-    state_->log("event=accept_failed error=\"" + ec.message() + "\"");
+    state_->log().error("accept_failed", {{"error", ec.message()}});
     if (is_resource_exhaustion(ec)) {
       retry_timer_.expires_after(kAcceptRetryDelay);
       retry_timer_.async_wait([self = shared_from_this()](beast::error_code timer_ec) {
@@ -81,7 +79,7 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
   }
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);  // frames are small and latency matters
-  std::make_shared<HttpSession>(std::move(socket), state_, tls_context_.get())->run();
+  std::make_shared<HttpSession>(std::move(socket), state_, state_->tls_context())->run();
   do_accept();
 }
 

@@ -12,7 +12,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 
@@ -23,10 +22,9 @@ class SharedState;
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // Opens, binds (with SO_REUSEADDR) and listens; throws boost::system::system_error.
-  // `tls_context` null: plain connections.
+  // Each connection speaks TLS when the state has a TLS context at its accept.
   Listener(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& endpoint,
-           std::shared_ptr<SharedState> state,
-           std::shared_ptr<boost::asio::ssl::context> tls_context);
+           std::shared_ptr<SharedState> state);
 
   std::uint16_t port() const { return port_; }
   void run();
@@ -41,7 +39,6 @@ class Listener : public std::enable_shared_from_this<Listener> {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
   const std::shared_ptr<SharedState> state_;
-  const std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::uint16_t port_ = 0;
   bool stopped_ = false;
 };

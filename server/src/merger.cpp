@@ -43,8 +43,10 @@ bool Merger::check_replica(const WriteJob& job, JobOutcome& outcome) {
   // first hellos with one new id may race, and the first claim wins here).
   std::optional<ReplicaRecord> record = writer_.replica(job.replica);
   if (record && record->user != job.user) {
-    refusals_.refused("event=refused code=forbidden user=" + job.user + " replica=" + job.replica +
-                      " peer=" + job.peer + " reason=\"the replica id belongs to another user\"");
+    refusals_.refused("forbidden", {{"user", job.user},
+                                    {"replica", job.replica},
+                                    {"peer", job.peer},
+                                    {"reason", "the replica id belongs to another user"}});
     if (job.out) {
       outcome.error = ProtocolError{ErrorCode::forbidden,
                                     "this device id is already used by another user's device; "
@@ -109,10 +111,13 @@ void Merger::apply_changes(const WriteJob& job, std::uint64_t already, Ack& ack)
 void Merger::finish_ack(const WriteJob& job, Ack& ack) {
   for (std::size_t i = job.refused.size(); i < ack.refused.size(); ++i) {
     const RefusedChange& r = ack.refused[i];
-    refusals_.refused("event=refused code=" + std::string(error_code_name(r.code)) +
-                      " user=" + job.user + " replica=" + job.replica + " peer=" + job.peer +
-                      " table=" + r.table + " row=" + r.row + " field=" + r.field + " reason=\"" +
-                      r.message + "\"");
+    refusals_.refused(error_code_name(r.code), {{"user", job.user},
+                                                {"replica", job.replica},
+                                                {"peer", job.peer},
+                                                {"table", r.table},
+                                                {"row", r.row},
+                                                {"field", r.field},
+                                                {"reason", r.message}});
   }
   if (job.protocol >= kRefusalStateProtocol) {
     // The device puts each refused change back to the server's state of its field.

@@ -1,30 +1,43 @@
-// The operator's log of refusals and hostile acts (SyncServiceOptions::log): one line each,
-// saying who, which device and why, never a token or a value; each one counted. Called from
-// any of the service's threads: the log function given in the options must be thread-safe.
+// The operator's record of refusals and hostile acts (SyncServiceOptions::log): one warn line
+// each, saying who, which device and why, never a token or a value; each one counted, by
+// its code, for GET /metrics. Thread-safe: called from any of the service's threads.
 #pragma once
 
-#include <atomic>
-#include <cstdint>
-#include <functional>
+#include <initializer_list>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
+
+#include "libreta/server/log.hpp"
+#include "sync_counters.hpp"
 
 namespace libreta::server {
 
 class RefusalLog {
  public:
-  RefusalLog(std::function<void(const std::string&)> log, std::atomic<std::uint64_t>& count)
-      : log_(std::move(log)), count_(count) {}
+  RefusalLog(std::shared_ptr<Log> log, SyncCounters& counters)
+      : log_(std::move(log)), counters_(counters) {}
 
-  // Counts one refusal and writes its line.
-  void refused(const std::string& line) const {
-    ++count_;
-    if (log_) log_(line);
+  // A hello refused with `code` (bad_token, forbidden...): an authentication failure.
+  void hello_refused(std::string_view code, std::initializer_list<LogField> fields) const {
+    ++counters_.refusals;
+    counters_.hellos_refused.add({std::string(code)});
+    write("hello_refused", code, fields);
+  }
+  // A change, push or message refused with `code`.
+  void refused(std::string_view code, std::initializer_list<LogField> fields) const {
+    ++counters_.refusals;
+    counters_.changes_refused.add({std::string(code)});
+    write("refused", code, fields);
   }
 
  private:
-  const std::function<void(const std::string&)> log_;  // null: no log
-  std::atomic<std::uint64_t>& count_;
+  void write(std::string_view event, std::string_view code,
+             std::initializer_list<LogField> fields) const;
+
+  const std::shared_ptr<Log> log_;  // null: no log
+  SyncCounters& counters_;
 };
 
 }  // namespace libreta::server

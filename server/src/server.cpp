@@ -10,7 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include <openssl/ssl.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -19,6 +18,7 @@
 
 #include "listener.hpp"
 #include "shared_state.hpp"
+#include "tls_context.hpp"
 
 namespace libreta::server {
 
@@ -35,43 +35,6 @@ bool is_loopback(const net::ip::address& address) {
     return net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).is_loopback();
   }
   return address.is_loopback();
-}
-
-// The server's TLS settings (docs/security.md), or null for a plain server.
-std::shared_ptr<net::ssl::context> make_tls_context(const ServerOptions& options) {
-  const bool has_cert = !options.tls_cert_file.empty();
-  const bool has_key = !options.tls_key_file.empty();
-  if (!has_cert && !has_key) return nullptr;
-  if (has_cert != has_key) {
-    throw std::invalid_argument(
-        "TLS needs both a certificate file and its private key file; only the " +
-        std::string(has_cert ? "certificate" : "key") + " was given");
-  }
-  auto context = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
-  // TLS 1.0 and 1.1 are deprecated (RFC 8996). Renegotiation and compression are off: the
-  // first lets a client make the server do handshakes at will, the second leaks secrets
-  // through compressed sizes (CRIME). The cipher suites are OpenSSL's defaults, which
-  // Debian's security level already restricts to forward-secret ones for TLS 1.2.
-  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
-  context->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_compression |
-                       net::ssl::context::single_dh_use);
-  SSL_CTX_set_options(context->native_handle(), SSL_OP_NO_RENEGOTIATION);
-  // OpenSSL's own message ("no start line") does not say which file it was reading.
-  try {
-    context->use_certificate_chain_file(options.tls_cert_file);
-  } catch (const boost::system::system_error& e) {
-    throw std::invalid_argument("cannot load the TLS certificate " + options.tls_cert_file + ": " +
-                                e.code().message());
-  }
-  try {
-    // Checked against the certificate loaded just before: a key of another certificate
-    // fails here rather than in every handshake.
-    context->use_private_key_file(options.tls_key_file, net::ssl::context::pem);
-  } catch (const boost::system::system_error& e) {
-    throw std::invalid_argument("cannot load the TLS private key " + options.tls_key_file + ": " +
-                                e.code().message());
-  }
-  return context;
 }
 
 }  // namespace
@@ -110,9 +73,9 @@ void Server::Impl::run_thread() {
       ioc->run();
       return;
     } catch (const std::exception& e) {
-      state->log(std::string("event=handler_failed error=\"") + e.what() + "\"");
+      state->log().error("handler_failed", {{"error", e.what()}});
     } catch (...) {
-      state->log("event=handler_failed error=unknown");
+      state->log().error("handler_failed", {{"error", "unknown"}});
     }
   }
 }
@@ -155,7 +118,7 @@ void Server::start() {
   const int thread_count = std::max(1, impl.options.threads);
   const net::ip::tcp::endpoint endpoint(net::ip::make_address(impl.options.address),
                                         impl.options.port);
-  auto tls_context = make_tls_context(impl.options);
+  auto tls_context = make_tls_context(impl.options.tls_cert_file, impl.options.tls_key_file);
   if (!tls_context && !impl.options.allow_plain && !is_loopback(endpoint.address())) {
     throw std::invalid_argument(
         "refusing to serve plain ws:// on " + impl.options.address +
@@ -164,9 +127,9 @@ void Server::start() {
         "explicitly");
   }
   auto ioc = std::make_unique<net::io_context>(thread_count);
-  auto state = std::make_shared<SharedState>(impl.options, impl.service);
+  auto state = std::make_shared<SharedState>(impl.options, impl.service, std::move(tls_context));
   // Throws if it cannot bind.
-  auto listener = std::make_shared<Listener>(*ioc, endpoint, state, std::move(tls_context));
+  auto listener = std::make_shared<Listener>(*ioc, endpoint, state);
   {
     std::lock_guard lock(impl.ioc_mutex);
     impl.ioc = std::move(ioc);
@@ -193,6 +156,28 @@ void Server::close_all_connections() {
   if (impl_->ioc && impl_->state) impl_->state->drop_all();
 }
 
+void Server::reload_tls(const std::string& cert_file, const std::string& key_file) {
+  std::lock_guard lifecycle(impl_->lifecycle_mutex);
+  if (!impl_->started || impl_->stopped) throw std::logic_error("Server::reload_tls: not running");
+  if (!impl_->state->tls_context()) {
+    throw std::invalid_argument("this server serves plain ws://: restart it to turn TLS on");
+  }
+  if (cert_file.empty() || key_file.empty()) {
+    throw std::invalid_argument(
+        "this server serves wss://: a certificate and its key are needed (restart it to turn "
+        "TLS off)");
+  }
+  impl_->state->set_tls_context(make_tls_context(cert_file, key_file));
+}
+
+void Server::set_metrics_access(const MetricsAccess& access) {
+  std::lock_guard lifecycle(impl_->lifecycle_mutex);
+  if (!impl_->started || impl_->stopped) {
+    throw std::logic_error("Server::set_metrics_access: not running");
+  }
+  impl_->state->set_metrics_access(make_metrics_access(access));
+}
+
 void Server::stop() {
   Impl& impl = *impl_;
   std::lock_guard lifecycle(impl.lifecycle_mutex);
@@ -207,13 +192,12 @@ void Server::stop() {
   try {
     impl.service->stop();
   } catch (const std::exception& e) {
-    impl.state->log(std::string("event=service_stop_failed error=\"") + e.what() + "\"");
+    impl.state->log().error("service_stop_failed", {{"error", e.what()}});
   }
   impl.state->close_all_gracefully();
   const auto deadline = std::chrono::steady_clock::now() + impl.options.shutdown_timeout;
   if (!impl.state->wait_until_empty(deadline)) {
-    impl.state->log("event=shutdown_timeout sessions=" +
-                    std::to_string(impl.state->session_count()));
+    impl.state->log().warn("shutdown_timeout", {{"sessions", impl.state->session_count()}});
     impl.state->drop_all();
     impl.state->wait_until_empty(std::chrono::steady_clock::now() + kDropTimeout);
   }

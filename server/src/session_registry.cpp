@@ -98,7 +98,8 @@ void SessionRegistry::close_sessions_of_token(const std::string& token_id) {
     }
   }
   for (const auto& session : sessions) {
-    session->close_with(ErrorCode::bad_token, "the token was revoked");
+    session->close_with(ErrorCode::bad_token,
+                        "the token was revoked or has expired; ask for a new one");
   }
 }
 

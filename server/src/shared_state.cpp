@@ -1,7 +1,6 @@
 #include "shared_state.hpp"
 
 #include <algorithm>
-#include <iostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,8 +9,43 @@
 
 namespace libreta::server {
 
-SharedState::SharedState(ServerOptions options, std::shared_ptr<SyncService> service)
-    : options_(std::move(options)), service_(std::move(service)) {}
+std::shared_ptr<const MetricsAccessRules> make_metrics_access(const MetricsAccess& access) {
+  auto rules = std::make_shared<MetricsAccessRules>();
+  rules->enabled = access.enabled;
+  rules->allow = AddressFilter::parse(access.allow);
+  rules->token_sha256 = access.token_sha256;
+  return rules;
+}
+
+SharedState::SharedState(ServerOptions options, std::shared_ptr<SyncService> service,
+                         std::shared_ptr<boost::asio::ssl::context> tls_context)
+    : options_(std::move(options)),
+      service_(std::move(service)),
+      log_(options_.log ? options_.log
+                        : std::make_shared<Log>(LogFormat::logfmt, LogLevel::error,
+                                                [](std::string_view) {})),
+      tls_context_(std::move(tls_context)),
+      metrics_access_(make_metrics_access(options_.metrics)) {}
+
+std::shared_ptr<boost::asio::ssl::context> SharedState::tls_context() const {
+  std::lock_guard lock(settings_mutex_);
+  return tls_context_;
+}
+
+void SharedState::set_tls_context(std::shared_ptr<boost::asio::ssl::context> context) {
+  std::lock_guard lock(settings_mutex_);
+  tls_context_ = std::move(context);
+}
+
+std::shared_ptr<const MetricsAccessRules> SharedState::metrics_access() const {
+  std::lock_guard lock(settings_mutex_);
+  return metrics_access_;
+}
+
+void SharedState::set_metrics_access(std::shared_ptr<const MetricsAccessRules> rules) {
+  std::lock_guard lock(settings_mutex_);
+  metrics_access_ = std::move(rules);
+}
 
 bool SharedState::join(const std::shared_ptr<WebsocketSession>& session) {
   std::lock_guard lock(mutex_);
@@ -106,16 +140,6 @@ void SharedState::drop_all() {
 bool SharedState::wait_until_empty(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mutex_);
   return emptied_.wait_until(lock, deadline, [this] { return sessions_.empty(); });
-}
-
-void SharedState::log(std::string_view line) const {
-  if (!options_.log) return;
-  // One write per line, so that lines of different threads do not interleave.
-  std::string text = "libreta-server: ";
-  text.append(line);
-  text.push_back('\n');
-  std::cerr.write(text.data(), static_cast<std::streamsize>(text.size()));
-  std::cerr.flush();
 }
 
 }  // namespace libreta::server

@@ -17,19 +17,59 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "address_filter.hpp"
+#include "libreta/server/log.hpp"
 #include "libreta/server/server_options.hpp"
+#include "metrics.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace libreta::server {
 
 class SyncService;
 class WebsocketSession;
 
+// What the transport counts, for GET /metrics. Thread-safe (atomics).
+struct TransportCounters {
+  std::atomic<std::uint64_t> frames_in{0}, bytes_in{0}, frames_out{0}, bytes_out{0};
+  // Bytes queued to go out on every connection together.
+  std::atomic<std::int64_t> queued_bytes{0};
+  std::atomic<std::uint64_t> tls_handshake_failures{0};
+  LabeledValues closed;    // {reason}: WebSocket connections closed since start
+  LabeledValues requests;  // {path, status}: HTTP requests answered (other than upgrades)
+};
+
+// Who may read GET /metrics: addresses in `allow` (any when empty), with the bearer token
+// whose SHA-256 is `token_sha256` when it is set.
+struct MetricsAccessRules {
+  bool enabled = true;
+  AddressFilter allow;
+  std::string token_sha256;
+};
+// Throws std::invalid_argument for an address or network that does not parse.
+std::shared_ptr<const MetricsAccessRules> make_metrics_access(const MetricsAccess& access);
+
 class SharedState {
  public:
-  SharedState(ServerOptions options, std::shared_ptr<SyncService> service);
+  // `tls_context` null: a plain server. Throws std::invalid_argument for metrics rules
+  // that do not parse.
+  SharedState(ServerOptions options, std::shared_ptr<SyncService> service,
+              std::shared_ptr<boost::asio::ssl::context> tls_context);
 
   const ServerOptions& options() const { return options_; }
   const std::shared_ptr<SyncService>& service() const { return service_; }
+  // The operator's log (a log that writes nowhere when the options have none).
+  const Log& log() const { return *log_; }
+  TransportCounters& counters() { return counters_; }
+
+  // The TLS settings new connections use (null: plain); replaced by a reload, while the
+  // connections already open keep theirs.
+  std::shared_ptr<boost::asio::ssl::context> tls_context() const;
+  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> context);
+  std::shared_ptr<const MetricsAccessRules> metrics_access() const;
+  void set_metrics_access(std::shared_ptr<const MetricsAccessRules> rules);
 
   // Registers an open session; false once stop has begun (the session must then close).
   bool join(const std::shared_ptr<WebsocketSession>& session);
@@ -62,15 +102,18 @@ class SharedState {
   // Waits for the registry to empty, at most until `deadline`; true if it did.
   bool wait_until_empty(std::chrono::steady_clock::time_point deadline);
 
-  // One key=value line on stderr when options().log is set.
-  void log(std::string_view line) const;
-
  private:
   template <class Visit>
   void for_each_session(Visit visit);
 
   const ServerOptions options_;
   const std::shared_ptr<SyncService> service_;
+  const std::shared_ptr<Log> log_;
+  TransportCounters counters_;
+
+  mutable std::mutex settings_mutex_;  // the reloadable settings below
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  std::shared_ptr<const MetricsAccessRules> metrics_access_;
 
   mutable std::mutex mutex_;
   std::condition_variable emptied_;

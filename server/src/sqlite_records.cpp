@@ -59,6 +59,8 @@ TokenRecord read_token(const sqlite::Statement& stmt) {
   token.role = parse_role(stmt.text_view(3)).value_or(Role::seller);
   token.created_ms = static_cast<std::uint64_t>(stmt.integer(4));
   if (!stmt.is_null(5)) token.revoked_ms = static_cast<std::uint64_t>(stmt.integer(5));
+  if (!stmt.is_null(6)) token.expires_ms = static_cast<std::uint64_t>(stmt.integer(6));
+  if (!stmt.is_null(7)) token.last_used_ms = static_cast<std::uint64_t>(stmt.integer(7));
   return token;
 }
 

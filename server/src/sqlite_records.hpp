@@ -16,6 +16,9 @@ inline constexpr char kRowColumns[] =
 inline constexpr const char* kConflictColumns =
     "id, kind, tbl, row_id, field, kept_value, kept_version, kept_user, lost_value, "
     "lost_version, lost_user, detected_ms";
+// The columns of a token, as read_token takes them.
+inline constexpr const char* kTokenColumns =
+    "id, hash, user, role, created_ms, revoked_ms, expires_ms, last_used_ms";
 // A replica by id, as read_replica takes it.
 inline constexpr const char* kReplicaQuery =
     "SELECT user, acked, first_seq, sent_seq FROM replicas WHERE replica = ?";
@@ -24,7 +27,6 @@ std::uint64_t read_last_seq(const sqlite::Database& db);
 ServerRow read_row(const sqlite::Statement& stmt);
 // Columns: seq, user, tbl, row_id, until
 Eviction read_eviction(const sqlite::Statement& stmt);
-// Columns: id, hash, user, role, created_ms, revoked_ms
 TokenRecord read_token(const sqlite::Statement& stmt);
 ConflictRecord read_conflict(const sqlite::Statement& stmt);
 ReplicaRecord read_replica(const sqlite::Statement& stmt);

@@ -11,9 +11,10 @@ namespace {
 
 // 1: rows without scope columns; 2: scope columns and evictions; 3: key sequences in the
 // versions text (encode_versions), key_seqs left empty; 4: replicas bound to their first
-// user with first_seq and sent_seq, conflicts with lost_replica. Each version reads the files of
-// the earlier ones; a version 2 row is read as it is and written in the new form.
-constexpr int kServerFileVersion = 4;
+// user with first_seq and sent_seq, conflicts with lost_replica; 5: tokens with expires_ms
+// and last_used_ms. Each version reads the files of the earlier ones; a version 2 row is
+// read as it is and written in the new form.
+constexpr int kServerFileVersion = 5;
 
 void configure(sqlite::Database& db) {
   db.exec("PRAGMA journal_mode = WAL");
@@ -42,7 +43,8 @@ void create_schema(sqlite::Database& db) {
       sent_seq INTEGER NOT NULL DEFAULT 0);
     CREATE TABLE IF NOT EXISTS tokens (
       id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, user TEXT NOT NULL, role TEXT NOT NULL,
-      created_ms INTEGER NOT NULL, revoked_ms INTEGER);
+      created_ms INTEGER NOT NULL, revoked_ms INTEGER, expires_ms INTEGER,
+      last_used_ms INTEGER);
     CREATE TABLE IF NOT EXISTS conflicts (
       id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
       tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
@@ -93,6 +95,26 @@ void add_replica_and_conflict_columns(sqlite::Database& db) {
   }
 }
 
+// Brings a file of version 4 to version 5: tokens may expire and remember their last use
+// (none for tokens made before: they never expire).
+void add_token_columns(sqlite::Database& db) {
+  if (has_column(db, "tokens", "expires_ms")) return;
+  db.exec(R"sql(
+    ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;
+    ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;
+  )sql");
+}
+
+// The version of the file's format, 0 for a new file. Read before anything is changed: a
+// newer server's file is refused as it is.
+int file_version(sqlite::Database& db) {
+  auto meta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+  if (!meta.step()) return 0;
+  auto version = db.prepare("SELECT value FROM meta WHERE key = 'file_version'");
+  // Version 1 files did not record their version.
+  return version.step() ? std::stoi(version.text(0)) : 1;
+}
+
 void create_indexes(sqlite::Database& db) {
   db.exec(R"sql(
     CREATE INDEX IF NOT EXISTS rows_scope ON rows(scope, seq);
@@ -102,6 +124,10 @@ void create_indexes(sqlite::Database& db) {
 }
 
 }  // namespace
+
+int current_store_file_version() {
+  return kServerFileVersion;
+}
 
 void prepare_store_file(sqlite::Database& writer, const std::string& name,
                         const SqliteStoreOptions& options) {
@@ -117,13 +143,23 @@ void prepare_store_file(sqlite::Database& writer, const std::string& name,
     writer.exec("PRAGMA max_page_count = " + std::to_string(std::max<std::uint64_t>(pages, 16)));
   }
   sqlite::Transaction transaction(writer);
+  const int version = file_version(writer);
+  if (version > kServerFileVersion) {
+    throw Error(ErrorCode::schema_too_new,
+                name + " is in file format " + std::to_string(version) +
+                    ", written by a newer libreta-server; this one reads formats up to " +
+                    std::to_string(kServerFileVersion) + ". Run the newer server");
+  }
   create_schema(writer);
   add_scope_columns(writer);
   add_replica_and_conflict_columns(writer);
+  add_token_columns(writer);
   create_indexes(writer);
-  auto version = writer.prepare("SELECT value FROM meta WHERE key = 'file_version'");
-  if (version.step() && std::stoi(version.text(0)) > kServerFileVersion)
-    throw Error(ErrorCode::schema_too_new, name + " was written by a newer libreta-server");
+  // Stores made before epochs existed get theirs now: devices remember it from their next
+  // welcome on.
+  writer.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES('epoch', ?)")
+      .bind(1, new_store_epoch())
+      .run();
   writer.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('file_version', '" +
               std::to_string(kServerFileVersion) + "')");
   transaction.commit();

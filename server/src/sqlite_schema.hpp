@@ -12,10 +12,11 @@
 //       push idempotency and authorship: the user a replica id belongs to (the first to
 //       use it), the server sequence when it was first seen, and how far the server has
 //       sent it rows (for the reassignment rule, docs/security.md)
-//   tokens(id, hash, user, role, created_ms, revoked_ms)
+//   tokens(id, hash, user, role, created_ms, revoked_ms, expires_ms, last_used_ms)
 //   conflicts(..., lost_replica)                  the conflict inbox, with the replica whose
 //       value lost, indexed so that each replica learns the conflicts it lost
-//   meta(key, value)                              last_seq, file_version
+//   meta(key, value)                              last_seq, file_version, epoch (the store's
+//       identity: new at creation, at each backup and at each restore), backup_of
 #pragma once
 
 #include <string>
@@ -30,5 +31,11 @@ namespace libreta::server {
 // Error(schema_too_new) for a file written by a newer server.
 void prepare_store_file(sqlite::Database& writer, const std::string& name,
                         const SqliteStoreOptions& options);
+
+// The file format this server writes (and the newest it reads).
+int current_store_file_version();
+
+// A new store epoch: 32 random hex digits.
+std::string new_store_epoch();
 
 }  // namespace libreta::server

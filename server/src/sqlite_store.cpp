@@ -79,15 +79,21 @@ class SqliteStore final : public Store {
   void add_token(const TokenRecord& token) override {
     std::lock_guard lock(write_mutex_);
     auto stmt = writer_.prepare(
-        "INSERT INTO tokens(id, hash, user, role, created_ms, revoked_ms) VALUES(?,?,?,?,?,NULL)");
+        "INSERT INTO tokens(id, hash, user, role, created_ms, revoked_ms, expires_ms) "
+        "VALUES(?,?,?,?,?,NULL,?)");
     stmt.bind(1, token.id).bind(2, token.hash).bind(3, token.user).bind(4, role_name(token.role));
-    stmt.bind(5, static_cast<std::int64_t>(token.created_ms)).run();
+    stmt.bind(5, static_cast<std::int64_t>(token.created_ms));
+    if (token.expires_ms)
+      stmt.bind(6, static_cast<std::int64_t>(*token.expires_ms));
+    else
+      stmt.bind_null(6);
+    stmt.run();
   }
 
   std::optional<TokenRecord> find_token_by_hash(std::string_view hash) override {
     auto reader = borrow_reader();
-    auto stmt = reader->prepare(
-        "SELECT id, hash, user, role, created_ms, revoked_ms FROM tokens WHERE hash = ?");
+    auto stmt =
+        reader->prepare(std::string("SELECT ") + kTokenColumns + " FROM tokens WHERE hash = ?");
     stmt.bind(1, hash);
     std::optional<TokenRecord> token;
     if (stmt.step()) token = read_token(stmt);
@@ -98,8 +104,8 @@ class SqliteStore final : public Store {
 
   std::vector<TokenRecord> tokens() override {
     auto reader = borrow_reader();
-    auto stmt = reader->prepare(
-        "SELECT id, hash, user, role, created_ms, revoked_ms FROM tokens ORDER BY created_ms, id");
+    auto stmt = reader->prepare(std::string("SELECT ") + kTokenColumns +
+                                " FROM tokens ORDER BY created_ms, id");
     std::vector<TokenRecord> tokens;
     while (stmt.step()) tokens.push_back(read_token(stmt));
     stmt = {};
@@ -115,14 +121,40 @@ class SqliteStore final : public Store {
     return writer_.changes() > 0;
   }
 
-  std::vector<std::string> revoked_token_ids() override {
+  std::vector<std::string> revoked_token_ids(std::uint64_t now_ms) override {
     auto reader = borrow_reader();
-    auto stmt = reader->prepare("SELECT id FROM tokens WHERE revoked_ms IS NOT NULL");
+    auto stmt =
+        reader->prepare("SELECT id FROM tokens WHERE revoked_ms IS NOT NULL OR expires_ms <= ?");
+    stmt.bind(1, static_cast<std::int64_t>(now_ms));
     std::vector<std::string> ids;
     while (stmt.step()) ids.push_back(stmt.text(0));
     stmt = {};
     give_back(std::move(reader));
     return ids;
+  }
+
+  void record_token_uses(const std::map<std::string, std::uint64_t>& last_used_ms) override {
+    if (last_used_ms.empty()) return;
+    std::lock_guard lock(write_mutex_);
+    sqlite::Transaction transaction(writer_);
+    auto stmt = writer_.prepare(
+        "UPDATE tokens SET last_used_ms = max(coalesce(last_used_ms, 0), ?) WHERE id = ?");
+    for (const auto& [id, ms] : last_used_ms) {
+      stmt.bind(1, static_cast<std::int64_t>(ms)).bind(2, id).run();
+      stmt.reset();
+    }
+    stmt = {};
+    transaction.commit();
+  }
+
+  std::uint64_t size_bytes() override {
+    std::uint64_t total = 0;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(file_.string() + suffix, ec);
+      if (!ec) total += size;
+    }
+    return total;
   }
 
   std::vector<ConflictRecord> conflicts(std::size_t limit) override {

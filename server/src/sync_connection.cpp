@@ -213,9 +213,10 @@ bool SyncConnection::within_token_bytes(std::size_t bytes) {
 
 void SyncConnection::log_refusal(std::string_view code, std::string_view why) const {
   auto& context = *state_->context;
-  context.refusals.refused("event=refused code=" + std::string(code) + " user=" + state_->user +
-                           " replica=" + state_->replica + " peer=" + state_->peer + " reason=\"" +
-                           std::string(why) + "\"");
+  context.refusals.refused(code, {{"user", state_->user},
+                                  {"replica", state_->replica},
+                                  {"peer", state_->peer},
+                                  {"reason", why}});
 }
 
 void SyncConnection::send_rate_limited() {
@@ -255,6 +256,7 @@ void SyncConnection::on_closed() {
   state_->closed = true;
   if (state_->authenticated) {
     auto& context = *state_->context;
+    context.counters.authenticated.add(authenticated_labels(), -1);
     context.sessions.remove(*this);
     // What this connection sent the device decides the reassignment rule for its next
     // pushes, whichever connection they come on, after a restart too: recorded.
@@ -274,6 +276,10 @@ void SyncConnection::handle(Hello hello) {
   if (state_->authenticated)
     return send_error(ErrorCode::out_of_order, "a second \"hello\"", false);
   if (hello.protocol < kMinProtocolVersion) {
+    context.refusals.hello_refused("unsupported_protocol",
+                                   {{"replica", hello.replica},
+                                    {"peer", state_->peer},
+                                    {"protocol", static_cast<std::int64_t>(hello.protocol)}});
     return send_error(ErrorCode::unsupported_protocol,
                       "protocol " + std::to_string(hello.protocol) +
                           " is too old; this server speaks " + std::to_string(kMinProtocolVersion) +
@@ -281,6 +287,10 @@ void SyncConnection::handle(Hello hello) {
                       true);
   }
   if (hello.schema > context.schema.version()) {
+    context.refusals.hello_refused("unsupported_schema",
+                                   {{"replica", hello.replica},
+                                    {"peer", state_->peer},
+                                    {"schema", static_cast<std::int64_t>(hello.schema)}});
     return send_error(ErrorCode::unsupported_schema,
                       "the client's schema " + std::to_string(hello.schema) +
                           " is newer than the server's " +
@@ -294,14 +304,24 @@ void SyncConnection::handle(Hello hello) {
     return send_error(e.code(), e.what(), true);
   }
   if (!token || token->revoked_ms) {
-    context.refusals.refused("event=hello_refused code=bad_token replica=" + hello.replica +
-                             " peer=" + state_->peer);
+    context.refusals.hello_refused("bad_token",
+                                   {{"replica", hello.replica},
+                                    {"peer", state_->peer},
+                                    {"reason", token ? "revoked token" : "unknown token"}});
     return send_error(ErrorCode::bad_token, "the token is unknown or revoked", true);
   }
+  if (token->expires_ms && *token->expires_ms <= context.clock->now_millis()) {
+    context.refusals.hello_refused("bad_token", {{"user", token->user},
+                                                 {"replica", hello.replica},
+                                                 {"peer", state_->peer},
+                                                 {"reason", "expired token"}});
+    return send_error(ErrorCode::bad_token, "the token has expired; ask for a new one", true);
+  }
   if (hello.replica == kServerReplica) {
-    context.refusals.refused("event=hello_refused code=forbidden user=" + token->user +
-                             " replica=" + hello.replica + " peer=" + state_->peer +
-                             " reason=\"reserved replica id\"");
+    context.refusals.hello_refused("forbidden", {{"user", token->user},
+                                                 {"replica", hello.replica},
+                                                 {"peer", state_->peer},
+                                                 {"reason", "reserved replica id"}});
     return send_error(ErrorCode::forbidden,
                       "the replica id \"" + std::string(kServerReplica) + "\" is reserved", true);
   }
@@ -314,9 +334,11 @@ void SyncConnection::handle(Hello hello) {
     return send_error(e.code(), e.what(), true);
   }
   if (record && record->user != token->user) {
-    context.refusals.refused("event=hello_refused code=forbidden user=" + token->user +
-                             " replica=" + hello.replica + " peer=" + state_->peer +
-                             " reason=\"the replica id belongs to another user\"");
+    context.refusals.hello_refused("forbidden",
+                                   {{"user", token->user},
+                                    {"replica", hello.replica},
+                                    {"peer", state_->peer},
+                                    {"reason", "the replica id belongs to another user"}});
     return send_error(ErrorCode::forbidden,
                       "this device id is already used by another user's device; reinstall "
                       "the app or give the device a new id",
@@ -331,6 +353,10 @@ void SyncConnection::handle(Hello hello) {
   state_->first_seq = context.counters.last_seq;
   state_->known_seq = context.sent.note(hello.replica, record ? record->sent_seq : 0);
   if (!context.sessions.add(shared_from_this())) {
+    context.refusals.hello_refused("rate_limited", {{"user", token->user},
+                                                    {"replica", hello.replica},
+                                                    {"peer", state_->peer},
+                                                    {"reason", "too many connections"}});
     return send_error(ErrorCode::rate_limited,
                       "this token already has " +
                           std::to_string(context.options.max_connections_per_token) +
@@ -338,6 +364,15 @@ void SyncConnection::handle(Hello hello) {
                       true);
   }
   state_->authenticated = true;
+  context.token_uses.note(token->id, context.clock->now_millis());
+  context.counters.authenticated.add(authenticated_labels(), 1);
+  if (context.options.log) {
+    context.options.log->info("connection_opened", {{"peer", state_->peer},
+                                                    {"user", state_->user},
+                                                    {"replica", state_->replica},
+                                                    {"role", role_name(state_->role)},
+                                                    {"protocol", state_->protocol}});
+  }
   Welcome welcome;
   welcome.protocol = std::min(hello.protocol, kProtocolVersion);
   welcome.schema = context.schema.version();
@@ -348,6 +383,10 @@ void SyncConnection::handle(Hello hello) {
   if (!record) context.writes.push(bookkeeping_job(true));
   // Always text: the device takes compressed frames only once it has read the welcome.
   state_->out->send(make_frame(Message(welcome), /*compress=*/false));
+}
+
+std::vector<std::string> SyncConnection::authenticated_labels() const {
+  return {role_name(state_->role), std::to_string(state_->protocol)};
 }
 
 WriteJob SyncConnection::bookkeeping_job(bool claim) {
@@ -440,7 +479,9 @@ void SyncConnection::handle(Push push) {
     --*in_flight;
     send_error(ErrorCode::shutting_down, "the server is stopping; push again after reconnecting",
                false);
+    return;
   }
+  ++context.counters.pushes;
 }
 
 void SyncConnection::handle(ConflictsPull pull) {
@@ -571,7 +612,10 @@ void SyncConnection::on_commit(const CommitNotice& notice) {
   }
   if (since <= state_->live_cursor) {
     // One encoding (and compression) shared by every connection it concerns.
-    state_->out->send(frame->for_connection(state_->compressed_frames));
+    SharedFrame shared = frame->for_connection(state_->compressed_frames);
+    ++state_->context->counters.live_deliveries;
+    if (shared) state_->context->counters.live_delivery_bytes += shared->bytes.size();
+    state_->out->send(std::move(shared));
     state_->live_cursor = notice.to;
     note_sent(notice.to);
     return;

@@ -11,7 +11,7 @@ SyncContext::SyncContext(Store& s, SyncServiceOptions o)
       clock(options.clock ? options.clock : std::make_shared<SystemClock>()),
       schema(customer_book_schema()),
       store(s),
-      refusals(options.log, counters.refusals),
+      refusals(options.log, counters),
       admission(options),
       sessions(options.max_connections_per_token),
       writes(options.max_group_changes),

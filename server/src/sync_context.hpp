@@ -21,6 +21,7 @@
 #include "session_registry.hpp"
 #include "sync_counters.hpp"
 #include "token_admission.hpp"
+#include "token_watcher.hpp"
 #include "write_queue.hpp"
 
 namespace libreta::server {
@@ -37,6 +38,7 @@ struct SyncContext {
   SyncCounters counters;
   RefusalLog refusals;
   TokenAdmission admission;
+  TokenUses token_uses;
   SentSequences sent;
   SessionRegistry sessions;
   WriteQueue writes;

@@ -1,13 +1,17 @@
 // The sync service: its shared context, and the threads that work for its connections (the
-// writer, the publisher, the revocation watcher), made and stopped together.
+// writer, the publisher, the token watcher), made and stopped together; and what it reports
+// of itself (stats, metrics, readiness).
 #include "libreta/server/sync_service.hpp"
 
+#include <atomic>
+#include <exception>
 #include <utility>
 
 #include "commit_writer.hpp"
+#include "metrics.hpp"
 #include "publisher.hpp"
-#include "revocation_watcher.hpp"
 #include "sync_context.hpp"
+#include "token_watcher.hpp"
 
 namespace libreta::server {
 
@@ -17,12 +21,14 @@ struct SyncService::Impl {
       : context(store, std::move(options)),
         publisher(context.sessions),
         writer(context, publisher),
-        revocations(store, context.sessions, context.options.revocation_check) {}
+        tokens(store, context.sessions, context.token_uses, context.clock,
+               context.options.revocation_check) {}
 
   SyncContext context;
   Publisher publisher;
   CommitWriter writer;
-  RevocationWatcher revocations;
+  TokenWatcher tokens;
+  std::atomic<bool> stopping{false};
 };
 
 std::shared_ptr<SyncService> SyncService::create(Store& store, SyncServiceOptions options) {
@@ -37,7 +43,8 @@ SyncService::~SyncService() {
 }
 
 void SyncService::stop() {
-  impl_->revocations.stop();
+  impl_->stopping = true;
+  impl_->tokens.stop();
   impl_->context.writes.stop();
   impl_->writer.join();
   // What the writer committed is acknowledged and announced before the service stops.
@@ -46,6 +53,80 @@ void SyncService::stop() {
 
 SyncServiceStats SyncService::stats() const {
   return impl_->context.counters.snapshot();
+}
+
+std::string SyncService::metrics_text() const {
+  const SyncContext& context = impl_->context;
+  const SyncCounters& c = context.counters;
+  MetricsText m;
+  m.labeled("libreta_connections", "gauge",
+            "Devices connected now, past hello, by role and sync protocol version",
+            {"role", "protocol"}, c.authenticated);
+  m.gauge("libreta_connections_live", "Connections caught up and receiving live updates",
+          static_cast<double>(c.live_connections.load()));
+  m.counter("libreta_connections_opened_total", "WebSocket connections opened since start",
+            static_cast<double>(c.connections_opened.load()));
+  m.labeled("libreta_hellos_refused_total", "counter",
+            "Hellos refused since start, by reason (bad_token is a failed authentication)",
+            {"reason"}, c.hellos_refused);
+  m.counter("libreta_pushes_total", "Pushes taken to the writer since start",
+            static_cast<double>(c.pushes.load()));
+  m.counter("libreta_changes_applied_total", "Pushed changes stored since start",
+            static_cast<double>(c.changes_applied.load()));
+  m.counter("libreta_conflicts_total", "Conflicts recorded in the inbox since start",
+            static_cast<double>(c.conflicts.load()));
+  m.labeled("libreta_refusals_total", "counter",
+            "Changes, pushes and messages refused since start, by error code", {"code"},
+            c.changes_refused);
+  m.counter("libreta_commits_total", "Group commits since start",
+            static_cast<double>(c.commits.load()));
+  m.histogram("libreta_commit_duration_seconds",
+              "Group commit time, from the first read to durable", c.commit_seconds);
+  m.histogram("libreta_commit_fsync_seconds",
+              "Time of a group commit's COMMIT: the writes reaching the disk", c.fsync_seconds);
+  m.histogram("libreta_commit_changes", "Changes in a group commit", c.commit_changes);
+  m.counter("libreta_commits_slow_total", "Group commits slower than log.slow_commit_ms",
+            static_cast<double>(c.slow_commits.load()));
+  m.counter("libreta_pull_pages_read_total", "Pages of pulls read from the store",
+            static_cast<double>(c.pages_read.load()));
+  m.counter("libreta_pull_pages_shared_total",
+            "Pages of pulls served from the shared page cache instead",
+            static_cast<double>(c.pages_shared.load()));
+  m.counter("libreta_live_updates_total", "Live updates queued to connections",
+            static_cast<double>(c.live_deliveries.load()));
+  m.counter("libreta_live_update_bytes_total", "Bytes of live updates queued to connections",
+            static_cast<double>(c.live_delivery_bytes.load()));
+  const WriteQueue::Depth depth = context.writes.depth();
+  m.gauge("libreta_write_queue_jobs", "Pushes and bookkeeping jobs waiting for the writer",
+          static_cast<double>(depth.jobs));
+  m.gauge("libreta_write_queue_changes", "Changes waiting for the writer",
+          static_cast<double>(depth.changes));
+  m.gauge("libreta_last_seq", "The store's last sequence", static_cast<double>(c.last_seq.load()));
+  double store_bytes = 0;
+  try {
+    store_bytes = static_cast<double>(context.store.size_bytes());
+  } catch (const std::exception&) {
+  }
+  m.gauge("libreta_store_bytes", "What the store takes on disk", store_bytes);
+  return m.take();
+}
+
+SyncServiceReadiness SyncService::readiness() const {
+  const SyncContext& context = impl_->context;
+  if (impl_->stopping) return {false, "shutting down"};
+  const std::uint64_t busy_since = context.counters.writer_busy_since_ms;
+  const std::uint64_t now = context.clock->now_millis();
+  const auto stall = static_cast<std::uint64_t>(context.options.writer_stall.count());
+  if (busy_since != 0 && now > busy_since && now - busy_since > stall) {
+    return {false, "the writer has been committing one group for " +
+                       std::to_string((now - busy_since) / 1000) + " s"};
+  }
+  try {
+    context.store.last_seq();
+  } catch (const std::exception& e) {
+    return {false, std::string("the store cannot be read: ") + e.what()};
+  }
+  return {true, ""};
 }
 
 Store& SyncService::store() {
@@ -63,6 +144,7 @@ std::shared_ptr<SyncConnection> SyncService::open_connection(std::shared_ptr<Out
   auto connection =
       std::make_shared<SyncConnection>(std::move(context), std::move(out), std::move(peer));
   ++impl_->context.counters.connections;
+  ++impl_->context.counters.connections_opened;
   return connection;
 }
 

@@ -74,6 +74,7 @@ beast::tcp_stream& WebsocketSession::tcp() {
 }
 
 WebsocketSession::~WebsocketSession() {
+  state_->counters().queued_bytes -= static_cast<std::int64_t>(queued_bytes_);
   // The connection is still open here only when the io_context was destroyed with this
   // session's handlers still queued (a stop that gave up on it): it is told now.
   state_->leave(this);
@@ -137,7 +138,7 @@ void WebsocketSession::post(std::function<void()> task) {
     try {
       task();
     } catch (const std::exception& e) {
-      self->state_->log("event=task_failed peer=" + self->peer_ + " error=\"" + e.what() + "\"");
+      self->state_->log().error("task_failed", {{"peer", self->peer_}, {"error", e.what()}});
       self->drop_now();
     }
   });
@@ -174,7 +175,7 @@ void WebsocketSession::on_keep_alive() {
   const auto idle = state_->options().idle_timeout;
   const auto silent = silent_for(std::chrono::steady_clock::now());
   if (silent >= idle) {
-    state_->log("event=timeout peer=" + peer_);
+    close_reason_ = "idle_timeout";
     return finish(beast::error::timeout);
   }
   // Not during a close: its handshake has a timeout of its own.
@@ -209,7 +210,7 @@ void WebsocketSession::on_accept(beast::error_code ec) {
     connection_ = state_->service()->open_connection(
         std::make_shared<SessionOutbound>(weak_from_this()), peer_);
   } catch (const std::exception& e) {
-    state_->log("event=open_failed peer=" + peer_ + " error=\"" + e.what() + "\"");
+    state_->log().error("open_failed", {{"peer", peer_}, {"error", e.what()}});
     enqueue(error_frame(ErrorCode::internal, "the server cannot open a session"),
             websocket::close_code::internal_error);
     return do_read();
@@ -233,7 +234,8 @@ void WebsocketSession::on_hello_timeout(beast::error_code ec) {
   }
   hello_pending_ = false;
   const auto limit = state_->options().hello_timeout.count();
-  state_->log("event=hello_timeout peer=" + peer_ + " limit_ms=" + std::to_string(limit));
+  close_reason_ = "hello_timeout";
+  state_->log().warn("hello_timeout", {{"peer", peer_}, {"limit_ms", limit}});
   enqueue(error_frame(ErrorCode::timeout, "no hello within " + std::to_string(limit) + " ms"),
           websocket::close_code::policy_error);
 }
@@ -249,12 +251,14 @@ void WebsocketSession::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec) {
     if (ec == websocket::error::message_too_big) {
       const ServerOptions& options = state_->options();
-      state_->log(
-          "event=frame_too_large peer=" + peer_ + " limit_bytes=" +
-          std::to_string(anonymous_ ? options.max_hello_frame_bytes : options.max_frame_bytes) +
-          (anonymous_ ? " before_hello=1" : ""));
+      close_reason_ = "frame_too_large";
+      state_->log().warn(
+          "frame_too_large",
+          {{"peer", peer_},
+           {"limit_bytes", anonymous_ ? options.max_hello_frame_bytes : options.max_frame_bytes},
+           {"before_hello", anonymous_}});
     } else if (ec == beast::error::timeout && !finished_) {
-      state_->log("event=timeout peer=" + peer_);
+      close_reason_ = "timeout";
     }
     return finish(ec);
   }
@@ -267,8 +271,10 @@ void WebsocketSession::on_read(beast::error_code ec, std::size_t bytes) {
   }
   if (!state_->reserve_incoming(bytes)) {
     const auto limit = state_->options().max_incoming_bytes;
-    state_->log("event=incoming_budget_full peer=" + peer_ + " message_bytes=" +
-                std::to_string(incoming_held_ + bytes) + " limit_bytes=" + std::to_string(limit));
+    close_reason_ = "incoming_budget_full";
+    state_->log().warn(
+        "incoming_budget_full",
+        {{"peer", peer_}, {"message_bytes", incoming_held_ + bytes}, {"limit_bytes", limit}});
     release_message();
     begin_close(websocket::close_code::try_again_later);
     return do_read();
@@ -294,6 +300,9 @@ void WebsocketSession::dispatch_frame() {
   try {
     const auto data = buffer_.cdata();
     const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    TransportCounters& counters = state_->counters();
+    ++counters.frames_in;
+    counters.bytes_in += bytes.size();
     if (with_ws([](auto& ws) { return ws.got_text(); })) {
       connection_->on_message(bytes);
     } else {
@@ -301,7 +310,7 @@ void WebsocketSession::dispatch_frame() {
     }
     if (anonymous_ && connection_ && connection_->authenticated()) on_authenticated();
   } catch (const std::exception& e) {
-    state_->log("event=message_failed peer=" + peer_ + " error=\"" + e.what() + "\"");
+    state_->log().error("message_failed", {{"peer", peer_}, {"error", e.what()}});
     enqueue(error_frame(ErrorCode::internal, "internal error"),
             websocket::close_code::internal_error);
   }
@@ -329,10 +338,13 @@ void WebsocketSession::enqueue(SharedFrame frame,
   if (finished_ || close_code_) return;
   if (frame) {
     queued_bytes_ += frame->bytes.size();
+    state_->counters().queued_bytes += static_cast<std::int64_t>(frame->bytes.size());
     if (queued_bytes_ > state_->options().max_queued_bytes) {
       // A client this far behind costs less to resync by pull than to buffer for.
-      state_->log("event=queue_full peer=" + peer_ +
-                  " limit_bytes=" + std::to_string(state_->options().max_queued_bytes));
+      close_reason_ = "queue_full";
+      state_->log().warn("queue_full", {{"peer", peer_},
+                                        {"user", connection_ ? connection_->user() : ""},
+                                        {"limit_bytes", state_->options().max_queued_bytes}});
       return drop_now();
     }
     queue_.push_back(std::move(frame));
@@ -359,7 +371,12 @@ void WebsocketSession::do_write() {
 void WebsocketSession::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
   if (ec) return finish(ec);
-  queued_bytes_ -= queue_.front()->bytes.size();
+  const std::size_t sent = queue_.front()->bytes.size();
+  queued_bytes_ -= sent;
+  TransportCounters& counters = state_->counters();
+  counters.queued_bytes -= static_cast<std::int64_t>(sent);
+  ++counters.frames_out;
+  counters.bytes_out += sent;
   queue_.pop_front();
   if (finished_) return;
   if (!queue_.empty()) {
@@ -392,9 +409,50 @@ void WebsocketSession::drop_now() {
   finish(net::error::operation_aborted);
 }
 
-void WebsocketSession::finish(beast::error_code) {
+std::string_view WebsocketSession::close_reason(const beast::error_code& ec) const {
+  if (!close_reason_.empty()) return close_reason_;
+  if (close_code_) {
+    switch (*close_code_) {
+      case websocket::close_code::going_away:
+        return "server_stopping";
+      case websocket::close_code::try_again_later:
+        return "server_busy";
+      case websocket::close_code::internal_error:
+        return "server_error";
+      default:
+        return "refused";  // a fatal protocol error was sent (its line says why)
+    }
+  }
+  if (ec == websocket::error::closed) return "client_closed";
+  // The client went without the close handshake: an app closed, a network lost.
+  if (ec == net::error::eof || ec == net::error::connection_reset ||
+      ec == net::error::broken_pipe) {
+    return "client_disconnected";
+  }
+  if (ec == net::error::operation_aborted) return "dropped";
+  if (ec == beast::error::timeout) return "timeout";
+  return "network_error";
+}
+
+void WebsocketSession::log_closed(const beast::error_code& ec) {
+  const std::string_view reason = close_reason(ec);
+  state_->counters().closed.add({std::string(reason)});
+  const auto lasted = std::chrono::steady_clock::now() - opened_at_;
+  const bool authenticated = connection_ && connection_->authenticated();
+  state_->log().info(
+      "connection_closed",
+      {{"peer", peer_},
+       {"user", authenticated ? connection_->user() : ""},
+       {"replica", authenticated ? connection_->replica() : ""},
+       {"reason", reason},
+       {"error", ec && reason == "network_error" ? ec.message() : ""},
+       {"seconds", std::chrono::duration_cast<std::chrono::seconds>(lasted).count()}});
+}
+
+void WebsocketSession::finish(beast::error_code ec) {
   if (finished_) return;
   finished_ = true;
+  log_closed(ec);
   hello_timer_.cancel();
   leave_anonymous();
   // The buffer stays as it is: the read pending on it ends only after this.
@@ -407,7 +465,7 @@ void WebsocketSession::finish(beast::error_code) {
     try {
       connection->on_closed();
     } catch (const std::exception& e) {
-      state_->log("event=close_failed peer=" + peer_ + " error=\"" + e.what() + "\"");
+      state_->log().error("close_failed", {{"peer", peer_}, {"error", e.what()}});
     }
   }
 }

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include <boost/asio/steady_timer.hpp>
@@ -94,6 +95,9 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   void do_close();
   void drop_now();
   void finish(boost::beast::error_code ec);
+  // Why the connection ended, as its connection_closed line and metric say.
+  std::string_view close_reason(const boost::beast::error_code& ec) const;
+  void log_closed(const boost::beast::error_code& ec);
   // Anything arrived from the client: a message, a ping, a pong.
   void heard();
   // How long since the client was last heard from (any thread).
@@ -104,6 +108,10 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   std::variant<PlainWebsocket, TlsWebsocket> ws_;
   const std::shared_ptr<SharedState> state_;
   const std::string peer_;
+  const std::chrono::steady_clock::time_point opened_at_ = std::chrono::steady_clock::now();
+  // Set where the server decides to end the connection (a timeout, a limit): the reason
+  // its close line gives.
+  std::string_view close_reason_;
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer hello_timer_;
   std::shared_ptr<SyncConnection> connection_;  // null before the upgrade and once finished

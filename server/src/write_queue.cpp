@@ -26,6 +26,14 @@ void WriteQueue::stop() {
   changed_.notify_all();
 }
 
+WriteQueue::Depth WriteQueue::depth() const {
+  std::lock_guard lock(mutex_);
+  Depth depth;
+  depth.jobs = queue_.size();
+  for (const auto& job : queue_) depth.changes += job.changes.size();
+  return depth;
+}
+
 std::vector<WriteJob> WriteQueue::take_group() {
   std::vector<WriteJob> group;
   std::unique_lock lock(mutex_);

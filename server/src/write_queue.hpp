@@ -34,12 +34,18 @@ class WriteQueue {
   // Takes no more jobs; what is queued is still taken.
   void stop();
 
+  struct Depth {
+    std::size_t jobs = 0, changes = 0;
+  };
+  // What waits for the writer now.
+  Depth depth() const;
+
  private:
   // Takes one round into `group` (under the lock); false when the group is full.
   bool take_round(std::vector<WriteJob>& group, std::size_t& changes);
 
   const std::size_t max_group_changes_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<WriteJob> queue_;
   bool stopping_ = false;

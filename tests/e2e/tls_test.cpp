@@ -36,14 +36,18 @@
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_certificates.hpp"
+#include "support/tls_probe.hpp"
 
 using namespace std::chrono_literals;
 using namespace libreta;
 using namespace libreta::client;
 using libreta::test::CertificateFiles;
+using libreta::test::ProbeResult;
 using libreta::test::ServerFixture;
+using libreta::test::ssl_reason;
 using libreta::test::TempDir;
 using libreta::test::TestCertificateAuthority;
+using libreta::test::tls_probe;
 
 namespace asio = boost::asio;
 namespace ssl = asio::ssl;
@@ -117,57 +121,6 @@ class Device {
   TempDir dir_;
   std::unique_ptr<Replica> replica_;
 };
-
-// The result of a TLS connection made by hand: how the handshake ended and, after it, the
-// response to one HTTP request when one was sent.
-struct ProbeResult {
-  beast::error_code handshake;
-  std::optional<http::response<http::string_body>> response;
-};
-
-// Connects to 127.0.0.1:port, runs a client TLS handshake with `context` (verifying the IP
-// address when the context verifies at all) and, if it succeeds and `target` is set, sends
-// `GET target`. Everything within `timeout`.
-ProbeResult tls_probe(std::uint16_t port, ssl::context& context,
-                      const std::optional<std::string>& target,
-                      std::chrono::milliseconds timeout = kDeadline) {
-  asio::io_context io;
-  beast::ssl_stream<beast::tcp_stream> stream(io, context);
-  X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(stream.native_handle()), "127.0.0.1");
-  beast::flat_buffer buffer;
-  http::request<http::empty_body> request{http::verb::get, target.value_or("/"), 11};
-  request.set(http::field::host, "127.0.0.1");
-  request.keep_alive(false);
-  ProbeResult result;
-  http::response<http::string_body> response;
-
-  const asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
-  beast::get_lowest_layer(stream).expires_after(timeout);
-  beast::get_lowest_layer(stream).async_connect(endpoint, [&](beast::error_code ec) {
-    if (ec) {
-      result.handshake = ec;
-      return;
-    }
-    stream.async_handshake(ssl::stream_base::client, [&](beast::error_code handshake_ec) {
-      result.handshake = handshake_ec;
-      if (handshake_ec || !target) return;
-      http::async_write(stream, request, [&](beast::error_code write_ec, std::size_t) {
-        if (write_ec) return;
-        http::async_read(stream, buffer, response, [&](beast::error_code read_ec, std::size_t) {
-          if (!read_ec) result.response = std::move(response);
-        });
-      });
-    });
-  });
-  io.run();
-  return result;
-}
-
-// The reason of an OpenSSL error code carried by an Asio error (0 when it is not one).
-int ssl_reason(const beast::error_code& ec) {
-  if (ec.category() != asio::error::get_ssl_category()) return 0;
-  return ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
-}
 
 struct ProcessResult {
   int status = -1;  // exit status, or 128 + signal

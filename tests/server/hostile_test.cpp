@@ -17,11 +17,13 @@ struct LogLines {
   std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
   std::shared_ptr<std::vector<std::string>> lines = std::make_shared<std::vector<std::string>>();
 
-  std::function<void(const std::string&)> sink() {
-    return [mutex = mutex, lines = lines](const std::string& line) {
-      std::lock_guard lock(*mutex);
-      lines->push_back(line);
-    };
+  // A log (logfmt, every level) writing here.
+  std::shared_ptr<Log> sink() {
+    return std::make_shared<Log>(LogFormat::logfmt, LogLevel::debug,
+                                 [mutex = mutex, lines = lines](std::string_view line) {
+                                   std::lock_guard lock(*mutex);
+                                   lines->emplace_back(line);
+                                 });
   }
   bool has(std::initializer_list<std::string_view> parts) const {
     std::lock_guard lock(*mutex);

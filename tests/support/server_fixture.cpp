@@ -29,7 +29,7 @@ std::uint64_t now_ms() {
 
 server::ServerOptions ServerFixture::quiet_options() {
   server::ServerOptions options;
-  options.log = false;
+  options.log = nullptr;  // no log
   // Synchronous test clients answer no close handshake while the test thread is in stop():
   // waiting the production default for them would only slow the tests down.
   options.shutdown_timeout = std::chrono::milliseconds(300);

@@ -1,5 +1,6 @@
 // The sync server's transport: an HTTP listener that upgrades `/sync` to WebSocket and hands
-// each connection to the SyncService, plus `GET /healthz`, over TLS when configured. Beast,
+// each connection to the SyncService, plus `GET /healthz`, `/readyz` and `/metrics`, over TLS
+// when configured. Beast,
 // Asio and OpenSSL stay behind a pimpl.
 //
 // Ownership: the Server shares ownership of the SyncService (which must not outlive the Store
@@ -10,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "libreta/server/server_options.hpp"
 #include "libreta/server/sync_service.hpp"
@@ -34,6 +36,14 @@ class Server {
   // Drops every WebSocket connection at once, without a close handshake, as a network cut
   // would. HTTP requests and the listener are not affected.
   void close_all_connections();
+  // Loads a new certificate and key for the connections accepted from now on; those open
+  // keep theirs (a certificate renewed without dropping anyone). Throws std::invalid_argument,
+  // keeping the current ones, when they cannot be loaded or the server serves plain ws://
+  // (TLS is turned on or off by a restart). Thread-safe, after start().
+  void reload_tls(const std::string& cert_file, const std::string& key_file);
+  // Replaces who may read GET /metrics; throws std::invalid_argument for an entry that does
+  // not parse, keeping the current rules. Thread-safe, after start().
+  void set_metrics_access(const MetricsAccess& access);
   // Graceful and idempotent: stops accepting, stops the service (queued pushes are committed
   // and acknowledged), closes every session with going_away once its queue is sent (dropping
   // those still open after shutdown_timeout), then joins the threads.

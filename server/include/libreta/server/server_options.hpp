@@ -6,7 +6,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "libreta/server/log.hpp"
 
 namespace libreta::server {
 
@@ -46,6 +51,20 @@ inline constexpr std::uint64_t kMaxHttpBodyBytes = 64u << 10;
 // it drops them.
 inline constexpr std::chrono::milliseconds kShutdownTimeout = std::chrono::seconds(5);
 
+// Who may read GET /metrics (docs/operations.md). The metrics say nothing of customers, but
+// who connects and how much is the operator's business.
+struct MetricsAccess {
+  bool enabled = true;
+  // Peer addresses or networks ("10.0.0.0/8", "::1"); empty: any address.
+  std::vector<std::string> allow = {"127.0.0.0/8", "::1"};
+  // Lowercase hex SHA-256 of a bearer token the scraper sends ("Authorization: Bearer T");
+  // empty: none needed.
+  std::string token_sha256;
+};
+
+// Why a list of addresses and networks (MetricsAccess::allow) does not parse, if it does not.
+std::optional<std::string> check_address_list(const std::vector<std::string>& entries);
+
 struct ServerOptions {
   std::string address = "127.0.0.1";
   std::uint16_t port = 0;  // 0: an ephemeral port, see Server::port()
@@ -73,8 +92,11 @@ struct ServerOptions {
   // this is set.
   bool allow_plain = false;
 
-  // Log one key=value line per notable event (a limit hit, a handler failure) on stderr.
-  bool log = true;
+  MetricsAccess metrics;
+
+  // The operator's log: a line per connection closed, limit hit, TLS handshake failed,
+  // handler failure. Null: no log.
+  std::shared_ptr<Log> log;
 };
 
 }  // namespace libreta::server

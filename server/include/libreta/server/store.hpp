@@ -75,6 +75,8 @@ struct TokenRecord {
   Role role = Role::seller;
   std::uint64_t created_ms = 0;
   std::optional<std::uint64_t> revoked_ms;
+  std::optional<std::uint64_t> expires_ms;    // refused from then on; none: never expires
+  std::optional<std::uint64_t> last_used_ms;  // its last accepted hello (written each second)
 };
 
 // Two concurrent edits of one field: the value that was kept and the one that lost, with
@@ -155,15 +157,20 @@ class Store {
   virtual std::vector<TokenRecord> tokens() = 0;
   // Marks the token revoked; false if there is no such live token.
   virtual bool revoke_token(std::string_view id, std::uint64_t now_ms) = 0;
-  // Ids of the revoked tokens (revocations may come from another process: the server
-  // looks here to close their sessions).
-  virtual std::vector<std::string> revoked_token_ids() = 0;
+  // Ids of the tokens revoked, or expired at `now_ms` (revocations may come from another
+  // process: the server looks here to close their sessions).
+  virtual std::vector<std::string> revoked_token_ids(std::uint64_t now_ms) = 0;
+  // Records when tokens were last used (token id → unix ms); never moves a time back.
+  virtual void record_token_uses(const std::map<std::string, std::uint64_t>& last_used_ms) = 0;
 
   virtual std::vector<ConflictRecord> conflicts(std::size_t limit = 1000) = 0;
   // The conflicts in which a value of `replica` lost, with an id above `after`, in id order.
   virtual std::vector<ConflictRecord> conflicts_lost_by(std::string_view replica,
                                                         std::uint64_t after, std::size_t limit) = 0;
   virtual std::optional<ReplicaRecord> replica(std::string_view replica) = 0;
+
+  // What the store takes on disk, in bytes (for the operator's metrics).
+  virtual std::uint64_t size_bytes() = 0;
 
   // Every row with its fields and versions in a deterministic text form, comparable with
   // Replica::canonical_dump() of a client holding the same rows.

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "libreta/protocol/error.hpp"
 #include "libreta/protocol/messages.hpp"
@@ -99,6 +100,8 @@ class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
   bool within_message_rate();
   // Whether commits are sent to the connection as they happen (counted in the stats).
   void set_live(bool live);
+  // {role, protocol}: the labels this connection is counted under while authenticated.
+  std::vector<std::string> authenticated_labels() const;
 
   std::unique_ptr<State> state_;
 };

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "libreta/protocol/hlc.hpp"
+#include "libreta/server/log.hpp"
 #include "libreta/server/store.hpp"
 #include "libreta/server/sync_connection.hpp"
 
@@ -81,9 +82,14 @@ struct SyncServiceOptions {
   std::size_t max_unknown_fields_per_row = kMaxUnknownFieldsPerRow;
   std::size_t max_unknown_bytes_per_row = kMaxUnknownBytesPerRow;
   std::size_t max_keys_per_row = kMaxKeysPerRow;
-  // One line per refusal and hostile act (who, which device, why; never a token or a
-  // value), for the operator's log. Called from any of the service's threads; null: none.
-  std::function<void(const std::string&)> log;
+  // The operator's log: a line per connection opened, per refusal and hostile act (who,
+  // which device, why; never a token or a value), per slow commit. Null: no log.
+  std::shared_ptr<Log> log;
+  // A group commit that takes longer is logged (warn): the disk, or a group too large.
+  std::chrono::milliseconds slow_commit = std::chrono::seconds(1);
+  // A writer busy with one group for longer, or jobs waiting that long without a group
+  // being taken, makes the service not ready (readiness()).
+  std::chrono::milliseconds writer_stall = std::chrono::seconds(30);
 };
 
 struct SyncServiceStats {
@@ -98,6 +104,13 @@ struct SyncServiceStats {
   std::uint64_t refusals = 0;      // changes refused and hellos refused, since start
 };
 
+// Whether the service can do its work now (GET /readyz): its store answers, its writer is
+// not stuck, it is not stopping. `problem` says what is wrong, empty when ready.
+struct SyncServiceReadiness {
+  bool ready = false;
+  std::string problem;
+};
+
 class SyncService : public std::enable_shared_from_this<SyncService> {
  public:
   static std::shared_ptr<SyncService> create(Store& store, SyncServiceOptions options = {});
@@ -109,6 +122,12 @@ class SyncService : public std::enable_shared_from_this<SyncService> {
   // writer. Connections are told the server is shutting down.
   void stop();
   SyncServiceStats stats() const;
+  // The service's metrics in Prometheus text format (docs/operations.md): connections,
+  // hellos refused, pushes, changes, conflicts, refusals, commits, pulls, queue, store.
+  std::string metrics_text() const;
+  // Reads the store (one small query) and looks at the writer: call it from a thread that
+  // may block briefly, not from a connection's strand.
+  SyncServiceReadiness readiness() const;
   Store& store();
   // Closes every session authenticated with the token (it was revoked), at once.
   void close_sessions_of_token(const std::string& token_id);
