@@ -1,6 +1,7 @@
 // Replica: merging changes from elsewhere, and the canonical dump used to compare replicas.
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <unordered_map>
 
 #include "libreta/protocol/canonical.hpp"
@@ -194,6 +195,8 @@ void Replica::record_refusals(const std::vector<RefusedChange>& refused, bool un
       "INSERT INTO _refusals(seq, tbl, row_id, field, element, code, message) "
       "VALUES(?, ?, ?, ?, ?, ?, ?)");
   for (const auto& r : refused) {
+    // A resent change refused because the server lost its row is handled below, not shown.
+    if (r.code == ErrorCode::missing_field && impl_->was_resent(r.seq)) continue;
     stmt.bind(1, static_cast<std::int64_t>(r.seq)).bind(2, r.table).bind(3, r.row);
     stmt.bind(4, r.field).bind(5, r.element).bind(6, error_code_name(r.code));
     stmt.bind(7, r.message).run();
@@ -201,9 +204,15 @@ void Replica::record_refusals(const std::vector<RefusedChange>& refused, bool un
   // Undone in the same transaction as the refusal is recorded, and before the change log
   // drops the refused changes: after a crash in between, the push is sent again, the server
   // (which has it) says nothing more, and the device already holds the server's value.
-  if (undo) {
-    for (const auto& r : refused) impl_->undo_refused(r);
+  std::set<std::pair<std::string, std::string>> recreate;
+  for (const auto& r : refused) {
+    if (r.code == ErrorCode::missing_field && impl_->was_resent(r.seq)) {
+      recreate.emplace(r.table, r.row);
+    } else if (undo) {
+      impl_->undo_refused(r);
+    }
   }
+  for (const auto& [table, id] : recreate) impl_->recreate_row(table, id);
   transaction.commit();
 }
 

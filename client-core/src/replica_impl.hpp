@@ -98,6 +98,12 @@ struct Replica::Impl {
 
   // Undoes a refused change, if no later local edit superseded it (Replica::record_refusals).
   void undo_refused(const RefusedChange& refused);
+  // Whether the outbox entry `seq` was put back by the last new server epoch.
+  bool was_resent(std::uint64_t seq);
+  // A row the server lost and refused to create from this replica's resent changes (they
+  // lack its required fields): writes the required fields again as this replica's and puts
+  // the row's keys back into the outbox (replica_resend.cpp).
+  void recreate_row(const std::string& table, const std::string& id);
 
   // Appends a local change to the outbox, coalescing with a pending change of the same
   // field (or tag) that was not sent yet.

@@ -140,6 +140,13 @@ void SyncProtocol::on_welcome(const Welcome& welcome) {
     replica_.acknowledge(welcome.acked);
     pending_ = replica_.pending_count();
   }
+  if (!welcome.epoch.empty()) {
+    // Another epoch: the store went back in time, and the replica starts its download over
+    // and puts its writes back into the outbox.
+    replica_.adopt_server_epoch(welcome.epoch);
+    cursor_ = replica_.sync_cursor();
+    pending_ = replica_.pending_count();
+  }
   refusal_state_ = welcome.protocol >= kRefusalStateProtocol;
   delegate_.welcomed();
   // Push before pulling: edits made offline reach the server before the page that may

@@ -36,8 +36,10 @@ struct Encoder {
             {"token", m.token}};
   }
   json operator()(const Welcome& m) const {
-    return {{"type", "welcome"}, {"protocol", m.protocol}, {"schema", m.schema},
-            {"user", m.user},    {"role", m.role},         {"acked", m.acked}};
+    json j = {{"type", "welcome"}, {"protocol", m.protocol}, {"schema", m.schema},
+              {"user", m.user},    {"role", m.role},         {"acked", m.acked}};
+    if (!m.epoch.empty()) j["epoch"] = m.epoch;
+    return j;
   }
   json operator()(const Push& m) const {
     json changes = json::array();
@@ -340,13 +342,14 @@ Result<Message> decode(const json& j, const std::string& type) {
     return finish(r, std::move(m));
   }
   if (type == "welcome") {
-    Reader r(j, type, {"protocol", "schema", "user", "role", "acked"});
+    Reader r(j, type, {"protocol", "schema", "user", "role", "acked", "epoch"});
     Welcome m;
     m.protocol = r.integer("protocol");
     m.schema = r.integer("schema");
     m.user = r.text("user");
     m.role = r.text("role");
     m.acked = r.sequence("acked");
+    if (j.contains("epoch")) m.epoch = r.text("epoch", 64);
     return finish(r, std::move(m));
   }
   if (type == "push") {

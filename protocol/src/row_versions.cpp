@@ -85,6 +85,38 @@ bool RowVersions::merge(const Change& change) {
   return changed;
 }
 
+std::vector<Change> changes_to_resend(std::string_view table, std::string_view id,
+                                      const Record& fields, const RowVersions& versions,
+                                      std::string_view replica, const Version& fresh) {
+  std::vector<Change> changes;
+  for (const auto& [key, version] : versions.entries()) {
+    const auto sign = key.find_first_of("+-");
+    if (sign == std::string::npos) {
+      if (version.replica != replica) continue;
+      auto value = fields.find(key);
+      changes.push_back(Change{std::string(table),
+                               std::string(id),
+                               key,
+                               {},
+                               value == fields.end() ? Value() : value->second,
+                               version,
+                               Version{}});
+      continue;
+    }
+    const std::string field = key.substr(0, sign);
+    const std::string tag = key.substr(sign + 1);
+    if (key[sign] == '+') {
+      if (version.replica != replica) continue;
+      changes.push_back(Change{std::string(table), std::string(id), field, tag, Value(true),
+                               version, versions.tag_removed(field, tag)});
+    } else if (!versions.tag_present(field, tag)) {
+      changes.push_back(
+          Change{std::string(table), std::string(id), field, tag, Value(false), fresh, version});
+    }
+  }
+  return changes;
+}
+
 TagSet present_tags(const RowVersions& versions, std::string_view field) {
   TagSet tags;
   const std::string prefix = tag_key(field, '+', {});

@@ -32,10 +32,10 @@ int run_backup(const std::string& db, const std::string& out) {
 int run_restore(const std::string& backup, const std::string& db) {
   return guarded([&] {
     // Refused while a server serves the file: it would go on writing the store it has open.
-    std::optional<ServingLock> lock;
-    if (std::filesystem::exists(db)) lock.emplace(db);
-    const std::string replaced = db + ".replaced-" + format_time(now_ms());
     const bool had_store = std::filesystem::exists(db);
+    std::optional<ServingLock> lock;
+    if (had_store) lock.emplace(db);
+    const std::string replaced = db + ".replaced-" + format_time(now_ms());
     const BackupSummary summary = restore_sqlite_store(backup, db, replaced);
     std::cout << db << ": restored from " << backup << " (" << describe(summary) << ")"
               << std::endl;

@@ -15,6 +15,7 @@
 
 #include "commands.hpp"
 #include "libreta/server/server.hpp"
+#include "libreta/server/sqlite_backup.hpp"
 #include "libreta/server/sqlite_store.hpp"
 #include "libreta/server/sync_service.hpp"
 
@@ -196,6 +197,8 @@ int run_serve(const ServeArgs& args) {
   return guarded([&]() -> int {
     SqliteStoreOptions store_options;
     store_options.max_bytes = static_cast<std::uint64_t>(config.max_size_mib) << 20;
+    // Held until the store is closed: a second server, or a restore, on this file is refused.
+    ServingLock serving(config.db);
     std::unique_ptr<Store> store = open_sqlite_store(config.db, store_options);
     SyncServiceOptions service_options = sync_service_options(config);
     service_options.log = log;

@@ -195,9 +195,10 @@ BackupSummary restore_sqlite_store(const fs::path& backup, const fs::path& db,
 }
 
 ServingLock::ServingLock(const fs::path& db) {
-  // A descriptor of the database file itself, never closed while serving: closing any
-  // descriptor of a file drops the process's POSIX locks on it, which SQLite's are.
-  fd_ = ::open(db.c_str(), O_RDONLY | O_CLOEXEC);
+  // A descriptor of the database file itself (created empty when new: SQLite makes a store
+  // of an empty file), closed only once the store is: closing any descriptor of a file drops
+  // the process's POSIX locks on it, which SQLite's are.
+  fd_ = ::open(db.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     throw Error(ErrorCode::storage, "cannot open " + db.string() + ": " + std::strerror(errno));
   }

@@ -147,6 +147,15 @@ class SqliteStore final : public Store {
     transaction.commit();
   }
 
+  std::string epoch() override {
+    auto reader = borrow_reader();
+    auto stmt = reader->prepare("SELECT value FROM meta WHERE key = 'epoch'");
+    std::string epoch = stmt.step() ? stmt.text(0) : std::string();
+    stmt = {};
+    give_back(std::move(reader));
+    return epoch;
+  }
+
   std::uint64_t size_bytes() override {
     std::uint64_t total = 0;
     for (const char* suffix : {"", "-wal", "-shm"}) {

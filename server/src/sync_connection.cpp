@@ -379,6 +379,7 @@ void SyncConnection::handle(Hello hello) {
   welcome.user = token->user;
   welcome.role = role_name(token->role);
   welcome.acked = record ? record->acked : 0;
+  if (state_->protocol >= kStoreEpochProtocol) welcome.epoch = context.epoch;
   // The id is new: bound to this user by the writer, ahead of any push of this session.
   if (!record) context.writes.push(bookkeeping_job(true));
   // Always text: the device takes compressed frames only once it has read the welcome.

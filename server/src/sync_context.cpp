@@ -11,6 +11,7 @@ SyncContext::SyncContext(Store& s, SyncServiceOptions o)
       clock(options.clock ? options.clock : std::make_shared<SystemClock>()),
       schema(customer_book_schema()),
       store(s),
+      epoch(s.epoch()),
       refusals(options.log, counters),
       admission(options),
       sessions(options.max_connections_per_token),

@@ -35,6 +35,8 @@ struct SyncContext {
   // Tokens, replicas, conflicts and pages are read here, on the connections' executors,
   // through the store's pool of read connections; the writer thread alone writes.
   Store& store;
+  // The store's epoch, read once: a restore happens with the server stopped.
+  const std::string epoch;
   SyncCounters counters;
   RefusalLog refusals;
   TokenAdmission admission;

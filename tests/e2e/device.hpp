@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "libreta/client/replica.hpp"
@@ -133,6 +134,16 @@ class Device {
     const std::string id = app_->create(c);
     sync_->nudge();
     return id;
+  }
+  // Waits until the server acknowledged every local change, as the replica file says (the
+  // session's status may not have seen the latest write yet); false at the deadline.
+  bool wait_pushed(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (app_->pending_count() > 0) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a file
+    }
+    return sync_->wait_until_synced(timeout);
   }
   void set(const std::string& id, const std::string& field, Value value) {
     app_->update(tables::customers, id, Record{{field, std::move(value)}});

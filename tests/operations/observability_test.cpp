@@ -193,8 +193,9 @@ TEST_CASE("metrics: every family is served and moves under a small load", "[oper
   CHECK(sample(after, "libreta_live_updates_total") >= 1);  // ana's customer reached ben live
   CHECK(sample(after, "libreta_frames_received_total") > 0);
   CHECK(sample(after, "libreta_frames_sent_bytes_total") > 0);
-  CHECK(sample(after, "libreta_connections{role=\"seller\",protocol=\"3\"}") == 1);
-  CHECK(sample(after, "libreta_connections{role=\"manager\",protocol=\"3\"}") == 1);
+  const std::string protocol = "protocol=\"" + std::to_string(kProtocolVersion) + "\"";
+  CHECK(sample(after, "libreta_connections{role=\"seller\"," + protocol + "}") == 1);
+  CHECK(sample(after, "libreta_connections{role=\"manager\"," + protocol + "}") == 1);
   CHECK(sample(after, "libreta_hellos_refused_total{reason=\"bad_token\"}") == 1);
   CHECK(sample(after, "libreta_process_resident_memory_bytes") > 1e6);
   CHECK(sample(after, "libreta_http_requests_total{path=\"/metrics\",status=\"200\"}") >= 1);
@@ -203,7 +204,7 @@ TEST_CASE("metrics: every family is served and moves under a small load", "[oper
   ana.sync().stop();
   REQUIRE(lines.wait_for({"event=connection_closed", "user=ana"}));
   const auto closed = scrape(server);
-  CHECK(sample(closed, "libreta_connections{role=\"seller\",protocol=\"3\"}") == 0);
+  CHECK(sample(closed, "libreta_connections{role=\"seller\"," + protocol + "}") == 0);
   // The session stops without a close handshake, as an app that quits.
   CHECK(sample(closed, "libreta_connections_closed_total{reason=\"client_disconnected\"}") >= 1);
 }

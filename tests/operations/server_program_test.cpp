@@ -321,7 +321,11 @@ TEST_CASE(
   second.status = "prospect";
   replica->create(second);
   session.nudge();
-  REQUIRE(session.wait_until_synced(kDeadline));
+  const auto pushed_by = Clock::now() + kDeadline;
+  while (replica->pending_count() > 0 && Clock::now() < pushed_by) {
+    std::this_thread::sleep_for(10ms);  // polling the replica file, with a deadline
+  }
+  CHECK(replica->pending_count() == 0);
   CHECK(session.status().reconnects == reconnects);
   CHECK(session.status().connected);
 
@@ -334,4 +338,37 @@ TEST_CASE(
   session.stop();
   CHECK(server.stop() == 0);
   CHECK(server.log().find("event=stopped") != std::string::npos);
+}
+
+TEST_CASE("backup and restore: the commands while serving, and a restore refused until it stops",
+          "[operations][backup]") {
+  TempDir dir;
+  const std::string db = dir.file("server.db").string();
+  const std::string backup = dir.file("backup.db").string();
+  REQUIRE(run_program(dir, {"token", "create", "--db", db, "--user", "ana", "--role", "seller"})
+              .exit_code == 0);
+  RunningServer server(dir, {"serve", "--listen", "127.0.0.1:0", "--db", db});
+
+  const ProgramRun taken = run_program(dir, {"backup", "--db", db, "--out", backup});
+  INFO(taken.err);
+  REQUIRE(taken.exit_code == 0);
+  CHECK(taken.out.find("1 tokens") != std::string::npos);
+  CHECK(run_program(dir, {"backup", "--db", db, "--out", backup}).exit_code == 4);  // exists
+
+  // A second server on the same file, and a restore under the running one, are refused.
+  const ProgramRun second = run_program(dir, {"serve", "--listen", "127.0.0.1:0", "--db", db});
+  CHECK(second.exit_code == 4);
+  CHECK(second.err.find("served by another libreta-server") != std::string::npos);
+  const ProgramRun refused = run_program(dir, {"restore", "--from", backup, "--db", db});
+  CHECK(refused.exit_code == 4);
+  CHECK(refused.err.find("stop it first") != std::string::npos);
+
+  CHECK(server.stop() == 0);
+  const ProgramRun restored = run_program(dir, {"restore", "--from", backup, "--db", db});
+  INFO(restored.err);
+  CHECK(restored.exit_code == 0);
+  CHECK(restored.err.find("send their changes again") != std::string::npos);
+  CHECK(restored.err.find(".replaced-") != std::string::npos);
+  const ProgramRun listed = run_program(dir, {"token", "list", "--db", db});
+  CHECK(listed.out.find("ana") != std::string::npos);
 }

@@ -5,6 +5,7 @@
 // Not thread-safe: used on the thread that drives its protocol.
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -52,6 +53,29 @@ class MemoryReplica final : public client::SyncReplica {
   std::uint64_t conflicts_cursor() const override { return conflicts_cursor_; }
   std::optional<std::uint64_t> last_sync_ms() const override { return last_sync_ms_; }
   void set_last_sync_ms(std::uint64_t at_ms) override { last_sync_ms_ = at_ms; }
+
+  std::string server_epoch() const override { return server_epoch_; }
+  std::size_t adopt_server_epoch(const std::string& epoch) override {
+    const std::string known = std::exchange(server_epoch_, epoch);
+    if (known.empty() || known == epoch) return 0;
+    cursor_ = {};
+    conflicts_cursor_ = 0;
+    const Version fresh{clock_.now(), replica_id_};
+    std::size_t resent = 0;
+    for (const auto& [key, row] : rows_) {
+      for (Change& change :
+           changes_to_resend(key.first, key.second, row.fields, row.versions, replica_id_, fresh)) {
+        const bool pending = std::any_of(outbox_.begin(), outbox_.end(), [&](const auto& entry) {
+          return entry.change.table == change.table && entry.change.row == change.row &&
+                 entry.change.field == change.field && entry.change.element == change.element;
+        });
+        if (pending) continue;
+        outbox_.push_back(client::OutboxEntry{next_seq_++, std::move(change)});
+        ++resent;
+      }
+    }
+    return resent;
+  }
 
   std::size_t pending_count() const override { return outbox_.size(); }
   // The oldest `limit` changes (a row's changes may be split between two pushes when they
@@ -133,6 +157,7 @@ class MemoryReplica final : public client::SyncReplica {
   std::uint64_t next_seq_ = 1;
   client::SyncCursor cursor_;
   std::uint64_t conflicts_cursor_ = 0;
+  std::string server_epoch_;
   std::optional<std::uint64_t> last_sync_ms_;
   std::vector<ConflictNotice> conflicts_;
   std::vector<RefusedChange> refusals_;

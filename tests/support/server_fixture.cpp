@@ -99,9 +99,10 @@ void ServerFixture::stop() {
   }
 }
 
-void ServerFixture::restart() {
+void ServerFixture::restart(const std::function<void(const std::filesystem::path&)>& while_down) {
   stop();
   store_.reset();
+  if (while_down) while_down(db_path_);
   store_ = server::open_sqlite_store(db_path_);
   start();
 }

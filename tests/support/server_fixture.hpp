@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -37,9 +38,10 @@ class ServerFixture {
   // Stops the server gracefully (Server::stop) and the service; the store stays open.
   void stop();
   bool running() const { return server_ != nullptr; }
-  // Stops if running, reopens the same database file and starts again on the same port,
-  // waiting (with a deadline) for the port to be free.
-  void restart();
+  // Stops if running, closes the store, runs `while_down` on the database file (a restore,
+  // say), reopens it and starts again on the same port, waiting (with a deadline) for the
+  // port to be free.
+  void restart(const std::function<void(const std::filesystem::path&)>& while_down = {});
   void close_all_connections();
 
   server::Store& store() { return *store_; }

@@ -176,6 +176,17 @@ class Replica {
   std::vector<ConflictNotice> record_conflicts(const std::vector<ConflictNotice>& conflicts,
                                                std::uint64_t cursor);
   std::uint64_t conflicts_cursor() const;
+
+  // The epoch of the server store this replica last synced with (empty: none yet).
+  std::string server_epoch() const;
+  // The server's store is `epoch` now. When this replica knew another one, the store went
+  // back in time (restored from a backup): in one transaction the replica forgets where it
+  // stood in the server's change stream and in its list of lost conflicts (everything is
+  // pulled again), and puts back into its outbox what it wrote last of every row
+  // (changes_to_resend) unless a pending change of that key is there already. Returns the
+  // changes put back (0 when the epoch is the one it knew, or the first it hears of).
+  std::size_t adopt_server_epoch(const std::string& epoch);
+
   // Conflicts the server reported, oldest first: all of them, those in which a value of this
   // replica lost (its lost version is this replica's), or those it won. A conflict told
   // without a kind (before protocol 3) is "edit_of_deleted" when its kept value is a delete
@@ -187,7 +198,10 @@ class Replica {
   // change that no later local edit superseded is undone in the same transaction: its
   // version keys and value go back to the server's state, and a row left with no versions
   // (created here, refused whole) is removed with its children. Call it before
-  // acknowledge(): the refused change is read from the change log.
+  // acknowledge(): the refused change is read from the change log. A change put back by
+  // adopt_server_epoch that is refused with missing_field (the server lost the row, and this
+  // replica did not create it) is not undone: the replica writes the row's required fields
+  // again under its own new version and puts its changes back, so that the row is created.
   void record_refusals(const std::vector<RefusedChange>& refused, bool undo = false);
   std::vector<RefusedChange> reported_refusals() const;
 

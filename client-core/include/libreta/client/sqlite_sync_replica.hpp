@@ -18,6 +18,11 @@ class SqliteSyncReplica final : public SyncReplica {
   std::optional<std::uint64_t> last_sync_ms() const override;
   void set_last_sync_ms(std::uint64_t at_ms) override;
 
+  std::string server_epoch() const override { return replica_.server_epoch(); }
+  std::size_t adopt_server_epoch(const std::string& epoch) override {
+    return replica_.adopt_server_epoch(epoch);
+  }
+
   std::size_t pending_count() const override { return replica_.pending_count(); }
   std::vector<OutboxEntry> pending_changes(std::size_t limit) const override {
     return replica_.pending_changes(limit);

@@ -55,6 +55,14 @@ class SyncReplica {
   virtual std::optional<std::uint64_t> last_sync_ms() const = 0;
   virtual void set_last_sync_ms(std::uint64_t at_ms) = 0;
 
+  // The epoch of the server store this replica last synced with (empty: none yet).
+  virtual std::string server_epoch() const = 0;
+  // Called with each welcome's epoch (protocol 4). Another epoch than the one known means
+  // the store went back in time: the replica starts its download and its list of lost
+  // conflicts over, and puts what it wrote last of every row back into the outbox (see
+  // Replica::adopt_server_epoch). Returns the changes put back.
+  virtual std::size_t adopt_server_epoch(const std::string& epoch) = 0;
+
   // ---- The outbox --------------------------------------------------------------------------
   virtual std::size_t pending_count() const = 0;
   // The next push: the oldest pending changes, at most about `limit` of them, a prefix of

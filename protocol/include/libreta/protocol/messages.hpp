@@ -23,12 +23,15 @@ namespace libreta {
 // The wire protocol's version. A server speaks every version from kMinProtocolVersion; the
 // session uses the lower of the two sides' versions. Version 2 adds compressed binary
 // frames (compression.hpp); version 3 the server's state in refusals, the conflicts a
-// replica lost (conflicts_pull, conflicts) and who wrote each side of a conflict.
-inline constexpr int kProtocolVersion = 3;
+// replica lost (conflicts_pull, conflicts) and who wrote each side of a conflict; version 4
+// the store's epoch in the welcome.
+inline constexpr int kProtocolVersion = 4;
 inline constexpr int kMinProtocolVersion = 1;
 // The first version whose refusals carry `current` and whose devices learn the conflicts
 // they lost.
 inline constexpr int kRefusalStateProtocol = 3;
+// The first version whose welcome carries the store's epoch.
+inline constexpr int kStoreEpochProtocol = 4;
 
 // Largest sequence number on the wire: sequences travel as JSON numbers, exact up to 2^53.
 inline constexpr std::uint64_t kMaxWireSequence = (1ULL << 53) - 1;
@@ -63,6 +66,10 @@ struct Welcome {
   std::string user;
   std::string role;
   std::uint64_t acked = 0;  // highest local sequence of this replica the server holds
+  // The store's identity (protocol 4): another one than the device last saw means the store
+  // went back in time (a restored backup): the device sends its writes again and pulls
+  // everything again. Empty before protocol 4.
+  std::string epoch;
 };
 
 // A local change with the sequence number it has in the sending replica's change log.

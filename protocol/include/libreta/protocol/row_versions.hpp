@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "libreta/protocol/change.hpp"
 #include "libreta/protocol/version.hpp"
@@ -49,6 +50,14 @@ class RowVersions {
  private:
   std::map<std::string, Version, std::less<>> versions_;
 };
+
+// The changes that give a store that lost them the keys of a row `replica` wrote last, as
+// they are: each field it wrote (its value and version), each tag it added; and the removal
+// of each absent tag, under `fresh` (a new version of `replica`, later than every key: a
+// removal keeps only the add it removed). Used after the server's store went back in time.
+std::vector<Change> changes_to_resend(std::string_view table, std::string_view id,
+                                      const Record& fields, const RowVersions& versions,
+                                      std::string_view replica, const Version& fresh);
 
 // The tags of a tag-set field that are present by `versions`, in tag order.
 TagSet present_tags(const RowVersions& versions, std::string_view field);

@@ -39,7 +39,8 @@ BackupSummary restore_sqlite_store(const std::filesystem::path& backup,
                                    const std::filesystem::path& db,
                                    const std::filesystem::path& replaced_as);
 
-// An advisory lock on a store file, held by the server that serves it for its whole life:
+// An advisory lock on a store file (created empty if absent), taken before the store is
+// opened and released after it is closed, by the server that serves it:
 // a second server, or a restore, on the same file is refused while it is held. Not a lock
 // SQLite knows of: administration commands (tokens, conflicts, backup) work beside it.
 class ServingLock {

@@ -171,6 +171,9 @@ class Store {
 
   // What the store takes on disk, in bytes (for the operator's metrics).
   virtual std::uint64_t size_bytes() = 0;
+  // The store's identity, told to devices in the welcome: a new one when the store is made,
+  // and each time it is restored from a backup (sqlite_backup.hpp).
+  virtual std::string epoch() = 0;
 
   // Every row with its fields and versions in a deterministic text form, comparable with
   // Replica::canonical_dump() of a client holding the same rows.
