@@ -108,6 +108,14 @@ const std::vector<Setting>& settings() {
        100'000},
       {"sync", "writer_stall_seconds", &ServerConfig::writer_stall_seconds,
        "GET /readyz says not ready when one commit has taken longer.", false, 1, 86'400},
+      {"sync", "max_clock_skew_seconds", &ServerConfig::max_clock_skew_seconds,
+       "How far ahead of the server's clock a device's version may be; a change beyond it is "
+       "refused with clock_skew.",
+       false, 1, 86'400},
+      {"sync", "token_check_ms", &ServerConfig::token_check_ms,
+       "How often the server looks for tokens revoked (by `token revoke`) or expired, to close "
+       "their connections, and records tokens' last use.",
+       false, 100, 3'600'000},
 
       {"limits", "max_connections_per_token", &ServerConfig::max_connections_per_token,
        "Connections one token may hold open at once.", false, 1, 100'000},
@@ -128,6 +136,14 @@ const std::vector<Setting>& settings() {
        "KiB one token's connections may send a second, sustained.", false, 1, kMaxCount},
       {"limits", "kib_burst_per_token", &ServerConfig::kib_burst_per_token,
        "KiB one token may send at once above that rate.", false, 1, kMaxCount},
+      {"limits", "max_unknown_fields_per_row", &ServerConfig::max_unknown_fields_per_row,
+       "Fields of one stored row the server's schema does not know (kept for newer devices).",
+       false, 0, 100'000},
+      {"limits", "max_unknown_kib_per_row", &ServerConfig::max_unknown_kib_per_row,
+       "KiB of such fields in one row.", false, 0, 1024 * 1024},
+      {"limits", "max_keys_per_row", &ServerConfig::max_keys_per_row,
+       "Version keys of one row (fields and tags, removed ones included).", false, 16,
+       1'000'000},
       {"limits", "max_message_kib", &ServerConfig::max_message_kib,
        "Largest WebSocket message a device may send, in KiB (decompressed too).", false, 64,
        1024 * 1024},
@@ -421,6 +437,11 @@ SyncServiceOptions sync_service_options(const ServerConfig& config) {
   options.page_rows = count(config.page_rows);
   options.writer_stall = std::chrono::seconds(config.writer_stall_seconds);
   options.slow_commit = std::chrono::milliseconds(config.slow_commit_ms);
+  options.max_clock_skew = std::chrono::seconds(config.max_clock_skew_seconds);
+  options.revocation_check = std::chrono::milliseconds(config.token_check_ms);
+  options.max_unknown_fields_per_row = count(config.max_unknown_fields_per_row);
+  options.max_unknown_bytes_per_row = count(config.max_unknown_kib_per_row) * 1024;
+  options.max_keys_per_row = count(config.max_keys_per_row);
   options.max_message_bytes = count(config.max_message_kib) * 1024;
   options.max_connections_per_token = count(config.max_connections_per_token);
   options.max_messages_per_second = count(config.max_messages_per_second);

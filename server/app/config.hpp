@@ -37,6 +37,8 @@ struct ServerConfig {
   std::int64_t max_group_changes = 10'000;
   std::int64_t page_rows = 1000;
   std::int64_t writer_stall_seconds = 30;
+  std::int64_t max_clock_skew_seconds = 600;
+  std::int64_t token_check_ms = 1000;
   // [limits]: per token
   std::int64_t max_connections_per_token = 8;
   std::int64_t max_messages_per_second = 100;
@@ -47,6 +49,10 @@ struct ServerConfig {
   std::int64_t change_burst_per_token = 50'000;
   std::int64_t max_kib_per_second_per_token = 4096;
   std::int64_t kib_burst_per_token = 32 * 1024;
+  // [limits]: per stored row
+  std::int64_t max_unknown_fields_per_row = 32;
+  std::int64_t max_unknown_kib_per_row = 64;
+  std::int64_t max_keys_per_row = 1024;
   // [limits]: per connection and server-wide
   std::int64_t max_message_kib = 8 * 1024;
   std::int64_t max_hello_kib = 16;

@@ -66,7 +66,8 @@ struct SyncServiceOptions {
   std::size_t max_messages_per_second = kMaxMessagesPerSecond;
   std::size_t message_burst = kMessageBurst;
   // How often the service looks for tokens revoked from another process (the
-  // `libreta-server token revoke` command) to close their sessions.
+  // `libreta-server token revoke` command) or expired, to close their sessions, and records
+  // the tokens' last uses.
   std::chrono::milliseconds revocation_check = kRevocationCheck;
   // Fair share between tokens: changes in one push (more: too_large, nothing applied);
   // changes of one token waiting for the writer; changes and bytes one token's connections
