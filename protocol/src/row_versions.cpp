@@ -94,13 +94,15 @@ std::vector<Change> changes_to_resend(std::string_view table, std::string_view i
     if (sign == std::string::npos) {
       if (version.replica != replica) continue;
       auto value = fields.find(key);
+      // Its base is lost: the version itself as base marks the change as resent, which the
+      // server merges without reporting a conflict.
       changes.push_back(Change{std::string(table),
                                std::string(id),
                                key,
                                {},
                                value == fields.end() ? Value() : value->second,
                                version,
-                               Version{}});
+                               version});
       continue;
     }
     const std::string field = key.substr(0, sign);

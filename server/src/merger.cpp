@@ -364,9 +364,12 @@ void Merger::apply_change(const WriteJob& job, const Change& change, Ack& ack) {
   auto old = row.fields.find(change.field);
   const Value old_value = old == row.fields.end() ? Value() : old->second;
   // Concurrent: the writer did not see the version it is replacing, and that version came
-  // from another device (a device's own later edit supersedes its earlier one).
-  const bool concurrent =
-      !current.is_none() && change.base != current && current.replica != change.version.replica;
+  // from another device (a device's own later edit supersedes its earlier one). A change
+  // whose base is its own version is resent after the store went back in time (its base is
+  // lost with it): merged, never reported.
+  const bool resent = change.base == change.version;
+  const bool concurrent = !resent && !current.is_none() && change.base != current &&
+                          current.replica != change.version.replica;
   const bool won = row.versions.merge(change);
   if (won) {
     write_merged_value(row.fields, row.versions, change, change.value);

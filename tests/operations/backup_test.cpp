@@ -92,6 +92,8 @@ TEST_CASE("restore: devices ahead of an older backup send their changes again an
   ana.sync().start();
   ben.sync().start();
   require_converged(server, {{&ana, "ana"}, {&ben, ""}});
+  ben.set(before_backup, "notes", Value("llamar antes de ir"));
+  require_converged(server, {{&ana, "ana"}, {&ben, ""}});
 
   const auto file = dir.file("monday.db");
   server::backup_sqlite_store(server.db_path(), file);
@@ -101,6 +103,7 @@ TEST_CASE("restore: devices ahead of an older backup send their changes again an
   // and adds one of his own. All of it reaches the server, which the restore will forget.
   const std::string after_backup = ana.add_customer("Talleres Ruiz");
   ana.set(before_backup, "phone", Value("+34 954 000 111"));
+  ana.set(before_backup, "notes", Value("abre a las 9"));  // she saw Ben's note
   require_converged(server, {{&ana, "ana"}, {&ben, ""}});
   ben.set(before_backup, "email", Value("compras@pena.es"));
   ben.set(after_backup, "notes", Value("visitar en enero"));
@@ -135,6 +138,9 @@ TEST_CASE("restore: devices ahead of an older backup send their changes again an
   for (const auto& id : {before_backup, after_backup, bens}) {
     CHECK(restored.find(id) != std::string::npos);
   }
+  // Ana's note replaced Ben's, which she had seen: resent, it is no conflict either.
+  CHECK(ben.field(before_backup, "notes") == Value("abre a las 9"));
+  CHECK(server.store().conflicts().empty());
   // Nobody was told of a refusal: the lost row was made again, not refused.
   CHECK(ana.app().reported_refusals().empty());
   CHECK(ben.app().reported_refusals().empty());
