@@ -142,8 +142,7 @@ const std::vector<Setting>& settings() {
       {"limits", "max_unknown_kib_per_row", &ServerConfig::max_unknown_kib_per_row,
        "KiB of such fields in one row.", false, 0, 1024 * 1024},
       {"limits", "max_keys_per_row", &ServerConfig::max_keys_per_row,
-       "Version keys of one row (fields and tags, removed ones included).", false, 16,
-       1'000'000},
+       "Version keys of one row (fields and tags, removed ones included).", false, 16, 1'000'000},
       {"limits", "max_message_kib", &ServerConfig::max_message_kib,
        "Largest WebSocket message a device may send, in KiB (decompressed too).", false, 64,
        1024 * 1024},
@@ -303,6 +302,25 @@ void write_comment(std::string& out, std::string_view text) {
 
 }  // namespace
 
+std::optional<ListenAddress> parse_listen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return std::nullopt;
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  const std::string port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return std::nullopt;
+  }
+  return ListenAddress{host, static_cast<std::uint16_t>(port)};
+}
+
 ConfigLoad load_config(const std::string& file, const ServerConfig& base) {
   ConfigLoad load{base, {}};
   toml::table root;
@@ -349,6 +367,11 @@ ConfigLoad load_config(const std::string& file, const ServerConfig& base) {
 
 std::vector<ConfigProblem> check_values(const ServerConfig& config) {
   std::vector<ConfigProblem> problems;
+  if (!parse_listen(config.listen)) {
+    problems.push_back(
+        {0, 0,
+         "server.listen must be HOST:PORT (e.g. 127.0.0.1:8080), not \"" + config.listen + "\""});
+  }
   if (config.tls_cert.empty() != config.tls_key.empty())
     problems.push_back({0, 0, "tls.cert and tls.key (--tls-cert and --tls-key) go together"});
   if (!parse_log_format(config.log_format))

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,14 @@ struct ConfigLoad {
 // Reads `file` over `base` (the defaults): every key must be known and of its type and range,
 // every problem is reported (and the settings it concerns keep their base value).
 ConfigLoad load_config(const std::string& file, const ServerConfig& base = {});
+// A listen address: "HOST:PORT" or "[IPv6]:PORT", HOST numeric or "localhost" (given back
+// as 127.0.0.1); nullopt when it is not of that form.
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+std::optional<ListenAddress> parse_listen(const std::string& text);
+
 // The checks on values a flag may set too (listen's form, TLS files given together, log
 // names): problems without a line.
 std::vector<ConfigProblem> check_values(const ServerConfig& config);

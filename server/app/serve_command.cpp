@@ -23,31 +23,6 @@ namespace libreta::server::app {
 
 namespace {
 
-struct ListenAddress {
-  std::string host;
-  std::uint16_t port = 0;
-};
-
-// "HOST:PORT" or "[IPv6]:PORT"; HOST is a numeric address, or "localhost".
-std::optional<ListenAddress> parse_listen(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
-  std::string host = text.substr(0, colon);
-  if (host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']') return std::nullopt;
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host == "localhost") host = "127.0.0.1";
-  const std::string port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  const auto [end, ec] =
-      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    return std::nullopt;
-  }
-  return ListenAddress{host, static_cast<std::uint16_t>(port)};
-}
-
 std::string host_port(const std::string& host, std::uint16_t port) {
   const bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);

@@ -165,6 +165,7 @@ TEST_CASE("config: a bad file is refused with its line and a clear message, exit
       {"[server]\nthreads = \"four\"\n", ":2:11: server.threads must be a whole number"},
       {"[server]\nthreads = 9999\n", "server.threads must be between 0 and 256, not 9999"},
       {"[sever]\nthreads = 2\n", "unknown section [sever]"},
+      {"[server]\nlisten = \"127.0.0.1:99999\"\n", "server.listen must be HOST:PORT"},
       {"[log]\nlevel = \"verbose\"\n", "log.level must be debug, info, warn or error"},
       {"[metrics]\nallow = [\"10.0.0.0/33\"]\n", "metrics.allow: \"10.0.0.0/33\" is not an IP"},
       {"[tls]\ncert = \"/etc/ssl/a.crt\"\n",
