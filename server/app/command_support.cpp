@@ -9,10 +9,6 @@
 
 namespace libreta::server::app {
 
-void log_line(const std::string& line) {
-  std::cerr << "libreta-server: " << line << std::endl;
-}
-
 int fail(int exit_code, const std::string& message) {
   std::cerr << "libreta-server: error: " << message << std::endl;
   return exit_code;
@@ -51,17 +47,6 @@ std::string format_time(std::uint64_t unix_ms) {
   char text[32];
   const std::size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return std::string(text, length);
-}
-
-std::string quote(const std::string& text) {
-  if (!text.empty() && text.find_first_of(" \"=\t\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') quoted.push_back('\\');
-    quoted.push_back(c == '\n' ? ' ' : c);
-  }
-  quoted.push_back('"');
-  return quoted;
 }
 
 }  // namespace libreta::server::app

@@ -44,8 +44,6 @@ int run_conflicts(const std::string& db, bool json, std::size_t limit);
 
 // --- shared by the commands ---
 
-// One "libreta-server: key=value..." line on stderr.
-void log_line(const std::string& line);
 // Reports a failure on stderr ("libreta-server: error: ...") and returns `exit_code`.
 int fail(int exit_code, const std::string& message);
 // Runs a command, turning what it throws into a message and an exit code: libreta::Error by
@@ -57,7 +55,5 @@ std::unique_ptr<Store> open_store(const std::string& db, bool create);
 // Unix milliseconds now, and as "2024-05-01T09:30:00Z".
 std::uint64_t now_ms();
 std::string format_time(std::uint64_t unix_ms);
-// Quotes a value for a key=value log line when it needs it.
-std::string quote(const std::string& text);
 
 }  // namespace libreta::server::app

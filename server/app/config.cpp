@@ -413,12 +413,13 @@ std::string config_to_toml(const ServerConfig& config, bool documented) {
   return out;
 }
 
-std::vector<std::string> changed_keys(const ServerConfig& a, const ServerConfig& b) {
-  std::vector<std::string> keys;
+ServerConfig with_reloadable(const ServerConfig& current, const ServerConfig& next) {
+  ServerConfig applied = current;
   for (const Setting& setting : settings()) {
-    if (value_text(setting, a) != value_text(setting, b)) keys.push_back(name_of(setting));
+    if (!setting.reloadable) continue;
+    std::visit([&](auto member) { applied.*member = next.*member; }, setting.member);
   }
-  return keys;
+  return applied;
 }
 
 std::vector<std::string> changed_restart_keys(const ServerConfig& a, const ServerConfig& b) {

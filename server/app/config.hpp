@@ -97,9 +97,10 @@ std::vector<ConfigProblem> check_values(const ServerConfig& config);
 // default.
 std::string config_to_toml(const ServerConfig& config, bool documented);
 
-// The keys ("section.key") whose values differ between `a` and `b`, and those of them that
-// only a restart applies.
-std::vector<std::string> changed_keys(const ServerConfig& a, const ServerConfig& b);
+// `current` with the settings SIGHUP reloads taken from `next`: what a reload applies.
+ServerConfig with_reloadable(const ServerConfig& current, const ServerConfig& next);
+// The keys ("section.key") whose values differ between `a` and `b` and that only a restart
+// applies.
 std::vector<std::string> changed_restart_keys(const ServerConfig& a, const ServerConfig& b);
 
 // What the server's parts take of it (threads resolved: 0 is one per core).

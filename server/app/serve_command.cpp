@@ -88,8 +88,10 @@ void reload(const ServeArgs& args, ServerConfig& current, Log& log, Server& serv
   const ServerConfig& next = load.config;
   log.set_format(*parse_log_format(next.log_format));
   log.set_level(*parse_log_level(next.log_level));
+  bool metrics_reloaded = false;
   try {
     server.set_metrics_access(metrics_access(next));
+    metrics_reloaded = true;
   } catch (const std::exception& e) {
     log.error("config_reload_failed", {{"problem", e.what()}});
   }
@@ -112,16 +114,16 @@ void reload(const ServeArgs& args, ServerConfig& current, Log& log, Server& serv
     log.warn("config_needs_restart",
              {{"keys", pending}, {"msg", "these settings change only with a restart"}});
   }
-  // What is kept from the old configuration: the settings a restart applies.
-  ServerConfig applied = current;
-  applied.log_format = next.log_format;
-  applied.log_level = next.log_level;
-  applied.metrics_enabled = next.metrics_enabled;
-  applied.metrics_allow = next.metrics_allow;
-  applied.metrics_token_sha256 = next.metrics_token_sha256;
-  if (tls_reloaded) {
-    applied.tls_cert = next.tls_cert;
-    applied.tls_key = next.tls_key;
+  // What now applies: the reloadable settings, but those whose reload failed as they were.
+  ServerConfig applied = with_reloadable(current, next);
+  if (!metrics_reloaded) {
+    applied.metrics_enabled = current.metrics_enabled;
+    applied.metrics_allow = current.metrics_allow;
+    applied.metrics_token_sha256 = current.metrics_token_sha256;
+  }
+  if (!tls_reloaded) {
+    applied.tls_cert = current.tls_cert;
+    applied.tls_key = current.tls_key;
   }
   current = applied;
   log.info("config_reloaded", {{"tls", tls_reloaded}, {"restart_needed", !pending.empty()}});

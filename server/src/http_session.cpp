@@ -225,7 +225,8 @@ void HttpSession::handle(Request request) {
 }
 
 HttpSession::Response HttpSession::readyz(const Request& request) const {
-  // Not a connection's work: one small read of the store, on this HTTP connection's strand.
+  // One small read of the store, on this HTTP connection's strand (WAL readers never wait
+  // for the writer).
   const SyncServiceReadiness readiness = state_->stopping()
                                              ? SyncServiceReadiness{false, "shutting down"}
                                              : state_->service()->readiness();
