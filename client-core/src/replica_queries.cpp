@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,9 @@ constexpr std::size_t kMaxSearchTextBytes = 1'000;
 constexpr std::size_t kMaxSearchTerms = 16;
 // Longest snippet shown.
 constexpr std::size_t kMaxSnippetBytes = 160;
+// A listing with a search text ranks at most this many matching customers: a text that
+// matches more is too short to rank by.
+constexpr std::size_t kMaxListingSearchHits = 5'000;
 
 // ---- Search text ---------------------------------------------------------------------------
 
@@ -301,6 +305,155 @@ std::vector<Customer> Replica::list_customers(const CustomerFilter& filter) cons
   return out;
 }
 
+namespace {
+
+// Customers whose last contact is shown in a listing: the last interaction (its day) or
+// purchase up to today, by customer id.
+std::unordered_map<std::string, std::string> last_contacts(const Replica::Impl& impl,
+                                                           std::string_view today) {
+  std::unordered_map<std::string, std::string> out;
+  for (const char* sql : {"SELECT customer_id, MAX(substr(date, 1, 10)) FROM interactions"
+                          " WHERE deleted = 0 AND substr(date, 1, 10) <= ?1 GROUP BY customer_id",
+                          "SELECT customer_id, MAX(date) FROM purchases"
+                          " WHERE deleted = 0 AND date <= ?1 GROUP BY customer_id"}) {
+    auto& stmt = impl.statement(sql);
+    ResetOnExit reset(stmt);
+    stmt.bind(1, today);
+    while (stmt.step()) {
+      std::string day = stmt.text(1);
+      auto [it, inserted] = out.try_emplace(stmt.text(0), day);
+      if (!inserted && it->second < day) it->second = std::move(day);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> last_contact_of(const Replica::Impl& impl, std::string_view id,
+                                           std::string_view today) {
+  auto& stmt = impl.statement(
+      "SELECT MAX(d) FROM (SELECT MAX(substr(date, 1, 10)) AS d FROM interactions"
+      " WHERE customer_id = ?1 AND deleted = 0 AND substr(date, 1, 10) <= ?2"
+      " UNION ALL SELECT MAX(date) FROM purchases"
+      " WHERE customer_id = ?1 AND deleted = 0 AND date <= ?2)");
+  ResetOnExit reset(stmt);
+  stmt.bind(1, id);
+  stmt.bind(2, today);
+  if (!stmt.step()) return std::nullopt;
+  return stmt.optional_text(0);
+}
+
+}  // namespace
+
+CustomerListing Replica::customer_listing(const CustomerQuery& query,
+                                          std::string_view today) const {
+  day_argument(today, "today");
+  const CustomerFilter& filter = query.filter;
+  // With a text, the customers it matches, best first; a text of no words lists everyone.
+  std::unordered_map<std::string, std::size_t> rank;
+  const bool searching = !search_terms(query.text).empty();
+  if (searching) {
+    const auto hits = search(query.text, kMaxListingSearchHits);
+    for (std::size_t i = 0; i < hits.size(); ++i) rank.emplace(hits[i].customer_id, i);
+  }
+
+  struct Match {
+    std::string key, name, id;
+    std::optional<double> revenue;
+    std::size_t rank = 0;
+  };
+  std::vector<Match> matches;
+  {
+    auto& stmt = impl_->statement(
+        "SELECT c.id, c.name, c.annual_revenue FROM customers c WHERE c.deleted = 0"
+        " AND (?1 IS NULL OR c.status = ?1)"
+        " AND (?2 IS NULL OR c.relationship = ?2)"
+        " AND (?3 IS NULL OR c.segment = ?3)"
+        " AND (?4 IS NULL OR c.city = ?4)"
+        " AND (?5 IS NULL OR c.region = ?5)"
+        " AND (?6 IS NULL OR c.owner = ?6)"
+        " AND (?7 IS NULL OR CASE WHEN json_valid(c.tags)"
+        "  THEN EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value = ?7) ELSE 0 END)");
+    ResetOnExit reset(stmt);
+    stmt.bind(1, filter.status);
+    stmt.bind(2, filter.relationship);
+    stmt.bind(3, filter.segment);
+    stmt.bind(4, filter.city);
+    stmt.bind(5, filter.region);
+    stmt.bind(6, filter.owner);
+    stmt.bind(7, filter.tag);
+    while (stmt.step()) {
+      Match match;
+      match.id = stmt.text(0);
+      std::size_t position = 0;
+      if (searching) {
+        auto it = rank.find(match.id);
+        if (it == rank.end()) continue;
+        position = it->second;
+      }
+      match.name = stmt.text(1);
+      match.key = fold_text(match.name);
+      if (!stmt.is_null(2)) match.revenue = stmt.number(2);
+      match.rank = position;
+      matches.push_back(std::move(match));
+    }
+  }
+
+  CustomerListing listing;
+  listing.total = matches.size();
+  std::unordered_map<std::string, std::string> contacts;
+  const auto by_name = [](const Match& a, const Match& b) {
+    return std::tie(a.key, a.name, a.id) < std::tie(b.key, b.name, b.id);
+  };
+  switch (query.sort == CustomerSort::relevance && !searching ? CustomerSort::name : query.sort) {
+    case CustomerSort::name:
+      std::sort(matches.begin(), matches.end(), by_name);
+      break;
+    case CustomerSort::relevance:
+      std::sort(matches.begin(), matches.end(),
+                [](const Match& a, const Match& b) { return a.rank < b.rank; });
+      break;
+    case CustomerSort::revenue:
+      std::sort(matches.begin(), matches.end(), [&](const Match& a, const Match& b) {
+        if (a.revenue.has_value() != b.revenue.has_value()) return a.revenue.has_value();
+        if (a.revenue && *a.revenue != *b.revenue) return *a.revenue > *b.revenue;
+        return by_name(a, b);
+      });
+      break;
+    case CustomerSort::last_contact:
+      contacts = last_contacts(*impl_, today);
+      std::sort(matches.begin(), matches.end(), [&](const Match& a, const Match& b) {
+        const auto ia = contacts.find(a.id);
+        const auto ib = contacts.find(b.id);
+        const bool never_a = ia == contacts.end(), never_b = ib == contacts.end();
+        if (never_a != never_b) return never_a;
+        if (!never_a && ia->second != ib->second) return ia->second < ib->second;
+        return by_name(a, b);
+      });
+      break;
+  }
+
+  const TableSpec& table = impl_->table(tables::customers);
+  auto& stmt = impl_->statement("SELECT " + select_columns(table, "c") +
+                                " FROM customers c WHERE c.id = ?1");
+  const std::size_t end = std::min(matches.size(), query.offset + query.limit);
+  for (std::size_t i = std::min(query.offset, end); i < end; ++i) {
+    ResetOnExit reset(stmt);
+    stmt.bind(1, matches[i].id);
+    if (!stmt.step()) continue;
+    ListedCustomer listed;
+    listed.customer = read_entity<Customer>(stmt, table);
+    if (query.sort == CustomerSort::last_contact) {
+      if (auto it = contacts.find(matches[i].id); it != contacts.end()) {
+        listed.last_contact = it->second;
+      }
+    } else {
+      listed.last_contact = last_contact_of(*impl_, matches[i].id, today);
+    }
+    listing.customers.push_back(std::move(listed));
+  }
+  return listing;
+}
+
 std::vector<DueFollowUp> Replica::followups_due(std::string_view today) const {
   const std::int64_t today_number = day_argument(today, "today");
   std::vector<DueFollowUp> out;
@@ -380,17 +533,23 @@ std::vector<UpcomingDate> Replica::upcoming_dates(std::string_view today, int da
   return out;
 }
 
-std::vector<QuietCustomer> Replica::quiet_customers(std::string_view today, int days) const {
+namespace {
+
+// Customers of `which` (an SQL condition on c) with no interaction or purchase in more than
+// `days` up to today: never contacted first, then the longest silence.
+std::vector<QuietCustomer> silent_customers(const Replica::Impl& impl, std::string_view which,
+                                            std::string_view today, int days) {
   const std::int64_t today_number = day_argument(today, "today");
   // The last contact is the later of the last interaction (its day) and the last purchase;
   // things dated after today (a visit logged ahead) have not happened yet.
-  auto& stmt = impl_->statement(
+  auto& stmt = impl.statement(
       "SELECT c.id, c.name,"
       " (SELECT MAX(substr(i.date, 1, 10)) FROM interactions i"
       "  WHERE i.customer_id = c.id AND i.deleted = 0 AND substr(i.date, 1, 10) <= ?1),"
       " (SELECT MAX(p.date) FROM purchases p"
       "  WHERE p.customer_id = c.id AND p.deleted = 0 AND p.date <= ?1)"
-      " FROM customers c WHERE c.deleted = 0 AND c.status IN ('active', 'occasional')");
+      " FROM customers c WHERE c.deleted = 0 AND " +
+      std::string(which));
   ResetOnExit reset(stmt);
   stmt.bind(1, today);
   std::vector<QuietCustomer> out;
@@ -413,12 +572,22 @@ std::vector<QuietCustomer> Replica::quiet_customers(std::string_view today, int 
     }
     out.push_back(std::move(quiet));
   }
-  // Never contacted first, then the longest silence.
   sort_by_key(out, [](const QuietCustomer& q) {
     return std::tuple(q.days_quiet.has_value(), -q.days_quiet.value_or(0),
                       fold_text(q.customer_name), q.customer_id);
   });
   return out;
+}
+
+}  // namespace
+
+std::vector<QuietCustomer> Replica::quiet_customers(std::string_view today, int days) const {
+  return silent_customers(*impl_, "c.status IN ('active', 'occasional')", today, days);
+}
+
+std::vector<QuietCustomer> Replica::customers_to_review(std::string_view today, int days) const {
+  return silent_customers(
+      *impl_, "(c.status IN ('inactive', 'lost') OR c.relationship = 'inactive')", today, days);
 }
 
 std::vector<LostDeal> Replica::lost_deals_to_revisit(std::string_view today) const {

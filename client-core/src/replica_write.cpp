@@ -126,8 +126,7 @@ std::optional<Record> Replica::get_with_deleted(std::string_view table_name,
   return std::move(row->fields);
 }
 
-std::optional<RowState> Replica::row_state(std::string_view table_name,
-                                           std::string_view id) const {
+std::optional<RowState> Replica::row_state(std::string_view table_name, std::string_view id) const {
   auto row = impl_->load(impl_->table(table_name), id);
   if (!row) return std::nullopt;
   RowState state{std::string(table_name), std::string(id), std::move(row->fields),
@@ -229,24 +228,34 @@ std::size_t Replica::update_entity(std::string_view table_name, std::string_view
 }
 
 void Replica::remove(std::string_view table_name, std::string_view id) {
+  set_deleted(table_name, id, true);
+}
+
+void Replica::restore(std::string_view table_name, std::string_view id) {
+  set_deleted(table_name, id, false);
+}
+
+void Replica::set_deleted(std::string_view table_name, std::string_view id, bool deleted) {
   auto& impl = *impl_;
   const TableSpec& table = impl.table(table_name);
   sqlite::Transaction transaction(impl.db);
   auto row = impl.load(table, id);
-  if (!row || row->deleted) {
-    throw Error(ErrorCode::not_found, "no " + table.name + " with id '" + std::string(id) + "'");
+  if (!row || row->deleted == deleted) {
+    throw Error(ErrorCode::not_found, std::string(deleted ? "no " : "no deleted ") + table.name +
+                                          " with id '" + std::string(id) + "'");
   }
   Change change{table.name,
                 std::string(id),
                 kDeletedField,
                 {},
-                Value(true),
+                Value(deleted),
                 Version{impl.next_version_clock(&row->versions), impl.replica_id},
                 row->versions.field(kDeletedField)};
   row->versions.merge(change);
-  row->deleted = true;
+  row->deleted = deleted;
   impl.append_outbox(change);
   const std::vector<std::string> no_columns;
+  // The search document goes with a delete and comes back with a restore.
   impl.store(table, id, *row, Impl::Search::now, &no_columns);
   transaction.commit();
 }

@@ -609,6 +609,85 @@ TEST_CASE("quiet_customers: current customers with no interaction or purchase in
   CHECK(quiet[4].days_quiet == 90);
 }
 
+TEST_CASE("customers_to_review: inactive and lost customers silent for N days",
+          "[queries][reminders]") {
+  ReplicaFixture f;
+  const auto never = f.customer("Never Seen Again", "inactive");
+  const auto old_lost = f.customer("Old Lost", "lost");
+  f.purchase(old_lost, "2023-01-10", 20);
+  const auto recent = f.customer("Recently Lost", "lost");
+  f.interaction(recent, "2024-06-01T10:00:00Z");
+  Customer quiet_regular;
+  quiet_regular.name = "Inactive Relationship";
+  quiet_regular.status = "occasional";
+  quiet_regular.relationship = "inactive";
+  const auto by_relationship = f.customer(quiet_regular);
+  f.customer("Active One", "active");
+  f.customer("A Prospect", "prospect");
+
+  const auto review = f.replica().customers_to_review("2024-06-30", 180);
+  std::vector<std::string> ids;
+  for (const auto& q : review) ids.push_back(q.customer_id);
+  CHECK(ids == std::vector<std::string>{by_relationship, never, old_lost});
+  CHECK(review[2].days_quiet == 537);
+}
+
+TEST_CASE("customer_listing: a page of a filtered, searched and ordered book with its total",
+          "[queries][list]") {
+  ReplicaFixture f;
+  Customer a;
+  a.name = "Zapatería Peña";
+  a.status = "active";
+  a.annual_revenue = 100;
+  const auto pena = f.customer(a);
+  f.interaction(pena, "2024-06-01T10:00:00Z");
+  Customer b;
+  b.name = "Álamo Muebles";
+  b.status = "active";
+  b.annual_revenue = 900;
+  const auto alamo = f.customer(b);
+  f.purchase(alamo, "2024-06-20", 10);
+  f.purchase(alamo, "2024-07-20", 10);  // after today: not a contact yet
+  const auto bravo = f.customer("Bravo Peñalver", "prospect");
+  const auto deleted = f.customer("Borrado Peña", "active");
+  f.replica().remove(tables::customers, deleted);
+
+  const auto ids = [](const CustomerListing& listing) {
+    std::vector<std::string> out;
+    for (const auto& c : listing.customers) out.push_back(c.customer.id);
+    return out;
+  };
+  CustomerQuery query;
+  auto listing = f.replica().customer_listing(query, "2024-06-30");
+  CHECK(listing.total == 3);
+  CHECK(ids(listing) == std::vector<std::string>{alamo, bravo, pena});
+  CHECK(listing.customers[0].last_contact == "2024-06-20");
+  CHECK_FALSE(listing.customers[1].last_contact);
+
+  query.sort = CustomerSort::revenue;
+  CHECK(ids(f.replica().customer_listing(query, "2024-06-30")) ==
+        std::vector<std::string>{alamo, pena, bravo});
+  query.sort = CustomerSort::last_contact;
+  CHECK(ids(f.replica().customer_listing(query, "2024-06-30")) ==
+        std::vector<std::string>{bravo, pena, alamo});
+
+  query = {};
+  query.text = "pena";
+  listing = f.replica().customer_listing(query, "2024-06-30");
+  CHECK(listing.total == 2);
+  query.filter.status = "active";
+  CHECK(ids(f.replica().customer_listing(query, "2024-06-30")) == std::vector<std::string>{pena});
+
+  query = {};
+  query.offset = 1;
+  query.limit = 1;
+  listing = f.replica().customer_listing(query, "2024-06-30");
+  CHECK(listing.total == 3);
+  CHECK(ids(listing) == std::vector<std::string>{bravo});
+  query.offset = 10;
+  CHECK(f.replica().customer_listing(query, "2024-06-30").customers.empty());
+}
+
 TEST_CASE("lost_deals_to_revisit: lost deals whose revisit day has come", "[queries][reminders]") {
   ReplicaFixture f;
   const auto ruiz = f.customer("Ferretería Ruiz");

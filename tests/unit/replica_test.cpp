@@ -279,6 +279,35 @@ TEST_CASE("replica: the change log holds one entry per changed field, with its b
   }
 }
 
+TEST_CASE("replica: a deleted row is restored with its fields, and searchable again",
+          "[replica][outbox]") {
+  ReplicaCase t;
+  const std::string id = t.add_customer("Cerrajería Peña");
+  t.replica().acknowledge(t.replica().pending_changes().back().seq);
+  t.replica().remove(tables::customers, id);
+  CHECK_FALSE(t.replica().customer(id));
+  CHECK(t.replica().search("cerrajeria").empty());
+  CHECK_THROWS_AS(t.replica().update(tables::customers, id, {{"city", Value("Soria")}}), Error);
+
+  t.replica().restore(tables::customers, id);
+  const auto restored = t.replica().customer(id);
+  REQUIRE(restored);
+  CHECK(restored->city == "Sevilla");
+  CHECK(t.replica().search("cerrajeria").size() == 1);
+  // The server hears that the row is live: the last change of "deleted" says false.
+  const auto pending = t.replica().pending_changes();
+  REQUIRE_FALSE(pending.empty());
+  CHECK(pending.back().change.field == "deleted");
+  CHECK(pending.back().change.value == Value(false));
+
+  try {
+    t.replica().restore(tables::customers, id);
+    FAIL("a live row was restored");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::not_found);
+  }
+}
+
 TEST_CASE("replica: a push never splits a row, so a new customer goes out with its required fields",
           "[replica][outbox]") {
   ReplicaCase t;

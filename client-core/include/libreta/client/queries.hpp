@@ -17,6 +17,33 @@ struct CustomerFilter {
   std::size_t limit = 1000;
 };
 
+// The order of a customer listing.
+enum class CustomerSort {
+  name,          // by name, accents and case aside
+  last_contact,  // the longest without an interaction or purchase first (never: first of all)
+  revenue,       // the largest annual revenue first (none: last)
+  relevance,     // best search match first (with a text; by name without one)
+};
+
+// One page of customers for a list screen: a filter, an optional search text and an order.
+struct CustomerQuery {
+  CustomerFilter filter;  // its limit is ignored: offset and limit below page the result
+  std::string text;       // words the customer, a contact or an interaction must match
+  CustomerSort sort = CustomerSort::name;
+  std::size_t offset = 0;
+  std::size_t limit = 50;
+};
+
+struct ListedCustomer {
+  Customer customer;
+  std::optional<std::string> last_contact;  // last interaction or purchase up to today
+};
+
+struct CustomerListing {
+  std::vector<ListedCustomer> customers;  // the page
+  std::size_t total = 0;                  // customers matching, on every page
+};
+
 struct SearchHit {
   std::string customer_id;
   std::string customer_name;
@@ -58,12 +85,12 @@ struct LostDeal {
 // What a customer's purchases say about them, as of a given day.
 struct Behaviour {
   std::string customer_id;
-  std::size_t purchase_count = 0;      // distinct purchase days (orders)
+  std::size_t purchase_count = 0;  // distinct purchase days (orders)
   std::optional<std::string> first_purchase, last_purchase;
   std::optional<std::int64_t> days_since_last;
   double total_spend = 0;
-  double orders_per_month = 0;         // over the months from the first purchase to as_of
-  double average_monthly_spend = 0;    // same window
+  double orders_per_month = 0;       // over the months from the first purchase to as_of
+  double average_monthly_spend = 0;  // same window
 };
 
 struct RfmScore {

@@ -74,6 +74,9 @@ class Replica {
   // Sets the given fields (null clears one); returns how many actually changed.
   std::size_t update(std::string_view table, std::string_view id, const Record& fields);
   void remove(std::string_view table, std::string_view id);
+  // Undoes a delete: the row is live again with the fields it had (a new version of its
+  // "deleted" field). not_found when this replica does not hold it, or it is not deleted.
+  void restore(std::string_view table, std::string_view id);
   // Adds or removes one tag of a tag-set field; returns whether the set changed.
   bool add_tag(std::string_view table, std::string_view id, std::string_view field,
                std::string_view tag);
@@ -130,11 +133,18 @@ class Replica {
   // indexed.
   std::size_t update_search_index();
   std::vector<Customer> list_customers(const CustomerFilter& filter) const;
+  // A page of the customers matching `query` in its order, with each one's last contact up
+  // to `today` (YYYY-MM-DD), and how many match in all. A search text matches as search()
+  // does.
+  CustomerListing customer_listing(const CustomerQuery& query, std::string_view today) const;
   // `today` is YYYY-MM-DD in the seller's time zone.
   std::vector<DueFollowUp> followups_due(std::string_view today) const;  // today and overdue
   std::vector<UpcomingDate> upcoming_dates(std::string_view today, int days) const;
   // Current customers (not prospects, not past) with no interaction or purchase in `days`.
   std::vector<QuietCustomer> quiet_customers(std::string_view today, int days) const;
+  // The periodic review of old customers: inactive or lost ones (by status, or an inactive
+  // relationship) with no interaction or purchase in `days`, to call back or to let go.
+  std::vector<QuietCustomer> customers_to_review(std::string_view today, int days) const;
   std::vector<LostDeal> lost_deals_to_revisit(std::string_view today) const;
   Behaviour behaviour(std::string_view customer_id, std::string_view as_of) const;
   RfmReport rfm(std::string_view as_of) const;
@@ -225,6 +235,7 @@ class Replica {
  private:
   explicit Replica(std::unique_ptr<Impl> impl);
   std::size_t update_entity(std::string_view table, std::string_view id, const Record& fields);
+  void set_deleted(std::string_view table, std::string_view id, bool deleted);
   template <class Entity>
   std::optional<Entity> typed(std::string_view id) const {
     auto record = get(EntityTable<Entity>::name, id);
