@@ -1,0 +1,45 @@
+// A small HTTP/1.1 server that runs one Handler: the listening socket of a web face. One
+// thread accepts and serves every connection and calls the handler on it, one request at a
+// time, so a handler needs no locking of its own. Every untrusted size and time is bounded:
+// header and body sizes, the time to send a whole request, the number of connections.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "libreta/web/http.hpp"
+
+namespace libreta::web {
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: any free port (port() tells which)
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  // From a connection's first byte (or its last response) to the end of the next request.
+  std::chrono::milliseconds request_timeout{30'000};
+  std::size_t max_connections = 64;
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, Handler handler);
+  ~HttpServer();  // stops
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens, then serves on a thread of its own. Throws libreta::Error
+  // (ErrorCode::unreachable) when the address cannot be bound.
+  void start();
+  // Closes the listening socket and every connection, and joins the thread.
+  void stop();
+  std::uint16_t port() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace libreta::web
