@@ -39,6 +39,9 @@ int spawn(const std::vector<std::string>& args, const std::map<std::string, std:
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  // Nothing else of the test process goes along: a server's listening socket inherited by a
+  // child would keep its port taken after the server closes it.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 
   std::vector<std::string> argv_storage{libreta_binary()};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());

@@ -33,6 +33,8 @@ class CliProcess {
   // Reads output until `text` appears in stdout or the deadline passes; true if it appeared.
   bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout);
   void signal(int signal_number);
+  // What the process wrote to stdout so far (as read by wait_for_output).
+  const std::string& output() const { return result_.out; }
   // Waits for the process to end (killing it after `timeout`) and returns what it did.
   CliResult wait(std::chrono::milliseconds timeout);
 

@@ -1,5 +1,6 @@
 #include "support/http_client.hpp"
 
+#include <cctype>
 #include <stdexcept>
 #include <string>
 
@@ -59,6 +60,11 @@ HttpResult http_raw(std::uint16_t port, std::string_view bytes, std::chrono::mil
   out.status = static_cast<int>(response.result_int());
   out.content_type = std::string(response[http::field::content_type]);
   out.body = response.body();
+  for (const auto& field : response) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
   return out;
 }
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace libreta::test {
 
@@ -13,6 +15,15 @@ struct HttpResult {
   int status = 0;
   std::string content_type;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+
+  // The first header of that name (lower case), or "".
+  std::string header(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+      if (key == name) return value;
+    }
+    return {};
+  }
 };
 
 // `METHOD TARGET HTTP/1.1` to 127.0.0.1:port with Connection: close. Throws
