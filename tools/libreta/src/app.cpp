@@ -77,6 +77,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   add_reminder_commands(app, ctx, action);
   add_transfer_commands(app, ctx, action);
   add_demo_command(app, ctx, action);
+  add_serve_command(app, ctx, action);
   set_group_names(app, ctx);
 
   try {

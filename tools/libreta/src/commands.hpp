@@ -7,10 +7,12 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "context.hpp"
+#include "libreta/client/sync_types.hpp"
 #include "libreta/protocol/customer_book.hpp"
 
 namespace CLI {
@@ -30,8 +32,13 @@ void add_reminder_commands(CLI::App& app, Context& ctx,
 void add_transfer_commands(CLI::App& app, Context& ctx, Action& action);  // import, export
 void add_sync_commands(CLI::App& app, Context& ctx, Action& action);      // init, sync, status
 void add_demo_command(CLI::App& app, Context& ctx, Action& action);
+void add_serve_command(CLI::App& app, Context& ctx, Action& action);  // the seller's app
 
 // ---- Shared by the command files (command_support.cpp) ----------------------------------
+
+// The sync options saved by `libreta init` (server, token, CA file), or nullopt when the
+// book has no server.
+std::optional<client::SyncOptions> saved_sync_options(Context& ctx);
 
 // Makes `command`, once chosen by the parser, the action to run.
 void choose(CLI::App& command, Action& action, Action run);

@@ -18,6 +18,7 @@
 #include "libreta/client/sync_session.hpp"
 #include "output.hpp"
 #include "progress_bar.hpp"
+#include "sync_wording.hpp"
 
 namespace libreta::cli {
 namespace {
@@ -86,6 +87,19 @@ client::SyncOptions sync_options(const ServerSettings& settings) {
   options.allow_plain = settings.allow_plain;
   return options;
 }
+
+}  // namespace
+
+std::optional<client::SyncOptions> saved_sync_options(Context& ctx) {
+  auto& replica = ctx.replica();
+  if (replica.setting(kServerUrlSetting).value_or("").empty() ||
+      replica.setting(kTokenSetting).value_or("").empty()) {
+    return std::nullopt;
+  }
+  return sync_options(server_settings(ctx));
+}
+
+namespace {
 
 int sync_exit_code(ErrorCode code) {
   switch (code) {
@@ -334,25 +348,6 @@ WatchState read_watch_file(Context& ctx) {
 
 // The seller's words for why the server refused a change, from its code and what it touched;
 // the server's own (English) text is shown next to it.
-Msg refusal_reason(const RefusedChange& r) {
-  switch (r.code) {
-    case ErrorCode::forbidden:
-      return r.table == tables::customers && r.field == "owner" ? Msg::refused_owner
-                                                                : Msg::refused_scope;
-    case ErrorCode::clock_skew:
-      return Msg::refused_clock;
-    case ErrorCode::invalid_value:
-    case ErrorCode::wrong_type:
-    case ErrorCode::missing_field:
-    case ErrorCode::unknown_field:
-    case ErrorCode::unknown_table:
-    case ErrorCode::too_large:
-      return Msg::refused_invalid;
-    default:
-      return Msg::refused_other;
-  }
-}
-
 Msg table_word(std::string_view table) {
   if (table == tables::contacts) return Msg::word_contact;
   if (table == tables::interactions) return Msg::word_interaction;

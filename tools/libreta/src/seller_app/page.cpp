@@ -1,0 +1,216 @@
+// The frame of every page of the seller's app: head, sync bar, content and tab bar.
+#include <chrono>
+#include <ctime>
+
+#include "libreta/protocol/customer_book.hpp"
+#include "screen.hpp"
+
+namespace libreta::cli::app {
+namespace {
+
+std::string_view html_lang(Lang lang) {
+  return lang == Lang::es ? "es" : "en";
+}
+
+std::string tab_link(const Screen& s, Tab tab, Tab current, std::string_view href, Msg label,
+                     std::string_view icon) {
+  std::string out = "<a href=\"";
+  out.append(href).append("\"");
+  if (tab == current) out += " aria-current=\"page\"";
+  out += "><span class=\"icon\" aria-hidden=\"true\">";
+  out.append(icon).append("</span>").append(h(s.tr(label))).append("</a>");
+  return out;
+}
+
+// A Unix time in ms as the seller reads it: local date and time.
+std::string local_time(const Screen& s, std::uint64_t ms) {
+  const auto seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  ::gmtime_r(&seconds, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return s.format.date_time(buffer);
+}
+
+struct BarState {
+  std::string state;  // "alone", "online", "offline", "syncing", "problem"
+  std::string text;
+};
+
+BarState bar_state(const Screen& s) {
+  if (!s.sync) return {"alone", s.tr(Msg::app_sync_alone)};
+  const client::SyncStatus& st = *s.sync;
+  const std::string pending =
+      st.pending_changes == 0
+          ? s.tr(Msg::app_sync_nothing_pending)
+          : s.tr(st.pending_changes == 1 ? Msg::app_sync_pending_one : Msg::app_sync_pending,
+                 {std::to_string(st.pending_changes)});
+  const std::string last = st.last_sync_ms
+                               ? s.tr(Msg::app_sync_last, {local_time(s, *st.last_sync_ms)})
+                               : s.tr(Msg::app_sync_never);
+  if (st.connected && st.downloading) {
+    return {"syncing", s.tr(Msg::app_sync_downloading, {std::to_string(st.rows_received)})};
+  }
+  if (st.connected) {
+    return {"online", s.tr(Msg::app_sync_online) + " · " + pending + " · " + last};
+  }
+  if (st.last_error && (st.last_error->code == ErrorCode::bad_token ||
+                        st.last_error->code == ErrorCode::unsupported_protocol ||
+                        st.last_error->code == ErrorCode::unsupported_schema ||
+                        st.last_error->code == ErrorCode::tls)) {
+    return {"problem", s.tr(Msg::app_sync_problem) + " · " + pending + " · " + last};
+  }
+  return {"offline", s.tr(Msg::app_sync_offline) + " · " + pending + " · " + last};
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+          out += buffer;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+// " · 2 conflicts · 1 change refused", or "" when there is nothing to tell.
+std::string alerts_text(const Screen& s) {
+  std::string out;
+  const std::size_t conflicts = s.replica.reported_conflicts(client::ConflictSide::lost).size();
+  if (conflicts > 0) {
+    out += " · " + s.tr(conflicts == 1 ? Msg::app_sync_conflicts_one : Msg::app_sync_conflicts,
+                        {std::to_string(conflicts)});
+  }
+  const std::size_t refused = s.replica.reported_refusals().size();
+  if (refused > 0) {
+    out += " · " + s.tr(refused == 1 ? Msg::app_sync_refused_one : Msg::app_sync_refused,
+                        {std::to_string(refused)});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string sync_bar(const Screen& s) {
+  const BarState bar = bar_state(s);
+  std::string out = "<a class=\"sync-bar\" id=\"sync-bar\" href=\"/sync\" data-state=\"";
+  out.append(bar.state).append(
+      "\"><span class=\"dot\" aria-hidden=\"true\"></span><span id=\"sync-text\">");
+  out.append(h(bar.text)).append("</span>");
+  out += "<span id=\"sync-alerts\">" + h(alerts_text(s));
+  out += "</span></a>";
+  return out;
+}
+
+std::string sync_status_json(const Screen& s) {
+  const BarState bar = bar_state(s);
+  std::string out = "{\"state\":";
+  append_json_string(out, bar.state);
+  out += ",\"text\":";
+  append_json_string(out, bar.text);
+  out += ",\"alerts\":";
+  append_json_string(out, alerts_text(s));
+  if (s.sync) {
+    out += ",\"pending\":" + std::to_string(s.sync->pending_changes);
+    out += ",\"connected\":";
+    out += s.sync->connected ? "true" : "false";
+    out += ",\"cursor\":" + std::to_string(s.sync->cursor);
+  }
+  out += ",\"data_version\":" + std::to_string(s.replica.data_version());
+  out += "}";
+  return out;
+}
+
+web::Response page(const Screen& s, std::string_view title, std::string_view content, Tab tab,
+                   int status) {
+  std::string out;
+  out.reserve(content.size() + 4096);
+  out += "<!doctype html>\n<html lang=\"";
+  out.append(html_lang(s.lang)).append("\"><head><meta charset=\"utf-8\">");
+  out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
+  out += "<meta name=\"color-scheme\" content=\"light\">";
+  out += "<title>" + h(title) + " · libreta</title>";
+  out += "<link rel=\"icon\" href=\"/assets/icon.svg\" type=\"image/svg+xml\">";
+  out += "<link rel=\"stylesheet\" href=\"/assets/app.css\">";
+  out += "<script src=\"/assets/app.js\" defer></script></head><body>";
+  out += "<header class=\"top\">" + sync_bar(s) + "</header>";
+  out += "<main id=\"main\">";
+  out.append(content);
+  out += "</main><nav class=\"tabs\" aria-label=\"" + h(s.tr(Msg::app_nav)) + "\">";
+  out += tab_link(s, Tab::today, tab, "/", Msg::app_tab_today, "&#9728;");
+  out += tab_link(s, Tab::customers, tab, "/customers", Msg::app_tab_customers, "&#9776;");
+  out += tab_link(s, Tab::add, tab, "/customers/new", Msg::app_tab_add, "+");
+  out += tab_link(s, Tab::sync, tab, "/sync", Msg::app_tab_sync, "&#8645;");
+  out += "</nav></body></html>\n";
+  return web::Response::html(std::move(out), status);
+}
+
+web::Response message_page(const Screen& s, int status, std::string_view text) {
+  std::string content = "<h1>" + h(s.tr(Msg::app_problem_title)) + "</h1><p class=\"notice\">" +
+                        h(text) + "</p><p><a class=\"button\" href=\"/\">" +
+                        h(s.tr(Msg::app_back_today)) + "</a></p>";
+  return page(s, s.tr(Msg::app_problem_title), content, Tab::none, status);
+}
+
+web::Response not_found(const Screen& s) {
+  return message_page(s, 404, s.tr(Msg::app_not_found));
+}
+
+std::string form_start(const Screen& s, std::string_view action, std::string_view css_class) {
+  std::string out = "<form method=\"post\" action=\"" + h(action) + "\"";
+  if (!css_class.empty()) out += " class=\"" + h(css_class) + "\"";
+  out += "><input type=\"hidden\" name=\"csrf\" value=\"" + h(s.csrf) + "\">";
+  return out;
+}
+
+std::string post_button(const Screen& s, std::string_view action, std::string_view label,
+                        std::string_view css_class) {
+  return form_start(s, action, "inline") + "<button type=\"submit\" class=\"" + h(css_class) +
+         "\">" + h(label) + "</button></form>";
+}
+
+std::string path_of(std::string_view collection, std::string_view id, std::string_view action) {
+  std::string out = "/";
+  out.append(collection).append("/").append(web::percent_encode(id));
+  if (!action.empty()) out.append("/").append(action);
+  return out;
+}
+
+std::string relative_day(const Screen& s, std::string_view day) {
+  if (day.size() < 10) return s.format.date(day);
+  const std::string date(day.substr(0, 10));
+  if (date == s.today) return s.tr(Msg::word_today);
+  const auto number = [](std::string_view iso) {
+    std::tm tm{};
+    tm.tm_year = std::stoi(std::string(iso.substr(0, 4))) - 1900;
+    tm.tm_mon = std::stoi(std::string(iso.substr(5, 2))) - 1;
+    tm.tm_mday = std::stoi(std::string(iso.substr(8, 2)));
+    return static_cast<long>(::timegm(&tm) / 86400);
+  };
+  try {
+    const long days = number(s.today) - number(date);
+    if (days == 1) return s.tr(Msg::app_yesterday);
+    if (days == -1) return s.tr(Msg::app_tomorrow);
+    if (days > 1 && days < 31) return s.tr(Msg::days_ago, {std::to_string(days)});
+  } catch (const std::exception&) {
+  }
+  return s.format.date(date);
+}
+
+}  // namespace libreta::cli::app

@@ -1,0 +1,346 @@
+// The seller's app: who may come in (Host, sign-in key, session cookie, CSRF token), which
+// screen answers which path, and the notice a screen leaves after a redirect.
+#include "seller_app.hpp"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "assets.hpp"
+#include "libreta/web/cookies.hpp"
+#include "screen.hpp"
+
+namespace libreta::cli {
+namespace {
+
+constexpr const char* kSessionCookie = "libreta_session";
+// A signed-in browser stays signed in this long after its last request.
+constexpr std::chrono::hours kSessionIdle{12};
+// Sessions kept at most; the oldest goes first.
+constexpr std::size_t kMaxSessions = 32;
+// An unused sign-in key expires after this long.
+constexpr std::chrono::minutes kKeyLifetime{30};
+
+using Clock = std::chrono::steady_clock;
+
+std::string random_token() {
+  unsigned char bytes[24];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no random bytes");
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  for (const unsigned char b : bytes) out += kAlphabet[b & 63];
+  return out;
+}
+
+// Spanish when the browser's first language is; English otherwise.
+Lang lang_of(const web::Request& request) {
+  const auto accept = request.header("accept-language");
+  if (!accept) return Lang::en;
+  std::string_view first = *accept;
+  first = first.substr(0, first.find_first_of(",;"));
+  while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
+  return first.size() >= 2 && (first.substr(0, 2) == "es" || first.substr(0, 2) == "ES") ? Lang::es
+                                                                                         : Lang::en;
+}
+
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    const auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash);
+  }
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+// Headers every answer carries: nothing is loaded from elsewhere, no page frames this one,
+// nothing about the book is cached or told to another site.
+void secure_headers(web::Response& response) {
+  response.add("Content-Security-Policy",
+               "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  response.add("X-Content-Type-Options", "nosniff");
+  response.add("Referrer-Policy", "no-referrer");
+  response.add("X-Frame-Options", "DENY");
+  if (!response.header("Cache-Control")) response.add("Cache-Control", "no-store");
+}
+
+web::Response plain(int status, std::string text) {
+  web::Response response = web::Response::text(std::move(text) + "\n", status);
+  secure_headers(response);
+  return response;
+}
+
+}  // namespace
+
+struct SellerApp::Impl {
+  struct Session {
+    std::string csrf;
+    Clock::time_point last_used;
+  };
+
+  std::unique_ptr<client::Replica> replica;
+  SellerAppOptions options;
+  std::set<std::string> allowed_hosts;
+  std::map<std::string, Clock::time_point> sign_in_keys;  // key → when it was made
+  std::map<std::string, Session> sessions;                // cookie value → session
+  std::mutex keys_mutex;  // new_sign_in_key() may come from another thread
+
+  web::Response handle(const web::Request& request);
+  web::Response sign_in(const web::Request& request, Lang lang);
+  Session* session_of(const web::Request& request);
+  web::Response route(app::Screen& s, const std::vector<std::string_view>& parts);
+  std::string notice(const app::Screen& s);
+};
+
+SellerApp::SellerApp(std::unique_ptr<client::Replica> replica, SellerAppOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->replica = std::move(replica);
+  impl_->options = std::move(options);
+}
+
+SellerApp::~SellerApp() = default;
+
+void SellerApp::set_allowed_hosts(std::vector<std::string> hosts) {
+  impl_->allowed_hosts = {hosts.begin(), hosts.end()};
+}
+
+std::string SellerApp::new_sign_in_key() {
+  std::lock_guard lock(impl_->keys_mutex);
+  std::string key = random_token();
+  impl_->sign_in_keys[key] = Clock::now();
+  return key;
+}
+
+web::Response SellerApp::handle(const web::Request& request) {
+  web::Response response = impl_->handle(request);
+  secure_headers(response);
+  return response;
+}
+
+SellerApp::Impl::Session* SellerApp::Impl::session_of(const web::Request& request) {
+  const auto value = web::cookie(request, kSessionCookie);
+  if (!value) return nullptr;
+  const auto it = sessions.find(*value);
+  if (it == sessions.end()) return nullptr;
+  if (Clock::now() - it->second.last_used > kSessionIdle) {
+    sessions.erase(it);
+    return nullptr;
+  }
+  it->second.last_used = Clock::now();
+  return &it->second;
+}
+
+web::Response SellerApp::Impl::sign_in(const web::Request& request, Lang lang) {
+  const std::string key = web::Params::parse(request.query).value("key");
+  bool valid = false;
+  {
+    std::lock_guard lock(keys_mutex);
+    const auto it = sign_in_keys.find(key);
+    if (it != sign_in_keys.end()) {
+      valid = Clock::now() - it->second < kKeyLifetime;
+      sign_in_keys.erase(it);  // once, whether in time or not
+    }
+  }
+  if (!valid) return plain(403, tr(lang, Msg::app_sign_in_refused));
+  if (sessions.size() >= kMaxSessions) {
+    auto oldest = sessions.begin();
+    for (auto it = sessions.begin(); it != sessions.end(); ++it) {
+      if (it->second.last_used < oldest->second.last_used) oldest = it;
+    }
+    sessions.erase(oldest);
+  }
+  const std::string id = random_token();
+  sessions[id] = Session{random_token(), Clock::now()};
+  web::Response response = web::Response::redirect("/");
+  web::CookieOptions cookie;
+  cookie.secure = options.tls;
+  response.add("Set-Cookie", web::set_cookie(kSessionCookie, id, cookie));
+  return response;
+}
+
+web::Response SellerApp::Impl::handle(const web::Request& request) {
+  const Lang lang = lang_of(request);
+  // DNS rebinding: a page of another site that made its name point here names that site.
+  const auto host = request.header("host");
+  if (!host || !allowed_hosts.count(std::string(*host))) {
+    return plain(421, tr(lang, Msg::app_wrong_host));
+  }
+  if (request.method != "GET" && request.method != "POST") {
+    web::Response response = plain(405, tr(lang, Msg::app_bad_method));
+    response.add("Allow", "GET, POST");
+    return response;
+  }
+  const auto parts = segments(request.path);
+  // Assets hold nothing of the book: served without a session, cached.
+  if (parts.size() == 2 && parts[0] == "assets") {
+    if (auto asset = app::asset(parts[1])) {
+      web::Response response;
+      response.body = std::string(asset->body);
+      response.add("Content-Type", std::string(asset->content_type));
+      response.add("Cache-Control", "max-age=3600");
+      return response;
+    }
+    return plain(404, tr(lang, Msg::app_not_found));
+  }
+  if (parts.size() == 1 && parts[0] == "signin") return sign_in(request, lang);
+
+  Session* session = session_of(request);
+  if (!session) return plain(401, tr(lang, Msg::app_sign_in_needed));
+
+  app::Screen s{*replica,
+                request,
+                web::Params::parse(request.query),
+                {},
+                lang,
+                LocaleFormat(lang),
+                session->csrf,
+                options.today ? options.today() : std::string(),
+                options.now_utc ? options.now_utc() : std::string(),
+                options.sync_status ? std::optional(options.sync_status()) : std::nullopt,
+                [this] {
+                  if (options.nudge) options.nudge();
+                }};
+  if (request.method == "POST") {
+    // Forms are posted by the app's own pages: same origin, the session's token.
+    if (const auto origin = request.header("origin")) {
+      const std::string scheme = options.tls ? "https://" : "http://";
+      if (!(*origin).starts_with(scheme) ||
+          !allowed_hosts.count(std::string((*origin).substr(scheme.size())))) {
+        return plain(403, tr(lang, Msg::app_bad_csrf));
+      }
+    }
+    const auto type = request.header("content-type");
+    if (!type || !(*type).starts_with("application/x-www-form-urlencoded")) {
+      return plain(415, tr(lang, Msg::app_bad_form));
+    }
+    s.form = web::Params::parse(request.body);
+    if (!constant_time_equal(s.form.value("csrf"), session->csrf)) {
+      return plain(403, tr(lang, Msg::app_bad_csrf));
+    }
+  }
+  try {
+    return route(s, parts);
+  } catch (const Error& e) {
+    // A write the replica refused changed nothing; the seller reads why.
+    return app::message_page(s, e.code() == ErrorCode::not_found ? 404 : 422,
+                             tr(lang, Msg::app_write_refused, {e.what()}));
+  }
+}
+
+web::Response SellerApp::Impl::route(app::Screen& s, const std::vector<std::string_view>& p) {
+  using namespace app;
+  const bool post = s.is_post();
+  const auto n = p.size();
+  const auto id = [&](std::size_t i) { return web::percent_decode(p[i], false); };
+  web::Response response;
+  if (n == 0) {
+    response = today_screen(s);
+  } else if (n == 1 && p[0] == "status") {
+    response = web::Response::json(sync_status_json(s));
+  } else if (n == 1 && p[0] == "sync") {
+    response = sync_screen(s);
+  } else if (n == 2 && p[0] == "sync" && p[1] == "put-back" && post) {
+    response = put_back(s);
+  } else if (n == 1 && p[0] == "customers") {
+    response = customers_screen(s);
+  } else if (n == 2 && p[0] == "customers" && p[1] == "new") {
+    response = customer_form(s, std::nullopt);
+  } else if (n == 2 && p[0] == "customers") {
+    response = customer_card(s, id(1));
+  } else if (n == 3 && p[0] == "customers") {
+    const std::string customer = id(1);
+    if (p[2] == "edit")
+      response = customer_form(s, customer);
+    else if (p[2] == "delete")
+      response = customer_delete(s, customer);
+    else if (p[2] == "restore" && post)
+      response = customer_restore(s, customer);
+    else if (p[2] == "visit")
+      response = visit_form(s, customer);
+    else if (p[2] == "contact")
+      response = contact_form(s, customer, std::nullopt);
+    else if (p[2] == "purchase")
+      response = purchase_form(s, customer, std::nullopt);
+    else if (p[2] == "followup")
+      response = followup_form(s, customer, std::nullopt);
+    else
+      response = not_found(s);
+  } else if (n == 3 && (p[2] == "edit" || p[2] == "delete" || p[2] == "done")) {
+    const std::string row = id(1);
+    if (p[0] == "contacts" && p[2] == "edit")
+      response = contact_form(s, "", row);
+    else if (p[0] == "interactions" && p[2] == "edit")
+      response = interaction_form(s, row);
+    else if (p[0] == "purchases" && p[2] == "edit")
+      response = purchase_form(s, "", row);
+    else if (p[0] == "followups" && p[2] == "edit")
+      response = followup_form(s, "", row);
+    else if (p[0] == "followups" && p[2] == "done" && post)
+      response = followup_done(s, row);
+    else if (p[2] == "delete" && post &&
+             (p[0] == "contacts" || p[0] == "interactions" || p[0] == "purchases" ||
+              p[0] == "followups")) {
+      response = child_delete(s, p[0], row);
+    } else {
+      response = not_found(s);
+    }
+  } else {
+    response = not_found(s);
+  }
+  // The notice a redirect asked for, above the content.
+  if (response.status == 200 && !post && s.query.has("notice")) {
+    const std::string text = notice(s);
+    const auto at = response.body.find("<main id=\"main\">");
+    if (!text.empty() && at != std::string::npos) {
+      response.body.insert(at + std::string_view("<main id=\"main\">").size(), text);
+    }
+  }
+  return response;
+}
+
+std::string SellerApp::Impl::notice(const app::Screen& s) {
+  using app::h;
+  const std::string which = s.query.value("notice");
+  Msg message;
+  if (which == "saved")
+    message = Msg::app_notice_saved;
+  else if (which == "visit_logged")
+    message = Msg::app_notice_visit;
+  else if (which == "done")
+    message = Msg::app_notice_done;
+  else if (which == "restored")
+    message = Msg::app_notice_restored;
+  else if (which == "put_back")
+    message = Msg::app_notice_put_back;
+  else if (which == "deleted_item")
+    message = Msg::app_notice_deleted_item;
+  else if (which == "deleted")
+    message = Msg::app_notice_deleted;
+  else
+    return {};
+  std::string out = "<div class=\"notice success\" role=\"status\"><p>" + h(s.tr(message)) + "</p>";
+  const std::string undo = s.query.value("undo");
+  if (which == "deleted" && !undo.empty()) {
+    out += app::post_button(s, app::path_of("customers", undo, "restore"), s.tr(Msg::app_undo),
+                            "secondary");
+  }
+  return out + "</div>";
+}
+
+}  // namespace libreta::cli

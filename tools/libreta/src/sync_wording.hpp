@@ -1,0 +1,12 @@
+// How sync outcomes are worded for the seller, shared by the command line and the app.
+#pragma once
+
+#include "libreta/protocol/messages.hpp"
+#include "messages.hpp"
+
+namespace libreta::cli {
+
+// Why the server refused a change, as a message of the catalog.
+Msg refusal_reason(const RefusedChange& refused);
+
+}  // namespace libreta::cli
