@@ -1,8 +1,10 @@
 // libreta-bench-replica: the local replica on the WORKLOAD.md customer book.
+// Scenario "replica" (the default):
 //   a. local single-field edit latency (Replica::update, one transaction each);
 //   b. applying N remote customers (apply_remote, pages of --batch customers) against a plain
 //      SQLite bulk insert of the same rows (baseline.hpp), measured in the same process,
 //      interleaved.
+// Scenario "app": the seller's app over the book (bench_app.hpp).
 // Prints medians over --runs with min and max through the Reporter; exits non-zero when the
 // replica does not end up holding exactly what was written. Single-threaded.
 #include <sqlite3.h>
@@ -18,6 +20,7 @@
 #include <CLI/CLI.hpp>
 
 #include "baseline.hpp"
+#include "bench_app.hpp"
 #include "libreta/client/replica.hpp"
 #include "libreta/protocol/customer_book.hpp"
 #include "report.hpp"
@@ -41,6 +44,8 @@ struct Options {
   bool breakdown = false;
   bool sql_profile = false;
   fs::path dir;
+  std::vector<std::string> scenarios = {"replica"};
+  std::size_t requests = 200;  // scenario app: requests of each kind per run
 };
 
 // --breakdown: baselines that do more of the replica's work than the plain one.
@@ -315,6 +320,23 @@ int run_benchmark(const Options& options) {
                 book.customers.size(), mean_json, book.edits.size(), book.plan.expected.size(),
                 static_cast<unsigned long long>(options.seed));
 
+  const bool replica_scenario = std::find(options.scenarios.begin(), options.scenarios.end(),
+                                          "replica") != options.scenarios.end();
+  if (std::find(options.scenarios.begin(), options.scenarios.end(), "app") !=
+      options.scenarios.end()) {
+    AppBenchOptions app;
+    app.customers = options.customers;
+    app.requests = options.requests;
+    app.runs = options.runs;
+    app.seed = options.seed;
+    app.dir = parent;
+    run_app_scenario(report, app);
+  }
+  if (!replica_scenario) {
+    report.finish();
+    return 0;
+  }
+
   const auto runs_start = Clock::now();
   const double cpu_at_start = self_cpu_seconds();
   SqlProfiles profiles;
@@ -363,12 +385,17 @@ int main(int argc, char** argv) {
                "also time baselines with the replica's indexes and search");
   app.add_flag("--sql-profile", options.sql_profile,
                "time each SQL statement of the replica in the first run");
+  app.add_option("--scenario", options.scenarios, "replica, app, or both (comma-separated)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"replica", "app"}));
+  app.add_option("--requests", options.requests, "scenario app: requests of each kind per run");
   app.add_option("--json", options.json_file,
                  "write the figures as JSON to FILE ('-': stdout, no table)");
   try {
     app.parse(argc, argv);
-    if (options.customers == 0 || options.runs == 0 || options.batch == 0) {
-      throw CLI::ValidationError("--customers, --runs and --batch must be positive");
+    if (options.customers == 0 || options.runs == 0 || options.batch == 0 ||
+        options.requests == 0) {
+      throw CLI::ValidationError("--customers, --runs, --batch and --requests must be positive");
     }
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
