@@ -4,9 +4,12 @@
 // queries (replica_queries.cpp, replica_reports.cpp).
 #include "libreta/client/replica.hpp"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 
 #include "libreta/protocol/ids.hpp"
+#include "libreta/protocol/text.hpp"
 #include "replica_impl.hpp"
 
 namespace libreta::client {
@@ -25,6 +28,25 @@ const char* column_type(FieldKind kind) {
   }
 }
 
+// libreta_fold(text): fold_text() in SQL, for the index that lists customers by name as a
+// seller reads them ("Álamo" before "Zurita"). Every connection that writes the customers
+// table must have it: Replica::open registers it before anything else.
+void fold_function(sqlite3_context* context, int, sqlite3_value** arguments) {
+  const auto* text = sqlite3_value_text(arguments[0]);
+  if (!text) return sqlite3_result_null(context);
+  const std::string folded =
+      fold_text(std::string_view(reinterpret_cast<const char*>(text),
+                                 static_cast<std::size_t>(sqlite3_value_bytes(arguments[0]))));
+  sqlite3_result_text(context, folded.data(), static_cast<int>(folded.size()), SQLITE_TRANSIENT);
+}
+
+void register_functions(sqlite::Database& db) {
+  const int rc = sqlite3_create_function_v2(db.handle(), "libreta_fold", 1,
+                                            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                            nullptr, fold_function, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) throw Error(ErrorCode::storage, "cannot register libreta_fold");
+}
+
 void create_tables(sqlite::Database& db, const Schema& schema) {
   for (const auto& table : schema.tables()) {
     std::string sql =
@@ -39,6 +61,8 @@ void create_tables(sqlite::Database& db, const Schema& schema) {
     CREATE INDEX IF NOT EXISTS customers_owner ON customers(owner);
     CREATE INDEX IF NOT EXISTS customers_status ON customers(status);
     CREATE INDEX IF NOT EXISTS customers_city ON customers(city);
+    CREATE INDEX IF NOT EXISTS customers_name_key
+      ON customers(libreta_fold(name), name, id) WHERE deleted = 0;
     CREATE INDEX IF NOT EXISTS contacts_customer ON contacts(customer_id);
     CREATE INDEX IF NOT EXISTS interactions_customer ON interactions(customer_id, date);
     CREATE INDEX IF NOT EXISTS interactions_revisit ON interactions(revisit_on)
@@ -168,6 +192,7 @@ std::unique_ptr<Replica> Replica::open(const std::filesystem::path& file, Replic
   impl->schema = &customer_book_schema();
   impl->db = sqlite::Database(file.string());
   auto& db = impl->db;
+  register_functions(db);
   db.exec("PRAGMA journal_mode = WAL");
   // NORMAL in WAL mode: a commit survives the process being killed; only a power loss can
   // take back the last commits, and the file stays consistent either way.

@@ -344,74 +344,135 @@ std::optional<std::string> last_contact_of(const Replica::Impl& impl, std::strin
 
 }  // namespace
 
+namespace {
+
+// The conditions of a CustomerFilter on customers `c`, bound to ?1..?7 by bind_filter: one
+// statement for every combination, an unset filter binds NULL and drops out.
+constexpr std::string_view kFilterSql =
+    " AND (?1 IS NULL OR c.status = ?1)"
+    " AND (?2 IS NULL OR c.relationship = ?2)"
+    " AND (?3 IS NULL OR c.segment = ?3)"
+    " AND (?4 IS NULL OR c.city = ?4)"
+    " AND (?5 IS NULL OR c.region = ?5)"
+    " AND (?6 IS NULL OR c.owner = ?6)"
+    " AND (?7 IS NULL OR CASE WHEN json_valid(c.tags)"
+    "  THEN EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value = ?7) ELSE 0 END)";
+
+void bind_filter(sqlite::Statement& stmt, const CustomerFilter& filter) {
+  stmt.bind(1, filter.status);
+  stmt.bind(2, filter.relationship);
+  stmt.bind(3, filter.segment);
+  stmt.bind(4, filter.city);
+  stmt.bind(5, filter.region);
+  stmt.bind(6, filter.owner);
+  stmt.bind(7, filter.tag);
+}
+
+}  // namespace
+
 CustomerListing Replica::customer_listing(const CustomerQuery& query,
                                           std::string_view today) const {
   day_argument(today, "today");
   const CustomerFilter& filter = query.filter;
-  // With a text, the customers it matches, best first; a text of no words lists everyone.
-  std::unordered_map<std::string, std::size_t> rank;
   const bool searching = !search_terms(query.text).empty();
-  if (searching) {
-    const auto hits = search(query.text, kMaxListingSearchHits);
-    for (std::size_t i = 0; i < hits.size(); ++i) rank.emplace(hits[i].customer_id, i);
+  const CustomerSort sort =
+      query.sort == CustomerSort::relevance && !searching ? CustomerSort::name : query.sort;
+  const TableSpec& table = impl_->table(tables::customers);
+  CustomerListing listing;
+
+  // A page to fill from ids, in order.
+  std::unordered_map<std::string, std::string> contacts;
+  const auto fill = [&](const std::vector<std::string>& ids) {
+    auto& stmt = impl_->statement("SELECT " + select_columns(table, "c") +
+                                  " FROM customers c WHERE c.id = ?1");
+    for (const auto& id : ids) {
+      ResetOnExit reset(stmt);
+      stmt.bind(1, id);
+      if (!stmt.step()) continue;
+      ListedCustomer listed;
+      listed.customer = read_entity<Customer>(stmt, table);
+      if (sort == CustomerSort::last_contact) {
+        if (auto it = contacts.find(id); it != contacts.end()) listed.last_contact = it->second;
+      } else {
+        listed.last_contact = last_contact_of(*impl_, id, today);
+      }
+      listing.customers.push_back(std::move(listed));
+    }
+  };
+
+  // By name, no search: the name index gives the page in order, and the count is apart.
+  if (!searching && sort == CustomerSort::name) {
+    {
+      auto& count = impl_->statement("SELECT count(*) FROM customers c WHERE c.deleted = 0" +
+                                     std::string(kFilterSql));
+      ResetOnExit reset(count);
+      bind_filter(count, filter);
+      if (count.step()) listing.total = static_cast<std::size_t>(count.integer(0));
+    }
+    auto& page = impl_->statement(
+        "SELECT c.id FROM customers c INDEXED BY customers_name_key WHERE c.deleted = 0" +
+        std::string(kFilterSql) +
+        " ORDER BY libreta_fold(c.name), c.name, c.id LIMIT ?8 OFFSET ?9");
+    std::vector<std::string> ids;
+    {
+      ResetOnExit reset(page);
+      bind_filter(page, filter);
+      page.bind(8, to_sql_limit(query.limit));
+      page.bind(9, static_cast<std::int64_t>(std::min<std::size_t>(query.offset, INT64_MAX)));
+      while (page.step()) ids.push_back(page.text(0));
+    }
+    fill(ids);
+    return listing;
   }
 
+  // Otherwise every match, ordered here: with a text, the customers it matches (best first,
+  // at most kMaxListingSearchHits) checked against the filter one by one; without one, the
+  // whole filtered book.
   struct Match {
     std::string key, name, id;
     std::optional<double> revenue;
     std::size_t rank = 0;
   };
   std::vector<Match> matches;
-  {
+  const auto add_match = [&](sqlite::Statement& stmt, std::size_t rank) {
+    Match match;
+    match.id = stmt.text(0);
+    match.name = stmt.text(1);
+    match.key = fold_text(match.name);
+    if (!stmt.is_null(2)) match.revenue = stmt.number(2);
+    match.rank = rank;
+    matches.push_back(std::move(match));
+  };
+  if (searching) {
+    const auto hits = search(query.text, kMaxListingSearchHits);
     auto& stmt = impl_->statement(
-        "SELECT c.id, c.name, c.annual_revenue FROM customers c WHERE c.deleted = 0"
-        " AND (?1 IS NULL OR c.status = ?1)"
-        " AND (?2 IS NULL OR c.relationship = ?2)"
-        " AND (?3 IS NULL OR c.segment = ?3)"
-        " AND (?4 IS NULL OR c.city = ?4)"
-        " AND (?5 IS NULL OR c.region = ?5)"
-        " AND (?6 IS NULL OR c.owner = ?6)"
-        " AND (?7 IS NULL OR CASE WHEN json_valid(c.tags)"
-        "  THEN EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value = ?7) ELSE 0 END)");
-    ResetOnExit reset(stmt);
-    stmt.bind(1, filter.status);
-    stmt.bind(2, filter.relationship);
-    stmt.bind(3, filter.segment);
-    stmt.bind(4, filter.city);
-    stmt.bind(5, filter.region);
-    stmt.bind(6, filter.owner);
-    stmt.bind(7, filter.tag);
-    while (stmt.step()) {
-      Match match;
-      match.id = stmt.text(0);
-      std::size_t position = 0;
-      if (searching) {
-        auto it = rank.find(match.id);
-        if (it == rank.end()) continue;
-        position = it->second;
-      }
-      match.name = stmt.text(1);
-      match.key = fold_text(match.name);
-      if (!stmt.is_null(2)) match.revenue = stmt.number(2);
-      match.rank = position;
-      matches.push_back(std::move(match));
+        "SELECT c.id, c.name, c.annual_revenue FROM customers c WHERE c.deleted = 0" +
+        std::string(kFilterSql) + " AND c.id = ?8");
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      ResetOnExit reset(stmt);
+      bind_filter(stmt, filter);
+      stmt.bind(8, hits[i].customer_id);
+      if (stmt.step()) add_match(stmt, i);
     }
+  } else {
+    auto& stmt = impl_->statement(
+        "SELECT c.id, c.name, c.annual_revenue FROM customers c WHERE c.deleted = 0" +
+        std::string(kFilterSql));
+    ResetOnExit reset(stmt);
+    bind_filter(stmt, filter);
+    while (stmt.step()) add_match(stmt, 0);
   }
-
-  CustomerListing listing;
   listing.total = matches.size();
-  std::unordered_map<std::string, std::string> contacts;
+
   const auto by_name = [](const Match& a, const Match& b) {
     return std::tie(a.key, a.name, a.id) < std::tie(b.key, b.name, b.id);
   };
-  switch (query.sort == CustomerSort::relevance && !searching ? CustomerSort::name : query.sort) {
+  switch (sort) {
     case CustomerSort::name:
       std::sort(matches.begin(), matches.end(), by_name);
       break;
     case CustomerSort::relevance:
-      std::sort(matches.begin(), matches.end(),
-                [](const Match& a, const Match& b) { return a.rank < b.rank; });
-      break;
+      break;  // already best first
     case CustomerSort::revenue:
       std::sort(matches.begin(), matches.end(), [&](const Match& a, const Match& b) {
         if (a.revenue.has_value() != b.revenue.has_value()) return a.revenue.has_value();
@@ -431,26 +492,10 @@ CustomerListing Replica::customer_listing(const CustomerQuery& query,
       });
       break;
   }
-
-  const TableSpec& table = impl_->table(tables::customers);
-  auto& stmt = impl_->statement("SELECT " + select_columns(table, "c") +
-                                " FROM customers c WHERE c.id = ?1");
+  std::vector<std::string> ids;
   const std::size_t end = std::min(matches.size(), query.offset + query.limit);
-  for (std::size_t i = std::min(query.offset, end); i < end; ++i) {
-    ResetOnExit reset(stmt);
-    stmt.bind(1, matches[i].id);
-    if (!stmt.step()) continue;
-    ListedCustomer listed;
-    listed.customer = read_entity<Customer>(stmt, table);
-    if (query.sort == CustomerSort::last_contact) {
-      if (auto it = contacts.find(matches[i].id); it != contacts.end()) {
-        listed.last_contact = it->second;
-      }
-    } else {
-      listed.last_contact = last_contact_of(*impl_, matches[i].id, today);
-    }
-    listing.customers.push_back(std::move(listed));
-  }
+  for (std::size_t i = std::min(query.offset, end); i < end; ++i) ids.push_back(matches[i].id);
+  fill(ids);
   return listing;
 }
 

@@ -149,12 +149,12 @@ std::vector<double> time_sql(const std::filesystem::path& file, const std::strin
 void run_app_scenario(Reporter& report, const AppBenchOptions& options) {
   TempDir dir(options.dir.empty() ? std::filesystem::temp_directory_path() : options.dir,
               "libreta-bench-app");
-  const auto file = dir.path() / "book.db";
+  const auto file = options.book.empty() ? dir.path() / "book.db" : options.book;
 
   // The book, loaded as a bootstrap would, then indexed for search (not timed).
   const auto prepare_start = Clock::now();
   const auto customers = workload::make_customers(options.customers, options.seed);
-  {
+  if (!std::filesystem::exists(file)) {
     client::ReplicaOptions replica_options;
     replica_options.new_replica_id = "bench-app";
     auto replica = client::Replica::open(file, replica_options);

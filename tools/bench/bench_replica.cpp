@@ -46,6 +46,7 @@ struct Options {
   fs::path dir;
   std::vector<std::string> scenarios = {"replica"};
   std::size_t requests = 200;  // scenario app: requests of each kind per run
+  fs::path book;               // scenario app: a prepared book to reuse
 };
 
 // --breakdown: baselines that do more of the replica's work than the plain one.
@@ -330,6 +331,7 @@ int run_benchmark(const Options& options) {
     app.runs = options.runs;
     app.seed = options.seed;
     app.dir = parent;
+    app.book = options.book;
     run_app_scenario(report, app);
   }
   if (!replica_scenario) {
@@ -389,6 +391,9 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::IsMember({"replica", "app"}));
   app.add_option("--requests", options.requests, "scenario app: requests of each kind per run");
+  app.add_option("--book", options.book,
+                 "scenario app: the book file to use, built there when missing (same --customers "
+                 "and --seed)");
   app.add_option("--json", options.json_file,
                  "write the figures as JSON to FILE ('-': stdout, no table)");
   try {
