@@ -111,6 +111,14 @@ std::size_t Replica::pending_count() const {
   return count;
 }
 
+std::size_t Replica::pending_rows() const {
+  auto& stmt = impl_->statement("SELECT count(*) FROM (SELECT DISTINCT tbl, row_id FROM _outbox)");
+  stmt.step();
+  const auto count = static_cast<std::size_t>(stmt.integer(0));
+  stmt.reset();
+  return count;
+}
+
 void Replica::acknowledge(std::uint64_t seq) {
   auto& stmt = impl_->statement("DELETE FROM _outbox WHERE seq <= ?");
   stmt.bind(1, static_cast<std::int64_t>(seq)).run();

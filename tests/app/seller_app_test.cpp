@@ -159,6 +159,17 @@ TEST_CASE("app: Host, sign-in, session and CSRF checks refuse and change nothing
                form({{"name", "X"}, {"kind", "company"}, {"status", "active"}, {"csrf", "wrong"}}))
             .status == 403);
   }
+  SECTION("a form posted from the app's own page is taken") {
+    web::Request r = app.request("POST", "/customers/new");
+    app.get("/customers/new");
+    r.headers.push_back({"origin", std::string("http://") + kAppHost});
+    r.headers.push_back({"content-type", "application/x-www-form-urlencoded"});
+    r.body = form({{"name", "Own"}, {"kind", "company"}, {"status", "active"}, {"csrf", app.csrf}})
+                 .encode();
+    CHECK(app.send(r).status == 303);
+    CHECK(app.inspect().list_customers({}).size() == 1);
+    return;
+  }
   SECTION("a form posted by another site") {
     web::Request r = app.request("POST", "/customers/new");
     app.get("/");

@@ -23,4 +23,27 @@ Msg refusal_reason(const RefusedChange& r) {
   }
 }
 
+Msg sync_error_reason(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::unreachable:
+    case ErrorCode::shutting_down:
+      return Msg::sync_error_unreachable;
+    case ErrorCode::timeout:
+      return Msg::sync_error_timeout;
+    case ErrorCode::bad_token:
+      return Msg::sync_error_bad_token;
+    case ErrorCode::tls:
+      return Msg::sync_error_tls;
+    case ErrorCode::unsupported_protocol:
+    case ErrorCode::unsupported_schema:
+      return Msg::sync_error_update;
+    case ErrorCode::storage_full:
+      return Msg::sync_error_disk_full;
+    case ErrorCode::rate_limited:
+      return Msg::sync_error_busy;
+    default:
+      return Msg::sync_error_other;
+  }
+}
+
 }  // namespace libreta::cli

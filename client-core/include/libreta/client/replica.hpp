@@ -159,6 +159,9 @@ class Replica {
   // up to the last one pushed.
   std::vector<OutboxEntry> pending_changes(std::size_t limit = SIZE_MAX) const;
   std::size_t pending_count() const;
+  // The rows those changes are of: what a seller counts as "changes to send" (an edit of a
+  // customer that also stamps its updated_at is one).
+  std::size_t pending_rows() const;
   // Drops outbox entries up to and including `seq` (the server has them).
   void acknowledge(std::uint64_t seq);
   // Merges changes from elsewhere field by field: the greater version wins. One

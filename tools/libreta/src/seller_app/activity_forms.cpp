@@ -96,19 +96,15 @@ web::Response child_form(Screen& s, std::string_view table_name,
   return web::Response::redirect(back + "?notice=saved");
 }
 
+// The kinds of contact offered as chips, and the outcomes as buttons; shown by the same
+// labels as everywhere else (the timeline, the card).
+constexpr const char* kVisitTypes[] = {"visit", "call", "meeting", "email"};
+constexpr const char* kOutcomes[] = {"positive", "neutral", "negative", "won", "lost"};
+
 struct Pick {
   const char* value;
   Msg label;
 };
-constexpr Pick kVisitTypes[] = {{"visit", Msg::app_type_visit},
-                                {"call", Msg::app_type_call},
-                                {"meeting", Msg::app_type_meeting},
-                                {"email", Msg::app_type_email}};
-constexpr Pick kOutcomes[] = {{"positive", Msg::app_outcome_positive},
-                              {"neutral", Msg::app_outcome_neutral},
-                              {"negative", Msg::app_outcome_negative},
-                              {"won", Msg::app_outcome_won},
-                              {"lost", Msg::app_outcome_lost}};
 
 }  // namespace
 
@@ -173,8 +169,8 @@ web::Response visit_form(Screen& s, std::string_view customer_id) {
     }
   }
 
-  // The form: the type preselected, an optional note and follow-up, and one button per
-  // outcome that saves at once.
+  // The form: the type preselected, the follow-up's quick picks, then one button per outcome
+  // that saves at once, within a thumb's reach; the note and a lost deal's details below.
   const std::string type = s.form.value("type").empty() ? "visit" : s.form.value("type");
   std::string content =
       "<h1>" + h(s.tr(Msg::app_log_visit)) + " <small>" + h(customer->name) + "</small></h1>";
@@ -186,16 +182,12 @@ web::Response visit_form(Screen& s, std::string_view customer_id) {
   content += form_start(s, path_of("customers", customer_id, "visit"), "visit");
   content +=
       "<fieldset class=\"chips-choice\"><legend>" + h(field_label("type", s.lang)) + "</legend>";
-  for (const Pick& pick : kVisitTypes) {
+  for (const char* value : kVisitTypes) {
     content += "<label class=\"chip-radio\"><input type=\"radio\" name=\"type\" value=\"" +
-               std::string(pick.value) + "\"" + (type == pick.value ? " checked" : "") + "><span>" +
-               h(s.tr(pick.label)) + "</span></label>";
+               std::string(value) + "\"" + (type == value ? " checked" : "") + "><span>" +
+               h(choice_label("type", value, s.lang)) + "</span></label>";
   }
   content += "</fieldset>";
-  content += "<div class=\"field\"><label for=\"f-notes\">" + h(field_label("notes", s.lang)) +
-             " <span class=\"hint\">" + h(s.tr(Msg::app_optional)) +
-             "</span></label><textarea id=\"f-notes\" name=\"notes\" rows=\"2\">" +
-             h(s.form.value("notes")) + "</textarea></div>";
   const std::string follow = s.form.value("follow_up").empty() ? "none" : s.form.value("follow_up");
   content +=
       "<fieldset class=\"chips-choice\"><legend>" + h(s.tr(Msg::app_follow_up)) + "</legend>";
@@ -210,6 +202,18 @@ web::Response visit_form(Screen& s, std::string_view customer_id) {
              h(s.tr(Msg::app_on_a_date)) +
              "</label><input type=\"date\" id=\"f-follow-date\" name=\"follow_up_date\" value=\"" +
              h(s.form.value("follow_up_date")) + "\" min=\"" + h(s.today) + "\"></fieldset>";
+  content +=
+      "<fieldset class=\"outcomes\"><legend>" + h(s.tr(Msg::app_outcome_saves)) + "</legend>";
+  for (const char* value : kOutcomes) {
+    content += "<button type=\"submit\" name=\"outcome\" value=\"" + std::string(value) +
+               "\" class=\"outcome outcome-" + value + "\">" +
+               h(choice_label("outcome", value, s.lang)) + "</button>";
+  }
+  content += "</fieldset>";
+  content += "<div class=\"field\"><label for=\"f-notes\">" + h(field_label("notes", s.lang)) +
+             " <span class=\"hint\">" + h(s.tr(Msg::app_optional_before_outcome)) +
+             "</span></label><textarea id=\"f-notes\" name=\"notes\" rows=\"2\">" +
+             h(s.form.value("notes")) + "</textarea></div>";
   content += "<details class=\"lost-details\"><summary>" + h(s.tr(Msg::app_if_lost)) +
              "</summary>" +
              field_control(s, interactions, *interactions.field("lost_reason"),
@@ -217,14 +221,7 @@ web::Response visit_form(Screen& s, std::string_view customer_id) {
              field_control(s, interactions, *interactions.field("revisit_on"),
                            s.form.value("revisit_on"), "") +
              "</details>";
-  content +=
-      "<fieldset class=\"outcomes\"><legend>" + h(s.tr(Msg::app_outcome_saves)) + "</legend>";
-  for (const Pick& pick : kOutcomes) {
-    content += "<button type=\"submit\" name=\"outcome\" value=\"" + std::string(pick.value) +
-               "\" class=\"outcome outcome-" + pick.value + "\">" + h(s.tr(pick.label)) +
-               "</button>";
-  }
-  content += "</fieldset></form><p><a class=\"button secondary\" href=\"" + back + "\">" +
+  content += "</form><p><a class=\"button secondary\" href=\"" + back + "\">" +
              h(s.tr(Msg::app_cancel)) + "</a></p>";
   return page(s, s.tr(Msg::app_log_visit), content, Tab::customers, errors.empty() ? 200 : 422);
 }

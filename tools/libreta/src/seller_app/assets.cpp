@@ -16,7 +16,9 @@ h2{font-size:1.1rem;margin:0 0 8px}
 h3{font-size:1rem;margin:12px 0 4px}
 a{color:#0645ad}
 .top{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid #c9ced6}
-.sync-bar{display:flex;align-items:center;gap:6px;min-height:44px;padding:6px 12px;max-width:760px;margin:0 auto;color:#111;text-decoration:none;font-size:.9rem;flex-wrap:wrap}
+.sync-bar{display:flex;align-items:center;gap:6px;min-height:44px;padding:4px 12px;max-width:760px;margin:0 auto;color:#111;text-decoration:none;font-size:.875rem;flex-wrap:wrap}
+#sync-text{flex:1 1 0;min-width:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+#sync-alerts:empty{display:none}
 .sync-bar .dot{width:12px;height:12px;border-radius:50%;background:#6b7280;flex:none}
 .sync-bar[data-state=online] .dot{background:#137333}
 .sync-bar[data-state=syncing] .dot{background:#0b57d0}
@@ -24,7 +26,7 @@ a{color:#0645ad}
 .sync-bar[data-state=problem] .dot{background:#b3261e}
 #sync-alerts{color:#b3261e;font-weight:600}
 .tabs{position:fixed;bottom:0;left:0;right:0;z-index:2;display:flex;background:#fff;border-top:1px solid #c9ced6}
-.tabs a{flex:1;display:flex;flex-direction:column;align-items:center;justify-content:center;min-height:60px;color:#3d4450;text-decoration:none;font-size:.8rem}
+.tabs a{flex:1;min-width:0;display:flex;flex-direction:column;align-items:center;justify-content:center;min-height:60px;color:#3d4450;text-decoration:none;font-size:.8rem;white-space:nowrap;overflow-wrap:normal}
 .tabs a[aria-current=page]{color:#0b57d0;font-weight:700}
 .tabs .icon{font-size:1.3rem;line-height:1}
 .card{background:#fff;border:1px solid #d5d9e0;border-radius:10px;padding:12px;margin:0 0 12px}
@@ -73,7 +75,7 @@ input[type=checkbox]{width:24px;height:24px}
 .notice.error{background:#fce8e6;border-color:#f2b8b5;color:#8c1d18}
 .notice p{margin:4px 0}
 .search{display:flex;flex-direction:column;gap:8px;margin-bottom:12px}
-.filters summary{min-height:44px;display:flex;align-items:center;font-weight:600;cursor:pointer}
+summary{display:list-item;min-height:44px;padding:11px 0;font-weight:600;cursor:pointer}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr));gap:0 12px}
 .pager{display:flex;align-items:center;justify-content:space-between;gap:8px;margin:12px 0}
 .chips-choice{display:flex;flex-wrap:wrap;gap:8px}
@@ -88,8 +90,8 @@ input[type=checkbox]{width:24px;height:24px}
 .outcome-negative,.outcome-lost{background:#fff;color:#b3261e;border-color:#b3261e}
 .outcome-neutral{background:#fff;color:#0b57d0}
 .lost-details{margin:0 0 12px}
-.lost-details summary{min-height:44px;display:flex;align-items:center;cursor:pointer}
 .danger-zone{margin-top:24px}
+.items li.conflict{flex-direction:column;align-items:stretch;padding-bottom:8px}
 .conflict p{margin:2px 0}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 :focus-visible{outline:3px solid #0b57d0;outline-offset:2px}

@@ -40,11 +40,13 @@ struct BarState {
 BarState bar_state(const Screen& s) {
   if (!s.sync) return {"alone", s.tr(Msg::app_sync_alone)};
   const client::SyncStatus& st = *s.sync;
+  // Counted in rows from the replica itself: the session's count is of field changes, and
+  // lags a write the app just made.
+  const std::size_t rows = s.replica.pending_rows();
   const std::string pending =
-      st.pending_changes == 0
-          ? s.tr(Msg::app_sync_nothing_pending)
-          : s.tr(st.pending_changes == 1 ? Msg::app_sync_pending_one : Msg::app_sync_pending,
-                 {std::to_string(st.pending_changes)});
+      rows == 0 ? s.tr(Msg::app_sync_nothing_pending)
+                : s.tr(rows == 1 ? Msg::app_sync_pending_one : Msg::app_sync_pending,
+                       {std::to_string(rows)});
   const std::string last = st.last_sync_ms
                                ? s.tr(Msg::app_sync_last, {local_time(s, *st.last_sync_ms)})
                                : s.tr(Msg::app_sync_never);
@@ -52,7 +54,9 @@ BarState bar_state(const Screen& s) {
     return {"syncing", s.tr(Msg::app_sync_downloading, {std::to_string(st.rows_received)})};
   }
   if (st.connected) {
-    return {"online", s.tr(Msg::app_sync_online) + " · " + pending + " · " + last};
+    // Connected with nothing to send: nothing more to tell.
+    return {"online",
+            s.tr(Msg::app_sync_online) + " · " + pending + (rows == 0 ? "" : " · " + last)};
   }
   if (st.last_error && (st.last_error->code == ErrorCode::bad_token ||
                         st.last_error->code == ErrorCode::unsupported_protocol ||
@@ -92,7 +96,7 @@ void append_json_string(std::string& out, std::string_view text) {
 // " · 2 conflicts · 1 change refused", or "" when there is nothing to tell.
 std::string alerts_text(const Screen& s) {
   std::string out;
-  const std::size_t conflicts = s.replica.reported_conflicts(client::ConflictSide::lost).size();
+  const std::size_t conflicts = my_conflicts(s).size();
   if (conflicts > 0) {
     out += " · " + s.tr(conflicts == 1 ? Msg::app_sync_conflicts_one : Msg::app_sync_conflicts,
                         {std::to_string(conflicts)});
@@ -127,7 +131,7 @@ std::string sync_status_json(const Screen& s) {
   out += ",\"alerts\":";
   append_json_string(out, alerts_text(s));
   if (s.sync) {
-    out += ",\"pending\":" + std::to_string(s.sync->pending_changes);
+    out += ",\"pending\":" + std::to_string(s.replica.pending_rows());
     out += ",\"connected\":";
     out += s.sync->connected ? "true" : "false";
     out += ",\"cursor\":" + std::to_string(s.sync->cursor);
@@ -156,7 +160,7 @@ web::Response page(const Screen& s, std::string_view title, std::string_view con
   out += tab_link(s, Tab::today, tab, "/", Msg::app_tab_today, "&#9728;");
   out += tab_link(s, Tab::customers, tab, "/customers", Msg::app_tab_customers, "&#9776;");
   out += tab_link(s, Tab::add, tab, "/customers/new", Msg::app_tab_add, "+");
-  out += tab_link(s, Tab::sync, tab, "/sync", Msg::app_tab_sync, "&#8645;");
+  out += tab_link(s, Tab::sync, tab, "/sync", Msg::app_tab_sync_short, "&#8645;");
   out += "</nav></body></html>\n";
   return web::Response::html(std::move(out), status);
 }
@@ -173,7 +177,9 @@ web::Response not_found(const Screen& s) {
 }
 
 std::string form_start(const Screen& s, std::string_view action, std::string_view css_class) {
-  std::string out = "<form method=\"post\" action=\"" + h(action) + "\"";
+  // novalidate: the app checks every field and says what is wrong in the seller's language;
+  // the browser's own bubbles would stop some of those messages and not others.
+  std::string out = "<form method=\"post\" novalidate action=\"" + h(action) + "\"";
   if (!css_class.empty()) out += " class=\"" + h(css_class) + "\"";
   out += "><input type=\"hidden\" name=\"csrf\" value=\"" + h(s.csrf) + "\">";
   return out;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "libreta/client/replica.hpp"
 #include "libreta/client/sync_types.hpp"
@@ -63,6 +64,10 @@ inline std::string h(std::string_view text) {
 std::string path_of(std::string_view collection, std::string_view id, std::string_view action = "");
 // A day as the seller reads it: "hoy", "mañana", "hace 3 días" or the date.
 std::string relative_day(const Screen& s, std::string_view day);
+
+// The conflicts in which a value of this seller lost, oldest first; those of automatic
+// fields (created_at, updated_at), which both sides stamp, are left out.
+std::vector<ConflictNotice> my_conflicts(const Screen& s);
 
 // ---- Screens (one file each) ------------------------------------------------------------------
 web::Response today_screen(Screen& s);                        // today_screen.cpp

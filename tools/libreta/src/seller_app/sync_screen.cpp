@@ -56,7 +56,17 @@ bool can_put_back(const Screen& s, const ConflictNotice& c) {
   return !live || !(now == c.lost);
 }
 
+bool is_automatic(std::string_view field) {
+  return field == "created_at" || field == "updated_at";
+}
+
 }  // namespace
+
+std::vector<ConflictNotice> my_conflicts(const Screen& s) {
+  auto all = s.replica.reported_conflicts(client::ConflictSide::lost);
+  std::erase_if(all, [](const ConflictNotice& c) { return is_automatic(c.field); });
+  return all;
+}
 
 web::Response sync_screen(Screen& s) {
   std::string content = "<h1>" + h(s.tr(Msg::app_tab_sync)) + "</h1>";
@@ -73,14 +83,15 @@ web::Response sync_screen(Screen& s) {
     kv(Msg::app_sync_last_label,
        st.last_sync_ms ? local_time(s, *st.last_sync_ms) : s.tr(Msg::status_never));
     if (st.downloading) kv(Msg::app_sync_received, std::to_string(st.rows_received));
-    if (st.last_error) {
-      kv(Msg::app_sync_last_error,
-         st.last_error->message + " (" + local_time(s, st.last_error->at_ms) + ")");
+    // The last error while it still matters: not once the session is connected again.
+    if (st.last_error && !st.connected) {
+      kv(Msg::app_sync_last_error, s.tr(sync_error_reason(st.last_error->code)) + " (" +
+                                       local_time(s, st.last_error->at_ms) + ")");
     }
   }
   content += "</dl></section>";
 
-  const auto conflicts = s.replica.reported_conflicts(client::ConflictSide::lost);
+  const auto conflicts = my_conflicts(s);
   content += "<section class=\"card\" id=\"conflicts\"><h2>" + h(s.tr(Msg::app_conflicts)) +
              " <span class=\"count\">" + std::to_string(conflicts.size()) + "</span></h2>";
   if (conflicts.empty()) {
@@ -150,7 +161,7 @@ web::Response put_back(Screen& s) {
   const std::string row = s.form.value("row");
   const std::string field = s.form.value("field");
   const std::string version = s.form.value("version");
-  for (const auto& c : s.replica.reported_conflicts(client::ConflictSide::lost)) {
+  for (const auto& c : my_conflicts(s)) {
     if (c.table != table || c.row != row || c.field != field ||
         c.lost_version.to_string() != version || !can_put_back(s, c)) {
       continue;
