@@ -12,7 +12,11 @@ packages=(
   libtomlplusplus-dev  # the server's configuration file
   libjemalloc-dev  # the server's allocator
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
+  chromium fonts-dejavu-core  # the browser tests (tests/browser)
 )
+# Node.js and npm for the browser tests' driver: Debian's, unless the machine already has
+# them (another install of Node.js would conflict with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -27,4 +31,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The browser tests' npm packages, pinned by tests/browser/package-lock.json.
+if [ ! -d "$(dirname "$0")/../tests/browser/node_modules" ]; then
+  (cd "$(dirname "$0")/../tests/browser" && npm ci --no-audit --no-fund)
 fi
