@@ -29,6 +29,9 @@ constexpr std::size_t kMaxSearchTextBytes = 1'000;
 constexpr std::size_t kMaxSearchTerms = 16;
 // Longest snippet shown.
 constexpr std::size_t kMaxSnippetBytes = 160;
+// A listing's search text of one word shorter than this (in characters) is matched against
+// the start of names rather than ranked over the whole index.
+constexpr std::size_t kMinRankedSearch = 3;
 // A listing with a search text ranks at most this many matching customers: a text that
 // matches more is too short to rank by.
 constexpr std::size_t kMaxListingSearchHits = 5'000;
@@ -61,6 +64,15 @@ char32_t next_code_point(std::string_view text, std::size_t& i) {
   }
   i += length;
   return code;
+}
+
+std::size_t code_points(std::string_view text) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    next_code_point(text, i);
+    ++count;
+  }
+  return count;
 }
 
 // Whether a code point belongs to a search term. Mirrors the FTS5 unicode61 tokenizer
@@ -399,6 +411,42 @@ CustomerListing Replica::customer_listing(const CustomerQuery& query,
       listing.customers.push_back(std::move(listed));
     }
   };
+
+  // The first letters of a search, typed one at a time, match too much of a large book to
+  // rank: until the text is a word of kMinRankedSearch characters, it lists the customers
+  // whose name starts with it, in name order, straight from the name index.
+  const std::vector<std::string> terms = search_terms(query.text);
+  if (terms.size() == 1 && code_points(terms[0]) < kMinRankedSearch) {
+    const std::string from = fold_text(terms[0]);
+    const std::string to = from + "\xf4\x8f\xbf\xbf";  // past every name starting with it
+    const std::string range = " AND libreta_fold(c.name) >= ?8 AND libreta_fold(c.name) < ?9";
+    {
+      auto& count = impl_->statement(
+          "SELECT count(*) FROM customers c INDEXED BY customers_name_key WHERE c.deleted = 0" +
+          std::string(kFilterSql) + range);
+      ResetOnExit reset(count);
+      bind_filter(count, filter);
+      count.bind(8, from);
+      count.bind(9, to);
+      if (count.step()) listing.total = static_cast<std::size_t>(count.integer(0));
+    }
+    auto& page = impl_->statement(
+        "SELECT c.id FROM customers c INDEXED BY customers_name_key WHERE c.deleted = 0" +
+        std::string(kFilterSql) + range +
+        " ORDER BY libreta_fold(c.name), c.name, c.id LIMIT ?10 OFFSET ?11");
+    std::vector<std::string> ids;
+    {
+      ResetOnExit reset(page);
+      bind_filter(page, filter);
+      page.bind(8, from);
+      page.bind(9, to);
+      page.bind(10, to_sql_limit(query.limit));
+      page.bind(11, static_cast<std::int64_t>(std::min<std::size_t>(query.offset, INT64_MAX)));
+      while (page.step()) ids.push_back(page.text(0));
+    }
+    fill(ids);
+    return listing;
+  }
 
   // By name, no search: the name index gives the page in order, and the count is apart.
   if (!searching && sort == CustomerSort::name) {

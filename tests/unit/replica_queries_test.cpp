@@ -678,6 +678,17 @@ TEST_CASE("customer_listing: a page of a filtered, searched and ordered book wit
   query.filter.status = "active";
   CHECK(ids(f.replica().customer_listing(query, "2024-06-30")) == std::vector<std::string>{pena});
 
+  // One or two letters: the names that start with them, accents and case aside.
+  query = {};
+  query.text = "Á";
+  CHECK(ids(f.replica().customer_listing(query, "2024-06-30")) == std::vector<std::string>{alamo});
+  query.text = "b";
+  listing = f.replica().customer_listing(query, "2024-06-30");
+  CHECK(listing.total == 1);  // not the deleted "Borrado Peña"
+  CHECK(ids(listing) == std::vector<std::string>{bravo});
+  query.text = "pe";  // "Peña" is not the start of a name
+  CHECK(f.replica().customer_listing(query, "2024-06-30").total == 0);
+
   query = {};
   query.offset = 1;
   query.limit = 1;

@@ -127,10 +127,7 @@ web::Response customer_card(Screen& s, std::string_view id) {
   if (behaviour.purchase_count == 0) {
     content += "<p class=\"empty\">" + h(s.tr(Msg::show_no_purchases)) + "</p>";
   } else {
-    std::string segment;
-    for (const auto& score : replica.rfm(s.today).customers) {
-      if (score.customer_id == id) segment = score.segment;
-    }
+    const std::string segment = s.views.rfm_segment(replica, s.today, std::string(id));
     content += "<dl class=\"stats\">";
     content += "<div class=\"kv\"><dt>" + h(s.tr(Msg::app_last_purchase)) + "</dt><dd>" +
                h(relative_day(s, behaviour.last_purchase.value_or(std::string()))) + "</dd></div>";

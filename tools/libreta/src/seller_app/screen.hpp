@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "book_views.hpp"
 #include "libreta/client/replica.hpp"
 #include "libreta/client/sync_types.hpp"
 #include "libreta/web/form.hpp"
@@ -32,6 +33,7 @@ struct Screen {
   std::string today, now_utc;
   std::optional<client::SyncStatus> sync;  // unset: the book has no server
   std::function<void()> wrote;             // after a write: the session pushes now
+  BookViews& views;                        // Today's lists and RFM, kept until the book changes
 
   std::string tr(Msg id, std::initializer_list<std::string_view> args = {}) const {
     return cli::tr(lang, id, args);

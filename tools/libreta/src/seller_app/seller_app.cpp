@@ -102,6 +102,7 @@ struct SellerApp::Impl {
   std::map<std::string, Clock::time_point> sign_in_keys;  // key → when it was made
   std::map<std::string, Session> sessions;                // cookie value → session
   std::mutex keys_mutex;  // new_sign_in_key() may come from another thread
+  app::BookViews views;
 
   web::Response handle(const web::Request& request);
   web::Response sign_in(const web::Request& request, Lang lang);
@@ -216,8 +217,10 @@ web::Response SellerApp::Impl::handle(const web::Request& request) {
                 options.now_utc ? options.now_utc() : std::string(),
                 options.sync_status ? std::optional(options.sync_status()) : std::nullopt,
                 [this] {
+                  views.wrote();
                   if (options.nudge) options.nudge();
-                }};
+                },
+                views};
   if (request.method == "POST") {
     // Forms are posted by the app's own pages: same origin, the session's token.
     if (const auto origin = request.header("origin")) {

@@ -4,12 +4,6 @@
 namespace libreta::cli::app {
 namespace {
 
-// Birthdays and anniversaries shown this many days ahead.
-constexpr int kDatesAhead = 14;
-// A current customer with no contact in this many days has gone quiet.
-constexpr int kQuietDays = 60;
-// An inactive or lost customer comes up for review after this many days without contact.
-constexpr int kReviewDays = 180;
 // Items listed per section; the rest are counted.
 constexpr std::size_t kShown = 20;
 
@@ -36,11 +30,11 @@ std::string customer_item(std::string_view customer_id, std::string_view name,
 }  // namespace
 
 web::Response today_screen(Screen& s) {
-  auto& replica = s.replica;
+  const TodayLists& lists = s.views.today(s.replica, s.today);
   std::string content = "<h1>" + h(s.tr(Msg::app_today_title)) + " <small>" +
                         h(s.format.date(s.today)) + "</small></h1>";
 
-  const auto due = replica.followups_due(s.today);
+  const auto& due = lists.due;
   std::string items;
   for (std::size_t i = 0; i < due.size() && i < kShown; ++i) {
     const auto& d = due[i];
@@ -58,7 +52,7 @@ web::Response today_screen(Screen& s) {
   }
   content += section(s, "followups", Msg::app_today_followups, due.size(), items);
 
-  const auto dates = replica.upcoming_dates(s.today, kDatesAhead);
+  const auto& dates = lists.dates;
   items.clear();
   for (std::size_t i = 0; i < dates.size() && i < kShown; ++i) {
     const auto& d = dates[i];
@@ -72,7 +66,7 @@ web::Response today_screen(Screen& s) {
   }
   content += section(s, "dates", Msg::app_today_dates, dates.size(), items);
 
-  const auto lost = replica.lost_deals_to_revisit(s.today);
+  const auto& lost = lists.lost;
   items.clear();
   for (std::size_t i = 0; i < lost.size() && i < kShown; ++i) {
     const auto& l = lost[i];
@@ -82,7 +76,7 @@ web::Response today_screen(Screen& s) {
   }
   content += section(s, "lost", Msg::app_today_lost, lost.size(), items);
 
-  const auto quiet = replica.quiet_customers(s.today, kQuietDays);
+  const auto& quiet = lists.quiet;
   items.clear();
   for (std::size_t i = 0; i < quiet.size() && i < kShown; ++i) {
     const auto& q = quiet[i];
@@ -94,7 +88,7 @@ web::Response today_screen(Screen& s) {
   }
   content += section(s, "quiet", Msg::app_today_quiet, quiet.size(), items);
 
-  const auto review = replica.customers_to_review(s.today, kReviewDays);
+  const auto& review = lists.review;
   items.clear();
   for (std::size_t i = 0; i < review.size() && i < kShown; ++i) {
     const auto& q = review[i];
