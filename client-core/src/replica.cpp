@@ -4,8 +4,6 @@
 // queries (replica_queries.cpp, replica_reports.cpp).
 #include "libreta/client/replica.hpp"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 
 #include "libreta/protocol/ids.hpp"
@@ -28,25 +26,6 @@ const char* column_type(FieldKind kind) {
   }
 }
 
-// libreta_fold(text): fold_text() in SQL, for the index that lists customers by name as a
-// seller reads them ("Álamo" before "Zurita"). Every connection that writes the customers
-// table must have it: Replica::open registers it before anything else.
-void fold_function(sqlite3_context* context, int, sqlite3_value** arguments) {
-  const auto* text = sqlite3_value_text(arguments[0]);
-  if (!text) return sqlite3_result_null(context);
-  const std::string folded =
-      fold_text(std::string_view(reinterpret_cast<const char*>(text),
-                                 static_cast<std::size_t>(sqlite3_value_bytes(arguments[0]))));
-  sqlite3_result_text(context, folded.data(), static_cast<int>(folded.size()), SQLITE_TRANSIENT);
-}
-
-void register_functions(sqlite::Database& db) {
-  const int rc = sqlite3_create_function_v2(db.handle(), "libreta_fold", 1,
-                                            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
-                                            nullptr, fold_function, nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) throw Error(ErrorCode::storage, "cannot register libreta_fold");
-}
-
 void create_tables(sqlite::Database& db, const Schema& schema) {
   for (const auto& table : schema.tables()) {
     std::string sql =
@@ -54,6 +33,8 @@ void create_tables(sqlite::Database& db, const Schema& schema) {
     for (const auto& field : table.fields) {
       sql += ", " + sql_name(field.name) + " " + column_type(field.kind);
     }
+    // _name_key: the name folded (fold_text), for listing rows by name.
+    if (table.field("name")) sql += ", _name_key TEXT";
     sql += ", deleted INTEGER NOT NULL DEFAULT 0, _versions TEXT NOT NULL, _extra TEXT)";
     db.exec(sql);
   }
@@ -61,8 +42,6 @@ void create_tables(sqlite::Database& db, const Schema& schema) {
     CREATE INDEX IF NOT EXISTS customers_owner ON customers(owner);
     CREATE INDEX IF NOT EXISTS customers_status ON customers(status);
     CREATE INDEX IF NOT EXISTS customers_city ON customers(city);
-    CREATE INDEX IF NOT EXISTS customers_name_key
-      ON customers(libreta_fold(name), name, id) WHERE deleted = 0;
     CREATE INDEX IF NOT EXISTS contacts_customer ON contacts(customer_id);
     CREATE INDEX IF NOT EXISTS interactions_customer ON interactions(customer_id, date);
     CREATE INDEX IF NOT EXISTS interactions_revisit ON interactions(revisit_on)
@@ -138,6 +117,18 @@ void add_missing_columns(sqlite::Database& db, const Schema& schema) {
     auto info = db.prepare("SELECT name FROM pragma_table_info(?)");
     info.bind(1, table.name);
     while (info.step()) columns.push_back(info.text(0));
+    // A file from before _name_key: the column, filled from the names it holds.
+    if (table.field("name") &&
+        std::find(columns.begin(), columns.end(), "_name_key") == columns.end()) {
+      const std::string t = sql_name(table.name);
+      db.exec("ALTER TABLE " + t + " ADD COLUMN _name_key TEXT");
+      auto read = db.prepare("SELECT rowid, name FROM " + t + " WHERE name IS NOT NULL");
+      auto write = db.prepare("UPDATE " + t + " SET _name_key = ? WHERE rowid = ?");
+      while (read.step()) {
+        write.bind(1, fold_text(read.text(1))).bind(2, read.integer(0)).run();
+        write.reset();
+      }
+    }
     for (const auto& field : table.fields) {
       if (std::find(columns.begin(), columns.end(), field.name) != columns.end()) continue;
       const std::string t = sql_name(table.name);
@@ -192,7 +183,6 @@ std::unique_ptr<Replica> Replica::open(const std::filesystem::path& file, Replic
   impl->schema = &customer_book_schema();
   impl->db = sqlite::Database(file.string());
   auto& db = impl->db;
-  register_functions(db);
   db.exec("PRAGMA journal_mode = WAL");
   // NORMAL in WAL mode: a commit survives the process being killed; only a power loss can
   // take back the last commits, and the file stays consistent either way.
@@ -222,6 +212,9 @@ std::unique_ptr<Replica> Replica::open(const std::filesystem::path& file, Replic
   if (file_version && std::stoi(*file_version) < 2) migrate_to_version_2(db);
   create_tables(db, *impl->schema);
   add_missing_columns(db, *impl->schema);
+  db.exec(
+      "CREATE INDEX IF NOT EXISTS customers_name_key ON customers(_name_key, name, id)"
+      " WHERE deleted = 0");
   write_meta(db, "file_version", std::to_string(kReplicaFileVersion));
   write_meta(db, "schema_version", std::to_string(impl->schema->version()));
 

@@ -63,6 +63,9 @@ struct Replica::Impl {
   struct TableSql {
     std::string load_by_id, load_by_rowid, insert, update_all;
     bool searchable = false;  // has fields in the search index
+    // Has a "name" field, kept folded in the hidden column _name_key too: the index that
+    // lists rows by name as a seller reads them ("Álamo" before "Zurita").
+    bool name_key = false;
   };
   std::vector<TableSql> table_sql;  // by table position in the schema
   int position(const TableSpec& table) const {

@@ -4,6 +4,7 @@
 // customers; dates are compared as text, which orders YYYY-MM-DD correctly.
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -135,21 +136,62 @@ std::string fts_expression(const std::vector<std::string>& terms) {
   return expression;
 }
 
-// A snippet for display: the document's lines (one per field) joined by " · ", cut to at
-// most `max_bytes` without splitting a UTF-8 sequence.
-std::string display_snippet(std::string_view raw, std::size_t max_bytes) {
-  std::string text;
-  std::size_t start = 0;
-  while (start <= raw.size()) {
-    std::size_t end = raw.find('\n', start);
-    if (end == std::string_view::npos) end = raw.size();
-    const std::string_view line = raw.substr(start, end - start);
-    if (!line.empty()) {
-      if (!text.empty()) text += " · ";
-      text += line;
+// A snippet for display: the field of the matching document that the search text matched,
+// as the seller wrote it. A document holds one line per searchable field, each followed by
+// the forms indexed for search only (the folded text, a phone's runs of digits, a compact tax
+// id): those are never shown; when only one of them matched ("912345678" in a phone), the
+// field it comes from is. Cut to at most `max_bytes` on a character boundary.
+std::string display_snippet(std::string_view body, const std::vector<std::string>& terms,
+                            std::size_t max_bytes) {
+  struct Line {
+    std::string_view original;  // the field's text
+    std::size_t matched = 0;    // terms it, or a form of it, matched
+  };
+  std::vector<Line> lines;
+  std::vector<std::string> folded_terms;
+  for (const auto& term : terms) folded_terms.push_back(fold_text(term));
+  // How many terms start a word of the line.
+  const auto matches = [&](std::string_view line) {
+    const std::string folded = fold_text(line);
+    std::size_t count = 0;
+    for (const auto& term : folded_terms) {
+      for (std::size_t at = folded.find(term); at != std::string::npos;
+           at = folded.find(term, at + 1)) {
+        if (at == 0 || !std::isalnum(static_cast<unsigned char>(folded[at - 1]))) {
+          ++count;
+          break;
+        }
+      }
     }
+    return count;
+  };
+  std::size_t start = 0;
+  while (start < body.size()) {
+    std::size_t end = body.find('\n', start);
+    if (end == std::string_view::npos) end = body.size();
+    const std::string_view line = body.substr(start, end - start);
     start = end + 1;
+    if (line.empty()) continue;
+    const bool derived =
+        !lines.empty() && (line == fold_text(lines.back().original) ||
+                           line.find_first_not_of("0123456789 ") == std::string_view::npos ||
+                           line == normalize_tax_id(lines.back().original));
+    if (derived) {
+      lines.back().matched = std::max(lines.back().matched, matches(line));
+      continue;
+    }
+    lines.push_back({line, matches(line)});
   }
+  // The first line that matched the most terms; the first line when none matched.
+  std::string text;
+  std::size_t best = 0;
+  for (const Line& line : lines) {
+    if (line.matched > best) {
+      best = line.matched;
+      text = std::string(line.original);
+    }
+  }
+  if (text.empty() && !lines.empty()) text = std::string(lines.front().original);
   if (text.size() <= max_bytes) return text;
   std::size_t end = max_bytes;
   while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;
@@ -224,7 +266,7 @@ std::vector<SearchHit> Replica::search(std::string_view text, std::size_t limit)
   std::string sql =
       "WITH matches AS ("
       " SELECT customer_id, tbl, row_id, bm25(search_index) AS score,"
-      "  snippet(search_index, 3, '', '', '…', 12) AS snip"
+      "  body AS snip"
       " FROM search_index WHERE search_index MATCH ?1";
   sql +=
       "), live AS ("
@@ -255,7 +297,7 @@ std::vector<SearchHit> Replica::search(std::string_view text, std::size_t limit)
     hit.customer_name = stmt.text(1);
     hit.table = stmt.text(2);
     hit.row_id = stmt.text(3);
-    hit.snippet = display_snippet(stmt.text_view(4), kMaxSnippetBytes);
+    hit.snippet = display_snippet(stmt.text_view(4), terms, kMaxSnippetBytes);
     if (hit.snippet.empty()) hit.snippet = hit.customer_name;
     hits.push_back(std::move(hit));
   }
@@ -419,7 +461,7 @@ CustomerListing Replica::customer_listing(const CustomerQuery& query,
   if (terms.size() == 1 && code_points(terms[0]) < kMinRankedSearch) {
     const std::string from = fold_text(terms[0]);
     const std::string to = from + "\xf4\x8f\xbf\xbf";  // past every name starting with it
-    const std::string range = " AND libreta_fold(c.name) >= ?8 AND libreta_fold(c.name) < ?9";
+    const std::string range = " AND c._name_key >= ?8 AND c._name_key < ?9";
     {
       auto& count = impl_->statement(
           "SELECT count(*) FROM customers c INDEXED BY customers_name_key WHERE c.deleted = 0" +
@@ -433,7 +475,7 @@ CustomerListing Replica::customer_listing(const CustomerQuery& query,
     auto& page = impl_->statement(
         "SELECT c.id FROM customers c INDEXED BY customers_name_key WHERE c.deleted = 0" +
         std::string(kFilterSql) + range +
-        " ORDER BY libreta_fold(c.name), c.name, c.id LIMIT ?10 OFFSET ?11");
+        " ORDER BY c._name_key, c.name, c.id LIMIT ?10 OFFSET ?11");
     std::vector<std::string> ids;
     {
       ResetOnExit reset(page);
@@ -459,8 +501,7 @@ CustomerListing Replica::customer_listing(const CustomerQuery& query,
     }
     auto& page = impl_->statement(
         "SELECT c.id FROM customers c INDEXED BY customers_name_key WHERE c.deleted = 0" +
-        std::string(kFilterSql) +
-        " ORDER BY libreta_fold(c.name), c.name, c.id LIMIT ?8 OFFSET ?9");
+        std::string(kFilterSql) + " ORDER BY c._name_key, c.name, c.id LIMIT ?8 OFFSET ?9");
     std::vector<std::string> ids;
     {
       ResetOnExit reset(page);

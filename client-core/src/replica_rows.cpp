@@ -175,6 +175,12 @@ Replica::Impl::TableSql make_table_sql(const TableSpec& table) {
   const std::string name = sql_name(table.name);
   const std::string select =
       "SELECT rowid, id, deleted, _versions, _extra" + columns + " FROM " + name;
+  sql.name_key = table.field("name") != nullptr;
+  if (sql.name_key) {
+    columns += ", _name_key";
+    placeholders += ", ?";
+    assignments += ", _name_key = ?";
+  }
   sql.load_by_id = select + " WHERE id = ?";
   sql.load_by_rowid = select + " WHERE rowid = ?";
   sql.insert = "INSERT INTO " + name + " (deleted, _versions, _extra, id" + columns +
@@ -234,6 +240,16 @@ void bind_all_fields(sqlite::Statement& stmt, int first, const TableSpec& table,
   }
 }
 
+// The folded name of a row with a name field (null when it has none), bound at `index`.
+void bind_name_key(sqlite::Statement& stmt, int index, const Replica::Impl::StoredRow& row) {
+  const auto name = row.fields.find("name");
+  if (name == row.fields.end() || !name->second.is_text()) {
+    stmt.bind_null(index);
+  } else {
+    stmt.bind(index, fold_text(name->second.as_text()));
+  }
+}
+
 }  // namespace
 
 std::optional<Replica::Impl::StoredRow> Replica::Impl::load(const TableSpec& table,
@@ -276,6 +292,7 @@ void Replica::Impl::store(const TableSpec& table, std::string_view id, StoredRow
     auto& stmt = statement(sql.insert);
     bind_common(stmt);
     bind_all_fields(stmt, 5, table, row);
+    if (sql.name_key) bind_name_key(stmt, static_cast<int>(table.fields.size()) + 5, row);
     stmt.run();
     row.rowid = sqlite3_last_insert_rowid(db.handle());
   } else if (changed) {
@@ -283,23 +300,29 @@ void Replica::Impl::store(const TableSpec& table, std::string_view id, StoredRow
     std::string text =
         "UPDATE " + sql_name(table.name) + " SET deleted = ?, _versions = ?, _extra = ?, id = ?";
     std::vector<const FieldSpec*> specs;
+    bool renamed = false;
     for (const auto& name : *changed) {
       const FieldSpec* spec = table.field(name);
       if (!spec || std::find(specs.begin(), specs.end(), spec) != specs.end()) continue;
       specs.push_back(spec);
       text += ", " + sql_name(spec->name) + " = ?";
+      renamed = renamed || (sql.name_key && name == "name");
     }
+    if (renamed) text += ", _name_key = ?";
     text += " WHERE rowid = ?";
     auto& stmt = statement(text);
     bind_common(stmt);
     int index = 5;
     for (const FieldSpec* spec : specs) bind_field(stmt, index++, row, *spec);
+    if (renamed) bind_name_key(stmt, index++, row);
     stmt.bind(index, row.rowid).run();
   } else {
     auto& stmt = statement(sql.update_all);
     bind_common(stmt);
     bind_all_fields(stmt, 5, table, row);
-    stmt.bind(static_cast<int>(table.fields.size()) + 5, row.rowid).run();
+    int index = static_cast<int>(table.fields.size()) + 5;
+    if (sql.name_key) bind_name_key(stmt, index++, row);
+    stmt.bind(index, row.rowid).run();
   }
   if (!sql.searchable || search == Search::untouched) return;
   if (search == Search::now) {

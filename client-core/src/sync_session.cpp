@@ -382,6 +382,9 @@ bool is_synced(const SyncStatus& status) {
   return status.connected && status.caught_up && status.pending_changes == 0;
 }
 
+// sync_once gives up after this many connections in a row that could not reach the server.
+constexpr std::uint64_t kRefusedAttemptsBeforeGivingUp = 3;
+
 SyncStatus sync_once(const std::filesystem::path& replica_file, SyncOptions options,
                      std::chrono::milliseconds timeout) {
   if (auto address = parse_server_url(options.server_url); !address) {
@@ -394,7 +397,13 @@ SyncStatus sync_once(const std::filesystem::path& replica_file, SyncOptions opti
   session.start();
   session.wait_until(
       [](const SyncStatus& s) {
-        return is_synced(s) || (s.last_error && is_permanent(s.last_error->code));
+        // Connections that keep failing to reach the server (refused: nothing listens there)
+        // would not succeed by waiting out the timeout. A slow link times out instead, and
+        // is waited for.
+        const bool refused = !s.connected && s.last_error &&
+                             s.last_error->code == ErrorCode::unreachable &&
+                             s.reconnects + 1 >= kRefusedAttemptsBeforeGivingUp;
+        return is_synced(s) || (s.last_error && is_permanent(s.last_error->code)) || refused;
       },
       timeout);
   SyncStatus status = session.status();

@@ -194,6 +194,22 @@ TEST_CASE_METHOD(SearchBook, "search: tax id, email, phone, city, region and not
   CHECK(found("345678") == pena);  // the end of a phone number
 }
 
+TEST_CASE_METHOD(SearchBook, "search: the snippet is the field that matched, as written",
+                 "[queries][search]") {
+  const auto snippet = [&](std::string_view text) {
+    const auto hits = replica().search(text);
+    REQUIRE(hits.size() == 1);
+    return hits[0].snippet;
+  };
+  CHECK(snippet("912345678") == "+34 912 345 678");  // not the runs of digits indexed
+  CHECK(snippet("345678") == "+34 912 345 678");
+  CHECK(snippet("b12345678") == "B-12.345.678");  // not the compact form
+  CHECK(snippet("strassburg") == "Straßburg");    // not the folded form
+  CHECK(snippet("salamanca") == "Salamanca");
+  CHECK(snippet("tues") == "Prefers deliveries on Tuesdays");
+  CHECK(snippet("pena") == "Peña Núñez S.L.");
+}
+
 TEST_CASE_METHOD(SearchBook, "search: terms are prefixes and all of them must match",
                  "[queries][search]") {
   CHECK(found("sala") == std::vector<std::string>{pena_});

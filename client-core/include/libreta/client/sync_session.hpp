@@ -46,8 +46,10 @@ class SyncSession {
 };
 
 // Runs a session until the replica is in sync (everything pushed, everything pulled), an
-// error that retrying cannot fix (a bad token, an unsupported protocol or schema), or the
-// timeout; returns the status at that point. For `libreta sync`.
+// error that retrying cannot fix (a bad token, an unsupported protocol or schema), three
+// connections in a row that could not reach the server (nothing listens there: it does not
+// wait out the timeout then), or the timeout; returns the status at that point. For
+// `libreta sync`.
 SyncStatus sync_once(const std::filesystem::path& replica_file, SyncOptions options,
                      std::chrono::milliseconds timeout);
 
