@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include <iostream>
+#include <regex>
 
 #include <CLI/CLI.hpp>
 
@@ -50,6 +51,32 @@ std::string library_error_message(Context& ctx, const Error& e) {
   }
 }
 
+// A command-line parse error in the seller's language. The parser words its errors in
+// English; the common ones are recognised by their shape and said again, others are shown
+// as they are.
+std::string parse_error_message(Context& ctx, const CLI::ParseError& e) {
+  const std::string text = e.what();
+  if (ctx.lang() == Lang::en) return text;
+  std::smatch m;
+  static const std::regex not_expected("The following arguments? (?:was|were) not expected: (.*)");
+  static const std::regex required("(.+) is required");
+  static const std::regex subcommand("A subcommand is required");
+  static const std::regex convert("Could not convert: (.+) = (.*)");
+  static const std::regex missing("(.+): \\d+ required .* missing");
+  static const std::regex excludes("(.+) excludes (.+)");
+  if (std::regex_match(text, m, not_expected)) return ctx.tr(Msg::parse_not_expected, {m[1].str()});
+  if (std::regex_match(text, subcommand)) return ctx.tr(Msg::no_command);
+  if (std::regex_match(text, m, required)) return ctx.tr(Msg::parse_required, {m[1].str()});
+  if (std::regex_match(text, m, convert)) {
+    return ctx.tr(Msg::parse_bad_value, {m[1].str(), m[2].str()});
+  }
+  if (std::regex_match(text, m, missing)) return ctx.tr(Msg::parse_missing_value, {m[1].str()});
+  if (std::regex_match(text, m, excludes)) {
+    return ctx.tr(Msg::parse_excludes, {m[1].str(), m[2].str()});
+  }
+  return text;
+}
+
 }  // namespace
 
 int run(int argc, const char* const* argv) {
@@ -92,7 +119,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     out << e.what() << '\n';
     return kExitOk;
   } catch (const CLI::ParseError& e) {
-    err << ctx.tr(Msg::usage_error, {e.what()}) << '\n';
+    err << ctx.tr(Msg::usage_error, {parse_error_message(ctx, e)}) << '\n';
     return kExitUsage;
   }
   if (!action) {

@@ -148,15 +148,28 @@ struct InitArgs {
   bool allow_plain = false;
 };
 
-int init(Context& ctx, const InitArgs& args) {
-  if (!args.server.empty() && !args.server.starts_with("ws://") &&
-      !args.server.starts_with("wss://")) {
-    throw CliError(kExitValidation, ctx.tr(Msg::bad_server_url, {args.server}));
+// The server's address as people write it: "wss://host:port" (or with a lone "/") means the
+// sync endpoint, "wss://host:port/sync"; another path is kept (a proxy's, say).
+std::string sync_url(Context& ctx, const std::string& text) {
+  if (!text.starts_with("ws://") && !text.starts_with("wss://")) {
+    throw CliError(kExitValidation, ctx.tr(Msg::bad_server_url, {text}));
   }
+  const std::size_t authority = text.find("://") + 3;
+  const std::size_t path = text.find('/', authority);
+  if (authority == text.size() || path == authority) {
+    throw CliError(kExitValidation, ctx.tr(Msg::bad_server_url, {text}));
+  }
+  if (path == std::string::npos) return text + "/sync";
+  if (path == text.size() - 1) return text + "sync";
+  return text;
+}
+
+int init(Context& ctx, const InitArgs& args) {
+  const std::string server_url = args.server.empty() ? "" : sync_url(ctx, args.server);
   const std::string ca_file = args.ca_file.empty() ? "" : existing_ca_file(ctx, args.ca_file);
   const bool existed = ctx.book_exists();
   auto& replica = ctx.create_replica();
-  if (!args.server.empty()) replica.set_setting(kServerUrlSetting, args.server);
+  if (!server_url.empty()) replica.set_setting(kServerUrlSetting, server_url);
   if (!args.token.empty()) replica.set_setting(kTokenSetting, args.token);
   if (!args.owner.empty()) replica.set_setting(kOwnerSetting, args.owner);
   if (!ca_file.empty()) replica.set_setting(kCaFileSetting, ca_file);
@@ -236,8 +249,15 @@ int sync_once_command(Context& ctx, const SyncArgs& args) {
     throw CliError(kExitNetwork, ctx.tr(Msg::sync_timeout, {std::to_string(args.timeout_seconds)}));
   const int code = sync_exit_code(status.last_error->code);
   if (ctx.json) return code;
-  std::string message = ctx.tr(Msg::sync_failed, {settings.url, status.last_error->message});
-  if (status.last_error->code == ErrorCode::tls) message += "\n" + ctx.tr(Msg::sync_tls_hint);
+  // Worded for the seller, in their language; the server's or the system's own text is in
+  // --json.
+  const ErrorCode error = status.last_error->code;
+  // A ws:// address fails "tls" only when it is refused for not being this machine's.
+  const bool plain_refused = error == ErrorCode::tls && settings.url.starts_with("ws://");
+  std::string message = ctx.tr(
+      Msg::sync_failed,
+      {settings.url, ctx.tr(plain_refused ? Msg::sync_error_plain : sync_error_reason(error))});
+  if (error == ErrorCode::tls && !plain_refused) message += "\n" + ctx.tr(Msg::sync_tls_hint);
   throw CliError(code, message);
 }
 
@@ -247,7 +267,7 @@ std::string status_line(Context& ctx, const client::SyncStatus& s) {
     line += " · " + ctx.tr(Msg::status_downloading, {std::to_string(s.rows_received)});
   if (s.connected && s.caught_up) line += " · " + ctx.tr(Msg::status_caught_up);
   line += " · " + ctx.tr(Msg::status_pending, {std::to_string(s.pending_changes)});
-  if (!s.connected && s.last_error) line += " · " + s.last_error->message;
+  if (!s.connected && s.last_error) line += " · " + ctx.tr(sync_error_reason(s.last_error->code));
   return line;
 }
 
@@ -532,7 +552,7 @@ void print_status_text(Context& ctx, const StatusReport& report) {
     if (!r.element.empty()) field += " (" + r.element + ")";
     out << "  "
         << ctx.tr(Msg::status_refused_line,
-                  {row_label(ctx, r.table, r.row), field, ctx.tr(refusal_reason(r)), r.message})
+                  {row_label(ctx, r.table, r.row), field, ctx.tr(refusal_reason(r))})
         << '\n';
   }
 }

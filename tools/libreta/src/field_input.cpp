@@ -455,8 +455,20 @@ std::string describe(const InputError& error, Lang lang) {
       return tr(lang, Msg::input_bad_date, {label, error.value});
     case InputProblem::bad_date_time:
       return tr(lang, Msg::input_bad_date_time, {label, error.value});
-    case InputProblem::bad_choice:
-      return tr(lang, Msg::input_bad_choice, {label, error.value, error.detail});
+    case InputProblem::bad_choice: {
+      // The allowed values as the seller names them ("activo", not "active").
+      std::string allowed = error.detail;
+      const TableSpec* table = customer_book_schema().table(error.table);
+      if (const FieldSpec* spec = table ? table->field(error.field) : nullptr;
+          spec && !spec->choices.empty()) {
+        allowed.clear();
+        for (const auto& choice : spec->choices) {
+          allowed +=
+              (allowed.empty() ? "" : ", ") + std::string(choice_label(spec->name, choice, lang));
+        }
+      }
+      return tr(lang, Msg::input_bad_choice, {label, error.value, allowed});
+    }
     case InputProblem::bad_email:
       return tr(lang, Msg::input_bad_email, {label, error.value});
     case InputProblem::bad_phone:

@@ -39,7 +39,6 @@ enum class Msg {
   app_conflict_yours,
   app_conflicts,
   app_contacts,
-  app_customers_one,
   app_delete,
   app_delete_ask,
   app_delete_confirm,
@@ -124,7 +123,6 @@ enum class Msg {
   app_stopped,
   app_sync_alone,
   app_sync_conflicts,
-  app_sync_conflicts_one,
   app_sync_downloading,
   app_sync_last,
   app_sync_last_error,
@@ -134,11 +132,9 @@ enum class Msg {
   app_sync_offline,
   app_sync_online,
   app_sync_pending,
-  app_sync_pending_one,
   app_sync_problem,
   app_sync_received,
   app_sync_refused,
-  app_sync_refused_one,
   app_sync_state,
   app_tab_add,
   app_tab_customers,
@@ -371,6 +367,11 @@ enum class Msg {
   no_server,
   nothing_to_change,
   orders_count,
+  parse_bad_value,
+  parse_excludes,
+  parse_missing_value,
+  parse_not_expected,
+  parse_required,
   per_month,
   purchase_logged,
   purchases_listed,
@@ -435,6 +436,7 @@ enum class Msg {
   sync_error_busy,
   sync_error_disk_full,
   sync_error_other,
+  sync_error_plain,
   sync_error_timeout,
   sync_error_tls,
   sync_error_unreachable,
@@ -463,7 +465,8 @@ struct CatalogEntry {
 // Every message, in enum order.
 std::span<const CatalogEntry> message_catalog();
 
-// The text of a message with {0}, {1}... replaced by `args`.
+// The text of a message with {0}, {1}... replaced by `args`. A text "one|other" has a
+// singular and a plural form: the first when {0} is "1".
 std::string tr(Lang lang, Msg id, std::initializer_list<std::string_view> args = {});
 
 // The label of a field ("Razón social"/"Name"), by field name; the name itself when unknown.

@@ -50,7 +50,7 @@ std::string text_filter(const Screen& s, const char* name, std::string_view labe
 std::string results_html(const Screen& s, const client::CustomerListing& listing,
                          std::size_t page_number, client::CustomerSort sort) {
   std::string out = "<p class=\"total\" role=\"status\">" +
-                    h(s.tr(listing.total == 1 ? Msg::app_customers_one : Msg::customers_listed,
+                    h(s.tr(Msg::customers_listed,
                            {std::to_string(listing.total)})) +
                     "</p>";
   if (listing.customers.empty()) {

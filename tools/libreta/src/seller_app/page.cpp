@@ -45,7 +45,7 @@ BarState bar_state(const Screen& s) {
   const std::size_t rows = s.replica.pending_rows();
   const std::string pending =
       rows == 0 ? s.tr(Msg::app_sync_nothing_pending)
-                : s.tr(rows == 1 ? Msg::app_sync_pending_one : Msg::app_sync_pending,
+                : s.tr(Msg::app_sync_pending,
                        {std::to_string(rows)});
   const std::string last = st.last_sync_ms
                                ? s.tr(Msg::app_sync_last, {local_time(s, *st.last_sync_ms)})
@@ -98,12 +98,12 @@ std::string alerts_text(const Screen& s) {
   std::string out;
   const std::size_t conflicts = my_conflicts(s).size();
   if (conflicts > 0) {
-    out += " · " + s.tr(conflicts == 1 ? Msg::app_sync_conflicts_one : Msg::app_sync_conflicts,
+    out += " · " + s.tr(Msg::app_sync_conflicts,
                         {std::to_string(conflicts)});
   }
   const std::size_t refused = s.replica.reported_refusals().size();
   if (refused > 0) {
-    out += " · " + s.tr(refused == 1 ? Msg::app_sync_refused_one : Msg::app_sync_refused,
+    out += " · " + s.tr(Msg::app_sync_refused,
                         {std::to_string(refused)});
   }
   return out;
