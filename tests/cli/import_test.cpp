@@ -196,6 +196,38 @@ TEST_CASE("import: duplicate rows, in the file and against the book, are recogni
   CHECK(customer_named(cli, "Bodega Sur")["phone"] == "+34 956 111 222");
 }
 
+TEST_CASE("import: the seller's own notes and status are kept, and the report says so",
+          "[cli][import]") {
+  CliFixture cli;
+  REQUIRE(cli.run({"init"}).status == 0);
+  REQUIRE(cli.run({"customer", "add", "--name", "Talleres Vega", "--tax-id", "B-11.222.333",
+                   "--status", "active", "--notes", "Paga a 30 días; llamar a Marta"})
+              .status == 0);
+  const std::string file =
+      "Nombre;NIF;Estado;Notas;Teléfono;Ciudad\n"
+      "TALLERES VEGA SL;B11222333;prospect;importado del ERP;+34 941 000 111;Logroño\n";
+  const auto r = import_file(cli, "vega.csv", file);
+  REQUIRE(r.status == 0);
+  const auto& row = r.report["results"][0];
+  CHECK(row["result"] == "updated");
+  CHECK(row["fields"] == json::array({"city", "phone"}));
+  CHECK(row["kept"] == json::array({"notes", "status"}));
+  const json vega = customer_named(cli, "Talleres Vega");
+  CHECK(vega["status"] == "active");
+  CHECK(vega["notes"] == "Paga a 30 días; llamar a Marta");
+  CHECK(vega["phone"] == "+34 941 000 111");
+
+  // The text report lists what changed and what was kept, in the seller's language.
+  cli.lang = "es_ES.UTF-8";
+  const auto path = cli.write_file(
+      "vega2.csv", "Nombre;NIF;Estado;Ciudad\nTALLERES VEGA SL;B11222333;lost;Haro\n");
+  const auto text = cli.run({"import", path.string()});
+  INFO(text.out);
+  CHECK(text.out.find("cambiado: Ciudad") != std::string::npos);
+  CHECK(text.out.find("se conserva lo suyo: Estado") != std::string::npos);
+  CHECK(customer_named(cli, "Talleres Vega")["status"] == "active");
+}
+
 TEST_CASE("import: unknown columns are reported and ignored, or mapped with --map",
           "[cli][import]") {
   CliFixture cli;

@@ -1,4 +1,5 @@
 // libreta import FILE.csv, libreta export csv|vcard|ics.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -142,6 +143,7 @@ int import_file(Context& ctx, const ImportArgs& args) {
       if (!row.name.empty()) item["name"] = row.name;
       if (!row.matched_by.empty()) item["matched_by"] = row.matched_by;
       if (!row.fields.empty()) item["fields"] = row.fields;
+      if (!row.kept.empty()) item["kept"] = row.kept;
       if (!row.reasons.empty()) item["reasons"] = row.reasons;
       out["results"].push_back(item);
     }
@@ -188,6 +190,28 @@ int import_file(Context& ctx, const ImportArgs& args) {
                 {std::to_string(created), std::to_string(updated), std::to_string(unchanged),
                  std::to_string(rejected)})
       << '\n';
+  // What the import changed in customers already in the book, and what of the seller's own
+  // it left as it was.
+  const auto labels = [&](const std::vector<std::string>& fields) {
+    std::string text;
+    for (const auto& field : fields) {
+      text += (text.empty() ? "" : ", ") + std::string(field_label(field, ctx.lang()));
+    }
+    return text;
+  };
+  if (updated > 0 || std::any_of(report.rows.begin(), report.rows.end(),
+                                 [](const ImportedRow& row) { return !row.kept.empty(); })) {
+    out << ctx.tr(args.dry_run ? Msg::import_changes_dry_run : Msg::import_changes) << '\n';
+    for (const auto& row : report.rows) {
+      if (row.fields.empty() && row.kept.empty()) continue;
+      out << "  " << ctx.tr(Msg::word_line) << ' ' << row.line << ", " << row.name << ":";
+      if (!row.fields.empty())
+        out << ' ' << ctx.tr(Msg::import_changed_fields, {labels(row.fields)});
+      if (!row.fields.empty() && !row.kept.empty()) out << ';';
+      if (!row.kept.empty()) out << ' ' << ctx.tr(Msg::import_kept_fields, {labels(row.kept)});
+      out << '\n';
+    }
+  }
   if (rejected > 0) {
     out << ctx.tr(Msg::import_rejected_rows) << '\n';
     for (const auto& row : report.rows) {

@@ -64,6 +64,24 @@ bool same_identity(const std::string& field, const Value& a, const Value& b) {
   return false;
 }
 
+// Fields that hold the seller's own knowledge of a customer rather than its data: an import
+// sets them on a new customer, or where the book has none, and never replaces them.
+bool is_sellers_own(std::string_view field) {
+  static constexpr std::string_view kOwn[] = {"notes",
+                                              "status",
+                                              "relationship",
+                                              "segment",
+                                              "quality_rank",
+                                              "owner",
+                                              "territory",
+                                              "purchase_potential",
+                                              "socioeconomic_level",
+                                              "products_services",
+                                              "birthday",
+                                              "anniversary"};
+  return std::find(std::begin(kOwn), std::end(kOwn), field) != std::end(kOwn);
+}
+
 }  // namespace
 
 std::size_t ImportReport::count(RowResult result) const {
@@ -252,6 +270,9 @@ void Importer::write_row(const Record& fields, const std::string& given_id,
     } else if (name == "name" && match->key != "id" && !old.is_null()) {
       // Found by tax id, email, phone or a similar name: the book's spelling of the
       // name stays ("FERRETERIA LOPEZ SL" does not replace "Ferretería López S.L.").
+    } else if (is_sellers_own(name) && !old.is_null()) {
+      // The seller's judgement and notes are not a spreadsheet's to overwrite.
+      if (value != old) row.kept.push_back(name);
     } else if (value != old && !same_identity(name, old, value)) {
       changes[name] = value;
     }

@@ -1,8 +1,11 @@
 // Importing customers from a spreadsheet's CSV: maps the columns, converts and validates
 // every row in full before writing it (a rejected row leaves nothing behind), recognizes
 // customers already in the book (or earlier in the file) and updates them instead of adding
-// duplicates, so importing the same file twice changes nothing. With dry_run nothing is
-// written and the report says what would happen. Runs on the thread that owns the replica.
+// duplicates, so importing the same file twice changes nothing. An update fills in and
+// refreshes company and contact data, adds tags, and never replaces what is the seller's own
+// (notes, status, relationship, segment, rank, owner...): those it reports as kept. With dry_run
+// nothing is written and the report says what would happen. Runs on the thread that owns the
+// replica.
 #pragma once
 
 #include <cstddef>
@@ -35,7 +38,10 @@ struct ImportedRow {
   std::string customer_id;
   std::string name;
   std::string matched_by;  // for updated/unchanged: "id", "tax_id", "email", "phone", "name"
-  std::vector<std::string> fields;   // for updated: the fields that changed
+  std::vector<std::string> fields;  // for updated: the fields that changed
+  // For updated and unchanged: the seller's own fields (notes, status, classification...) the
+  // file had other values for, kept as the book has them.
+  std::vector<std::string> kept;
   std::vector<std::string> reasons;  // for rejected
 };
 
