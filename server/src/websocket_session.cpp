@@ -434,16 +434,16 @@ std::string_view WebsocketSession::close_reason(const beast::error_code& ec) con
   return "network_error";
 }
 
-void WebsocketSession::log_closed(const beast::error_code& ec) {
+void WebsocketSession::log_closed(const beast::error_code& ec, const SyncConnection* connection) {
   const std::string_view reason = close_reason(ec);
   state_->counters().closed.add({std::string(reason)});
   const auto lasted = std::chrono::steady_clock::now() - opened_at_;
-  const bool authenticated = connection_ && connection_->authenticated();
+  const bool authenticated = connection && connection->authenticated();
   state_->log().info(
       "connection_closed",
       {{"peer", peer_},
-       {"user", authenticated ? connection_->user() : ""},
-       {"replica", authenticated ? connection_->replica() : ""},
+       {"user", authenticated ? connection->user() : ""},
+       {"replica", authenticated ? connection->replica() : ""},
        {"reason", reason},
        {"error", ec && reason == "network_error" ? ec.message() : ""},
        {"seconds", std::chrono::duration_cast<std::chrono::seconds>(lasted).count()}});
@@ -452,7 +452,6 @@ void WebsocketSession::log_closed(const beast::error_code& ec) {
 void WebsocketSession::finish(beast::error_code ec) {
   if (finished_) return;
   finished_ = true;
-  log_closed(ec);
   hello_timer_.cancel();
   leave_anonymous();
   // The buffer stays as it is: the read pending on it ends only after this.
@@ -461,13 +460,17 @@ void WebsocketSession::finish(beast::error_code ec) {
   // Pending operations end with operation_aborted and find finished_ set.
   tcp().close();
   state_->leave(this);
-  if (auto connection = std::move(connection_)) {
+  auto connection = std::move(connection_);
+  if (connection) {
     try {
       connection->on_closed();
     } catch (const std::exception& e) {
       state_->log().error("close_failed", {{"peer", peer_}, {"error", e.what()}});
     }
   }
+  // Logged once the connection is gone from the counts: whoever reads the line and then the
+  // metrics sees them agree.
+  log_closed(ec, connection.get());
 }
 
 }  // namespace libreta::server

@@ -97,7 +97,7 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession> {
   void finish(boost::beast::error_code ec);
   // Why the connection ended, as its connection_closed line and metric say.
   std::string_view close_reason(const boost::beast::error_code& ec) const;
-  void log_closed(const boost::beast::error_code& ec);
+  void log_closed(const boost::beast::error_code& ec, const SyncConnection* connection);
   // Anything arrived from the client: a message, a ping, a pong.
   void heard();
   // How long since the client was last heard from (any thread).
