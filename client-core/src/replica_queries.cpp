@@ -306,54 +306,74 @@ std::vector<SearchHit> Replica::search(std::string_view text, std::size_t limit)
 
 // ---- Lists and reminders --------------------------------------------------------------------
 
+namespace {
+
+// The conditions of a CustomerFilter on customers `c`, bound to ?1..?7 by bind_filter: one
+// statement for every combination, an unset filter binds NULL and drops out.
+constexpr std::string_view kFilterSql =
+    " AND (?1 IS NULL OR c.status = ?1)"
+    " AND (?2 IS NULL OR c.relationship = ?2)"
+    " AND (?3 IS NULL OR c.segment = ?3)"
+    " AND (?4 IS NULL OR c.city = ?4)"
+    " AND (?5 IS NULL OR c.region = ?5)"
+    " AND (?6 IS NULL OR c.owner = ?6)"
+    " AND (?7 IS NULL OR CASE WHEN json_valid(c.tags)"
+    "  THEN EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value = ?7) ELSE 0 END)";
+
+void bind_filter(sqlite::Statement& stmt, const CustomerFilter& filter) {
+  stmt.bind(1, filter.status);
+  stmt.bind(2, filter.relationship);
+  stmt.bind(3, filter.segment);
+  stmt.bind(4, filter.city);
+  stmt.bind(5, filter.region);
+  stmt.bind(6, filter.owner);
+  stmt.bind(7, filter.tag);
+}
+
+// The ids of the customers matching `filter` (and, with a `prefix`, whose folded name starts
+// with it) in name order, accents and case aside, from the name index: the `limit` after
+// `offset`, and in `total` (when given) how many match in all.
+std::vector<std::string> ids_by_name(const Replica::Impl& impl, const CustomerFilter& filter,
+                                     const std::string* prefix, std::size_t limit,
+                                     std::size_t offset, std::size_t* total) {
+  std::string where = " FROM customers c INDEXED BY customers_name_key WHERE c.deleted = 0" +
+                      std::string(kFilterSql);
+  // Past every name starting with the prefix: U+10FFFF sorts after any character.
+  const std::string from = prefix ? fold_text(*prefix) : std::string();
+  const std::string to = from + "\xf4\x8f\xbf\xbf";
+  if (prefix) where += " AND c._name_key >= ?8 AND c._name_key < ?9";
+  const int next = prefix ? 10 : 8;
+  if (total) {
+    auto& count = impl.statement("SELECT count(*)" + where);
+    ResetOnExit reset(count);
+    bind_filter(count, filter);
+    if (prefix) count.bind(8, from).bind(9, to);
+    if (count.step()) *total = static_cast<std::size_t>(count.integer(0));
+  }
+  auto& page =
+      impl.statement("SELECT c.id" + where + " ORDER BY c._name_key, c.name, c.id LIMIT ?" +
+                     std::to_string(next) + " OFFSET ?" + std::to_string(next + 1));
+  ResetOnExit reset(page);
+  bind_filter(page, filter);
+  if (prefix) page.bind(8, from).bind(9, to);
+  page.bind(next, to_sql_limit(limit));
+  page.bind(next + 1, static_cast<std::int64_t>(std::min<std::size_t>(offset, INT64_MAX)));
+  std::vector<std::string> ids;
+  while (page.step()) ids.push_back(page.text(0));
+  return ids;
+}
+
+}  // namespace
+
 std::vector<Customer> Replica::list_customers(const CustomerFilter& filter) const {
   if (filter.limit == 0) return {};
-  // First the ids and names of every match, ordered here by folded name (SQLite's NOCASE
-  // would put "Álamo" after "Zurita"); then the whole rows of the first `limit` of them.
-  // One statement for every combination of filters: an unset one binds NULL and drops out.
-  struct Match {
-    std::string key, name, id;
-  };
-  std::vector<Match> matches;
-  {
-    auto& stmt = impl_->statement(
-        "SELECT c.id, c.name FROM customers c WHERE c.deleted = 0"
-        " AND (?1 IS NULL OR c.status = ?1)"
-        " AND (?2 IS NULL OR c.relationship = ?2)"
-        " AND (?3 IS NULL OR c.segment = ?3)"
-        " AND (?4 IS NULL OR c.city = ?4)"
-        " AND (?5 IS NULL OR c.region = ?5)"
-        " AND (?6 IS NULL OR c.owner = ?6)"
-        " AND (?7 IS NULL OR CASE WHEN json_valid(c.tags)"
-        "  THEN EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value = ?7) ELSE 0 END)");
-    ResetOnExit reset(stmt);
-    stmt.bind(1, filter.status);
-    stmt.bind(2, filter.relationship);
-    stmt.bind(3, filter.segment);
-    stmt.bind(4, filter.city);
-    stmt.bind(5, filter.region);
-    stmt.bind(6, filter.owner);
-    stmt.bind(7, filter.tag);
-    while (stmt.step()) {
-      std::string name = stmt.text(1);
-      matches.push_back({fold_text(name), std::move(name), stmt.text(0)});
-    }
-  }
-  const auto by_name = [](const Match& a, const Match& b) {
-    return std::tie(a.key, a.name, a.id) < std::tie(b.key, b.name, b.id);
-  };
-  const std::size_t count = std::min(filter.limit, matches.size());
-  std::partial_sort(matches.begin(), matches.begin() + static_cast<std::ptrdiff_t>(count),
-                    matches.end(), by_name);
-
   const TableSpec& table = impl_->table(tables::customers);
   auto& stmt = impl_->statement("SELECT " + select_columns(table, "c") +
                                 " FROM customers c WHERE c.id = ?1");
   std::vector<Customer> out;
-  out.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
+  for (const auto& id : ids_by_name(*impl_, filter, nullptr, filter.limit, 0, nullptr)) {
     ResetOnExit reset(stmt);
-    stmt.bind(1, matches[i].id);
+    stmt.bind(1, id);
     if (stmt.step()) out.push_back(read_entity<Customer>(stmt, table));
   }
   return out;
@@ -398,32 +418,6 @@ std::optional<std::string> last_contact_of(const Replica::Impl& impl, std::strin
 
 }  // namespace
 
-namespace {
-
-// The conditions of a CustomerFilter on customers `c`, bound to ?1..?7 by bind_filter: one
-// statement for every combination, an unset filter binds NULL and drops out.
-constexpr std::string_view kFilterSql =
-    " AND (?1 IS NULL OR c.status = ?1)"
-    " AND (?2 IS NULL OR c.relationship = ?2)"
-    " AND (?3 IS NULL OR c.segment = ?3)"
-    " AND (?4 IS NULL OR c.city = ?4)"
-    " AND (?5 IS NULL OR c.region = ?5)"
-    " AND (?6 IS NULL OR c.owner = ?6)"
-    " AND (?7 IS NULL OR CASE WHEN json_valid(c.tags)"
-    "  THEN EXISTS (SELECT 1 FROM json_each(c.tags) t WHERE t.value = ?7) ELSE 0 END)";
-
-void bind_filter(sqlite::Statement& stmt, const CustomerFilter& filter) {
-  stmt.bind(1, filter.status);
-  stmt.bind(2, filter.relationship);
-  stmt.bind(3, filter.segment);
-  stmt.bind(4, filter.city);
-  stmt.bind(5, filter.region);
-  stmt.bind(6, filter.owner);
-  stmt.bind(7, filter.tag);
-}
-
-}  // namespace
-
 CustomerListing Replica::customer_listing(const CustomerQuery& query,
                                           std::string_view today) const {
   day_argument(today, "today");
@@ -456,61 +450,12 @@ CustomerListing Replica::customer_listing(const CustomerQuery& query,
 
   // The first letters of a search, typed one at a time, match too much of a large book to
   // rank: until the text is a word of kMinRankedSearch characters, it lists the customers
-  // whose name starts with it, in name order, straight from the name index.
+  // whose name starts with it. Without a text, by name: the name index gives the page.
   const std::vector<std::string> terms = search_terms(query.text);
-  if (terms.size() == 1 && code_points(terms[0]) < kMinRankedSearch) {
-    const std::string from = fold_text(terms[0]);
-    const std::string to = from + "\xf4\x8f\xbf\xbf";  // past every name starting with it
-    const std::string range = " AND c._name_key >= ?8 AND c._name_key < ?9";
-    {
-      auto& count = impl_->statement(
-          "SELECT count(*) FROM customers c INDEXED BY customers_name_key WHERE c.deleted = 0" +
-          std::string(kFilterSql) + range);
-      ResetOnExit reset(count);
-      bind_filter(count, filter);
-      count.bind(8, from);
-      count.bind(9, to);
-      if (count.step()) listing.total = static_cast<std::size_t>(count.integer(0));
-    }
-    auto& page = impl_->statement(
-        "SELECT c.id FROM customers c INDEXED BY customers_name_key WHERE c.deleted = 0" +
-        std::string(kFilterSql) + range +
-        " ORDER BY c._name_key, c.name, c.id LIMIT ?10 OFFSET ?11");
-    std::vector<std::string> ids;
-    {
-      ResetOnExit reset(page);
-      bind_filter(page, filter);
-      page.bind(8, from);
-      page.bind(9, to);
-      page.bind(10, to_sql_limit(query.limit));
-      page.bind(11, static_cast<std::int64_t>(std::min<std::size_t>(query.offset, INT64_MAX)));
-      while (page.step()) ids.push_back(page.text(0));
-    }
-    fill(ids);
-    return listing;
-  }
-
-  // By name, no search: the name index gives the page in order, and the count is apart.
-  if (!searching && sort == CustomerSort::name) {
-    {
-      auto& count = impl_->statement("SELECT count(*) FROM customers c WHERE c.deleted = 0" +
-                                     std::string(kFilterSql));
-      ResetOnExit reset(count);
-      bind_filter(count, filter);
-      if (count.step()) listing.total = static_cast<std::size_t>(count.integer(0));
-    }
-    auto& page = impl_->statement(
-        "SELECT c.id FROM customers c INDEXED BY customers_name_key WHERE c.deleted = 0" +
-        std::string(kFilterSql) + " ORDER BY c._name_key, c.name, c.id LIMIT ?8 OFFSET ?9");
-    std::vector<std::string> ids;
-    {
-      ResetOnExit reset(page);
-      bind_filter(page, filter);
-      page.bind(8, to_sql_limit(query.limit));
-      page.bind(9, static_cast<std::int64_t>(std::min<std::size_t>(query.offset, INT64_MAX)));
-      while (page.step()) ids.push_back(page.text(0));
-    }
-    fill(ids);
+  const bool short_text = terms.size() == 1 && code_points(terms[0]) < kMinRankedSearch;
+  if (short_text || (!searching && sort == CustomerSort::name)) {
+    fill(ids_by_name(*impl_, filter, short_text ? &terms[0] : nullptr, query.limit, query.offset,
+                     &listing.total));
     return listing;
   }
 

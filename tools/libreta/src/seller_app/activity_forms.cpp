@@ -85,13 +85,7 @@ web::Response child_form(Screen& s, std::string_view table_name,
       s.wrote();
     }
   } else {
-    Record record;
-    for (auto& [name, value] : read.values) {
-      if (!value.is_null()) record[name] = value;
-    }
-    record["customer_id"] = Value(owner);
-    s.replica.create(table_name, record);
-    s.wrote();
+    create_child(s, table_name, read.values, owner);
   }
   return web::Response::redirect(back + "?notice=saved");
 }

@@ -62,13 +62,7 @@ web::Response contact_form(Screen& s, std::string_view customer_id,
       s.wrote();
     }
   } else {
-    Record record;
-    for (auto& [name, value] : read.values) {
-      if (!value.is_null()) record[name] = value;
-    }
-    record["customer_id"] = Value(owner);
-    s.replica.create(tables::contacts, record);
-    s.wrote();
+    create_child(s, tables::contacts, read.values, owner);
   }
   return web::Response::redirect(back + "?notice=saved#contacts");
 }

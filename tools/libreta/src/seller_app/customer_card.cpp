@@ -11,15 +11,6 @@
 namespace libreta::cli::app {
 namespace {
 
-std::string when_text(const Screen& s, const Version& version) {
-  const auto seconds = static_cast<std::time_t>(version.hlc.millis() / 1000);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return s.format.date_time(buffer);
-}
-
 // Who changed a field: this device, or another one by its replica id.
 std::string device_text(const Screen& s, const Version& version) {
   if (version.replica == s.replica.replica_id()) return s.tr(Msg::app_this_device);
@@ -71,7 +62,8 @@ std::string fields_html(const Screen& s, const TableSpec& table, const RowState&
               value_html(*field, value->second, shown);
       if (!version.is_none()) {
         rows += "<span class=\"changed\">" +
-                h(s.tr(Msg::app_changed, {when_text(s, version), device_text(s, version)})) +
+                h(s.tr(Msg::app_changed,
+                       {local_time(s, version.hlc.millis()), device_text(s, version)})) +
                 "</span>";
       }
       rows += "</dd></div>";

@@ -50,9 +50,7 @@ std::string text_filter(const Screen& s, const char* name, std::string_view labe
 std::string results_html(const Screen& s, const client::CustomerListing& listing,
                          std::size_t page_number, client::CustomerSort sort) {
   std::string out = "<p class=\"total\" role=\"status\">" +
-                    h(s.tr(Msg::customers_listed,
-                           {std::to_string(listing.total)})) +
-                    "</p>";
+                    h(s.tr(Msg::customers_listed, {std::to_string(listing.total)})) + "</p>";
   if (listing.customers.empty()) {
     return out + "<p class=\"empty\">" + h(s.tr(Msg::app_no_customers)) + "</p>";
   }

@@ -211,6 +211,18 @@ std::map<std::string, std::string> texts_of(const Screen& s, const TableSpec& ta
   return out;
 }
 
+std::string create_child(Screen& s, std::string_view table, const Record& values,
+                         const std::string& customer_id) {
+  Record record;
+  for (const auto& [name, value] : values) {
+    if (!value.is_null()) record[name] = value;
+  }
+  record["customer_id"] = Value(customer_id);
+  std::string id = s.replica.create(table, record);
+  s.wrote();
+  return id;
+}
+
 Record changed_fields(const Record& current, const Record& wanted) {
   Record out;
   for (const auto& [name, value] : wanted) {

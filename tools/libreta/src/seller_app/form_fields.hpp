@@ -56,6 +56,11 @@ FormFields read_form_fields(const Screen& s, const TableSpec& table,
 std::map<std::string, std::string> texts_of(const Screen& s, const TableSpec& table,
                                             const Record& record);
 
+// Creates a row of `table` belonging to customer `customer_id` from a form's valid fields
+// (blank ones left out); returns its id.
+std::string create_child(Screen& s, std::string_view table, const Record& values,
+                         const std::string& customer_id);
+
 // The fields of `wanted` whose value differs from `current` (for an update).
 Record changed_fields(const Record& current, const Record& wanted);
 

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "libreta/protocol/customer_book.hpp"
+#include "libreta/protocol/json_text.hpp"
 #include "screen.hpp"
 
 namespace libreta::cli::app {
@@ -22,16 +23,6 @@ std::string tab_link(const Screen& s, Tab tab, Tab current, std::string_view hre
   return out;
 }
 
-// A Unix time in ms as the seller reads it: local date and time.
-std::string local_time(const Screen& s, std::uint64_t ms) {
-  const auto seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return s.format.date_time(buffer);
-}
-
 struct BarState {
   std::string state;  // "alone", "online", "offline", "syncing", "problem"
   std::string text;
@@ -43,10 +34,8 @@ BarState bar_state(const Screen& s) {
   // Counted in rows from the replica itself: the session's count is of field changes, and
   // lags a write the app just made.
   const std::size_t rows = s.replica.pending_rows();
-  const std::string pending =
-      rows == 0 ? s.tr(Msg::app_sync_nothing_pending)
-                : s.tr(Msg::app_sync_pending,
-                       {std::to_string(rows)});
+  const std::string pending = rows == 0 ? s.tr(Msg::app_sync_nothing_pending)
+                                        : s.tr(Msg::app_sync_pending, {std::to_string(rows)});
   const std::string last = st.last_sync_ms
                                ? s.tr(Msg::app_sync_last, {local_time(s, *st.last_sync_ms)})
                                : s.tr(Msg::app_sync_never);
@@ -67,49 +56,31 @@ BarState bar_state(const Screen& s) {
   return {"offline", s.tr(Msg::app_sync_offline) + " · " + pending + " · " + last};
 }
 
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 // " · 2 conflicts · 1 change refused", or "" when there is nothing to tell.
 std::string alerts_text(const Screen& s) {
   std::string out;
   const std::size_t conflicts = my_conflicts(s).size();
   if (conflicts > 0) {
-    out += " · " + s.tr(Msg::app_sync_conflicts,
-                        {std::to_string(conflicts)});
+    out += " · " + s.tr(Msg::app_sync_conflicts, {std::to_string(conflicts)});
   }
   const std::size_t refused = s.replica.reported_refusals().size();
   if (refused > 0) {
-    out += " · " + s.tr(Msg::app_sync_refused,
-                        {std::to_string(refused)});
+    out += " · " + s.tr(Msg::app_sync_refused, {std::to_string(refused)});
   }
   return out;
 }
 
 }  // namespace
+
+// A Unix time in ms as the seller reads it: local date and time.
+std::string local_time(const Screen& s, std::uint64_t ms) {
+  const auto seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  ::gmtime_r(&seconds, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return s.format.date_time(buffer);
+}
 
 std::string sync_bar(const Screen& s) {
   const BarState bar = bar_state(s);
@@ -125,11 +96,11 @@ std::string sync_bar(const Screen& s) {
 std::string sync_status_json(const Screen& s) {
   const BarState bar = bar_state(s);
   std::string out = "{\"state\":";
-  append_json_string(out, bar.state);
+  json_text::append_string(out, bar.state);
   out += ",\"text\":";
-  append_json_string(out, bar.text);
+  json_text::append_string(out, bar.text);
   out += ",\"alerts\":";
-  append_json_string(out, alerts_text(s));
+  json_text::append_string(out, alerts_text(s));
   if (s.sync) {
     out += ",\"pending\":" + std::to_string(s.replica.pending_rows());
     out += ",\"connected\":";

@@ -4,6 +4,7 @@
 // web::Response, one group per file.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <optional>
@@ -64,6 +65,8 @@ inline std::string h(std::string_view text) {
 }
 // "/customers/ID": ids are made by libreta, but whatever a link carries is encoded.
 std::string path_of(std::string_view collection, std::string_view id, std::string_view action = "");
+// A Unix time in milliseconds as the seller reads it: local date and time.
+std::string local_time(const Screen& s, std::uint64_t ms);
 // A day as the seller reads it: "hoy", "mañana", "hace 3 días" or the date.
 std::string relative_day(const Screen& s, std::string_view day);
 

@@ -11,15 +11,6 @@ namespace {
 
 constexpr std::size_t kShown = 50;
 
-std::string local_time(const Screen& s, std::uint64_t ms) {
-  const auto seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return s.format.date_time(buffer);
-}
-
 // A row as the seller knows it: a customer by its name, another row by its customer's.
 std::string row_name(const Screen& s, std::string_view table, std::string_view id,
                      std::string* customer_id) {

@@ -76,29 +76,21 @@ web::Response today_screen(Screen& s) {
   }
   content += section(s, "lost", Msg::app_today_lost, lost.size(), items);
 
-  const auto& quiet = lists.quiet;
-  items.clear();
-  for (std::size_t i = 0; i < quiet.size() && i < kShown; ++i) {
-    const auto& q = quiet[i];
-    items += customer_item(q.customer_id, q.customer_name,
+  // Customers gone quiet, and inactive ones due for review: each with its last contact.
+  const auto silent = [&](const std::vector<client::QuietCustomer>& list) {
+    std::string out;
+    for (std::size_t i = 0; i < list.size() && i < kShown; ++i) {
+      const auto& q = list[i];
+      out += customer_item(q.customer_id, q.customer_name,
                            q.last_contact
                                ? s.tr(Msg::last_contact, {s.format.date(*q.last_contact),
                                                           std::to_string(q.days_quiet.value_or(0))})
                                : s.tr(Msg::never_contacted));
-  }
-  content += section(s, "quiet", Msg::app_today_quiet, quiet.size(), items);
-
-  const auto& review = lists.review;
-  items.clear();
-  for (std::size_t i = 0; i < review.size() && i < kShown; ++i) {
-    const auto& q = review[i];
-    items += customer_item(q.customer_id, q.customer_name,
-                           q.last_contact
-                               ? s.tr(Msg::last_contact, {s.format.date(*q.last_contact),
-                                                          std::to_string(q.days_quiet.value_or(0))})
-                               : s.tr(Msg::never_contacted));
-  }
-  content += section(s, "review", Msg::app_today_review, review.size(), items);
+    }
+    return out;
+  };
+  content += section(s, "quiet", Msg::app_today_quiet, lists.quiet.size(), silent(lists.quiet));
+  content += section(s, "review", Msg::app_today_review, lists.review.size(), silent(lists.review));
 
   return page(s, s.tr(Msg::app_tab_today), content, Tab::today);
 }
