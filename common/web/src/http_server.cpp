@@ -40,8 +40,8 @@ Request to_request(const http::request<http::string_body>& message, std::string 
   for (const auto& field : message) {
     const auto name = field.name_string();
     const auto value = field.value();
-    request.headers.push_back(
-        {lower(std::string_view(name.data(), name.size())), std::string(value.data(), value.size())});
+    request.headers.push_back({lower(std::string_view(name.data(), name.size())),
+                               std::string(value.data(), value.size())});
   }
   request.body = message.body();
   request.peer = std::move(peer);
@@ -67,7 +67,9 @@ Response plain_error(int status) {
 
 }  // namespace
 
-struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+// The handlers queued in `io` refer to the Impl by a plain pointer: it owns the io_context,
+// which destroys them (and the sessions they hold) with it, so nothing keeps it alive.
+struct HttpServer::Impl {
   class Session;
 
   Impl(HttpServerOptions options_in, Handler handler_in)
@@ -89,8 +91,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
 class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {
+  Session(tcp::socket socket, Impl* server) : stream_(std::move(socket)), server_(server) {
     beast::error_code ec;
     const auto endpoint = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ = endpoint.address().to_string();
@@ -148,7 +149,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
-  std::shared_ptr<Impl> server_;
+  Impl* server_;
   std::string peer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -159,21 +160,21 @@ void HttpServer::Impl::forget_closed() {
 }
 
 void HttpServer::Impl::accept() {
-  acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
-      if (ec == net::error::operation_aborted || !self->acceptor.is_open()) return;
-      return self->accept();
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+      return accept();
     }
-    self->forget_closed();
-    if (self->sessions.size() >= self->options.max_connections) {
+    forget_closed();
+    if (sessions.size() >= options.max_connections) {
       beast::error_code ignored;
       socket.close(ignored);  // over the limit: refused at once, the others keep being served
     } else {
-      auto session = std::make_shared<Session>(std::move(socket), self);
-      self->sessions.push_back(session);
+      auto session = std::make_shared<Session>(std::move(socket), this);
+      sessions.push_back(session);
       session->read();
     }
-    self->accept();
+    accept();
   });
 }
 
