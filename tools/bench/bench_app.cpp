@@ -203,7 +203,7 @@ void run_app_scenario(Reporter& report, const AppBenchOptions& options) {
           "book; searches typed a letter at a time); baselines: plain SQLite statements on "
           "the same file",
       {{"customers", customers.size()}, {"requests", options.requests}}, figures, options.runs,
-      [&](std::size_t) {
+      [&](std::size_t run) {
         RunValues r;
         cli::SellerAppOptions app_options;
         app_options.today = [] { return std::string(kToday); };
@@ -223,8 +223,9 @@ void run_app_scenario(Reporter& report, const AppBenchOptions& options) {
         auto writer = client::Replica::open(file);
         std::vector<double> today_changed;
         for (std::size_t i = 0; i < std::max<std::size_t>(1, options.requests / 10); ++i) {
-          writer->update(tables::customers, customers[(i * 131) % customers.size()].id,
-                         {{"notes", Value("nota " + std::to_string(i))}});
+          writer->update(
+              tables::customers, customers[(i * 131) % customers.size()].id,
+              {{"notes", Value("nota " + std::to_string(run) + "." + std::to_string(i))}});
           const auto once =
               time_requests(app, cookie, 1, [](std::size_t) { return std::string("/"); });
           today_changed.push_back(once.front());
