@@ -95,7 +95,7 @@ summary{display:list-item;min-height:44px;padding:11px 0;font-weight:600;cursor:
 .conflict p{margin:2px 0}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 :focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
-@media (min-width:700px){.tabs{position:sticky;top:auto}.actions .primary{flex:0 1 auto}}
+@media (min-width:700px){.tabs{justify-content:center}.tabs a{flex:0 1 190px}.actions .primary{flex:0 1 auto}}
 )css";
 
 // Search as you type and a live sync bar; every page also works without it.
