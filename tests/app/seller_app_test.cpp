@@ -398,7 +398,8 @@ TEST_CASE("app: what a customer holds is shown, never run", "[app][security]") {
   AppDriver app;
   const std::string id = add_customer(
       app, {{"name", "<script>alert(1)</script>"}, {"notes", "\"><img src=x onerror=alert(1)>"}});
-  for (const std::string& target : std::vector<std::string>{"/", "/customers", "/customers/" + id}) {
+  for (const std::string& target :
+       std::vector<std::string>{"/", "/customers", "/customers/" + id}) {
     const auto body = app.get(target).body;
     CHECK_FALSE(contains(body, "<script>alert"));
     CHECK_FALSE(contains(body, "<img src=x"));
