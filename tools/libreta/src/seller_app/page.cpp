@@ -1,5 +1,4 @@
 // The frame of every page of the seller's app: head, sync bar, content and tab bar.
-#include <chrono>
 #include <ctime>
 
 #include "libreta/protocol/customer_book.hpp"
@@ -173,19 +172,14 @@ std::string relative_day(const Screen& s, std::string_view day) {
   if (day.size() < 10) return s.format.date(day);
   const std::string date(day.substr(0, 10));
   if (date == s.today) return s.tr(Msg::word_today);
-  const auto number = [](std::string_view iso) {
-    std::tm tm{};
-    tm.tm_year = std::stoi(std::string(iso.substr(0, 4))) - 1900;
-    tm.tm_mon = std::stoi(std::string(iso.substr(5, 2))) - 1;
-    tm.tm_mday = std::stoi(std::string(iso.substr(8, 2)));
-    return static_cast<long>(::timegm(&tm) / 86400);
-  };
-  try {
-    const long days = number(s.today) - number(date);
+  // parse_day_number: the days since 1970 of a YYYY-MM-DD date, as every reminder counts them.
+  const auto today = parse_day_number(s.today);
+  const auto then = parse_day_number(date);
+  if (today && then) {
+    const std::int64_t days = *today - *then;
     if (days == 1) return s.tr(Msg::app_yesterday);
     if (days == -1) return s.tr(Msg::app_tomorrow);
     if (days > 1 && days < 31) return s.tr(Msg::days_ago, {std::to_string(days)});
-  } catch (const std::exception&) {
   }
   return s.format.date(date);
 }
