@@ -31,8 +31,7 @@ std::uint64_t SystemClock::now_millis() {
 }
 
 HybridClock::HybridClock(std::shared_ptr<ClockSource> source, std::chrono::milliseconds max_skew)
-    : source_(source ? std::move(source) : std::make_shared<SystemClock>()),
-      max_skew_(max_skew) {}
+    : source_(source ? std::move(source) : std::make_shared<SystemClock>()), max_skew_(max_skew) {}
 
 Hlc HybridClock::now() {
   const std::uint64_t physical = source_->now_millis();

@@ -14,11 +14,21 @@ std::vector<Change> to_changes(const RowState& row) {
     const auto split = key.find_first_of("+-");
     if (split == std::string::npos) {
       auto it = row.fields.find(key);
-      changes.push_back({row.table, row.id, key, {}, it == row.fields.end() ? Value() : it->second,
-                         version, Version{}});
+      changes.push_back({row.table,
+                         row.id,
+                         key,
+                         {},
+                         it == row.fields.end() ? Value() : it->second,
+                         version,
+                         Version{}});
     } else if (key[split] == '+') {
-      changes.push_back(
-          {row.table, row.id, key.substr(0, split), key.substr(split + 1), Value(true), version, {}});
+      changes.push_back({row.table,
+                         row.id,
+                         key.substr(0, split),
+                         key.substr(split + 1),
+                         Value(true),
+                         version,
+                         {}});
     } else {
       // A remove horizon travels as a remove whose base is the horizon.
       changes.push_back({row.table, row.id, key.substr(0, split), key.substr(split + 1),
@@ -54,11 +64,13 @@ Result<RowState> row_state_from_json(const nlohmann::json& j) {
     return Error(ErrorCode::missing_field, "a row needs \"t\", \"r\", \"v\" and \"ver\"");
   }
   if (!t->is_string() || !r->is_string() || !v->is_object() || !ver->is_object()) {
-    return Error(ErrorCode::wrong_type, "a row's \"t\" and \"r\" are texts, \"v\" and \"ver\" objects");
+    return Error(ErrorCode::wrong_type,
+                 "a row's \"t\" and \"r\" are texts, \"v\" and \"ver\" objects");
   }
   row.table = t->get<std::string>();
   row.id = r->get<std::string>();
-  if (!is_valid_row_id(row.id)) return Error(ErrorCode::invalid_value, "\"r\" is not a valid row id");
+  if (!is_valid_row_id(row.id))
+    return Error(ErrorCode::invalid_value, "\"r\" is not a valid row id");
   for (const auto& [name, value] : v->items()) {
     auto decoded = value_from_json(value);
     if (!decoded) return decoded.error();

@@ -104,11 +104,26 @@ struct FollowUp {
 // unset optionals; from_record() ignores fields it does not know.
 template <class Entity>
 struct EntityTable;
-template <> struct EntityTable<Customer> { static constexpr const char* name = tables::customers; };
-template <> struct EntityTable<Contact> { static constexpr const char* name = tables::contacts; };
-template <> struct EntityTable<Interaction> { static constexpr const char* name = tables::interactions; };
-template <> struct EntityTable<Purchase> { static constexpr const char* name = tables::purchases; };
-template <> struct EntityTable<FollowUp> { static constexpr const char* name = tables::followups; };
+template <>
+struct EntityTable<Customer> {
+  static constexpr const char* name = tables::customers;
+};
+template <>
+struct EntityTable<Contact> {
+  static constexpr const char* name = tables::contacts;
+};
+template <>
+struct EntityTable<Interaction> {
+  static constexpr const char* name = tables::interactions;
+};
+template <>
+struct EntityTable<Purchase> {
+  static constexpr const char* name = tables::purchases;
+};
+template <>
+struct EntityTable<FollowUp> {
+  static constexpr const char* name = tables::followups;
+};
 
 Record to_record(const Customer& e);
 Record to_record(const Contact& e);
