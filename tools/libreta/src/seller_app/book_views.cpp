@@ -12,16 +12,10 @@ void BookViews::refresh(const client::Replica& replica, const std::string& today
   segments_.reset();
 }
 
-const TodayLists& BookViews::today(const client::Replica& replica, const std::string& today) {
+const client::DayLists& BookViews::today(const client::Replica& replica, const std::string& today) {
   refresh(replica, today);
   if (!today_) {
-    TodayLists lists;
-    lists.due = replica.followups_due(today);
-    lists.dates = replica.upcoming_dates(today, kDatesAhead);
-    lists.lost = replica.lost_deals_to_revisit(today);
-    lists.quiet = replica.quiet_customers(today, kQuietDays);
-    lists.review = replica.customers_to_review(today, kReviewDays);
-    today_ = std::move(lists);
+    today_ = replica.day_lists(today);
   }
   return *today_;
 }

@@ -5,16 +5,24 @@ namespace libreta::cli::app {
 namespace {
 
 // Items listed per section; the rest are counted.
-constexpr std::size_t kShown = 20;
+constexpr std::size_t kShown = client::DayWindows{}.shown;
 
-std::string section(const Screen& s, std::string_view id, Msg title, std::size_t count,
-                    const std::string& items) {
+// A list's section: its title with how many it holds ("1000+" past what was counted), its
+// first items, and how many more.
+template <class Item>
+std::string section(const Screen& s, std::string_view id, Msg title,
+                    const client::ListHead<Item>& list, const std::string& items) {
+  const std::string count = std::to_string(list.total) + (list.counted_all ? "" : "+");
   std::string out = "<section class=\"card\" id=\"" + std::string(id) + "\"><h2>" + h(s.tr(title)) +
-                    " <span class=\"count\">" + std::to_string(count) + "</span></h2>";
+                    " <span class=\"count\">" + count + "</span></h2>";
   out += items.empty() ? "<p class=\"empty\">" + h(s.tr(Msg::app_nothing_here)) + "</p>"
                        : "<ul class=\"items\">" + items + "</ul>";
-  if (count > kShown)
-    out += "<p class=\"more\">" + h(s.tr(Msg::and_more, {std::to_string(count - kShown)})) + "</p>";
+  if (!list.counted_all) {
+    out += "<p class=\"more\">" + h(s.tr(Msg::app_and_many_more)) + "</p>";
+  } else if (list.total > kShown) {
+    out += "<p class=\"more\">" + h(s.tr(Msg::and_more, {std::to_string(list.total - kShown)})) +
+           "</p>";
+  }
   return out + "</section>";
 }
 
@@ -30,11 +38,11 @@ std::string customer_item(std::string_view customer_id, std::string_view name,
 }  // namespace
 
 web::Response today_screen(Screen& s) {
-  const TodayLists& lists = s.views.today(s.replica, s.today);
+  const client::DayLists& lists = s.views.today(s.replica, s.today);
   std::string content = "<h1>" + h(s.tr(Msg::app_today_title)) + " <small>" +
                         h(s.format.date(s.today)) + "</small></h1>";
 
-  const auto& due = lists.due;
+  const auto& due = lists.due.items;
   std::string items;
   for (std::size_t i = 0; i < due.size() && i < kShown; ++i) {
     const auto& d = due[i];
@@ -50,9 +58,9 @@ web::Response today_screen(Screen& s) {
                          s.tr(Msg::app_mark_done), "done") +
              "</li>";
   }
-  content += section(s, "followups", Msg::app_today_followups, due.size(), items);
+  content += section(s, "followups", Msg::app_today_followups, lists.due, items);
 
-  const auto& dates = lists.dates;
+  const auto& dates = lists.dates.items;
   items.clear();
   for (std::size_t i = 0; i < dates.size() && i < kShown; ++i) {
     const auto& d = dates[i];
@@ -64,9 +72,9 @@ web::Response today_screen(Screen& s) {
                                            : s.tr(Msg::in_days, {std::to_string(d.days_until)}));
     items += customer_item(d.customer_id, d.customer_name, detail);
   }
-  content += section(s, "dates", Msg::app_today_dates, dates.size(), items);
+  content += section(s, "dates", Msg::app_today_dates, lists.dates, items);
 
-  const auto& lost = lists.lost;
+  const auto& lost = lists.lost.items;
   items.clear();
   for (std::size_t i = 0; i < lost.size() && i < kShown; ++i) {
     const auto& l = lost[i];
@@ -74,7 +82,7 @@ web::Response today_screen(Screen& s) {
     if (l.interaction.revisit_on) detail += " · " + relative_day(s, *l.interaction.revisit_on);
     items += customer_item(l.interaction.customer_id, l.customer_name, detail);
   }
-  content += section(s, "lost", Msg::app_today_lost, lost.size(), items);
+  content += section(s, "lost", Msg::app_today_lost, lists.lost, items);
 
   // Customers gone quiet, and inactive ones due for review: each with its last contact.
   const auto silent = [&](const std::vector<client::QuietCustomer>& list) {
@@ -89,8 +97,8 @@ web::Response today_screen(Screen& s) {
     }
     return out;
   };
-  content += section(s, "quiet", Msg::app_today_quiet, lists.quiet.size(), silent(lists.quiet));
-  content += section(s, "review", Msg::app_today_review, lists.review.size(), silent(lists.review));
+  content += section(s, "quiet", Msg::app_today_quiet, lists.quiet, silent(lists.quiet.items));
+  content += section(s, "review", Msg::app_today_review, lists.review, silent(lists.review.items));
 
   return page(s, s.tr(Msg::app_tab_today), content, Tab::today);
 }
