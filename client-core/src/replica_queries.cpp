@@ -33,9 +33,9 @@ constexpr std::size_t kMaxSnippetBytes = 160;
 // A listing's search text of one word shorter than this (in characters) is matched against
 // the start of names rather than ranked over the whole index.
 constexpr std::size_t kMinRankedSearch = 3;
-// A listing with a search text ranks at most this many matching customers: a text that
-// matches more is too short to rank by.
-constexpr std::size_t kMaxListingSearchHits = 5'000;
+// A listing ranks the matches of its search text when they are at most this many documents
+// of the search index; a text that matches more lists the names that start with it.
+constexpr std::size_t kMaxRankedDocuments = 3'000;
 
 // ---- Search text ---------------------------------------------------------------------------
 
@@ -199,32 +199,6 @@ std::string display_snippet(std::string_view body, const std::vector<std::string
   return text + "…";
 }
 
-// ---- Reminders -------------------------------------------------------------------------------
-
-bool is_leap_year(int year) {
-  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-struct NextOccurrence {
-  std::int64_t day = 0;
-  int year = 0;
-};
-
-// The first day on or after `today` (a day number in `today_year`) that falls on the
-// month and day of `date`; 29 February falls on 28 February in other years.
-std::optional<NextOccurrence> next_occurrence(std::string_view date, std::int64_t today,
-                                              int today_year) {
-  if (!is_valid_date(date)) return std::nullopt;
-  const int month = std::stoi(std::string(date.substr(5, 2)));
-  const int day = std::stoi(std::string(date.substr(8, 2)));
-  for (int year = today_year; year <= today_year + 1; ++year) {
-    const int actual_day = month == 2 && day == 29 && !is_leap_year(year) ? 28 : day;
-    const std::int64_t number = days_from_civil(year, month, actual_day);
-    if (number >= today) return NextOccurrence{number, year};
-  }
-  return std::nullopt;  // unreachable for a valid date
-}
-
 }  // namespace
 
 // ---- A customer's children -----------------------------------------------------------------
@@ -253,20 +227,20 @@ std::size_t Replica::update_search_index() {
   return impl_->index_pending_search();
 }
 
-std::vector<SearchHit> Replica::search(std::string_view text, std::size_t limit) const {
-  impl_->index_pending_search();
-  text = text.substr(0, kMaxSearchTextBytes);  // a cut sequence only ends the last term
-  const std::vector<std::string> terms = search_terms(text);
-  if (terms.empty() || limit == 0) return {};
+namespace {
 
-  // Matches ranked by bm25 (lower is better). A
-  // stale document (deleted row, deleted customer) never shows. One hit per customer: its
-  // own row when it matched, else its best-ranked child; customers ordered by their best
-  // match.
+// Matches of `terms` ranked by bm25, one per customer, best first, at most `limit`; with
+// the snippet of each when `snippets`.
+std::vector<SearchHit> ranked_hits(const Replica::Impl& impl, const std::vector<std::string>& terms,
+                                   std::size_t limit, bool snippets) {
+  // Matches ranked by bm25 (lower is better). A stale document (deleted row, deleted
+  // customer) never shows. One hit per customer: its own row when it matched, else its
+  // best-ranked child; customers ordered by their best match.
   std::string sql =
       "WITH matches AS ("
-      " SELECT customer_id, tbl, row_id, bm25(search_index) AS score,"
-      "  body AS snip"
+      " SELECT customer_id, tbl, row_id, bm25(search_index) AS score, " +
+      std::string(snippets ? "body" : "''") +
+      " AS snip"
       " FROM search_index WHERE search_index MATCH ?1";
   sql +=
       "), live AS ("
@@ -286,7 +260,7 @@ std::vector<SearchHit> Replica::search(std::string_view text, std::size_t limit)
       " FROM grouped g JOIN customers c ON c.id = g.customer_id"
       " WHERE g.pick = 1 ORDER BY g.best, c.name COLLATE NOCASE, g.customer_id LIMIT ?2";
 
-  auto& stmt = impl_->statement(sql);
+  auto& stmt = impl.statement(sql);
   ResetOnExit reset(stmt);
   stmt.bind(1, fts_expression(terms));
   stmt.bind(2, to_sql_limit(limit));
@@ -297,11 +271,33 @@ std::vector<SearchHit> Replica::search(std::string_view text, std::size_t limit)
     hit.customer_name = stmt.text(1);
     hit.table = stmt.text(2);
     hit.row_id = stmt.text(3);
-    hit.snippet = display_snippet(stmt.text_view(4), terms, kMaxSnippetBytes);
+    if (snippets) hit.snippet = display_snippet(stmt.text_view(4), terms, kMaxSnippetBytes);
     if (hit.snippet.empty()) hit.snippet = hit.customer_name;
     hits.push_back(std::move(hit));
   }
   return hits;
+}
+
+// How many documents of the search index `terms` match, counted up to `cap`.
+std::size_t matching_documents(const Replica::Impl& impl, const std::vector<std::string>& terms,
+                               std::size_t cap) {
+  auto& stmt = impl.statement(
+      "SELECT count(*) FROM (SELECT 1 FROM search_index WHERE search_index MATCH ?1 LIMIT ?2)");
+  ResetOnExit reset(stmt);
+  stmt.bind(1, fts_expression(terms));
+  stmt.bind(2, to_sql_limit(cap));
+  stmt.step();
+  return static_cast<std::size_t>(stmt.integer(0));
+}
+
+}  // namespace
+
+std::vector<SearchHit> Replica::search(std::string_view text, std::size_t limit) const {
+  impl_->index_pending_search();
+  text = text.substr(0, kMaxSearchTextBytes);  // a cut sequence only ends the last term
+  const std::vector<std::string> terms = search_terms(text);
+  if (terms.empty() || limit == 0) return {};
+  return ranked_hits(*impl_, terms, limit, true);
 }
 
 // ---- Lists and reminders --------------------------------------------------------------------
@@ -381,27 +377,6 @@ std::vector<Customer> Replica::list_customers(const CustomerFilter& filter) cons
 
 namespace {
 
-// Customers whose last contact is shown in a listing: the last interaction (its day) or
-// purchase up to today, by customer id.
-std::unordered_map<std::string, std::string> last_contacts(const Replica::Impl& impl,
-                                                           std::string_view today) {
-  std::unordered_map<std::string, std::string> out;
-  for (const char* sql : {"SELECT customer_id, MAX(substr(date, 1, 10)) FROM interactions"
-                          " WHERE deleted = 0 AND substr(date, 1, 10) <= ?1 GROUP BY customer_id",
-                          "SELECT customer_id, MAX(date) FROM purchases"
-                          " WHERE deleted = 0 AND date <= ?1 GROUP BY customer_id"}) {
-    auto& stmt = impl.statement(sql);
-    ResetOnExit reset(stmt);
-    stmt.bind(1, today);
-    while (stmt.step()) {
-      std::string day = stmt.text(1);
-      auto [it, inserted] = out.try_emplace(stmt.text(0), day);
-      if (!inserted && it->second < day) it->second = std::move(day);
-    }
-  }
-  return out;
-}
-
 std::optional<std::string> last_contact_of(const Replica::Impl& impl, std::string_view id,
                                            std::string_view today) {
   auto& stmt = impl.statement(
@@ -414,6 +389,33 @@ std::optional<std::string> last_contact_of(const Replica::Impl& impl, std::strin
   stmt.bind(2, today);
   if (!stmt.step()) return std::nullopt;
   return stmt.optional_text(0);
+}
+
+// Customers whose last contact is shown in a listing: the last interaction (its day) or
+// purchase up to today, by customer id.
+std::unordered_map<std::string, std::string> last_contacts(const Replica::Impl& impl,
+                                                           std::string_view today) {
+  // The kept last contact (replica_day.cpp), but for the few customers whose last contact is
+  // ahead of today: for them, the last one up to today.
+  std::unordered_map<std::string, std::string> out;
+  auto& kept = impl.statement(
+      "SELECT id, _last_contact FROM customers WHERE deleted = 0 AND _last_contact <= ?1");
+  {
+    ResetOnExit reset(kept);
+    kept.bind(1, today);
+    while (kept.step()) out.emplace(kept.text(0), kept.text(1));
+  }
+  auto& ahead = impl.statement("SELECT id FROM customers WHERE deleted = 0 AND _last_contact > ?1");
+  std::vector<std::string> ids;
+  {
+    ResetOnExit reset(ahead);
+    ahead.bind(1, today);
+    while (ahead.step()) ids.push_back(ahead.text(0));
+  }
+  for (const auto& id : ids) {
+    if (auto day = last_contact_of(impl, id, today)) out.emplace(id, std::move(*day));
+  }
+  return out;
 }
 
 }  // namespace
@@ -451,11 +453,22 @@ CustomerListing Replica::customer_listing(const CustomerQuery& query,
   // The first letters of a search, typed one at a time, match too much of a large book to
   // rank: until the text is a word of kMinRankedSearch characters, it lists the customers
   // whose name starts with it. Without a text, by name: the name index gives the page.
+  //
+  // A longer text that still matches too much of the book to rank (a word most names or
+  // notes start with) does the same: the seller keeps typing to narrow it.
   const std::vector<std::string> terms = search_terms(query.text);
-  const bool short_text = terms.size() == 1 && code_points(terms[0]) < kMinRankedSearch;
-  if (short_text || (!searching && sort == CustomerSort::name)) {
-    fill(ids_by_name(*impl_, filter, short_text ? &terms[0] : nullptr, query.limit, query.offset,
+  bool by_name_start = terms.size() == 1 && code_points(terms[0]) < kMinRankedSearch;
+  if (searching && !by_name_start) {
+    impl_->index_pending_search();
+    by_name_start =
+        matching_documents(*impl_, terms, kMaxRankedDocuments + 1) > kMaxRankedDocuments;
+  }
+  if (by_name_start || (!searching && sort == CustomerSort::name)) {
+    std::string typed;
+    for (const auto& term : terms) typed += (typed.empty() ? "" : " ") + term;
+    fill(ids_by_name(*impl_, filter, by_name_start ? &typed : nullptr, query.limit, query.offset,
                      &listing.total));
+    listing.by_name_start = by_name_start;
     return listing;
   }
 
@@ -478,7 +491,7 @@ CustomerListing Replica::customer_listing(const CustomerQuery& query,
     matches.push_back(std::move(match));
   };
   if (searching) {
-    const auto hits = search(query.text, kMaxListingSearchHits);
+    const auto hits = ranked_hits(*impl_, terms, kMaxRankedDocuments, false);
     auto& stmt = impl_->statement(
         "SELECT c.id, c.name, c.annual_revenue FROM customers c WHERE c.deleted = 0" +
         std::string(kFilterSql) + " AND c.id = ?8");
@@ -531,155 +544,6 @@ CustomerListing Replica::customer_listing(const CustomerQuery& query,
   for (std::size_t i = std::min(query.offset, end); i < end; ++i) ids.push_back(matches[i].id);
   fill(ids);
   return listing;
-}
-
-std::vector<DueFollowUp> Replica::followups_due(std::string_view today) const {
-  const std::int64_t today_number = day_argument(today, "today");
-  std::vector<DueFollowUp> out;
-  each_with_customer_name<FollowUp>(
-      *impl_, "t.done IS NOT 1 AND t.due <= ?1 ORDER BY t.due, c.name COLLATE NOCASE, t.id", today,
-      [&](FollowUp followup, std::string customer_name) {
-        DueFollowUp due;
-        due.followup = std::move(followup);
-        due.customer_name = std::move(customer_name);
-        if (const auto due_number = parse_day_number(due.followup.due)) {
-          due.days_overdue = std::max<std::int64_t>(0, today_number - *due_number);
-        }
-        out.push_back(std::move(due));
-      });
-  return out;
-}
-
-std::vector<UpcomingDate> Replica::upcoming_dates(std::string_view today, int days) const {
-  const std::int64_t today_number = day_argument(today, "today");
-  if (days < 0) return {};
-  const int today_year = std::stoi(std::string(today.substr(0, 4)));
-  const std::int64_t horizon = today_number + days;
-  std::vector<UpcomingDate> out;
-
-  // Adds the date when its next occurrence falls within [today, today + days].
-  const auto consider = [&](const UpcomingDate& who, const std::optional<std::string>& date,
-                            std::string_view what) {
-    if (!date) return;
-    const auto next = next_occurrence(*date, today_number, today_year);
-    if (!next || next->day > horizon) return;
-    UpcomingDate upcoming = who;
-    upcoming.what = std::string(what);
-    upcoming.date = civil_from_days(next->day);
-    upcoming.days_until = next->day - today_number;
-    const int since = std::stoi(date->substr(0, 4));
-    if (since < next->year) upcoming.years = next->year - since;
-    out.push_back(std::move(upcoming));
-  };
-
-  // A customer's birthday (a person's) and anniversary (customer since); any set date
-  // counts, whatever the kind, since the seller entered it to be reminded.
-  {
-    auto& stmt = impl_->statement(
-        "SELECT id, name, birthday, anniversary FROM customers"
-        " WHERE deleted = 0 AND (birthday IS NOT NULL OR anniversary IS NOT NULL)");
-    ResetOnExit reset(stmt);
-    while (stmt.step()) {
-      UpcomingDate who;
-      who.customer_id = stmt.text(0);
-      who.customer_name = stmt.text(1);
-      who.person = who.customer_name;
-      consider(who, stmt.optional_text(2), "birthday");
-      consider(who, stmt.optional_text(3), "anniversary");
-    }
-  }
-  {
-    auto& stmt = impl_->statement(
-        "SELECT k.id, k.name, k.birthday, k.anniversary, c.id, c.name FROM contacts k"
-        " JOIN customers c ON c.id = k.customer_id AND c.deleted = 0"
-        " WHERE k.deleted = 0 AND (k.birthday IS NOT NULL OR k.anniversary IS NOT NULL)");
-    ResetOnExit reset(stmt);
-    while (stmt.step()) {
-      UpcomingDate who;
-      who.contact_id = stmt.text(0);
-      who.person = stmt.text(1);
-      who.customer_id = stmt.text(4);
-      who.customer_name = stmt.text(5);
-      consider(who, stmt.optional_text(2), "birthday");
-      consider(who, stmt.optional_text(3), "anniversary");
-    }
-  }
-
-  sort_by_key(out, [](const UpcomingDate& u) {
-    return std::tuple(u.days_until, fold_text(u.person), fold_text(u.customer_name), u.what,
-                      u.contact_id.value_or(u.customer_id));
-  });
-  return out;
-}
-
-namespace {
-
-// Customers of `which` (an SQL condition on c) with no interaction or purchase in more than
-// `days` up to today: never contacted first, then the longest silence.
-std::vector<QuietCustomer> silent_customers(const Replica::Impl& impl, std::string_view which,
-                                            std::string_view today, int days) {
-  const std::int64_t today_number = day_argument(today, "today");
-  // The last contact is the later of the last interaction (its day) and the last purchase;
-  // things dated after today (a visit logged ahead) have not happened yet.
-  auto& stmt = impl.statement(
-      "SELECT c.id, c.name,"
-      " (SELECT MAX(substr(i.date, 1, 10)) FROM interactions i"
-      "  WHERE i.customer_id = c.id AND i.deleted = 0 AND substr(i.date, 1, 10) <= ?1),"
-      " (SELECT MAX(p.date) FROM purchases p"
-      "  WHERE p.customer_id = c.id AND p.deleted = 0 AND p.date <= ?1)"
-      " FROM customers c WHERE c.deleted = 0 AND " +
-      std::string(which));
-  ResetOnExit reset(stmt);
-  stmt.bind(1, today);
-  std::vector<QuietCustomer> out;
-  while (stmt.step()) {
-    QuietCustomer quiet;
-    quiet.customer_id = stmt.text(0);
-    quiet.customer_name = stmt.text(1);
-    const auto interaction = stmt.optional_text(2);
-    const auto purchase = stmt.optional_text(3);
-    if (interaction && purchase) {
-      quiet.last_contact = std::max(*interaction, *purchase);
-    } else {
-      quiet.last_contact = interaction ? interaction : purchase;
-    }
-    if (quiet.last_contact) {
-      const auto last = parse_day_number(*quiet.last_contact);
-      if (!last) continue;  // not a date: nothing sensible to say
-      quiet.days_quiet = today_number - *last;
-      if (*quiet.days_quiet <= days) continue;
-    }
-    out.push_back(std::move(quiet));
-  }
-  sort_by_key(out, [](const QuietCustomer& q) {
-    return std::tuple(q.days_quiet.has_value(), -q.days_quiet.value_or(0),
-                      fold_text(q.customer_name), q.customer_id);
-  });
-  return out;
-}
-
-}  // namespace
-
-std::vector<QuietCustomer> Replica::quiet_customers(std::string_view today, int days) const {
-  return silent_customers(*impl_, "c.status IN ('active', 'occasional')", today, days);
-}
-
-std::vector<QuietCustomer> Replica::customers_to_review(std::string_view today, int days) const {
-  return silent_customers(
-      *impl_, "(c.status IN ('inactive', 'lost') OR c.relationship = 'inactive')", today, days);
-}
-
-std::vector<LostDeal> Replica::lost_deals_to_revisit(std::string_view today) const {
-  day_argument(today, "today");
-  std::vector<LostDeal> out;
-  each_with_customer_name<Interaction>(
-      *impl_,
-      "t.outcome = 'lost' AND t.revisit_on IS NOT NULL AND t.revisit_on <= ?1"
-      " ORDER BY t.revisit_on, t.date, t.id",
-      today, [&](Interaction interaction, std::string customer_name) {
-        out.push_back({std::move(interaction), std::move(customer_name)});
-      });
-  return out;
 }
 
 }  // namespace libreta::client

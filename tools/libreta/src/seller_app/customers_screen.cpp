@@ -48,9 +48,13 @@ std::string text_filter(const Screen& s, const char* name, std::string_view labe
 }
 
 std::string results_html(const Screen& s, const client::CustomerListing& listing,
-                         std::size_t page_number, client::CustomerSort sort) {
+                         std::size_t page_number, client::CustomerSort sort,
+                         std::string_view text) {
   std::string out = "<p class=\"total\" role=\"status\">" +
                     h(s.tr(Msg::customers_listed, {std::to_string(listing.total)})) + "</p>";
+  if (listing.by_name_start) {
+    out += "<p class=\"hint\">" + h(s.tr(Msg::app_search_name_start, {std::string(text)})) + "</p>";
+  }
   if (listing.customers.empty()) {
     return out + "<p class=\"empty\">" + h(s.tr(Msg::app_no_customers)) + "</p>";
   }
@@ -123,7 +127,7 @@ web::Response customers_screen(Screen& s) {
   query.offset = (page_number - 1) * kPageSize;
   query.limit = kPageSize;
   const auto listing = s.replica.customer_listing(query, s.today);
-  std::string results = results_html(s, listing, page_number, query.sort);
+  std::string results = results_html(s, listing, page_number, query.sort, trim(query.text));
   if (s.query.value("partial") == "1") return web::Response::html(std::move(results));
 
   const bool filtered = query.filter.status || query.filter.relationship || query.filter.segment ||
