@@ -148,6 +148,13 @@ void SyncProtocol::on_welcome(const Welcome& welcome) {
     pending_ = replica_.pending_count();
   }
   refusal_state_ = welcome.protocol >= kRefusalStateProtocol;
+  // A first download (protocol 5) asks how many rows it brings, once per connection.
+  count_next_pull_ = welcome.protocol >= kPullTotalProtocol && cursor_.since == 0;
+  // Who uses which device, for the history of each field: this one, and those the server
+  // listed (protocol 5).
+  std::vector<DeviceUser> devices = welcome.devices;
+  devices.push_back({replica_.replica_id(), welcome.user});
+  replica_.note_device_users(devices);
   delegate_.welcomed();
   // Push before pulling: edits made offline reach the server before the page that may
   // evict their customer, so that it judges them by what this device knew when it made them.
@@ -210,8 +217,14 @@ void SyncProtocol::pull() {
   pulling_ = true;
   caught_up_ = false;
   // A scan that stopped half-way (after > since) resumes: the same download goes on.
-  if (cursor_.after == cursor_.since) rows_received_ = 0;
-  send(Pull{cursor_.since, cursor_.after});
+  if (cursor_.after == cursor_.since) rows_received_ = rows_expected_ = 0;
+  send_pull();
+}
+
+void SyncProtocol::send_pull() {
+  Pull pull{cursor_.since, cursor_.after};
+  pull.count = std::exchange(count_next_pull_, false);
+  send(pull);
 }
 
 void SyncProtocol::on_rows(const Rows& rows) {
@@ -230,10 +243,12 @@ void SyncProtocol::on_rows(const Rows& rows) {
       rows.more ? SyncCursor{cursor_.since, rows.after} : SyncCursor{rows.after, rows.after};
   const ApplyResult result = replica_.apply_page(rows.rows, next, rows.evicted);
   cursor_ = next;
+  // The page a counting pull asked for says how many rows are left, itself included.
+  if (rows.remaining > 0) rows_expected_ = rows_received_ + rows.remaining;
   rows_received_ += rows.rows.size();
   delegate_.made_progress();
   if (rows.more) {
-    send(Pull{cursor_.since, cursor_.after});
+    send_pull();
   } else if (skipped_live_after_ > cursor_.since) {
     // A live update arrived during the pull and goes beyond what the pull brought.
     skipped_live_after_ = 0;
@@ -268,7 +283,7 @@ void SyncProtocol::on_live_rows(const Rows& rows) {
       publish(false);
       return;
     }
-    rows_received_ = 0;
+    rows_received_ = rows_expected_ = 0;
     on_rows(rows);
     return;
   }
@@ -348,6 +363,7 @@ void SyncProtocol::publish(bool activity) {
     s.downloading = pulling_;
     s.pending_changes = pending_;
     s.rows_received = rows_received_;
+    s.rows_expected = rows_expected_ == 0 ? 0 : std::max(rows_expected_, rows_received_);
     s.cursor = cursor_.after;
     if (synced_at) s.last_sync_ms = synced_at;
   });

@@ -45,6 +45,11 @@ FieldSpec required(FieldSpec f) {
   return f;
 }
 
+FieldSpec automatic(FieldSpec f) {
+  f.automatic = true;
+  return f;
+}
+
 const std::vector<std::string> kSocioeconomicLevels = {"A", "B", "C1", "C2", "D", "E"};
 
 Schema make_customer_book() {
@@ -80,28 +85,31 @@ Schema make_customer_book() {
           long_text("notes", true),
           of_kind("birthday", FieldKind::date),
           of_kind("anniversary", FieldKind::date),
-          of_kind("created_at", FieldKind::date_time),
-          of_kind("updated_at", FieldKind::date_time),
+          automatic(of_kind("created_at", FieldKind::date_time)),
+          automatic(of_kind("updated_at", FieldKind::date_time)),
       },
-      "", "owner", {}};
-  TableSpec contacts{
-      tables::contacts,
-      {
-          required(reference("customer_id", tables::customers)),
-          required(text("name", true)),
-          text("role"),
-          text("address"),
-          of_kind("mobile", FieldKind::phone, true),
-          of_kind("phone", FieldKind::phone, true),
-          of_kind("email", FieldKind::email, true),
-          long_text("social"),
-          choice("socioeconomic_level", kSocioeconomicLevels),
-          of_kind("birthday", FieldKind::date),
-          of_kind("anniversary", FieldKind::date),
-          long_text("personal_notes", true),
-          of_kind("tags", FieldKind::tag_set),
-      },
-      "customer_id", "", {}};
+      "",
+      "owner",
+      {}};
+  TableSpec contacts{tables::contacts,
+                     {
+                         required(reference("customer_id", tables::customers)),
+                         required(text("name", true)),
+                         text("role"),
+                         text("address"),
+                         of_kind("mobile", FieldKind::phone, true),
+                         of_kind("phone", FieldKind::phone, true),
+                         of_kind("email", FieldKind::email, true),
+                         long_text("social"),
+                         choice("socioeconomic_level", kSocioeconomicLevels),
+                         of_kind("birthday", FieldKind::date),
+                         of_kind("anniversary", FieldKind::date),
+                         long_text("personal_notes", true),
+                         of_kind("tags", FieldKind::tag_set),
+                     },
+                     "customer_id",
+                     "",
+                     {}};
   TableSpec interactions{
       tables::interactions,
       {
@@ -116,34 +124,38 @@ Schema make_customer_book() {
           of_kind("amount", FieldKind::decimal),
           long_text("notes", true),
       },
-      "customer_id", "", {}};
-  TableSpec purchases{
-      tables::purchases,
-      {
-          required(reference("customer_id", tables::customers)),
-          required(of_kind("date", FieldKind::date)),
-          required(text("product")),
-          of_kind("quantity", FieldKind::decimal),
-          required(of_kind("amount", FieldKind::decimal)),
-          text("notes"),
-      },
-      "customer_id", "", {}};
-  TableSpec followups{
-      tables::followups,
-      {
-          required(reference("customer_id", tables::customers)),
-          reference("contact_id", tables::contacts),
-          reference("interaction_id", tables::interactions),
-          required(of_kind("due", FieldKind::date)),
-          required(text("title")),
-          long_text("notes"),
-          of_kind("done", FieldKind::boolean),
-          of_kind("done_at", FieldKind::date_time),
-      },
-      "customer_id", "", {}};
-  return Schema(kCustomerBookSchemaVersion, {std::move(customers), std::move(contacts),
-                                             std::move(interactions), std::move(purchases),
-                                             std::move(followups)});
+      "customer_id",
+      "",
+      {}};
+  TableSpec purchases{tables::purchases,
+                      {
+                          required(reference("customer_id", tables::customers)),
+                          required(of_kind("date", FieldKind::date)),
+                          required(text("product")),
+                          of_kind("quantity", FieldKind::decimal),
+                          required(of_kind("amount", FieldKind::decimal)),
+                          text("notes"),
+                      },
+                      "customer_id",
+                      "",
+                      {}};
+  TableSpec followups{tables::followups,
+                      {
+                          required(reference("customer_id", tables::customers)),
+                          reference("contact_id", tables::contacts),
+                          reference("interaction_id", tables::interactions),
+                          required(of_kind("due", FieldKind::date)),
+                          required(text("title")),
+                          long_text("notes"),
+                          of_kind("done", FieldKind::boolean),
+                          of_kind("done_at", FieldKind::date_time),
+                      },
+                      "customer_id",
+                      "",
+                      {}};
+  return Schema(kCustomerBookSchemaVersion,
+                {std::move(customers), std::move(contacts), std::move(interactions),
+                 std::move(purchases), std::move(followups)});
 }
 
 // Binding of struct members to field names: one generic writer and reader per member type.
@@ -259,15 +271,35 @@ const Schema& customer_book_schema() {
   return schema;
 }
 
-Record to_record(const Customer& e) { return write_record(e); }
-Record to_record(const Contact& e) { return write_record(e); }
-Record to_record(const Interaction& e) { return write_record(e); }
-Record to_record(const Purchase& e) { return write_record(e); }
-Record to_record(const FollowUp& e) { return write_record(e); }
-void from_record(const Record& r, Customer& e) { read_record(r, e); }
-void from_record(const Record& r, Contact& e) { read_record(r, e); }
-void from_record(const Record& r, Interaction& e) { read_record(r, e); }
-void from_record(const Record& r, Purchase& e) { read_record(r, e); }
-void from_record(const Record& r, FollowUp& e) { read_record(r, e); }
+Record to_record(const Customer& e) {
+  return write_record(e);
+}
+Record to_record(const Contact& e) {
+  return write_record(e);
+}
+Record to_record(const Interaction& e) {
+  return write_record(e);
+}
+Record to_record(const Purchase& e) {
+  return write_record(e);
+}
+Record to_record(const FollowUp& e) {
+  return write_record(e);
+}
+void from_record(const Record& r, Customer& e) {
+  read_record(r, e);
+}
+void from_record(const Record& r, Contact& e) {
+  read_record(r, e);
+}
+void from_record(const Record& r, Interaction& e) {
+  read_record(r, e);
+}
+void from_record(const Record& r, Purchase& e) {
+  read_record(r, e);
+}
+void from_record(const Record& r, FollowUp& e) {
+  read_record(r, e);
+}
 
 }  // namespace libreta

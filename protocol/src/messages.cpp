@@ -39,6 +39,11 @@ struct Encoder {
     json j = {{"type", "welcome"}, {"protocol", m.protocol}, {"schema", m.schema},
               {"user", m.user},    {"role", m.role},         {"acked", m.acked}};
     if (!m.epoch.empty()) j["epoch"] = m.epoch;
+    if (!m.devices.empty()) {
+      json devices = json::array();
+      for (const auto& d : m.devices) devices.push_back({{"r", d.replica}, {"u", d.user}});
+      j["devices"] = std::move(devices);
+    }
     return j;
   }
   json operator()(const Push& m) const {
@@ -75,7 +80,9 @@ struct Encoder {
     return j;
   }
   json operator()(const Pull& m) const {
-    return {{"type", "pull"}, {"since", m.since}, {"after", m.after}};
+    json j = {{"type", "pull"}, {"since", m.since}, {"after", m.after}};
+    if (m.count) j["count"] = true;
+    return j;
   }
   json operator()(const Rows& m) const {
     json rows = json::array();
@@ -86,6 +93,7 @@ struct Encoder {
               {"more", m.more},
               {"rows", std::move(rows)}};
     if (m.live) j["live"] = true;
+    if (m.remaining > 0) j["remaining"] = m.remaining;
     if (!m.evicted.empty()) {
       json evicted = json::array();
       for (const auto& ref : m.evicted) evicted.push_back({{"t", ref.table}, {"r", ref.id}});
@@ -124,6 +132,21 @@ Result<RowRef> row_ref_from_json(const json& j) {
     return Error(ErrorCode::invalid_value, "not a valid table and row id");
   }
   return ref;
+}
+
+// A user's name in a welcome's list of devices is at most this long.
+constexpr std::size_t kMaxDeviceUserBytes = 256;
+
+Result<DeviceUser> device_user_from_json(const json& j) {
+  if (!j.is_object() || j.size() != 2 || !j.contains("r") || !j.contains("u") ||
+      !j["r"].is_string() || !j["u"].is_string()) {
+    return Error(ErrorCode::wrong_type, "a device is {\"r\": replica, \"u\": user}");
+  }
+  DeviceUser device{j["r"].get<std::string>(), j["u"].get<std::string>()};
+  if (!is_valid_replica_id(device.replica) || device.user.size() > kMaxDeviceUserBytes) {
+    return Error(ErrorCode::invalid_value, "not a valid replica id and user");
+  }
+  return device;
 }
 
 // Reads members of one message, remembering the first problem.
@@ -342,7 +365,7 @@ Result<Message> decode(const json& j, const std::string& type) {
     return finish(r, std::move(m));
   }
   if (type == "welcome") {
-    Reader r(j, type, {"protocol", "schema", "user", "role", "acked", "epoch"});
+    Reader r(j, type, {"protocol", "schema", "user", "role", "acked", "epoch", "devices"});
     Welcome m;
     m.protocol = r.integer("protocol");
     m.schema = r.integer("schema");
@@ -350,6 +373,9 @@ Result<Message> decode(const json& j, const std::string& type) {
     m.role = r.text("role");
     m.acked = r.sequence("acked");
     if (j.contains("epoch")) m.epoch = r.text("epoch", 64);
+    if (const json* devices = r.array("devices", false)) {
+      read_each(r, *devices, "device", device_user_from_json, m.devices);
+    }
     return finish(r, std::move(m));
   }
   if (type == "push") {
@@ -369,21 +395,23 @@ Result<Message> decode(const json& j, const std::string& type) {
     return finish(r, std::move(m));
   }
   if (type == "pull") {
-    Reader r(j, type, {"since", "after"});
+    Reader r(j, type, {"since", "after", "count"});
     Pull m;
     m.since = r.sequence("since");
     m.after = r.sequence("after");
+    m.count = r.boolean("count", false);
     if (!r.error() && m.after < m.since)
       r.fail(ErrorCode::invalid_value, "\"after\" is below \"since\"");
     return finish(r, std::move(m));
   }
   if (type == "rows") {
-    Reader r(j, type, {"since", "after", "more", "live", "rows", "evict"});
+    Reader r(j, type, {"since", "after", "more", "live", "remaining", "rows", "evict"});
     Rows m;
     m.since = r.sequence("since");
     m.after = r.sequence("after");
     m.more = r.boolean("more");
     m.live = r.boolean("live", false);
+    if (j.contains("remaining")) m.remaining = r.sequence("remaining");
     if (const json* rows = r.array("rows")) read_each(r, *rows, "row", row_state_from_json, m.rows);
     if (const json* evicted = r.array("evict", false)) {
       read_each(r, *evicted, "evict", row_ref_from_json, m.evicted);
@@ -431,6 +459,7 @@ std::string encode_rows_message(const Rows& rows, std::span<const std::string* c
   header.after = rows.after;
   header.more = rows.more;
   header.live = rows.live;
+  header.remaining = rows.remaining;
   header.evicted = rows.evicted;
   std::string shell = Encoder{}(header).dump();
   constexpr std::string_view kEmptyRows = "\"rows\":[]";

@@ -204,6 +204,33 @@ class SqliteStore final : public Store {
     return record;
   }
 
+  std::vector<DeviceUser> device_users(std::size_t limit) override {
+    auto reader = borrow_reader();
+    auto stmt =
+        reader->prepare("SELECT replica, user FROM replicas ORDER BY updated_ms DESC LIMIT ?");
+    stmt.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    std::vector<DeviceUser> out;
+    while (stmt.step()) out.push_back({stmt.text(0), stmt.text(1)});
+    stmt = {};
+    give_back(std::move(reader));
+    return out;
+  }
+
+  std::uint64_t count_rows_after(std::uint64_t after, const std::string* seller) override {
+    auto reader = borrow_reader();
+    auto stmt = reader->prepare(seller ? "SELECT count(*) FROM rows WHERE scope = ? AND seq > ?"
+                                       : "SELECT count(*) FROM rows WHERE ? IS NULL AND seq > ?");
+    if (seller)
+      stmt.bind(1, *seller);
+    else
+      stmt.bind_null(1);
+    stmt.bind(2, static_cast<std::int64_t>(after));
+    const std::uint64_t count = stmt.step() ? static_cast<std::uint64_t>(stmt.integer(0)) : 0;
+    stmt = {};
+    give_back(std::move(reader));
+    return count;
+  }
+
   std::string canonical_dump() override { return dump_where(nullptr); }
 
   std::string canonical_dump_of_scope(std::string_view seller) override {

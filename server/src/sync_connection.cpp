@@ -22,6 +22,8 @@ inline constexpr int kMaxPushesInFlight = 8;
 inline constexpr std::chrono::milliseconds kDeliveryGrace = std::chrono::seconds(30);
 // Conflicts in one `conflicts` message; the device asks again for more.
 inline constexpr std::size_t kConflictsPerMessage = 100;
+// Devices listed in a welcome: the ones seen last, enough for any company's history.
+inline constexpr std::size_t kMaxWelcomeDevices = 2'000;
 
 namespace {
 
@@ -380,6 +382,13 @@ void SyncConnection::handle(Hello hello) {
   welcome.role = role_name(token->role);
   welcome.acked = record ? record->acked : 0;
   if (state_->protocol >= kStoreEpochProtocol) welcome.epoch = context.epoch;
+  if (state_->protocol >= kPullTotalProtocol) {
+    try {
+      welcome.devices = context.store.device_users(kMaxWelcomeDevices);
+    } catch (const Error& e) {
+      return send_error(e.code(), std::string("cannot read devices: ") + e.what(), false);
+    }
+  }
   // The id is new: bound to this user by the writer, ahead of any push of this session.
   if (!record) context.writes.push(bookkeeping_job(true));
   // Always text: the device takes compressed frames only once it has read the welcome.
@@ -518,13 +527,14 @@ void SyncConnection::handle(Pull pull) {
   // The device applied everything up to `after` before asking for what follows.
   state_->confirmed_seq = std::max(state_->confirmed_seq, std::min(pull.after, state_->sent_seq));
   set_live(false);
-  send_page(pull.since, pull.after, false);
+  send_page(pull.since, pull.after, false, pull.count && state_->protocol >= kPullTotalProtocol);
 }
 
-void SyncConnection::send_page(std::uint64_t since, std::uint64_t after, bool live) {
+void SyncConnection::send_page(std::uint64_t since, std::uint64_t after, bool live, bool count) {
   auto& context = *state_->context;
+  // A page that says how many rows are left (a progress bar's total) is this device's own.
   // Pages of pulls that read everything are the same for every device that asks: shared.
-  PageCache* cache = sees_everything() && !live ? context.page_cache.get() : nullptr;
+  PageCache* cache = sees_everything() && !live && !count ? context.page_cache.get() : nullptr;
   if (cache) {
     if (auto cached = cache->find(since, after)) {
       ++context.counters.pages_shared;
@@ -538,6 +548,7 @@ void SyncConnection::send_page(std::uint64_t since, std::uint64_t after, bool li
   std::uint64_t snapshot_seq = 0;
   try {
     const std::string* seller = sees_everything() ? nullptr : &state_->user;
+    if (count) page.remaining = context.store.count_rows_after(after, seller);
     auto read = context.store.read_page(after, context.options.page_rows, seller);
     ++context.counters.pages_read;
     page.more = read.more;
@@ -622,7 +633,7 @@ void SyncConnection::on_commit(const CommitNotice& notice) {
     return;
   }
   // A gap (a commit this connection did not see): read what is missing from the store.
-  send_page(state_->live_cursor, state_->live_cursor, true);
+  send_page(state_->live_cursor, state_->live_cursor, true, false);
 }
 
 }  // namespace libreta::server

@@ -342,6 +342,7 @@ TEST_CASE("sync: a bootstrap cut in the middle resumes where it stopped", "[e2e]
   server.close_all_connections();
   const SyncStatus at_cut = fresh.status();
   REQUIRE(at_cut.rows_received < kCustomers);
+  CHECK(at_cut.rows_expected == kCustomers);
 
   REQUIRE(fresh.sync().wait_until_synced(kBootstrapDeadline));
   const auto elapsed = SteadyClock::now() - started;
@@ -353,6 +354,7 @@ TEST_CASE("sync: a bootstrap cut in the middle resumes where it stopped", "[e2e]
   REQUIRE(pulled < kCustomers * 3 / 2);
   CHECK(pulled == kCustomers);
   CHECK(done.rows_received == kCustomers);
+  CHECK(done.rows_expected == kCustomers);  // counted again from where the download resumed
 
   CustomerFilter all;
   all.limit = kCustomers * 2;
@@ -599,8 +601,12 @@ TEST_CASE("sync: sync_once pushes everything and pulls until caught up", "[e2e][
   const SyncStatus pulled = sync_once(other.file("book.db"), options, kDeadline);
   CHECK(is_synced(pulled));
   CHECK(pulled.rows_received == 5);
+  CHECK(pulled.rows_expected == 5);  // the first page said how many the download brings
   auto replica = Replica::open(other.file("book.db"));
   for (const auto& id : ids) CHECK(replica->customer(id).has_value());
+  // The welcome said who uses each device: the history's "who".
+  CHECK(replica->device_user(ana.app().replica_id()) == "ana");
+  CHECK(replica->device_user(replica->replica_id()) == "ana");
   // The last sync time is kept in the file.
   CHECK(replica->setting("last_sync_ms") == std::to_string(*pulled.last_sync_ms));
 

@@ -58,6 +58,7 @@ TEST_CASE("messages: a Rows message from rows encoded beforehand is encode_messa
     rows.after = rows.since + rng() % 1000;
     rows.more = rng() % 2 == 0;
     rows.live = rng() % 2 == 0;
+    rows.remaining = rng() % 3 == 0 ? rng() % 100'000 : 0;
     const int count = round == 0 ? 0 : static_cast<int>(rng() % 6);
     for (int i = 0; i < count; ++i) rows.rows.push_back(random_row(rng, i));
     const int evicted = static_cast<int>(rng() % 3);
@@ -72,6 +73,53 @@ TEST_CASE("messages: a Rows message from rows encoded beforehand is encode_messa
     const std::string spliced = encode_rows_message(rows, encoded);
     INFO(spliced);
     CHECK(spliced == encode_message(Message(rows)));
+  }
+}
+
+TEST_CASE(
+    "messages: a welcome's devices, a pull's count and a page's remaining rows go and come "
+    "back (protocol 5)",
+    "[messages]") {
+  Welcome welcome;
+  welcome.user = "ana";
+  welcome.role = "seller";
+  welcome.epoch = "e1";
+  welcome.devices = {{"r-ana-phone", "ana"}, {"r-office-1", "Oficina Central"}};
+  auto decoded = decode_message(encode_message(Message(welcome)));
+  REQUIRE(decoded);
+  CHECK(std::get<Welcome>(decoded.value()).devices == welcome.devices);
+
+  Pull pull{0, 0};
+  pull.count = true;
+  decoded = decode_message(encode_message(Message(pull)));
+  REQUIRE(decoded);
+  CHECK(std::get<Pull>(decoded.value()).count);
+  CHECK(encode_message(Message(Pull{0, 0})).find("count") == std::string::npos);
+
+  Rows rows;
+  rows.after = 10;
+  rows.more = true;
+  rows.remaining = 123'456;
+  decoded = decode_message(encode_message(Message(rows)));
+  REQUIRE(decoded);
+  CHECK(std::get<Rows>(decoded.value()).remaining == 123'456);
+
+  // Without them, as an older server sends: none, and nothing in the text.
+  const std::string plain = encode_message(Message(Welcome{}));
+  CHECK(plain.find("devices") == std::string::npos);
+  CHECK(encode_message(Message(Rows{})).find("remaining") == std::string::npos);
+}
+
+TEST_CASE("messages: a welcome's device list that is not well formed is refused", "[messages]") {
+  for (const std::string& devices : std::vector<std::string>{
+           R"([{"r": "r-1"}])", R"([{"r": "r-1", "u": 5}])",
+           R"([{"r": "not a replica!", "u": "x"}])", R"([{"r": "r-1", "u": "x", "extra": 1}])",
+           R"("ana")", "[{\"r\": \"r-1\", \"u\": \"" + std::string(300, 'a') + "\"}]"}) {
+    INFO(devices);
+    const std::string text = R"({"type": "welcome", "protocol": 5, "schema": 1, "user": "ana",)"
+                             R"( "role": "seller", "acked": 0, "devices": )" +
+                             devices + "}";
+    CHECK_FALSE(decode_message(text));
   }
 }
 

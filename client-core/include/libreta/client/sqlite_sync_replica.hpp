@@ -40,6 +40,9 @@ class SqliteSyncReplica final : public SyncReplica {
                                                std::uint64_t cursor) override {
     return replica_.record_conflicts(conflicts, cursor);
   }
+  void note_device_users(const std::vector<DeviceUser>& devices) override {
+    replica_.note_device_users(devices);
+  }
   void record_refusals(const std::vector<RefusedChange>& refused, bool undo) override {
     replica_.record_refusals(refused, undo);
   }

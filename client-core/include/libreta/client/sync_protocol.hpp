@@ -86,6 +86,8 @@ class SyncProtocol {
   bool push_next();
   // Starts (or resumes) a download from the cursor.
   void pull();
+  // The next page of the pull, asking for a count when a first download has not yet.
+  void send_pull();
   void send(const Message& message);
   void violation(ErrorCode code, std::string message);
   // Copies the protocol's state into the session's status. After `activity` (an ack, the
@@ -115,6 +117,8 @@ class SyncProtocol {
   SyncCursor cursor_;
   std::size_t pending_ = 0;
   std::uint64_t rows_received_ = 0;
+  std::uint64_t rows_expected_ = 0;
+  bool count_next_pull_ = false;
 };
 
 }  // namespace libreta::client

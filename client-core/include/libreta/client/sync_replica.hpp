@@ -88,6 +88,9 @@ class SyncReplica {
   // each field, protocol 3), each refused change no later local edit superseded goes back to
   // the server's state. Called before acknowledge(), which drops the refused changes.
   virtual void record_refusals(const std::vector<RefusedChange>& refused, bool undo) = 0;
+  // Who uses which device, from the welcome: kept for the history of each field by a replica
+  // that keeps one.
+  virtual void note_device_users(const std::vector<DeviceUser>& /*devices*/) {}
 };
 
 }  // namespace libreta::client

@@ -39,6 +39,8 @@ struct SyncStatus {
   bool downloading = false;             // a pull is running (a bootstrap, or catching up)
   std::uint64_t rows_received = 0;      // rows received by the current (or last) download,
                                         // including before a connection broke and it resumed
+  std::uint64_t rows_expected = 0;      // the rows the download brings in all, as the server
+                                        // counted them (protocol 5); 0 when not known
   std::uint64_t cursor = 0;             // how far the replica has read the server's change stream
   std::optional<SyncError> last_error;  // the most recent error; kept until another replaces it
   std::uint64_t reconnects = 0;         // connection attempts after the first

@@ -24,14 +24,17 @@ namespace libreta {
 // session uses the lower of the two sides' versions. Version 2 adds compressed binary
 // frames (compression.hpp); version 3 the server's state in refusals, the conflicts a
 // replica lost (conflicts_pull, conflicts) and who wrote each side of a conflict; version 4
-// the store's epoch in the welcome.
-inline constexpr int kProtocolVersion = 4;
+// the store's epoch in the welcome; version 5 the devices and their users in the welcome,
+// and the rows still to come in the page answering a pull that asks for a count.
+inline constexpr int kProtocolVersion = 5;
 inline constexpr int kMinProtocolVersion = 1;
 // The first version whose refusals carry `current` and whose devices learn the conflicts
 // they lost.
 inline constexpr int kRefusalStateProtocol = 3;
 // The first version whose welcome carries the store's epoch.
 inline constexpr int kStoreEpochProtocol = 4;
+// The first version whose welcome lists devices and whose pulls may ask for a count.
+inline constexpr int kPullTotalProtocol = 5;
 
 // Largest sequence number on the wire: sequences travel as JSON numbers, exact up to 2^53.
 inline constexpr std::uint64_t kMaxWireSequence = (1ULL << 53) - 1;
@@ -60,6 +63,14 @@ struct Hello {
 };
 
 // Server -> client, answer to a good hello.
+// A device and who uses it: the user its token belongs to.
+struct DeviceUser {
+  std::string replica;
+  std::string user;
+
+  friend bool operator==(const DeviceUser&, const DeviceUser&) = default;
+};
+
 struct Welcome {
   int protocol = kProtocolVersion;
   int schema = 0;  // the server's schema version
@@ -70,6 +81,9 @@ struct Welcome {
   // went back in time (a restored backup): the device sends its writes again and pulls
   // everything again. Empty before protocol 4.
   std::string epoch;
+  // The devices the server knows and their users, the ones seen last first (protocol 5):
+  // who changed a field, in its history on the device.
+  std::vector<DeviceUser> devices;
 };
 
 // A local change with the sequence number it has in the sending replica's change log.
@@ -126,6 +140,9 @@ struct Ack {
 struct Pull {
   std::uint64_t since = 0;
   std::uint64_t after = 0;
+  // Protocol 5: count the rows from `after` to the end, in the page's `remaining` (a first
+  // download's progress). Such a page is this device's own, never a shared one.
+  bool count = false;
 };
 
 // A row named by table and id.
@@ -140,6 +157,9 @@ struct Rows {
   std::uint64_t after = 0;  // where the next page starts; the new cursor when !more
   bool more = false;
   bool live = false;
+  // In answer to a pull with `count` (protocol 5): the rows this page and the ones after it
+  // go through, counted when it was read; 0 in any other page.
+  std::uint64_t remaining = 0;
   std::vector<RowState> rows;
   // Rows that left the receiver's scope in this range (a customer reassigned to another
   // seller): the device removes them, and for a customer its contacts, interactions,

@@ -41,6 +41,9 @@ struct FieldSpec {
   std::string references;            // for FieldKind::reference: the table
   std::size_t max_length = 0;        // for texts; 0 means the kind's default
   bool searchable = false;           // indexed for full-text search
+  // Set by the software on every write (created_at, updated_at), not by a person: it keeps no
+  // history, and its conflicts are not a person's.
+  bool automatic = false;
 
   // Checks `value` against this field's rules and returns it in canonical form
   // (trimmed text, sorted tags, normalized date). Null is always accepted here;
@@ -86,8 +89,8 @@ inline constexpr std::size_t kMaxTagLength = 64;
 inline constexpr std::size_t kMaxTagsPerSet = 64;
 
 // Date helpers shared by validation and queries.
-bool is_valid_date(std::string_view text);       // YYYY-MM-DD, a real calendar day
-bool is_valid_date_time(std::string_view text);  // YYYY-MM-DDTHH:MM:SS(.fff)?Z
+bool is_valid_date(std::string_view text);                   // YYYY-MM-DD, a real calendar day
+bool is_valid_date_time(std::string_view text);              // YYYY-MM-DDTHH:MM:SS(.fff)?Z
 std::int64_t days_from_civil(int year, int month, int day);  // days since 1970-01-01
 std::string civil_from_days(std::int64_t days);              // "YYYY-MM-DD"
 // Days since 1970-01-01 of a YYYY-MM-DD (or the date part of a date-time) text.

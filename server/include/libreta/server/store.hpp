@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "libreta/protocol/messages.hpp"
 #include "libreta/protocol/row_state.hpp"
 #include "libreta/protocol/row_versions.hpp"
 #include "libreta/protocol/value.hpp"
@@ -168,6 +169,11 @@ class Store {
   virtual std::vector<ConflictRecord> conflicts_lost_by(std::string_view replica,
                                                         std::uint64_t after, std::size_t limit) = 0;
   virtual std::optional<ReplicaRecord> replica(std::string_view replica) = 0;
+  // Who uses each device: the `limit` devices seen last, most recent first.
+  virtual std::vector<DeviceUser> device_users(std::size_t limit) = 0;
+  // How many rows a page read from `after` onwards would go through, to the end: of the
+  // scope of `seller`, or every row when `seller` is null.
+  virtual std::uint64_t count_rows_after(std::uint64_t after, const std::string* seller) = 0;
 
   // What the store takes on disk, in bytes (for the operator's metrics).
   virtual std::uint64_t size_bytes() = 0;

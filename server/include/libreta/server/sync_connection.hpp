@@ -92,7 +92,8 @@ class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
   void send_message(const Message& message);
   void handle_text(std::string_view text);
   void send_rate_limited();
-  void send_page(std::uint64_t since, std::uint64_t after, bool live);
+  // `count`: the page says how many rows are left from `after` (protocol 5).
+  void send_page(std::uint64_t since, std::uint64_t after, bool live, bool count);
   void send_shared_page(const SharedFrame& frame);
   // After a page: live when it was the last.
   void page_sent(std::uint64_t next, bool more);
