@@ -48,9 +48,6 @@ void create_tables(sqlite::Database& db, const Schema& schema) {
       WHERE outcome = 'lost';
     CREATE INDEX IF NOT EXISTS purchases_customer ON purchases(customer_id, date);
     CREATE INDEX IF NOT EXISTS followups_due ON followups(due) WHERE done IS NOT 1;
-    CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
-      customer_id UNINDEXED, tbl UNINDEXED, row_id UNINDEXED, body,
-      tokenize = 'unicode61 remove_diacritics 2');
     CREATE TABLE IF NOT EXISTS _outbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
@@ -71,7 +68,40 @@ void create_tables(sqlite::Database& db, const Schema& schema) {
       kept_user TEXT NOT NULL DEFAULT '', lost_user TEXT NOT NULL DEFAULT '');
     CREATE UNIQUE INDEX IF NOT EXISTS _conflicts_once
       ON _conflicts(tbl, row_id, field, lost_version, kept_version);
+    CREATE TABLE IF NOT EXISTS _history (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
+      value TEXT NOT NULL, version TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS _history_field ON _history(tbl, row_id, field, id);
+    CREATE TABLE IF NOT EXISTS _devices (replica TEXT PRIMARY KEY, user TEXT NOT NULL);
   )sql");
+}
+
+// The search index: a document per searchable row (replica_rows.cpp). Its prefix index of
+// three characters lets the first letters typed into a search box match through one list
+// rather than through every word that starts with them. A file from before the prefix index
+// gets its documents copied into a new one, once.
+void create_search_index(sqlite::Database& db) {
+  const std::string create =
+      "CREATE VIRTUAL TABLE search_index USING fts5("
+      "customer_id UNINDEXED, tbl UNINDEXED, row_id UNINDEXED, body,"
+      " tokenize = 'unicode61 remove_diacritics 2', prefix = '3')";
+  std::string existing;
+  {
+    auto stmt = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'search_index'");
+    if (!stmt.step()) {
+      db.exec(create);
+      return;
+    }
+    existing = stmt.text(0);
+  }
+  if (existing.find("prefix") != std::string::npos) return;
+  db.exec("ALTER TABLE search_index RENAME TO _search_index_old");
+  db.exec(create);
+  db.exec(
+      "INSERT INTO search_index(rowid, customer_id, tbl, row_id, body)"
+      " SELECT rowid, customer_id, tbl, row_id, body FROM _search_index_old");
+  db.exec("DROP TABLE _search_index_old");
 }
 
 bool has_column(sqlite::Database& db, std::string_view table, std::string_view column) {
@@ -211,10 +241,12 @@ std::unique_ptr<Replica> Replica::open(const std::filesystem::path& file, Replic
   // create_tables makes what a new file lacks.
   if (file_version && std::stoi(*file_version) < 2) migrate_to_version_2(db);
   create_tables(db, *impl->schema);
+  create_search_index(db);
   add_missing_columns(db, *impl->schema);
   db.exec(
       "CREATE INDEX IF NOT EXISTS customers_name_key ON customers(_name_key, name, id)"
       " WHERE deleted = 0");
+  create_day_indexes(db);
   write_meta(db, "file_version", std::to_string(kReplicaFileVersion));
   write_meta(db, "schema_version", std::to_string(impl->schema->version()));
 

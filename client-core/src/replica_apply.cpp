@@ -40,15 +40,19 @@ std::size_t Replica::Impl::evict(const RowRef& ref) {
   auto remove_where = [&](const TableSpec& table, const std::string& column,
                           const std::string& value) {
     const int pos = position(table);
-    std::vector<std::int64_t> rowids;
+    std::vector<std::pair<std::int64_t, std::string>> rowids;
     {
-      auto& rows = statement("SELECT rowid FROM " + sql_name(table.name) + " WHERE " +
+      auto& rows = statement("SELECT rowid, id FROM " + sql_name(table.name) + " WHERE " +
                              sql_name(column) + " = ?");
       rows.bind(1, value);
-      while (rows.step()) rowids.push_back(rows.integer(0));
+      while (rows.step()) rowids.emplace_back(rows.integer(0), rows.text(1));
       rows.reset();
     }
-    for (const std::int64_t rowid : rowids) {
+    for (const auto& [rowid, id] : rowids) {
+      statement("DELETE FROM _history WHERE tbl = ? AND row_id = ?")
+          .bind(1, table.name)
+          .bind(2, id)
+          .run();
       const std::int64_t doc = rowid * 8 + pos;
       statement("DELETE FROM search_index WHERE rowid = ?").bind(1, doc).run();
       statement("DELETE FROM _search_pending WHERE doc = ?").bind(1, doc).run();
@@ -125,6 +129,8 @@ std::vector<ConflictNotice> store_conflicts(Replica::Impl& impl,
                                             const std::vector<ConflictNotice>& conflicts) {
   std::vector<ConflictNotice> added;
   for (const auto& c : conflicts) {
+    impl.note_device_user(c.kept_version.replica, c.kept_user);
+    impl.note_device_user(c.lost_version.replica, c.lost_user);
     const std::string kept_version = c.kept_version.to_string();
     const std::string lost_version = c.lost_version.to_string();
     auto& find = impl.statement(
@@ -409,10 +415,12 @@ ApplyResult Replica::apply_remote_in_transaction(const std::vector<Change>& inco
       current = it->second;
     }
     Pending& pending = rows[current];
+    const auto replaced = impl.replaced_by(*pending.table, pending.row, change);
     if (!pending.row.versions.merge(change)) {
       ++result.ignored;
       continue;
     }
+    if (replaced) impl.note_replaced(*pending.table, pending.id, change, *replaced);
     ++result.applied;
     pending.dirty = true;
     if (change.element.empty() && change.field == kDeletedField) {

@@ -95,6 +95,20 @@ struct Replica::Impl {
   // Indexes the documents waiting in _search_pending; returns how many.
   std::size_t index_pending_search();
 
+  // A value a change would replace, for the field's history: what the field holds and its
+  // version. None for a new row, a tag of a set, an automatic field or a field never set.
+  struct Replaced {
+    Value value;
+    Version version;
+  };
+  std::optional<Replaced> replaced_by(const TableSpec& table, const StoredRow& row,
+                                      const Change& change) const;
+  // Keeps the value `change` replaced (when it differs from the new one), and no more than
+  // the newest ones of the field.
+  void note_replaced(const TableSpec& table, std::string_view id, const Change& change,
+                     const Replaced& replaced);
+  void note_device_user(std::string_view replica, std::string_view user);
+
   // Removes a row that left this seller's scope, and a customer's rows in other tables;
   // returns how many rows were removed.
   std::size_t evict(const RowRef& ref);
@@ -120,6 +134,10 @@ struct Replica::Impl {
 
 // The SQL that loads and stores rows of `table` (replica_rows.cpp).
 Replica::Impl::TableSql make_table_sql(const TableSpec& table);
+
+// The customers' _last_contact column, the triggers that keep it and the indexes of the
+// seller's day (replica_day.cpp); fills the column when a file lacks it.
+void create_day_indexes(sqlite::Database& db);
 
 // A table or column name quoted for SQL.
 std::string sql_name(std::string_view name);

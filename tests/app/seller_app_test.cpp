@@ -2,6 +2,8 @@
 // security checks, over a real replica file (app_driver.hpp).
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
 #include "app/app_driver.hpp"
 #include "libreta/protocol/customer_book.hpp"
 
@@ -267,6 +269,65 @@ TEST_CASE("app: editing writes only what changed", "[app][forms]") {
   CHECK(after->fields.count("updated_at"));
 }
 
+TEST_CASE("app: each field's history, with when, which device and who", "[app][history]") {
+  AppDriver app;
+  const std::string id = add_customer(app, {{"name", "Bodegas Soto"}, {"city", "Haro"}});
+  auto card = app.get("/customers/" + id).body;
+  CHECK(contains(card, "from this device"));
+  CHECK_FALSE(contains(card, "/history/customers/"));
+
+  web::Params params;
+  params.add("kind", "company");
+  params.add("status", "active");
+  params.add("name", "Bodegas Soto");
+  params.add("city", "Logroño");
+  CHECK(app.post("/customers/" + id + "/edit", params).status == 303);
+  // The same change as if another device had made it: the office, whose user the server told.
+  const auto now_ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  Change from_office{tables::customers,
+                     id,
+                     "city",
+                     {},
+                     Value("Briones"),
+                     Version{Hlc::from_parts(now_ms + 1000, 0), "r-office"},
+                     Version{}};
+  app.inspect().apply_remote({from_office});
+  app.inspect().note_device_users({{"r-office", "Oficina Central"}});
+
+  card = app.get("/customers/" + id).body;
+  CHECK(contains(card, "by Oficina Central, from device r-office"));
+  CHECK(contains(card, "/history/customers/" + id + "#f-city"));
+  const auto history = app.get("/history/customers/" + id);
+  REQUIRE(history.status == 200);
+  CHECK(contains(history.body, "Briones"));
+  CHECK(history.body.find("Briones") < history.body.find("Logroño"));
+  CHECK(history.body.find("Logroño") < history.body.find("Haro"));
+  CHECK(contains(history.body, "current"));
+  CHECK(contains(history.body, "from this device"));
+  CHECK_FALSE(contains(history.body, "id=\"f-updated_at\""));  // automatic: no history
+  CHECK_FALSE(contains(history.body, "id=\"f-name\""));        // never changed
+
+  app.language = "es-ES,es;q=0.9";
+  CHECK(contains(app.get("/history/customers/" + id).body, "Historial de cambios"));
+  CHECK(app.get("/history/customers/no-such-id").status == 404);
+  CHECK(app.get("/history/purchases/" + id).status == 404);
+}
+
+TEST_CASE("app: the first download shows its progress against its total", "[app][sync]") {
+  AppDriver app;
+  app.status.running = true;
+  app.status.connected = true;
+  app.status.downloading = true;
+  app.status.rows_received = 2000;
+  app.status.rows_expected = 100000;
+  CHECK(contains(app.get("/").body, "Downloading the book: 2000 of 100000 rows"));
+  app.status.rows_expected = 0;  // an older server does not count
+  CHECK(contains(app.get("/").body, "Downloading the book: 2000 rows"));
+}
+
 TEST_CASE("app: a visit logged in two taps, its follow-up in Today, done in one tap",
           "[app][forms]") {
   AppDriver app;
@@ -318,6 +379,12 @@ TEST_CASE("app: search as you type, filters and order", "[app][list]") {
 
   results = app.get("/customers?q=PEÑA&partial=1").body;
   CHECK(contains(results, "Peña Hermanos"));
+  // One or two letters list the names that start with them, and say so.
+  results = app.get("/customers?q=pe&partial=1").body;
+  CHECK(contains(results, "Peña Hermanos"));
+  CHECK_FALSE(contains(results, "Bar Penalty"));
+  CHECK(contains(results, "whose name starts with “pe”"));
+  CHECK_FALSE(contains(app.get("/customers?q=pena&partial=1").body, "whose name starts"));
 
   results = app.get("/customers?status=active&partial=1").body;
   CHECK(contains(results, "Peña Hermanos"));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "libreta/protocol/customer_book.hpp"
+#include "libreta/protocol/version.hpp"
 
 namespace libreta::client {
 
@@ -42,6 +43,9 @@ struct ListedCustomer {
 struct CustomerListing {
   std::vector<ListedCustomer> customers;  // the page
   std::size_t total = 0;                  // customers matching, on every page
+  // The search text was too short or matched too much of the book to rank: the listing
+  // holds the customers whose name starts with it, by name.
+  bool by_name_start = false;
 };
 
 struct SearchHit {
@@ -80,6 +84,39 @@ struct QuietCustomer {
 struct LostDeal {
   Interaction interaction;
   std::string customer_name;
+};
+
+// One value of a field in its history.
+struct FieldValue {
+  Value value;       // null: the field was cleared
+  Version version;   // when, and on which device, it was set
+  std::string user;  // who uses that device, when the replica knows; else empty
+  bool current = false;
+};
+
+// The first items of a list that can be long, and how many it holds in all.
+template <typename Item>
+struct ListHead {
+  std::vector<Item> items;
+  std::size_t total = 0;
+  // False when counting stopped at `total` (a thousand): there are at least that many.
+  bool counted_all = true;
+};
+
+// How far ahead and back the seller's day looks, and how many of each list it shows.
+struct DayWindows {
+  int dates_ahead = 14;    // birthdays and anniversaries this many days ahead
+  int quiet_days = 60;     // a current customer is quiet after this many days without contact
+  int review_days = 180;   // an inactive or lost one comes up for review after this many
+  std::size_t shown = 20;  // items of each list
+};
+
+// What a seller has to do today (Replica::day_lists), each list in the order of its query.
+struct DayLists {
+  ListHead<DueFollowUp> due;
+  ListHead<UpcomingDate> dates;
+  ListHead<LostDeal> lost;
+  ListHead<QuietCustomer> quiet, review;
 };
 
 // What a customer's purchases say about them, as of a given day.

@@ -146,6 +146,9 @@ class Replica {
   // relationship) with no interaction or purchase in `days`, to call back or to let go.
   std::vector<QuietCustomer> customers_to_review(std::string_view today, int days) const;
   std::vector<LostDeal> lost_deals_to_revisit(std::string_view today) const;
+  // The five lists above at once, the first `windows.shown` of each and its count: what
+  // reads only indexes, quick in a book of any size (replica_day.cpp).
+  DayLists day_lists(std::string_view today, const DayWindows& windows = {}) const;
   Behaviour behaviour(std::string_view customer_id, std::string_view as_of) const;
   RfmReport rfm(std::string_view as_of) const;
 
@@ -217,6 +220,20 @@ class Replica {
   // again under its own new version and puts its changes back, so that the row is created.
   void record_refusals(const std::vector<RefusedChange>& refused, bool undo = false);
   std::vector<RefusedChange> reported_refusals() const;
+
+  // ---- The history of each field (replica_history.cpp) -----------------------------------
+  // The values a field of a row had as this replica saw them, newest first: the current one
+  // (when the field was ever set), then each one a later change replaced here, up to
+  // `limit`. A row received whole in a download starts its history there. Automatic fields
+  // (created_at, updated_at) keep none.
+  std::vector<FieldValue> field_history(std::string_view table, std::string_view id,
+                                        std::string_view field, std::size_t limit = 50) const;
+  // The fields of a row that have values in their history besides the current one.
+  std::vector<std::string> fields_with_history(std::string_view table, std::string_view id) const;
+  // Who uses each device (from the server's welcome and its conflicts), for the history's
+  // "who"; and the user of one device, when known.
+  void note_device_users(const std::vector<DeviceUser>& devices);
+  std::optional<std::string> device_user(std::string_view replica) const;
 
   // Changes whenever another connection commits to the file: a cheap way to notice writes
   // made elsewhere (SQLite's data_version).

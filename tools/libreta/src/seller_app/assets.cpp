@@ -44,6 +44,11 @@ a{color:#0645ad}
 .timeline{list-style:none;margin:0;padding:0 0 0 14px;border-left:3px solid #d5d9e0}
 .timeline li{position:relative;border-top:1px solid #e6e9ee}
 .timeline li.lost strong{color:#b3261e}
+.history{list-style:none;margin:0;padding:0}
+.history li{display:flex;flex-direction:column;padding:8px 0;border-top:1px solid #e6e9ee}
+.history li:first-child{border-top:0}
+.history .detail{color:#3d4450;font-size:.9rem}
+.history li:not(.current) strong{font-weight:400}
 button,.button{display:inline-flex;align-items:center;justify-content:center;min-height:44px;min-width:44px;padding:8px 16px;border-radius:8px;border:1px solid #0b57d0;background:#0b57d0;color:#fff;font:inherit;font-weight:600;text-decoration:none;cursor:pointer}
 .secondary{background:#fff;color:#0b57d0}
 .danger{background:#b3261e;border-color:#b3261e;color:#fff}

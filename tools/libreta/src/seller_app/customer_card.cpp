@@ -11,12 +11,6 @@
 namespace libreta::cli::app {
 namespace {
 
-// Who changed a field: this device, or another one by its replica id.
-std::string device_text(const Screen& s, const Version& version) {
-  if (version.replica == s.replica.replica_id()) return s.tr(Msg::app_this_device);
-  return s.tr(Msg::app_other_device, {version.replica.substr(0, 8)});
-}
-
 // A value as a link where a tap does something: call, write, find on a map.
 std::string value_html(const FieldSpec& field, const Value& value, const std::string& shown) {
   if (!value.is_text() || shown.empty()) return h(shown);
@@ -48,6 +42,8 @@ std::string value_html(const FieldSpec& field, const Value& value, const std::st
 // The groups' fields that are set, each with its last change.
 std::string fields_html(const Screen& s, const TableSpec& table, const RowState& row,
                         std::span<const FieldGroup> groups, bool with_titles) {
+  const std::string& row_id = row.id;
+  const auto with_history = s.replica.fields_with_history(table.name, row_id);
   std::string out;
   for (const FieldGroup& group : groups) {
     std::string rows;
@@ -61,10 +57,15 @@ std::string fields_html(const Screen& s, const TableSpec& table, const RowState&
       rows += "<div class=\"kv\"><dt>" + h(field_label(name, s.lang)) + "</dt><dd>" +
               value_html(*field, value->second, shown);
       if (!version.is_none()) {
+        const std::string who =
+            author_text(s, version, s.replica.device_user(version.replica).value_or(""));
         rows += "<span class=\"changed\">" +
-                h(s.tr(Msg::app_changed,
-                       {local_time(s, version.hlc.millis()), device_text(s, version)})) +
-                "</span>";
+                h(s.tr(Msg::app_changed, {local_time(s, version.hlc.millis()), who}));
+        if (std::find(with_history.begin(), with_history.end(), name) != with_history.end()) {
+          rows += " · <a href=\"" + path_of("history", table.name, row_id) + "#f-" + name + "\">" +
+                  h(s.tr(Msg::app_history)) + "</a>";
+        }
+        rows += "</span>";
       }
       rows += "</dd></div>";
     }

@@ -39,7 +39,13 @@ BarState bar_state(const Screen& s) {
                                ? s.tr(Msg::app_sync_last, {local_time(s, *st.last_sync_ms)})
                                : s.tr(Msg::app_sync_never);
   if (st.connected && st.downloading) {
-    return {"syncing", s.tr(Msg::app_sync_downloading, {std::to_string(st.rows_received)})};
+    if (st.rows_expected > 0) {
+      return {"syncing", s.tr(Msg::app_sync_downloading_of,
+                              {s.format.number(static_cast<double>(st.rows_received)),
+                               s.format.number(static_cast<double>(st.rows_expected))})};
+    }
+    return {"syncing", s.tr(Msg::app_sync_downloading,
+                            {s.format.number(static_cast<double>(st.rows_received))})};
   }
   if (st.connected) {
     // Connected with nothing to send: nothing more to tell.

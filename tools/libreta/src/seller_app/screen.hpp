@@ -78,6 +78,10 @@ std::vector<ConflictNotice> my_conflicts(const Screen& s);
 web::Response today_screen(Screen& s);                        // today_screen.cpp
 web::Response customers_screen(Screen& s);                    // customers_screen.cpp
 web::Response customer_card(Screen& s, std::string_view id);  // customer_card.cpp
+// The values each field of a customer or contact had (history_screen.cpp).
+web::Response history_screen(Screen& s, std::string_view table, std::string_view id);
+// Who set a value: this device, or the user of another device when known, and the device.
+std::string author_text(const Screen& s, const Version& version, const std::string& user);
 // customer_forms.cpp: a new customer, an edit, a delete (asked first) and its undo.
 web::Response customer_form(Screen& s, std::optional<std::string> id);
 web::Response customer_delete(Screen& s, std::string_view id);

@@ -73,7 +73,13 @@ web::Response sync_screen(Screen& s) {
     kv(Msg::status_pending_label, std::to_string(st.pending_changes));
     kv(Msg::app_sync_last_label,
        st.last_sync_ms ? local_time(s, *st.last_sync_ms) : s.tr(Msg::status_never));
-    if (st.downloading) kv(Msg::app_sync_received, std::to_string(st.rows_received));
+    if (st.downloading) {
+      kv(Msg::app_sync_received,
+         st.rows_expected > 0 ? s.tr(Msg::app_sync_downloading_of,
+                                     {s.format.number(static_cast<double>(st.rows_received)),
+                                      s.format.number(static_cast<double>(st.rows_expected))})
+                              : std::to_string(st.rows_received));
+    }
     // The last error while it still matters: not once the session is connected again.
     if (st.last_error && !st.connected) {
       kv(Msg::app_sync_last_error, s.tr(sync_error_reason(st.last_error->code)) + " (" +
