@@ -17,9 +17,9 @@
 
 #include "libreta/server/sync_service.hpp"
 #include "libreta/server/tokens.hpp"
+#include "libreta/web/tls_context.hpp"
 #include "process_metrics.hpp"
 #include "shared_state.hpp"
-#include "tls_context.hpp"
 #include "websocket_session.hpp"
 
 namespace libreta::server {
@@ -283,7 +283,7 @@ HttpSession::Response HttpSession::metrics(const Request& request) {
                  "TLS handshakes that failed (a client that does not trust the certificate)",
                  static_cast<double>(c.tls_handshake_failures.load()));
     if (auto tls = state_->tls_context()) {
-      if (auto not_after = certificate_not_after(*tls)) {
+      if (auto not_after = web::certificate_not_after(*tls)) {
         text.gauge("libreta_tls_certificate_expiry_seconds",
                    "When the served certificate expires, Unix seconds",
                    static_cast<double>(*not_after));

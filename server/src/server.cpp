@@ -16,9 +16,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/system_error.hpp>
 
+#include "libreta/web/tls_context.hpp"
 #include "listener.hpp"
 #include "shared_state.hpp"
-#include "tls_context.hpp"
 
 namespace libreta::server {
 
@@ -118,7 +118,7 @@ void Server::start() {
   const int thread_count = std::max(1, impl.options.threads);
   const net::ip::tcp::endpoint endpoint(net::ip::make_address(impl.options.address),
                                         impl.options.port);
-  auto tls_context = make_tls_context(impl.options.tls_cert_file, impl.options.tls_key_file);
+  auto tls_context = web::make_tls_context(impl.options.tls_cert_file, impl.options.tls_key_file);
   if (!tls_context && !impl.options.allow_plain && !is_loopback(endpoint.address())) {
     throw std::invalid_argument(
         "refusing to serve plain ws:// on " + impl.options.address +
@@ -167,7 +167,7 @@ void Server::reload_tls(const std::string& cert_file, const std::string& key_fil
         "this server serves wss://: a certificate and its key are needed (restart it to turn "
         "TLS off)");
   }
-  impl_->state->set_tls_context(make_tls_context(cert_file, key_file));
+  impl_->state->set_tls_context(web::make_tls_context(cert_file, key_file));
 }
 
 void Server::set_metrics_access(const MetricsAccess& access) {

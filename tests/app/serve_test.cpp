@@ -5,13 +5,19 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <regex>
+
+#include <boost/asio/ssl/context.hpp>
 
 #include "cli/cli_fixture.hpp"
 #include "e2e/device.hpp"
 #include "libreta/web/form.hpp"
 #include "support/http_client.hpp"
 #include "support/server_fixture.hpp"
+#include "support/test_certificates.hpp"
+#include "support/tls_probe.hpp"
 
 namespace libreta::test {
 namespace {
@@ -24,7 +30,7 @@ struct Browser {
   std::string cookie, csrf;
 
   HttpResult send(std::string_view method, std::string_view target, std::string_view body = {},
-                  std::string_view host = {}) {
+                  std::string_view host = {}, std::string_view extra_headers = {}) {
     std::string request(method);
     request.append(" ").append(target).append(" HTTP/1.1\r\nHost: ");
     if (host.empty()) {
@@ -32,7 +38,7 @@ struct Browser {
     } else {
       request.append(host);
     }
-    request.append("\r\nConnection: close\r\n");
+    request.append("\r\nConnection: close\r\n").append(extra_headers);
     if (!cookie.empty()) request.append("Cookie: ").append(cookie).append("\r\n");
     if (!body.empty()) {
       request.append("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ")
@@ -149,13 +155,9 @@ TEST_CASE("serve: the seller's writes reach the server by themselves, also after
   CHECK(ended.out.find("App stopped") != std::string::npos);
 }
 
-TEST_CASE("serve: a book with no server works alone, and only loopback is served", "[app][serve]") {
+TEST_CASE("serve: a book with no server works alone", "[app][serve]") {
   CliFixture cli;
   REQUIRE(cli.run({"init"}).status == 0);
-  auto refused = cli.run({"serve", "--listen", "0.0.0.0:0"});
-  CHECK(refused.status != 0);
-  CHECK(refused.err.find("only listens on this machine") != std::string::npos);
-  CHECK(cli.run({"serve", "--listen", "nonsense"}).status != 0);
 
   auto [process, url] = start_app(cli);
   Browser browser(port_of(url));
@@ -185,6 +187,111 @@ TEST_CASE("serve: oversized and malformed requests are refused, the app keeps se
   CHECK(http_raw(port, huge_body).status == 413);
   Browser browser(port);
   CHECK(browser.send("GET", path_of(url)).status == 303);
+  process->signal(SIGTERM);
+  CHECK(process->wait(std::chrono::seconds(10)).status == 0);
+}
+
+TEST_CASE("serve: on the network only behind a password or TLS, and the password signs in",
+          "[app][serve][security]") {
+  CliFixture cli;
+  REQUIRE(cli.run({"init"}).status == 0);
+  auto refused = cli.run({"serve", "--listen", "0.0.0.0:0"});
+  CHECK(refused.status != 0);
+  CHECK(refused.err.find("--password-file") != std::string::npos);
+  CHECK(cli.run({"serve", "--listen", "nonsense"}).status != 0);
+
+  // A password file others can read, or a short password, is refused.
+  const auto file = cli.home() / "password";
+  {
+    std::ofstream out(file);
+    out << "correct horse battery\n";
+  }
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::owner_write |
+                                         std::filesystem::perms::others_read);
+  auto open_file = cli.run({"serve", "--listen", "0.0.0.0:0", "--password-file", file.string()});
+  CHECK(open_file.status != 0);
+  CHECK(open_file.err.find("chmod 600") != std::string::npos);
+  std::filesystem::permissions(
+      file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+  auto process = cli.start({"serve", "--listen", "0.0.0.0:0", "--password-file", file.string()});
+  REQUIRE(process->wait_for_output("Ctrl+C", std::chrono::seconds(10)));
+  const std::string output = process->output();
+  CHECK(output.find("type the password") != std::string::npos);
+  CHECK(output.find("unencrypted") != std::string::npos);
+  static const std::regex signin(":([0-9]+)/signin\\?key=");
+  std::smatch match;
+  REQUIRE(std::regex_search(output, match, signin));
+  Browser browser(static_cast<std::uint16_t>(std::stoi(match[1])));
+
+  // Without a session, a page leads to the password form.
+  auto page = browser.send("GET", "/");
+  CHECK(page.status == 303);
+  CHECK(page.header("location") == "/signin");
+  page = browser.send("GET", "/signin");
+  CHECK(page.status == 200);
+  CHECK(page.body.find("type=\"password\"") != std::string::npos);
+  CHECK(browser.send("POST", "/signin", "password=wrong+horse").status == 403);
+  // From another site's page: refused whatever the password.
+  auto foreign = browser.send("POST", "/signin", "password=correct+horse+battery", {},
+                              "Origin: http://evil.example\r\n");
+  CHECK(foreign.status == 403);
+  CHECK(foreign.header("set-cookie").empty());
+
+  auto signed_in = browser.send("POST", "/signin", "password=correct+horse+battery");
+  REQUIRE(signed_in.status == 303);
+  browser.cookie =
+      signed_in.header("set-cookie").substr(0, signed_in.header("set-cookie").find(';'));
+  CHECK(browser.send("GET", "/").status == 200);
+
+  // Guessing: after five wrong passwords in a minute, even the right one waits.
+  for (int i = 0; i < 5; ++i) browser.send("POST", "/signin", "password=guess" + std::to_string(i));
+  const auto waiting = browser.send("POST", "/signin", "password=correct+horse+battery");
+  CHECK(waiting.status == 429);
+  CHECK_FALSE(waiting.header("retry-after").empty());
+  process->signal(SIGTERM);
+  CHECK(process->wait(std::chrono::seconds(10)).status == 0);
+}
+
+TEST_CASE("serve: over TLS with the certificate given, and the session cookie is Secure",
+          "[app][serve][security]") {
+  CliFixture cli;
+  REQUIRE(cli.run({"init"}).status == 0);
+  TestCertificateAuthority authority("libreta test CA");
+  const auto files =
+      authority.issue_server_certificate(cli.home(), "app", {"localhost"}, {"127.0.0.1"});
+  const auto ca = cli.home() / "ca.pem";
+  authority.write_certificate(ca);
+
+  auto missing = cli.run({"serve", "--listen", "127.0.0.1:0", "--tls-cert", files.cert.string()});
+  CHECK(missing.status != 0);
+  auto process = cli.start({"serve", "--listen", "127.0.0.1:0", "--tls-cert", files.cert.string(),
+                            "--tls-key", files.key.string()});
+  REQUIRE(process->wait_for_output("Ctrl+C", std::chrono::seconds(10)));
+  const std::string output = process->output();
+  static const std::regex link("https://127\\.0\\.0\\.1:([0-9]+)(/signin\\?key=[A-Za-z0-9_-]+)");
+  std::smatch match;
+  REQUIRE(std::regex_search(output, match, link));
+  const auto port = static_cast<std::uint16_t>(std::stoi(match[1]));
+
+  boost::asio::ssl::context client(boost::asio::ssl::context::tls_client);
+  client.load_verify_file(ca.string());
+  client.set_verify_mode(boost::asio::ssl::verify_peer);
+  const auto signed_in = tls_probe(port, client, std::string(match[2]), std::chrono::seconds(15),
+                                   "127.0.0.1:" + std::string(match[1]));
+  REQUIRE(signed_in.response);
+  CHECK(signed_in.response->result_int() == 303);
+  const std::string cookie(signed_in.response->at(boost::beast::http::field::set_cookie));
+  CHECK(cookie.find("Secure") != std::string::npos);
+  CHECK(cookie.find("HttpOnly") != std::string::npos);
+  // Plain HTTP on the TLS port gets no page.
+  bool plain_page = false;
+  try {
+    plain_page = http_request(port, "GET", "/signin", std::chrono::seconds(3)).status != 0;
+  } catch (const std::exception&) {
+  }
+  CHECK_FALSE(plain_page);
   process->signal(SIGTERM);
   CHECK(process->wait(std::chrono::seconds(10)).status == 0);
 }

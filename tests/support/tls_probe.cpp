@@ -36,13 +36,14 @@ std::string der_of(X509* certificate) {
 }  // namespace
 
 ProbeResult tls_probe(std::uint16_t port, ssl::context& context,
-                      const std::optional<std::string>& target, std::chrono::milliseconds timeout) {
+                      const std::optional<std::string>& target, std::chrono::milliseconds timeout,
+                      const std::string& host) {
   asio::io_context io;
   beast::ssl_stream<beast::tcp_stream> stream(io, context);
   X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(stream.native_handle()), "127.0.0.1");
   beast::flat_buffer buffer;
   http::request<http::empty_body> request{http::verb::get, target.value_or("/"), 11};
-  request.set(http::field::host, "127.0.0.1");
+  request.set(http::field::host, host);
   request.keep_alive(false);
   ProbeResult result;
   http::response<http::string_body> response;

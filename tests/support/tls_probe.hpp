@@ -24,10 +24,11 @@ struct ProbeResult {
 
 // Connects to 127.0.0.1:port, runs a client TLS handshake with `context` (verifying the IP
 // address when the context verifies at all) and, if it succeeds and `target` is set, sends
-// `GET target`. Everything within `timeout`.
+// `GET target` naming `host`. Everything within `timeout`.
 ProbeResult tls_probe(std::uint16_t port, boost::asio::ssl::context& context,
                       const std::optional<std::string>& target,
-                      std::chrono::milliseconds timeout = std::chrono::seconds(15));
+                      std::chrono::milliseconds timeout = std::chrono::seconds(15),
+                      const std::string& host = "127.0.0.1");
 
 // The reason of an OpenSSL error code carried by an Asio error (0 when it is not one).
 int ssl_reason(const boost::beast::error_code& ec);

@@ -1,11 +1,14 @@
-// The Beast side of a web face: accepts connections, reads requests within the limits,
-// hands each to the Handler as a plain Request and writes its Response back.
+// The Beast side of a web face: accepts connections (over TLS when it has a certificate),
+// reads requests within the limits, hands each to the Handler as a plain Request and writes
+// its Response back.
 #include "libreta/web/http_server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -14,6 +17,7 @@
 #include <thread>
 
 #include "libreta/protocol/error.hpp"
+#include "libreta/web/tls_context.hpp"
 
 namespace libreta::web {
 namespace {
@@ -71,6 +75,8 @@ Response plain_error(int status) {
 // which destroys them (and the sessions they hold) with it, so nothing keeps it alive.
 struct HttpServer::Impl {
   class Session;
+  template <class Stream>
+  class StreamSession;
 
   Impl(HttpServerOptions options_in, Handler handler_in)
       : options(std::move(options_in)), handler(std::move(handler_in)) {}
@@ -78,6 +84,7 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   Handler handler;
   net::io_context io{1};
+  std::shared_ptr<net::ssl::context> tls;  // null: plain HTTP
   tcp::acceptor acceptor{io};
   std::list<std::weak_ptr<Session>> sessions;  // io thread only
   std::thread thread;
@@ -89,30 +96,60 @@ struct HttpServer::Impl {
   void forget_closed();
 };
 
-class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
+// A connection, as the server's list of them sees it: something to close when it stops.
+class HttpServer::Impl::Session {
  public:
-  Session(tcp::socket socket, Impl* server) : stream_(std::move(socket)), server_(server) {
+  virtual ~Session() = default;
+  virtual void close() = 0;
+};
+
+// A connection over `Stream`: a TCP stream, or a TLS stream over one (which first runs its
+// handshake, within the request time).
+template <class Stream>
+class HttpServer::Impl::StreamSession : public Session,
+                                        public std::enable_shared_from_this<StreamSession<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  template <class... Tls>
+  StreamSession(tcp::socket socket, Impl* server, Tls&... tls)
+      : stream_(std::move(socket), tls...), server_(server) {
     beast::error_code ec;
-    const auto endpoint = stream_.socket().remote_endpoint(ec);
+    const auto endpoint = tcp_stream().socket().remote_endpoint(ec);
     if (!ec) peer_ = endpoint.address().to_string();
   }
+
+  void start() {
+    if constexpr (kTls) {
+      tcp_stream().expires_after(server_->options.request_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->close();
+                                self->read();
+                              });
+    } else {
+      read();
+    }
+  }
+
+  void close() override {
+    beast::error_code ec;
+    tcp_stream().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_stream().socket().close(ec);
+  }
+
+ private:
+  beast::tcp_stream& tcp_stream() { return beast::get_lowest_layer(stream_); }
 
   void read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
     parser_->body_limit(server_->options.max_body_bytes);
-    stream_.expires_after(server_->options.request_timeout);
+    tcp_stream().expires_after(server_->options.request_timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::on_read, shared_from_this()));
+                     beast::bind_front_handler(&StreamSession::on_read, this->shared_from_this()));
   }
 
-  void close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
-  }
-
- private:
   void on_read(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) return close();
     if (ec == http::error::header_limit) return write(plain_error(431), 11, false);
@@ -141,14 +178,15 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     }
     auto message = std::make_shared<http::response<http::string_body>>(
         to_message(std::move(response), version, keep_alive));
-    http::async_write(stream_, *message,
-                      [self = shared_from_this(), message](beast::error_code ec, std::size_t) {
-                        if (ec || !message->keep_alive()) return self->close();
-                        self->read();
-                      });
+    http::async_write(
+        stream_, *message,
+        [self = this->shared_from_this(), message](beast::error_code ec, std::size_t) {
+          if (ec || !message->keep_alive()) return self->close();
+          self->read();
+        });
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   Impl* server_;
   std::string peer_;
   beast::flat_buffer buffer_;
@@ -170,9 +208,16 @@ void HttpServer::Impl::accept() {
       beast::error_code ignored;
       socket.close(ignored);  // over the limit: refused at once, the others keep being served
     } else {
-      auto session = std::make_shared<Session>(std::move(socket), this);
-      sessions.push_back(session);
-      session->read();
+      if (tls) {
+        auto session = std::make_shared<StreamSession<beast::ssl_stream<beast::tcp_stream>>>(
+            std::move(socket), this, *tls);
+        sessions.push_back(session);
+        session->start();
+      } else {
+        auto session = std::make_shared<StreamSession<beast::tcp_stream>>(std::move(socket), this);
+        sessions.push_back(session);
+        session->start();
+      }
     }
     accept();
   });
@@ -188,6 +233,11 @@ HttpServer::~HttpServer() {
 void HttpServer::start() {
   std::lock_guard lock(impl_->lifecycle);
   if (impl_->running) return;
+  try {
+    impl_->tls = make_tls_context(impl_->options.tls_certificate_file, impl_->options.tls_key_file);
+  } catch (const std::invalid_argument& e) {
+    throw Error(ErrorCode::invalid_value, e.what());
+  }
   beast::error_code ec;
   const auto address = net::ip::make_address(impl_->options.address, ec);
   if (ec) {

@@ -2,7 +2,9 @@
 // screen answers which path, and the notice a screen leaves after a redirect.
 #include "seller_app.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <chrono>
 #include <map>
@@ -23,6 +25,9 @@ constexpr std::chrono::hours kSessionIdle{12};
 constexpr std::size_t kMaxSessions = 32;
 // An unused sign-in key expires after this long.
 constexpr std::chrono::minutes kKeyLifetime{30};
+// Wrong passwords allowed within kPasswordWindow; past them, every sign-in by password waits.
+constexpr std::size_t kMaxPasswordFailures = 5;
+constexpr std::chrono::minutes kPasswordWindow{1};
 
 using Clock = std::chrono::steady_clock;
 
@@ -59,6 +64,16 @@ std::vector<std::string_view> segments(std::string_view path) {
     path = slash == std::string_view::npos ? std::string_view() : path.substr(slash);
   }
   return out;
+}
+
+// A salted SHA-256 of a password: what the app keeps, and compares in constant time.
+std::string password_digest(std::string_view salt, std::string_view password) {
+  std::string input(salt);
+  input.append(password);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  OPENSSL_cleanse(input.data(), input.size());
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
@@ -101,11 +116,16 @@ struct SellerApp::Impl {
   std::set<std::string> allowed_hosts;
   std::map<std::string, Clock::time_point> sign_in_keys;  // key → when it was made
   std::map<std::string, Session> sessions;                // cookie value → session
-  std::mutex keys_mutex;  // new_sign_in_key() may come from another thread
+  std::mutex keys_mutex;                     // new_sign_in_key() may come from another thread
+  std::string password_salt, password_hash;  // empty: no sign-in by password
+  std::vector<Clock::time_point> password_failures;
   app::BookViews views;
 
   web::Response handle(const web::Request& request);
   web::Response sign_in(const web::Request& request, Lang lang);
+  web::Response sign_in_with_password(const web::Request& request, Lang lang);
+  web::Response new_session();
+  bool same_origin(const web::Request& request) const;
   Session* session_of(const web::Request& request);
   web::Response route(app::Screen& s, const std::vector<std::string_view>& parts);
   std::string notice(const app::Screen& s);
@@ -115,6 +135,12 @@ SellerApp::SellerApp(std::unique_ptr<client::Replica> replica, SellerAppOptions 
     : impl_(std::make_unique<Impl>()) {
   impl_->replica = std::move(replica);
   impl_->options = std::move(options);
+  if (!impl_->options.password.empty()) {
+    impl_->password_salt = random_token();
+    impl_->password_hash = password_digest(impl_->password_salt, impl_->options.password);
+    OPENSSL_cleanse(impl_->options.password.data(), impl_->options.password.size());
+    impl_->options.password.clear();
+  }
 }
 
 SellerApp::~SellerApp() = default;
@@ -149,18 +175,29 @@ SellerApp::Impl::Session* SellerApp::Impl::session_of(const web::Request& reques
   return &it->second;
 }
 
-web::Response SellerApp::Impl::sign_in(const web::Request& request, Lang lang) {
-  const std::string key = web::Params::parse(request.query).value("key");
-  bool valid = false;
-  {
-    std::lock_guard lock(keys_mutex);
-    const auto it = sign_in_keys.find(key);
-    if (it != sign_in_keys.end()) {
-      valid = Clock::now() - it->second < kKeyLifetime;
-      sign_in_keys.erase(it);  // once, whether in time or not
-    }
-  }
-  if (!valid) return plain(403, tr(lang, Msg::app_sign_in_refused));
+namespace {
+
+// The sign-in page where a password is asked for.
+web::Response password_page(Lang lang, int status, std::optional<Msg> problem) {
+  using app::h;
+  std::string body = "<!doctype html><html lang=\"" + std::string(lang == Lang::es ? "es" : "en") +
+                     "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+                     "content=\"width=device-width, initial-scale=1\"><title>libreta</title>"
+                     "<link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body>"
+                     "<main id=\"main\" class=\"signin\"><h1>libreta</h1>";
+  if (problem) body += "<p class=\"notice error\" role=\"alert\">" + h(tr(lang, *problem)) + "</p>";
+  body += "<form method=\"post\" action=\"/signin\"><div class=\"field\"><label for=\"password\">" +
+          h(tr(lang, Msg::app_password)) +
+          "</label><input type=\"password\" id=\"password\" name=\"password\" "
+          "autocomplete=\"current-password\" required autofocus></div>"
+          "<div class=\"form-actions\"><button type=\"submit\">" +
+          h(tr(lang, Msg::app_sign_in)) + "</button></div></form></main></body></html>";
+  return web::Response::html(std::move(body), status);
+}
+
+}  // namespace
+
+web::Response SellerApp::Impl::new_session() {
   if (sessions.size() >= kMaxSessions) {
     auto oldest = sessions.begin();
     for (auto it = sessions.begin(); it != sessions.end(); ++it) {
@@ -175,6 +212,52 @@ web::Response SellerApp::Impl::sign_in(const web::Request& request, Lang lang) {
   cookie.secure = options.tls;
   response.add("Set-Cookie", web::set_cookie(kSessionCookie, id, cookie));
   return response;
+}
+
+bool SellerApp::Impl::same_origin(const web::Request& request) const {
+  const auto origin = request.header("origin");
+  if (!origin) return true;  // a browser that sends none sends no cross-site form either
+  const std::string scheme = options.tls ? "https://" : "http://";
+  return (*origin).starts_with(scheme) &&
+         allowed_hosts.count(std::string((*origin).substr(scheme.size())));
+}
+
+web::Response SellerApp::Impl::sign_in_with_password(const web::Request& request, Lang lang) {
+  if (request.method == "GET") return password_page(lang, 200, std::nullopt);
+  if (!same_origin(request)) return plain(403, tr(lang, Msg::app_bad_csrf));
+  const auto now = Clock::now();
+  std::erase_if(password_failures,
+                [&](Clock::time_point at) { return now - at > kPasswordWindow; });
+  if (password_failures.size() >= kMaxPasswordFailures) {
+    web::Response response = password_page(lang, 429, Msg::app_password_wait);
+    response.add("Retry-After", std::to_string(kPasswordWindow.count() * 60));
+    return response;
+  }
+  const std::string given = web::Params::parse(request.body).value("password");
+  if (!constant_time_equal(password_digest(password_salt, given), password_hash)) {
+    password_failures.push_back(now);
+    return password_page(lang, 403, Msg::app_password_wrong);
+  }
+  password_failures.clear();
+  return new_session();
+}
+
+web::Response SellerApp::Impl::sign_in(const web::Request& request, Lang lang) {
+  const auto query = web::Params::parse(request.query);
+  if (!query.has("key") && !password_hash.empty()) return sign_in_with_password(request, lang);
+  if (request.method != "GET") return plain(403, tr(lang, Msg::app_sign_in_refused));
+  const std::string key = query.value("key");
+  bool valid = false;
+  {
+    std::lock_guard lock(keys_mutex);
+    const auto it = sign_in_keys.find(key);
+    if (it != sign_in_keys.end()) {
+      valid = Clock::now() - it->second < kKeyLifetime;
+      sign_in_keys.erase(it);  // once, whether in time or not
+    }
+  }
+  if (!valid) return plain(403, tr(lang, Msg::app_sign_in_refused));
+  return new_session();
 }
 
 web::Response SellerApp::Impl::handle(const web::Request& request) {
@@ -204,7 +287,12 @@ web::Response SellerApp::Impl::handle(const web::Request& request) {
   if (parts.size() == 1 && parts[0] == "signin") return sign_in(request, lang);
 
   Session* session = session_of(request);
-  if (!session) return plain(401, tr(lang, Msg::app_sign_in_needed));
+  if (!session) {
+    // With a password, a browser without a session is shown where to give it.
+    if (!password_hash.empty() && request.method == "GET")
+      return web::Response::redirect("/signin");
+    return plain(401, tr(lang, Msg::app_sign_in_needed));
+  }
 
   app::Screen s{*replica,
                 request,
@@ -223,13 +311,7 @@ web::Response SellerApp::Impl::handle(const web::Request& request) {
                 views};
   if (request.method == "POST") {
     // Forms are posted by the app's own pages: same origin, the session's token.
-    if (const auto origin = request.header("origin")) {
-      const std::string scheme = options.tls ? "https://" : "http://";
-      if (!(*origin).starts_with(scheme) ||
-          !allowed_hosts.count(std::string((*origin).substr(scheme.size())))) {
-        return plain(403, tr(lang, Msg::app_bad_csrf));
-      }
-    }
+    if (!same_origin(request)) return plain(403, tr(lang, Msg::app_bad_csrf));
     const auto type = request.header("content-type");
     if (!type || !(*type).starts_with("application/x-www-form-urlencoded")) {
       return plain(415, tr(lang, Msg::app_bad_form));
@@ -286,6 +368,8 @@ web::Response SellerApp::Impl::route(app::Screen& s, const std::vector<std::stri
       response = followup_form(s, customer, std::nullopt);
     else
       response = not_found(s);
+  } else if (n == 3 && p[0] == "history" && (p[1] == "customers" || p[1] == "contacts")) {
+    response = history_screen(s, p[1], id(2));
   } else if (n == 3 && (p[2] == "edit" || p[2] == "delete" || p[2] == "done")) {
     const std::string row = id(1);
     if (p[0] == "contacts" && p[2] == "edit")

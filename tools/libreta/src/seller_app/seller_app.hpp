@@ -3,9 +3,10 @@
 // the web server's one thread and owns its replica connection; the sync session runs beside
 // it on its own connection to the same file.
 //
-// Who may use it: a browser that opened the one-time sign-in link `libreta serve` prints
-// (the link's key becomes an HttpOnly, SameSite=Strict session cookie); requests naming
-// another Host are refused (DNS rebinding), and every form carries the session's CSRF token.
+// Who may use it: a browser that opened the one-time sign-in link `libreta serve` prints, or
+// gave the password it was started with (either becomes an HttpOnly, SameSite=Strict session
+// cookie); requests naming another Host are refused (DNS rebinding), and every form carries
+// the session's CSRF token.
 #pragma once
 
 #include <filesystem>
@@ -31,6 +32,9 @@ struct SellerAppOptions {
   std::function<std::string()> now_utc;
   // Whether the app is reached over TLS (cookies are then Secure).
   bool tls = false;
+  // A password that signs a browser in at /signin, as the one-time link does; empty: only
+  // the link. For a device on the network that cannot be handed a link.
+  std::string password;
 };
 
 class SellerApp {

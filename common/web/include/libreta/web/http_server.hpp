@@ -1,4 +1,5 @@
-// A small HTTP/1.1 server that runs one Handler: the listening socket of a web face. One
+// A small HTTP/1.1 server, over TLS when given a certificate, that runs one Handler: the
+// listening socket of a web face. One
 // thread accepts and serves every connection and calls the handler on it, one request at a
 // time, so a handler needs no locking of its own. Every untrusted size and time is bounded:
 // header and body sizes, the time to send a whole request, the number of connections.
@@ -21,6 +22,10 @@ struct HttpServerOptions {
   // From a connection's first byte (or its last response) to the end of the next request.
   std::chrono::milliseconds request_timeout{30'000};
   std::size_t max_connections = 64;
+  // PEM files of the certificate chain and its private key: both set, the server speaks
+  // HTTPS only (TLS 1.2 and later); both empty, plain HTTP.
+  std::string tls_certificate_file;
+  std::string tls_key_file;
 };
 
 class HttpServer {
@@ -30,8 +35,9 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and listens, then serves on a thread of its own. Throws libreta::Error
-  // (ErrorCode::unreachable) when the address cannot be bound.
+  // Binds and listens, then serves on a thread of its own. Throws libreta::Error:
+  // ErrorCode::unreachable when the address cannot be bound, ErrorCode::invalid_value when
+  // the TLS files cannot be loaded.
   void start();
   // Closes the listening socket and every connection, and joins the thread.
   void stop();

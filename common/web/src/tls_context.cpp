@@ -1,4 +1,4 @@
-#include "tls_context.hpp"
+#include "libreta/web/tls_context.hpp"
 
 #include <ctime>
 #include <stdexcept>
@@ -7,7 +7,7 @@
 #include <openssl/x509.h>
 #include <boost/system/system_error.hpp>
 
-namespace libreta::server {
+namespace libreta::web {
 
 namespace net = boost::asio;
 
@@ -56,4 +56,4 @@ std::optional<long long> certificate_not_after(net::ssl::context& context) {
   return static_cast<long long>(timegm(&not_after));
 }
 
-}  // namespace libreta::server
+}  // namespace libreta::web
