@@ -86,7 +86,7 @@ struct Replica::Impl {
   // How a write keeps the search index up to date.
   enum class Search { now, later, untouched };
   // Writes the row: an insert for a new one (its rowid is set), else an update of the given
-  // columns (all of them when `changed` is null).
+  // fields (all of them when `changed` is null; "deleted" among them for a delete or restore).
   void store(const TableSpec& table, std::string_view id, StoredRow& row, Search search,
              const std::vector<std::string>* changed = nullptr);
   // Replaces the row's search document with its current text.

@@ -297,23 +297,35 @@ void Replica::Impl::store(const TableSpec& table, std::string_view id, StoredRow
     row.rowid = sqlite3_last_insert_rowid(db.handle());
   } else if (changed) {
     // Only the columns that changed: an edit of one field writes one column and the versions.
-    std::string text =
-        "UPDATE " + sql_name(table.name) + " SET deleted = ?, _versions = ?, _extra = ?, id = ?";
+    // `deleted` and `id` only when they change, since SQLite rewrites every index holding a
+    // column the statement sets (the partial indexes all name `deleted`), changed or not.
+    std::string text = "UPDATE " + sql_name(table.name) + " SET _versions = ?, _extra = ?";
     std::vector<const FieldSpec*> specs;
     bool renamed = false;
+    bool deleted = false;
     for (const auto& name : *changed) {
+      if (name == kDeletedField) {
+        deleted = true;
+        continue;
+      }
       const FieldSpec* spec = table.field(name);
       if (!spec || std::find(specs.begin(), specs.end(), spec) != specs.end()) continue;
       specs.push_back(spec);
       text += ", " + sql_name(spec->name) + " = ?";
       renamed = renamed || (sql.name_key && name == "name");
     }
+    if (deleted) text += ", deleted = ?";
     if (renamed) text += ", _name_key = ?";
     text += " WHERE rowid = ?";
     auto& stmt = statement(text);
-    bind_common(stmt);
-    int index = 5;
+    stmt.bind_static(1, versions);
+    if (row.extra.empty())
+      stmt.bind_null(2);
+    else
+      stmt.bind(2, row.extra);
+    int index = 3;
     for (const FieldSpec* spec : specs) bind_field(stmt, index++, row, *spec);
+    if (deleted) stmt.bind(index++, std::int64_t{row.deleted ? 1 : 0});
     if (renamed) bind_name_key(stmt, index++, row);
     stmt.bind(index, row.rowid).run();
   } else {

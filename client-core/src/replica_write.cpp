@@ -257,9 +257,9 @@ void Replica::set_deleted(std::string_view table_name, std::string_view id, bool
   row->versions.merge(change);
   row->deleted = deleted;
   impl.append_outbox(change);
-  const std::vector<std::string> no_columns;
+  const std::vector<std::string> deleted_column{kDeletedField};
   // The search document goes with a delete and comes back with a restore.
-  impl.store(table, id, *row, Impl::Search::now, &no_columns);
+  impl.store(table, id, *row, Impl::Search::now, &deleted_column);
   transaction.commit();
 }
 
