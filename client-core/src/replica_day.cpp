@@ -213,7 +213,8 @@ ListHead<UpcomingDate> upcoming_dates_head(const Replica::Impl& impl, std::strin
   for (const auto& [from, to] : month_day_ranges(today_number - 1, horizon + 1)) {
     for (const std::string_view field : {"birthday", "anniversary"}) {
       const std::string column(field);
-      const std::string in_window = " AND substr(" + column + ", 6, 5) BETWEEN ?1 AND ?2";
+      const std::string in_window =
+          " AND " + column + " IS NOT NULL AND substr(" + column + ", 6, 5) BETWEEN ?1 AND ?2";
       {
         auto& stmt =
             impl.statement("SELECT id, name, " + column + " FROM customers INDEXED BY customers_" +
@@ -232,8 +233,9 @@ ListHead<UpcomingDate> upcoming_dates_head(const Replica::Impl& impl, std::strin
                                   ", c.id, c.name FROM contacts k INDEXED BY contacts_" + column +
                                   "_in_year JOIN customers c INDEXED BY customers_live"
                                   " ON c.id = k.customer_id AND c.deleted = 0"
-                                  " WHERE k.deleted = 0 AND substr(k." +
-                                  column + ", 6, 5) BETWEEN ?1 AND ?2");
+                                  " WHERE k.deleted = 0 AND k." +
+                                  column + " IS NOT NULL AND substr(k." + column +
+                                  ", 6, 5) BETWEEN ?1 AND ?2");
       ResetOnExit reset(stmt);
       stmt.bind(1, from).bind(2, to);
       while (stmt.step()) {
@@ -388,9 +390,10 @@ void create_day_indexes(sqlite::Database& db) {
   for (const char* field : {"birthday", "anniversary"}) {
     const std::string f(field);
     indexes += "CREATE INDEX IF NOT EXISTS customers_" + f + "_in_year ON customers(substr(" + f +
-               ", 6, 5), id, name, " + f + ") WHERE deleted = 0;";
+               ", 6, 5), id, name, " + f + ") WHERE deleted = 0 AND " + f + " IS NOT NULL;";
     indexes += "CREATE INDEX IF NOT EXISTS contacts_" + f + "_in_year ON contacts(substr(" + f +
-               ", 6, 5), customer_id, id, name, " + f + ") WHERE deleted = 0;";
+               ", 6, 5), customer_id, id, name, " + f + ") WHERE deleted = 0 AND " + f +
+               " IS NOT NULL;";
   }
   db.exec(indexes);
 }
