@@ -565,6 +565,24 @@ describe("the seller's app in a browser", { concurrency: false }, () => {
     assert.equal(listed.length, 1, `one conflict listed on Sync; listed:\n  ${listed.join('\n  ')}`);
   });
 
+  step("each field's history tells what it was, when, on which device and by whom", async () => {
+    const page = world.page;
+    const id = world.ids['Bodegas Núñez'];
+    await goto(page, `/customers/${encodeURIComponent(id)}`);
+    const city = page.locator('#fields .kv', { hasText: 'Ciudad' });
+    assert.match(await textOf(city), /desde este dispositivo/);
+    await city.getByRole('link', { name: 'historial' }).click();
+    await page.waitForURL(/\/history\/customers\/.*#f-city$/);
+    const values = await page.locator('#f-city li strong').allInnerTexts();
+    assert.equal(values[0], 'Cádiz', `the current value first; seen: ${values.join(', ')}`);
+    assert.ok(values.includes('Sanlúcar de Barrameda'), `the office's value; seen: ${values.join(', ')}`);
+    assert.ok(values.includes('Granada'), `the value set offline; seen: ${values.join(', ')}`);
+    // The device's welcome said who uses the office's device.
+    assert.match(await textOf(page.locator('#f-city')), /por office, desde el dispositivo/);
+    await reveal(page.locator('#f-city'));
+    await screenshot(page, 'history');
+  });
+
   step('speaks English to a browser whose first language is English', async () => {
     const english = await newContext({
       locale: 'en-US',
@@ -596,6 +614,7 @@ describe("the seller's app in a browser", { concurrency: false }, () => {
       ['the customer form', '/customers/new'],
       ['the visit form', `${card}/visit`],
       ['Sync', '/sync'],
+      ['the history', `/history/customers/${encodeURIComponent(world.ids['Bodegas Núñez'])}`],
     ];
   };
 

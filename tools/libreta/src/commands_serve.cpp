@@ -187,6 +187,7 @@ int serve(Context& ctx, const ServeArgs& args) {
   const std::string port = std::to_string(server.port());
   std::vector<std::string> addresses = {listen.host};
   if (is_wildcard(listen.host)) addresses = interface_addresses(listen.host == "::");
+  if (addresses.empty()) addresses = {"127.0.0.1"};  // no interface told: this machine's own
   std::vector<std::string> hosts;
   bool loopback = false;
   for (const auto& address : addresses) {

@@ -161,8 +161,9 @@ constexpr CatalogEntry kCatalog[] = {
     {Msg::app_search_label, "app_search_label", "Buscar clientes", "Search customers"},
     {Msg::app_search_name_start, "app_search_name_start",
      "Clientes cuyo nombre empieza por «{0}». Escriba más para buscar también en contactos y "
-     "notas.",
-     "Customers whose name starts with “{0}”. Type more to search contacts and notes too."},
+     "notas, o use los filtros.",
+     "Customers whose name starts with “{0}”. Type more to search contacts and notes too, or "
+     "use the filters."},
     {Msg::app_search_placeholder, "app_search_placeholder", "Nombre, NIF, teléfono, ciudad…",
      "Name, tax id, phone, city…"},
     {Msg::app_serving, "app_serving",
