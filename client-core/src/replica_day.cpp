@@ -364,13 +364,7 @@ void create_day_indexes(sqlite::Database& db) {
     }
   }
   db.exec(last_contact_triggers("interactions") + last_contact_triggers("purchases"));
-  // A customer that arrives after its children (a merge may bring them in any order).
-  db.exec(
-      "CREATE TRIGGER IF NOT EXISTS customers_last_contact AFTER INSERT ON customers"
-      " WHEN EXISTS (SELECT 1 FROM interactions WHERE customer_id = NEW.id)"
-      " OR EXISTS (SELECT 1 FROM purchases WHERE customer_id = NEW.id) BEGIN"
-      " UPDATE customers SET _last_contact = " +
-      latest_contact_sql("NEW.id") + " WHERE rowid = NEW.rowid; END;");
+  db.exec("DROP TRIGGER IF EXISTS customers_last_contact");
   if (!filled)
     db.exec("UPDATE customers SET _last_contact = " + latest_contact_sql("customers.id"));
 
@@ -396,6 +390,18 @@ void create_day_indexes(sqlite::Database& db) {
                " IS NOT NULL;";
   }
   db.exec(indexes);
+}
+
+void Replica::Impl::customer_inserted(std::int64_t rowid) {
+  // A customer that arrives after its children (a page brings a customer edited after its
+  // visits later than them) takes its last contact from them. Done here rather than by a
+  // trigger, which would cost a bootstrap as much again as the insert itself.
+  auto& fill =
+      statement("UPDATE customers SET _last_contact = " + latest_contact_sql("customers.id") +
+                " WHERE rowid = ?1 AND (EXISTS (SELECT 1 FROM interactions"
+                " WHERE customer_id = customers.id) OR EXISTS (SELECT 1 FROM purchases"
+                " WHERE customer_id = customers.id))");
+  fill.bind(1, rowid).run();
 }
 
 std::vector<DueFollowUp> Replica::followups_due(std::string_view today) const {

@@ -108,6 +108,9 @@ struct Replica::Impl {
   void note_replaced(const TableSpec& table, std::string_view id, const Change& change,
                      const Replaced& replaced);
   void note_device_user(std::string_view replica, std::string_view user);
+  // A customer row was inserted: its last contact from children that came before it
+  // (replica_day.cpp).
+  void customer_inserted(std::int64_t rowid);
 
   // Removes a row that left this seller's scope, and a customer's rows in other tables;
   // returns how many rows were removed.

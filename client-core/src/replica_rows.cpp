@@ -295,6 +295,7 @@ void Replica::Impl::store(const TableSpec& table, std::string_view id, StoredRow
     if (sql.name_key) bind_name_key(stmt, static_cast<int>(table.fields.size()) + 5, row);
     stmt.run();
     row.rowid = sqlite3_last_insert_rowid(db.handle());
+    if (table.name == tables::customers) customer_inserted(row.rowid);
   } else if (changed) {
     // Only the columns that changed: an edit of one field writes one column and the versions.
     // `deleted` and `id` only when they change, since SQLite rewrites every index holding a
