@@ -34,20 +34,6 @@ constexpr SilentList kCurrentCustomers{"customers_quiet", "status IN ('active', 
 constexpr SilentList kCustomersToReview{
     "customers_review", "(status IN ('inactive', 'lost') OR relationship = 'inactive')"};
 
-// The day of a customer's latest live interaction or purchase, of any date (one logged
-// ahead of today included: the queries look behind it), for the customer named by `id`.
-std::string latest_contact_sql(std::string_view id) {
-  const std::string who(id);
-  return "(SELECT max(d) FROM ("
-         "SELECT max(substr(date, 1, 10)) AS d FROM interactions"
-         " WHERE customer_id = " +
-         who +
-         " AND deleted = 0"
-         " UNION ALL SELECT max(substr(date, 1, 10)) FROM purchases"
-         " WHERE customer_id = " +
-         who + " AND deleted = 0))";
-}
-
 // Keeps customers._last_contact for the rows of a child table (interactions, purchases)
 // however they are written: a local edit, a merge from the server, a restore.
 std::string last_contact_triggers(std::string_view child) {
@@ -62,11 +48,11 @@ std::string last_contact_triggers(std::string_view child) {
          " WHEN OLD.deleted IS NOT NEW.deleted OR OLD.date IS NOT NEW.date"
          " OR OLD.customer_id IS NOT NEW.customer_id BEGIN"
          " UPDATE customers SET _last_contact = " +
-         latest_contact_sql("customers.id") +
+         last_contact_sql("customers.id") +
          " WHERE id IN (OLD.customer_id, NEW.customer_id); END;"
          "CREATE TRIGGER IF NOT EXISTS " +
          t + "_last_contact_delete AFTER DELETE ON " + t +
-         " BEGIN UPDATE customers SET _last_contact = " + latest_contact_sql("customers.id") +
+         " BEGIN UPDATE customers SET _last_contact = " + last_contact_sql("customers.id") +
          " WHERE id = OLD.customer_id; END;";
 }
 
@@ -270,19 +256,6 @@ ListHead<UpcomingDate> upcoming_dates_head(const Replica::Impl& impl, std::strin
   return head;
 }
 
-// The day of a customer's latest live interaction or purchase up to ?1 (today).
-std::string past_contact_sql(std::string_view id) {
-  const std::string who(id);
-  return "(SELECT max(d) FROM ("
-         "SELECT max(substr(date, 1, 10)) AS d FROM interactions"
-         " WHERE customer_id = " +
-         who +
-         " AND deleted = 0 AND substr(date, 1, 10) <= ?1"
-         " UNION ALL SELECT max(date) FROM purchases"
-         " WHERE customer_id = " +
-         who + " AND deleted = 0 AND date <= ?1))";
-}
-
 // Customers of `which` with no interaction or purchase in more than `days` up to today:
 // never contacted first, then the longest silence, the first `limit` of them. Things dated
 // after today (a visit logged ahead) have not happened yet: the few customers whose last
@@ -326,9 +299,9 @@ ListHead<QuietCustomer> silent_customers(const Replica::Impl& impl, const Silent
   }
   const std::size_t in_order = entries.size();
   {
-    auto& stmt =
-        impl.statement("SELECT id, name, coalesce(_name_key, ''), " +
-                       past_contact_sql("customers.id") + of_them + " AND _last_contact > ?1");
+    auto& stmt = impl.statement("SELECT id, name, coalesce(_name_key, ''), " +
+                                last_contact_sql("customers.id", "?1") + of_them +
+                                " AND _last_contact > ?1");
     ResetOnExit reset(stmt);
     stmt.bind(1, today);
     while (stmt.step()) {
@@ -365,8 +338,7 @@ void create_day_indexes(sqlite::Database& db) {
   }
   db.exec(last_contact_triggers("interactions") + last_contact_triggers("purchases"));
   db.exec("DROP TRIGGER IF EXISTS customers_last_contact");
-  if (!filled)
-    db.exec("UPDATE customers SET _last_contact = " + latest_contact_sql("customers.id"));
+  if (!filled) db.exec("UPDATE customers SET _last_contact = " + last_contact_sql("customers.id"));
 
   // Each list's rows in its order, with what it shows, so that a list's first rows and its
   // count read an index and not the tables.
@@ -397,7 +369,7 @@ void Replica::Impl::customer_inserted(std::int64_t rowid) {
   // visits later than them) takes its last contact from them. Done here rather than by a
   // trigger, which would cost a bootstrap as much again as the insert itself.
   auto& fill =
-      statement("UPDATE customers SET _last_contact = " + latest_contact_sql("customers.id") +
+      statement("UPDATE customers SET _last_contact = " + last_contact_sql("customers.id") +
                 " WHERE rowid = ?1 AND (EXISTS (SELECT 1 FROM interactions"
                 " WHERE customer_id = customers.id) OR EXISTS (SELECT 1 FROM purchases"
                 " WHERE customer_id = customers.id))");

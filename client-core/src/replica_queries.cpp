@@ -387,11 +387,7 @@ namespace {
 
 std::optional<std::string> last_contact_of(const Replica::Impl& impl, std::string_view id,
                                            std::string_view today) {
-  auto& stmt = impl.statement(
-      "SELECT MAX(d) FROM (SELECT MAX(substr(date, 1, 10)) AS d FROM interactions"
-      " WHERE customer_id = ?1 AND deleted = 0 AND substr(date, 1, 10) <= ?2"
-      " UNION ALL SELECT MAX(date) FROM purchases"
-      " WHERE customer_id = ?1 AND deleted = 0 AND date <= ?2)");
+  auto& stmt = impl.statement("SELECT " + last_contact_sql("?1", "?2"));
   ResetOnExit reset(stmt);
   stmt.bind(1, id);
   stmt.bind(2, today);

@@ -43,6 +43,17 @@ inline std::int64_t day_argument(std::string_view date, std::string_view what) {
   return *parse_day_number(date);
 }
 
+// SQL for the day (YYYY-MM-DD) of the latest live interaction or purchase of the customer
+// whose id is the SQL `id` ("customers.id", "?1"): any day, or with `until` (a parameter,
+// "?1") the latest up to that day; null when there is none.
+inline std::string last_contact_sql(std::string_view id, std::string_view until = {}) {
+  const std::string day = "substr(date, 1, 10)";
+  const std::string bound = until.empty() ? "" : " AND " + day + " <= " + std::string(until);
+  const std::string of = " WHERE customer_id = " + std::string(id) + " AND deleted = 0" + bound;
+  return "(SELECT max(d) FROM (SELECT max(" + day + ") AS d FROM interactions" + of +
+         " UNION ALL SELECT max(" + day + ") FROM purchases" + of + "))";
+}
+
 // "alias.id, alias."field1", ..." for every field of the table, in schema order.
 inline std::string select_columns(const TableSpec& table, std::string_view alias) {
   std::string out(alias);
