@@ -69,7 +69,7 @@ fieldset{border:1px solid #d5d9e0;border-radius:10px;padding:8px 12px;margin:0 0
 legend{font-weight:700;padding:0 4px}
 .field{margin:8px 0}
 .field label{display:block;font-weight:600;margin-bottom:2px}
-input[type=text],input[type=email],input[type=tel],input[type=date],input[type=datetime-local],input[type=search],select,textarea{width:100%;min-height:44px;padding:8px 10px;font:inherit;font-size:16px;color:#111;background:#fff;border:1px solid #6b7280;border-radius:8px}
+input[type=text],input[type=email],input[type=tel],input[type=date],input[type=datetime-local],input[type=search],input[type=password],select,textarea{width:100%;min-height:44px;padding:8px 10px;font:inherit;font-size:16px;color:#111;background:#fff;border:1px solid #6b7280;border-radius:8px}
 input[type=checkbox]{width:24px;height:24px}
 .invalid input,.invalid select,.invalid textarea{border:2px solid #b3261e}
 .error{color:#b3261e;font-weight:600;margin:4px 0}
