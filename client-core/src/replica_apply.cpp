@@ -420,7 +420,7 @@ ApplyResult Replica::apply_remote_in_transaction(const std::vector<Change>& inco
       ++result.ignored;
       continue;
     }
-    if (replaced) impl.note_replaced(*pending.table, pending.id, change, *replaced);
+    if (replaced) impl.note_replaced(*pending.table, pending.id, change, values[i], *replaced);
     ++result.applied;
     pending.dirty = true;
     if (change.element.empty() && change.field == kDeletedField) {

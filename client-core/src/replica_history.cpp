@@ -34,8 +34,8 @@ std::optional<Replica::Impl::Replaced> Replica::Impl::replaced_by(const TableSpe
 }
 
 void Replica::Impl::note_replaced(const TableSpec& table, std::string_view id, const Change& change,
-                                  const Replaced& replaced) {
-  if (replaced.value == change.value) return;
+                                  const Value& value, const Replaced& replaced) {
+  if (replaced.value == value) return;
   auto& insert =
       statement("INSERT INTO _history(tbl, row_id, field, value, version) VALUES(?, ?, ?, ?, ?)");
   insert.bind(1, table.name).bind(2, id).bind(3, change.field);

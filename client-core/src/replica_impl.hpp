@@ -103,10 +103,10 @@ struct Replica::Impl {
   };
   std::optional<Replaced> replaced_by(const TableSpec& table, const StoredRow& row,
                                       const Change& change) const;
-  // Keeps the value `change` replaced (when it differs from the new one), and no more than
-  // the newest ones of the field.
+  // Keeps the value `change` replaced (when it differs from `value`, the change's value in
+  // canonical form), and no more than the newest ones of the field.
   void note_replaced(const TableSpec& table, std::string_view id, const Change& change,
-                     const Replaced& replaced);
+                     const Value& value, const Replaced& replaced);
   void note_device_user(std::string_view replica, std::string_view user);
   // A customer row was inserted: its last contact from children that came before it
   // (replica_day.cpp).

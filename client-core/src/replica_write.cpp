@@ -197,7 +197,7 @@ std::size_t Replica::update(std::string_view table_name, std::string_view id,
   bool searchable_changed = false;
   for (const auto& change : changes) {
     if (const auto replaced = impl.replaced_by(table, *row, change)) {
-      impl.note_replaced(table, id, change, *replaced);
+      impl.note_replaced(table, id, change, change.value, *replaced);
     }
     row->versions.merge(change);
     write_merged_value(row->fields, row->versions, change, change.value);

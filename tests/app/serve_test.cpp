@@ -266,6 +266,7 @@ TEST_CASE("serve: over TLS with the certificate given, and the session cookie is
 
   auto missing = cli.run({"serve", "--listen", "127.0.0.1:0", "--tls-cert", files.cert.string()});
   CHECK(missing.status != 0);
+  CHECK(missing.err.find("--tls-key") != std::string::npos);
   auto process = cli.start({"serve", "--listen", "127.0.0.1:0", "--tls-cert", files.cert.string(),
                             "--tls-key", files.key.string()});
   REQUIRE(process->wait_for_output("Ctrl+C", std::chrono::seconds(10)));

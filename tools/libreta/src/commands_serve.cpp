@@ -137,7 +137,10 @@ void open_in_browser(const std::string& url) {
 
 int serve(Context& ctx, const ServeArgs& args) {
   const Listen listen = parse_listen(ctx, args.listen);
-  const bool tls = !args.tls_cert.empty() || !args.tls_key.empty();
+  if (args.tls_cert.empty() != args.tls_key.empty()) {
+    throw CliError(kExitUsage, ctx.tr(Msg::app_tls_needs_both));
+  }
+  const bool tls = !args.tls_cert.empty();
   // Beyond this machine, the book is served over TLS or behind a password: never in the
   // clear to whoever shares the network.
   if (!is_loopback(listen.host) && !tls && args.password_file.empty()) {

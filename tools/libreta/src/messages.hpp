@@ -163,6 +163,7 @@ enum class Msg {
   app_tag,
   app_tags_hint,
   app_this_device,
+  app_tls_needs_both,
   app_today_dates,
   app_today_followups,
   app_today_lost,
