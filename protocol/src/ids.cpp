@@ -29,6 +29,10 @@ bool all_of_charset(std::string_view text, bool allow_upper) {
 std::string new_row_id(std::uint64_t unix_millis) {
   const std::uint64_t high = (unix_millis << 16) | 0x7000 | (random_u64() & 0x0fff);
   const std::uint64_t low = (random_u64() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  return uuid_text(high, low);
+}
+
+std::string uuid_text(std::uint64_t high, std::uint64_t low) {
   char buffer[37];
   std::snprintf(buffer, sizeof buffer, "%08llx-%04llx-%04llx-%04llx-%012llx",
                 static_cast<unsigned long long>(high >> 32),

@@ -1,10 +1,10 @@
-#include <chrono>
 #include <ctime>
 #include <iostream>
 #include <system_error>
 
 #include "commands.hpp"
 #include "libreta/protocol/error.hpp"
+#include "libreta/protocol/hlc.hpp"
 #include "libreta/server/sqlite_store.hpp"
 
 namespace libreta::server::app {
@@ -35,9 +35,7 @@ std::unique_ptr<Store> open_store(const std::string& db, bool create) {
 }
 
 std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
+  return SystemClock().now_millis();
 }
 
 std::string format_time(std::uint64_t unix_ms) {

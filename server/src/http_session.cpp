@@ -27,7 +27,6 @@ namespace libreta::server {
 namespace beast = boost::beast;
 namespace net = boost::asio;
 namespace http = beast::http;
-namespace websocket = beast::websocket;
 
 namespace {
 
@@ -175,7 +174,7 @@ void HttpSession::handle(Request request) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
 
-  if (websocket::is_upgrade(request)) {
+  if (beast::websocket::is_upgrade(request)) {
     if (path != kSyncPath) {
       return send(error_response(http::status::not_found, "not_found", version, false));
     }

@@ -1,6 +1,5 @@
 #include "libreta/server/log.hpp"
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -8,6 +7,8 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
+
+#include "libreta/protocol/hlc.hpp"
 
 namespace libreta::server {
 namespace {
@@ -21,9 +22,7 @@ void write_to_stderr(std::string_view line) {
 }
 
 std::uint64_t now_unix_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
+  return SystemClock().now_millis();
 }
 
 // "2026-12-07T16:30:00.123Z"

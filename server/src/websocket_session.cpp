@@ -16,7 +16,6 @@ namespace libreta::server {
 
 namespace beast = boost::beast;
 namespace net = boost::asio;
-namespace http = beast::http;
 namespace websocket = beast::websocket;
 
 namespace {
@@ -88,7 +87,7 @@ WebsocketSession::~WebsocketSession() {
   }
 }
 
-void WebsocketSession::run(http::request<http::string_body> request) {
+void WebsocketSession::run(beast::http::request<beast::http::string_body> request) {
   // From here on Beast's WebSocket timers apply, not the HTTP session's deadline.
   tcp().expires_never();
   const ServerOptions& options = state_->options();
@@ -105,7 +104,7 @@ void WebsocketSession::run(http::request<http::string_body> request) {
     // Runs inside this session's reads, on its strand; the stream it belongs to is ours.
     ws.control_callback([this](websocket::frame_type, beast::string_view) { heard(); });
     ws.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
-      response.set(http::field::server, "libreta-server");
+      response.set(beast::http::field::server, "libreta-server");
     }));
     // Until hello is accepted, only a message the size of a hello: an anonymous connection
     // cannot make the server hold much of one it never finishes.

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "libreta/protocol/hlc.hpp"
+#include "libreta/protocol/ids.hpp"
 #include "libreta/protocol/schema.hpp"
 #include "libreta/protocol/text.hpp"
 #include "libreta/protocol/value_json.hpp"
@@ -234,14 +235,7 @@ std::string iso_utc(std::int64_t seconds) {
 std::string draw_uuid(Rng& rng) {
   const std::uint64_t high = (rng.next() & ~0xf000ULL) | 0x4000ULL;  // version 4
   const std::uint64_t low = (rng.next() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%08llx-%04llx-%04llx-%04llx-%012llx",
-                static_cast<unsigned long long>(high >> 32),
-                static_cast<unsigned long long>((high >> 16) & 0xffff),
-                static_cast<unsigned long long>(high & 0xffff),
-                static_cast<unsigned long long>(low >> 48),
-                static_cast<unsigned long long>(low & 0xffffffffffffULL));
-  return std::string(buffer, 36);
+  return uuid_text(high, low);
 }
 
 const City& city_named(const std::string& name) {
