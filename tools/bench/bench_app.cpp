@@ -144,6 +144,25 @@ std::vector<double> time_sql(const std::filesystem::path& file, const std::strin
   return ms;
 }
 
+// The book, loaded as a bootstrap would (pages of 1,000 customers with their activity), then
+// indexed for search.
+void build_book(const std::filesystem::path& file, const std::vector<Customer>& customers) {
+  client::ReplicaOptions replica_options;
+  replica_options.new_replica_id = "bench-app";
+  auto replica = client::Replica::open(file, replica_options);
+  std::vector<Change> changes;
+  for (std::size_t first = 0; first < customers.size(); first += 1000) {
+    changes.clear();
+    const std::size_t end = std::min(customers.size(), first + 1000);
+    for (std::size_t i = first; i < end; ++i) {
+      workload::append_customer_changes(customers[i], i, changes);
+      append_activity(customers[i], i, changes);
+    }
+    replica->apply_remote(changes);
+  }
+  replica->update_search_index();
+}
+
 }  // namespace
 
 void run_app_scenario(Reporter& report, const AppBenchOptions& options) {
@@ -154,22 +173,7 @@ void run_app_scenario(Reporter& report, const AppBenchOptions& options) {
   // The book, loaded as a bootstrap would, then indexed for search (not timed).
   const auto prepare_start = Clock::now();
   const auto customers = workload::make_customers(options.customers, options.seed);
-  if (!std::filesystem::exists(file)) {
-    client::ReplicaOptions replica_options;
-    replica_options.new_replica_id = "bench-app";
-    auto replica = client::Replica::open(file, replica_options);
-    std::vector<Change> changes;
-    for (std::size_t first = 0; first < customers.size(); first += 1000) {
-      changes.clear();
-      const std::size_t end = std::min(customers.size(), first + 1000);
-      for (std::size_t i = first; i < end; ++i) {
-        workload::append_customer_changes(customers[i], i, changes);
-        append_activity(customers[i], i, changes);
-      }
-      replica->apply_remote(changes);
-    }
-    replica->update_search_index();
-  }
+  if (!std::filesystem::exists(file)) build_book(file, customers);
   report.say("          (book of %zu customers with their activity built in %.1f s, not timed)",
              customers.size(), seconds_since(prepare_start));
 

@@ -80,77 +80,58 @@ const char* result_name(RowResult result) {
   return "?";
 }
 
-int import_file(Context& ctx, const ImportArgs& args) {
-  auto& replica = ctx.replica();
-  const std::string bytes = read_file(ctx, args.file);
-  const CsvDocument doc = read_csv(bytes);
-
-  ImportOptions options;
-  options.dry_run = args.dry_run;
-  options.maps = args.maps;
-  if (!args.status.empty()) {
-    options.default_status = choice_argument(ctx, *customer_book_schema().table(tables::customers),
-                                             "status", args.status);
-  }
-  options.created_at = ctx.now_utc();
-  options.owner =
-      args.owner.empty() ? replica.setting(kOwnerSetting) : std::optional<std::string>(args.owner);
-
-  ProgressBar bar(ctx.out(), ctx.stdout_is_terminal() && !ctx.json, ctx.tr(Msg::import_progress),
-                  doc.records.empty() ? 0 : doc.records.size() - 1);
-  Importer importer(replica, ctx.lang());
-  ImportProblem problem = ImportProblem::none;
-  std::string detail;
-  const ImportReport report = importer.run(
-      doc, options, problem, detail, [&bar](std::size_t done, std::size_t) { bar.update(done); });
-  bar.finish();
-  if (problem != ImportProblem::none) throw CliError(kExitValidation, detail);
-
+// The import's report as JSON: the columns' mapping, the counts, the preview and each line's
+// result.
+void print_import_json(Context& ctx, const ImportArgs& args, const ImportReport& report) {
   const std::size_t created = report.count(RowResult::created);
   const std::size_t updated = report.count(RowResult::updated);
   const std::size_t unchanged = report.count(RowResult::unchanged);
   const std::size_t rejected = report.count(RowResult::rejected);
-
-  if (ctx.json) {
-    nlohmann::json out;
-    out["file"] = args.file;
-    out["dry_run"] = args.dry_run;
-    out["encoding"] = encoding_name(report.encoding);
-    out["separator"] = separator_name(report.separator);
-    out["columns"] = nlohmann::json::array();
-    for (const auto& column : report.mapping.columns) {
-      if (column.field.empty() || column.repeated) continue;
-      out["columns"].push_back({{"column", column.header}, {"field", column.field}});
-    }
-    out["unknown_columns"] = report.mapping.unknown;
-    out["repeated_columns"] = report.mapping.repeated;
-    out["rows"] = report.rows.size();
-    out["created"] = created;
-    out["updated"] = updated;
-    out["unchanged"] = unchanged;
-    out["duplicates"] = updated + unchanged;
-    out["rejected"] = rejected;
-    out["preview"] = nlohmann::json::array();
-    for (const auto& p : report.preview) {
-      nlohmann::json fields = nlohmann::json::object();
-      for (const auto& [name, value] : p.fields) fields[name] = value_json(value);
-      out["preview"].push_back({{"line", p.line}, {"fields", fields}, {"reasons", p.reasons}});
-    }
-    out["results"] = nlohmann::json::array();
-    for (const auto& row : report.rows) {
-      nlohmann::json item{{"line", row.line}, {"result", result_name(row.result)}};
-      if (!row.customer_id.empty()) item["id"] = row.customer_id;
-      if (!row.name.empty()) item["name"] = row.name;
-      if (!row.matched_by.empty()) item["matched_by"] = row.matched_by;
-      if (!row.fields.empty()) item["fields"] = row.fields;
-      if (!row.kept.empty()) item["kept"] = row.kept;
-      if (!row.reasons.empty()) item["reasons"] = row.reasons;
-      out["results"].push_back(item);
-    }
-    print_json(ctx, out);
-    return rejected > 0 ? kExitValidation : kExitOk;
+  nlohmann::json out;
+  out["file"] = args.file;
+  out["dry_run"] = args.dry_run;
+  out["encoding"] = encoding_name(report.encoding);
+  out["separator"] = separator_name(report.separator);
+  out["columns"] = nlohmann::json::array();
+  for (const auto& column : report.mapping.columns) {
+    if (column.field.empty() || column.repeated) continue;
+    out["columns"].push_back({{"column", column.header}, {"field", column.field}});
   }
+  out["unknown_columns"] = report.mapping.unknown;
+  out["repeated_columns"] = report.mapping.repeated;
+  out["rows"] = report.rows.size();
+  out["created"] = created;
+  out["updated"] = updated;
+  out["unchanged"] = unchanged;
+  out["duplicates"] = updated + unchanged;
+  out["rejected"] = rejected;
+  out["preview"] = nlohmann::json::array();
+  for (const auto& p : report.preview) {
+    nlohmann::json fields = nlohmann::json::object();
+    for (const auto& [name, value] : p.fields) fields[name] = value_json(value);
+    out["preview"].push_back({{"line", p.line}, {"fields", fields}, {"reasons", p.reasons}});
+  }
+  out["results"] = nlohmann::json::array();
+  for (const auto& row : report.rows) {
+    nlohmann::json item{{"line", row.line}, {"result", result_name(row.result)}};
+    if (!row.customer_id.empty()) item["id"] = row.customer_id;
+    if (!row.name.empty()) item["name"] = row.name;
+    if (!row.matched_by.empty()) item["matched_by"] = row.matched_by;
+    if (!row.fields.empty()) item["fields"] = row.fields;
+    if (!row.kept.empty()) item["kept"] = row.kept;
+    if (!row.reasons.empty()) item["reasons"] = row.reasons;
+    out["results"].push_back(item);
+  }
+  print_json(ctx, out);
+}
 
+// The import's report for a person: the columns' mapping, the preview, the counts, what
+// changed and what was kept in customers already in the book, and the rejected lines.
+void print_import_text(Context& ctx, const ImportArgs& args, const ImportReport& report) {
+  const std::size_t created = report.count(RowResult::created);
+  const std::size_t updated = report.count(RowResult::updated);
+  const std::size_t unchanged = report.count(RowResult::unchanged);
+  const std::size_t rejected = report.count(RowResult::rejected);
   auto& out = ctx.out();
   out << ctx.tr(Msg::import_file_summary,
                 {args.file, encoding_name(report.encoding), separator_name(report.separator),
@@ -221,7 +202,39 @@ int import_file(Context& ctx, const ImportArgs& args) {
       out << "  " << ctx.tr(Msg::word_line) << ' ' << row.line << ": " << reasons << '\n';
     }
   }
-  return rejected > 0 ? kExitValidation : kExitOk;
+}
+
+int import_file(Context& ctx, const ImportArgs& args) {
+  auto& replica = ctx.replica();
+  const std::string bytes = read_file(ctx, args.file);
+  const CsvDocument doc = read_csv(bytes);
+
+  ImportOptions options;
+  options.dry_run = args.dry_run;
+  options.maps = args.maps;
+  if (!args.status.empty()) {
+    options.default_status = choice_argument(ctx, *customer_book_schema().table(tables::customers),
+                                             "status", args.status);
+  }
+  options.created_at = ctx.now_utc();
+  options.owner =
+      args.owner.empty() ? replica.setting(kOwnerSetting) : std::optional<std::string>(args.owner);
+
+  ProgressBar bar(ctx.out(), ctx.stdout_is_terminal() && !ctx.json, ctx.tr(Msg::import_progress),
+                  doc.records.empty() ? 0 : doc.records.size() - 1);
+  Importer importer(replica, ctx.lang());
+  ImportProblem problem = ImportProblem::none;
+  std::string detail;
+  const ImportReport report = importer.run(
+      doc, options, problem, detail, [&bar](std::size_t done, std::size_t) { bar.update(done); });
+  bar.finish();
+  if (problem != ImportProblem::none) throw CliError(kExitValidation, detail);
+
+  if (ctx.json)
+    print_import_json(ctx, args, report);
+  else
+    print_import_text(ctx, args, report);
+  return report.count(RowResult::rejected) > 0 ? kExitValidation : kExitOk;
 }
 
 struct ExportArgs {

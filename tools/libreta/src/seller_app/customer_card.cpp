@@ -80,40 +80,37 @@ std::string money(const Screen& s, double amount) {
   return s.format.amount(amount);
 }
 
-}  // namespace
-
-web::Response customer_card(Screen& s, std::string_view id) {
-  auto& replica = s.replica;
-  const auto row = replica.row_state(tables::customers, id);
-  const auto customer = replica.customer(id);
-  if (!row || !customer) return not_found(s);
-  const auto& schema = customer_book_schema();
-  const TableSpec& table = *schema.table(tables::customers);
-
-  std::string content = "<header class=\"card-head\"><h1>" + h(customer->name) + "</h1>";
-  content += "<p class=\"chips\"><span class=\"chip status-" + h(customer->status) + "\">" +
-             h(choice_label("status", customer->status, s.lang)) + "</span>";
-  if (customer->relationship) {
+// The name, its chips and the quick actions, the first within a thumb's reach.
+std::string card_header(Screen& s, std::string_view id, const Customer& customer) {
+  std::string content = "<header class=\"card-head\"><h1>" + h(customer.name) + "</h1>";
+  content += "<p class=\"chips\"><span class=\"chip status-" + h(customer.status) + "\">" +
+             h(choice_label("status", customer.status, s.lang)) + "</span>";
+  if (customer.relationship) {
     content += "<span class=\"chip\">" +
-               h(choice_label("relationship", *customer->relationship, s.lang)) + "</span>";
+               h(choice_label("relationship", *customer.relationship, s.lang)) + "</span>";
   }
-  if (customer->segment) content += "<span class=\"chip\">" + h(*customer->segment) + "</span>";
+  if (customer.segment) content += "<span class=\"chip\">" + h(*customer.segment) + "</span>";
   content += "</p>";
   // The quick actions, the first within a thumb's reach.
   content += "<div class=\"actions\"><a class=\"button primary\" href=\"" +
              path_of("customers", id, "visit") + "\">" + h(s.tr(Msg::app_log_visit)) + "</a>";
-  if (const auto& phone = customer->mobile ? customer->mobile : customer->phone) {
+  if (const auto& phone = customer.mobile ? customer.mobile : customer.phone) {
     content += "<a class=\"button secondary\" href=\"tel:" + h(*phone) + "\">" +
                h(s.tr(Msg::app_call)) + "</a>";
   }
-  if (customer->email) {
-    content += "<a class=\"button secondary\" href=\"mailto:" + h(*customer->email) + "\">" +
+  if (customer.email) {
+    content += "<a class=\"button secondary\" href=\"mailto:" + h(*customer.email) + "\">" +
                h(s.tr(Msg::app_write)) + "</a>";
   }
   content += "<a class=\"button secondary\" href=\"" + path_of("customers", id, "edit") + "\">" +
              h(s.tr(Msg::app_edit)) + "</a></div></header>";
+  return content;
+}
 
-  // Behaviour.
+// Purchases summed up: last, frequency, spend, RFM segment.
+std::string behaviour_section(Screen& s, std::string_view id) {
+  auto& replica = s.replica;
+  std::string content;
   const client::Behaviour behaviour = replica.behaviour(id, s.today);
   content +=
       "<section class=\"card\" id=\"behaviour\"><h2>" + h(s.tr(Msg::app_behaviour)) + "</h2>";
@@ -138,8 +135,13 @@ web::Response customer_card(Screen& s, std::string_view id) {
     content += "</dl>";
   }
   content += "</section>";
+  return content;
+}
 
-  // Follow-ups: open ones first.
+// Follow-ups, open ones first.
+std::string followups_section(Screen& s, std::string_view id) {
+  auto& replica = s.replica;
+  std::string content;
   auto followups = replica.followups_of(id);
   std::stable_sort(followups.begin(), followups.end(),
                    [](const FollowUp& a, const FollowUp& b) { return !a.done && b.done; });
@@ -158,12 +160,14 @@ web::Response customer_card(Screen& s, std::string_view id) {
   }
   content += "</ul><a class=\"button secondary\" href=\"" + path_of("customers", id, "followup") +
              "\">" + h(s.tr(Msg::app_add_followup)) + "</a></section>";
+  return content;
+}
 
-  // The book's fields.
-  content += "<section class=\"card\" id=\"fields\"><h2>" + h(s.tr(Msg::app_details)) + "</h2>" +
-             fields_html(s, table, *row, customer_field_groups(), true) + "</section>";
-
-  // Contacts, every field.
+// Contacts, every field.
+std::string contacts_section(Screen& s, std::string_view id) {
+  auto& replica = s.replica;
+  const auto& schema = customer_book_schema();
+  std::string content;
   const TableSpec& contact_table = *schema.table(tables::contacts);
   content += "<section class=\"card\" id=\"contacts\"><h2>" + h(s.tr(Msg::app_contacts)) + "</h2>";
   for (const auto& contact : replica.contacts_of(id)) {
@@ -178,8 +182,13 @@ web::Response customer_card(Screen& s, std::string_view id) {
   }
   content += "<a class=\"button secondary\" href=\"" + path_of("customers", id, "contact") + "\">" +
              h(s.tr(Msg::app_add_contact)) + "</a></section>";
+  return content;
+}
 
-  // Every interaction, newest first.
+// Every interaction, newest first.
+std::string timeline_section(Screen& s, std::string_view id) {
+  auto& replica = s.replica;
+  std::string content;
   content += "<section class=\"card\" id=\"timeline\"><h2>" + h(s.tr(Msg::app_interactions)) +
              "</h2><ol class=\"timeline\">";
   for (const auto& i : replica.interactions_of(id)) {
@@ -202,8 +211,13 @@ web::Response customer_card(Screen& s, std::string_view id) {
     content += "</a></li>";
   }
   content += "</ol></section>";
+  return content;
+}
 
-  // Purchases.
+// Purchases.
+std::string purchases_section(Screen& s, std::string_view id) {
+  auto& replica = s.replica;
+  std::string content;
   content += "<section class=\"card\" id=\"purchases\"><h2>" + h(s.tr(Msg::app_purchases)) +
              "</h2><ul class=\"items\">";
   for (const auto& p : replica.purchases_of(id)) {
@@ -215,7 +229,23 @@ web::Response customer_card(Screen& s, std::string_view id) {
   }
   content += "</ul><a class=\"button secondary\" href=\"" + path_of("customers", id, "purchase") +
              "\">" + h(s.tr(Msg::app_add_purchase)) + "</a></section>";
+  return content;
+}
 
+}  // namespace
+
+web::Response customer_card(Screen& s, std::string_view id) {
+  auto& replica = s.replica;
+  const auto row = replica.row_state(tables::customers, id);
+  const auto customer = replica.customer(id);
+  if (!row || !customer) return not_found(s);
+  const TableSpec& table = *customer_book_schema().table(tables::customers);
+
+  std::string content =
+      card_header(s, id, *customer) + behaviour_section(s, id) + followups_section(s, id);
+  content += "<section class=\"card\" id=\"fields\"><h2>" + h(s.tr(Msg::app_details)) + "</h2>" +
+             fields_html(s, table, *row, customer_field_groups(), true) + "</section>";
+  content += contacts_section(s, id) + timeline_section(s, id) + purchases_section(s, id);
   content += "<p class=\"danger-zone\"><a class=\"button danger\" href=\"" +
              path_of("customers", id, "delete") + "\">" + h(s.tr(Msg::app_delete_customer)) +
              "</a></p>";
