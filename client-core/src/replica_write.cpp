@@ -10,20 +10,6 @@
 
 namespace libreta::client {
 
-namespace {
-
-std::string iso_now(std::uint64_t millis) {
-  const auto days = static_cast<std::int64_t>(millis / 86'400'000);
-  const auto ms_of_day = millis % 86'400'000;
-  char time[16];
-  std::snprintf(time, sizeof time, "T%02u:%02u:%02uZ", static_cast<unsigned>(ms_of_day / 3'600'000),
-                static_cast<unsigned>(ms_of_day / 60'000 % 60),
-                static_cast<unsigned>(ms_of_day / 1000 % 60));
-  return civil_from_days(days) + time;
-}
-
-}  // namespace
-
 Hlc Replica::Impl::next_version_clock(const RowVersions* row) {
   // A write must be newer than every version the row already has, whichever connection to
   // this file (the app, the sync session, another process) or earlier run issued them, and
@@ -92,7 +78,7 @@ std::string Replica::create(std::string_view table_name, const Record& fields, s
     throw Error(ErrorCode::already_exists, table.name + " '" + id + "' already exists");
   }
   if (table.name == tables::customers && !row.fields.count("created_at")) {
-    row.fields.emplace("created_at", Value(iso_now(now.millis())));
+    row.fields.emplace("created_at", Value(date_time_from_millis(now.millis())));
   }
   const Version version{now, impl.replica_id};
   for (const auto& [name, value] : row.fields) {

@@ -162,6 +162,16 @@ std::string civil_from_days(std::int64_t days) {
   return buffer;
 }
 
+std::string date_time_from_millis(std::uint64_t unix_millis) {
+  const auto days = static_cast<std::int64_t>(unix_millis / 86'400'000);
+  const auto ms_of_day = unix_millis % 86'400'000;
+  char time[16];
+  std::snprintf(time, sizeof time, "T%02u:%02u:%02uZ", static_cast<unsigned>(ms_of_day / 3'600'000),
+                static_cast<unsigned>(ms_of_day / 60'000 % 60),
+                static_cast<unsigned>(ms_of_day / 1000 % 60));
+  return civil_from_days(days) + time;
+}
+
 std::optional<std::int64_t> parse_day_number(std::string_view text) {
   if (!valid_date_prefix(text)) return std::nullopt;
   return days_from_civil(parse_digits(text, 0, 4), parse_digits(text, 5, 2),

@@ -43,7 +43,9 @@ void CommitWriter::commit(const std::vector<WriteJob*>& jobs) {
                 context_.clock->now_millis(), context_.options, context_.refusals);
   for (WriteJob* job : jobs) {
     JobOutcome outcome = merger.apply(*job);
-    if (job->out) committed->acks.push_back({job->out, job->compressed_frames, std::move(outcome)});
+    if (job->out || job->done) {
+      committed->acks.push_back({job->out, job->done, job->compressed_frames, std::move(outcome)});
+    }
     applied += job->changes.size();
   }
   const std::uint64_t from = writer->last_seq() + 1;
@@ -97,6 +99,18 @@ void CommitWriter::record_commit(std::size_t jobs, std::uint64_t changes,
   }
 }
 
+void CommitWriter::not_stored(WriteJob& job, ErrorCode code, std::string why) {
+  if (job.done) {
+    JobOutcome outcome;
+    outcome.error = ProtocolError{code, std::move(why), false};
+    job.done(std::move(outcome));
+    return;
+  }
+  if (!job.out) return;  // bookkeeping: recorded with the replica's next job
+  job.out->send(
+      make_frame(Message(ProtocolError{code, std::move(why), false}), /*compress=*/false));
+}
+
 void CommitWriter::commit_group(std::vector<WriteJob>& group) {
   context_.counters.writer_busy_since_ms = context_.clock->now_millis();
   std::vector<WriteJob*> all;
@@ -109,21 +123,13 @@ void CommitWriter::commit_group(std::vector<WriteJob>& group) {
       try {
         commit({job});
       } catch (const Error& e) {
-        if (!job->out) continue;  // bookkeeping: recorded with the replica's next job
-        job->out->send(make_frame(
-            Message(ProtocolError{
-                e.code(), std::string("push not stored, send it again later: ") + e.what(), false}),
-            /*compress=*/false));
+        not_stored(*job, e.code(),
+                   std::string("push not stored, send it again later: ") + e.what());
       }
     }
   } catch (const std::exception& e) {
-    for (WriteJob* job : all) {
-      if (!job->out) continue;
-      job->out->send(
-          make_frame(Message(ProtocolError{ErrorCode::internal,
-                                           std::string("push not stored: ") + e.what(), false}),
-                     /*compress=*/false));
-    }
+    for (WriteJob* job : all)
+      not_stored(*job, ErrorCode::internal, std::string("push not stored: ") + e.what());
   }
   for (WriteJob* job : all) context_.admission.done_queued(job->token_id, job->admitted);
   context_.counters.writer_busy_since_ms = 0;

@@ -38,6 +38,8 @@ class CommitWriter {
   // Commits the group, or each of its jobs alone when the group cannot be stored; answers
   // the jobs that cannot be.
   void commit_group(std::vector<WriteJob>& group);
+  // Tells a job's sender that it was not stored, and why.
+  void not_stored(WriteJob& job, ErrorCode code, std::string why);
   // Counts a durable commit in the metrics, and logs it when it was slow.
   void record_commit(std::size_t jobs, std::uint64_t changes,
                      std::chrono::steady_clock::duration took,

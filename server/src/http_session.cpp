@@ -1,5 +1,7 @@
 #include "http_session.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <exception>
 #include <string>
@@ -15,6 +17,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <nlohmann/json.hpp>
 
+#include "libreta/server/rest_api.hpp"
 #include "libreta/server/sync_service.hpp"
 #include "libreta/server/tokens.hpp"
 #include "libreta/web/tls_context.hpp"
@@ -196,6 +199,7 @@ void HttpSession::handle(Request request) {
         stream_);
     return;
   }
+  if (RestApi::owns(path)) return handle_api(std::move(request));
   const bool known = path == kHealthPath || path == kReadyPath || path == kMetricsPath;
   // Counted by path only when the path is one of ours: a scan of random paths must not
   // grow the metrics.
@@ -221,6 +225,48 @@ void HttpSession::handle(Request request) {
     return answer(std::move(response));
   }
   answer(error_response(http::status::not_found, "not_found", version, keep_alive));
+}
+
+void HttpSession::handle_api(Request request) {
+  web::Request plain;
+  plain.method = std::string(request.method_string());
+  const std::string_view target(request.target().data(), request.target().size());
+  const auto question = target.find('?');
+  plain.path = std::string(target.substr(0, question));
+  if (question != std::string_view::npos) plain.query = std::string(target.substr(question + 1));
+  for (const auto& field : request) {
+    std::string name(field.name_string());
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    plain.headers.push_back({std::move(name), std::string(field.value())});
+  }
+  plain.body = std::move(request.body());
+  plain.peer = peer_;
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  // Off the network threads: the API reads the store and waits on the writer.
+  state_->run_blocking([self = shared_from_this(), executor = tcp().get_executor(),
+                        plain = std::move(plain), version, keep_alive] {
+    web::Response answer;
+    try {
+      answer = self->state_->rest_api().handle(plain);
+    } catch (const std::exception& e) {
+      self->state_->log().error("api_failed", {{"peer", self->peer_}, {"error", e.what()}});
+      answer = web::Response::json(R"({"code":"internal","status":500})", 500);
+    }
+    net::post(executor, [self, answer = std::move(answer), version, keep_alive]() mutable {
+      Response response{static_cast<http::status>(answer.status), version};
+      response.set(http::field::server, "libreta-server");
+      response.set(http::field::cache_control, "no-store");
+      for (auto& header : answer.headers) response.set(header.name, header.value);
+      response.keep_alive(keep_alive);
+      response.body() = std::move(answer.body);
+      response.prepare_payload();
+      self->state_->counters().requests.add(
+          {std::string("/api/v1"), std::to_string(response.result_int())});
+      self->send(std::move(response));
+    });
+  });
 }
 
 HttpSession::Response HttpSession::readyz(const Request& request) const {

@@ -1,5 +1,6 @@
-// One accepted TCP connection while it speaks HTTP: answers `GET /healthz`, turns an upgrade
-// request for `/sync` into a WebsocketSession, and refuses everything else with a JSON error.
+// One accepted TCP connection while it speaks HTTP: answers `GET /healthz`, `/readyz` and
+// `/metrics`, hands `/api/v1` to the REST API, turns an upgrade request for `/sync` into a
+// WebsocketSession, and refuses everything else with a JSON error.
 // On a TLS server the connection first completes a TLS handshake (within the handshake
 // timeout), and everything after, the WebSocket included, goes through that TLS stream.
 //
@@ -50,6 +51,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle(Request request);
+  // A REST API request (/api/v1), answered from the blocking threads.
+  void handle_api(Request request);
   Response healthz(const Request& request) const;
   Response readyz(const Request& request) const;
   Response metrics(const Request& request);

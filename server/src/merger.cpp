@@ -18,13 +18,24 @@ Merger::Merger(StoreWriter& writer, GroupRows& rows, const Schema& schema,
       server_clock_(server_clock),
       options_(options),
       refusals_(refusals),
+      now_ms_(now_ms),
       scope_(schema, *this),
       inbox_(writer, now_ms) {}
 
-JobOutcome Merger::apply(const WriteJob& job) {
+JobOutcome Merger::apply(WriteJob& job) {
   JobOutcome outcome;
+  if (job.direct) stamp_direct(job);
   if (!check_replica(job, outcome)) return outcome;
-  if (!job.out) return outcome;  // bookkeeping only
+  if (!job.out && !job.done) return outcome;  // bookkeeping only
+  if (job.direct && !precondition_holds(job)) {
+    outcome.stale = true;
+    return outcome;
+  }
+  if (job.resolves &&
+      !writer_.resolve_conflict(job.resolves->id, job.user, job.resolves->resolution, now_ms_)) {
+    outcome.stale = true;
+    return outcome;
+  }
   Ack& ack = outcome.ack;
   const std::uint64_t already = replica_.acked;
   // An empty push learns what the server holds; a batch sent again after a lost ack, its
@@ -47,7 +58,7 @@ bool Merger::check_replica(const WriteJob& job, JobOutcome& outcome) {
                                     {"replica", job.replica},
                                     {"peer", job.peer},
                                     {"reason", "the replica id belongs to another user"}});
-    if (job.out) {
+    if (job.out || job.done) {
       outcome.error = ProtocolError{ErrorCode::forbidden,
                                     "this device id is already used by another user's device; "
                                     "reinstall the app or give the device a new id",
@@ -65,6 +76,22 @@ bool Merger::check_replica(const WriteJob& job, JobOutcome& outcome) {
   }
   replica_ = *record;
   return true;
+}
+
+void Merger::stamp_direct(WriteJob& job) {
+  // The office writes after what it saw: later than every version of the rows it writes,
+  // even one a device dated ahead of the server's clock.
+  for (const auto& pushed : job.changes) {
+    const Change& change = pushed.change;
+    server_clock_.receive(entry_of(change.table, change.row).row.versions.latest().hlc);
+  }
+  stamp_direct_write(job, server_clock_, writer_.acked(job.replica));
+}
+
+bool Merger::precondition_holds(const WriteJob& job) {
+  if (!job.precondition) return true;
+  const RowPrecondition& expected = *job.precondition;
+  return row_etag(entry_of(expected.table, expected.row).row.versions) == expected.etag;
 }
 
 void Merger::apply_changes(const WriteJob& job, std::uint64_t already, Ack& ack) {
@@ -375,6 +402,10 @@ void Merger::apply_change(const WriteJob& job, const Change& change, Ack& ack) {
     write_merged_value(row.fields, row.versions, change, change.value);
     changed.insert(change.field);
   }
+  // Fields the software sets on every write (updated_at) lose nobody's work: no entry.
+  const TableSpec* table = schema_.table(change.table);
+  const FieldSpec* spec = table ? table->field(change.field) : nullptr;
+  if (spec && spec->automatic) return;
   if (concurrent && !(old_value == change.value))
     inbox_.concurrent_edit(change, job.user, won, old_value, current, ack);
   // An edit that reaches a row another device deleted: kept under the tombstone, and put

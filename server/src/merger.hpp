@@ -32,20 +32,15 @@ namespace libreta::server {
 
 class SellerCursors;
 
-// What the writer answers a job: its ack, or an error that closes the connection.
-struct JobOutcome {
-  Ack ack;
-  std::optional<ProtocolError> error;
-};
-
 class Merger final : private ScopePolicy::Rows {
  public:
   // `options`: the bounds of a row. `server_clock` versions the server's own writes.
   Merger(StoreWriter& writer, GroupRows& rows, const Schema& schema, HybridClock& server_clock,
          std::uint64_t now_ms, const SyncServiceOptions& options, const RefusalLog& refusals);
 
-  // Applies one connection's job inside the open transaction; returns its answer.
-  JobOutcome apply(const WriteJob& job);
+  // Applies one job inside the open transaction; returns its answer. A direct write's
+  // changes are versioned and numbered here first.
+  JobOutcome apply(WriteJob& job);
 
   // After every job: brings scopes up to date, numbers the changed rows after `seq`, saves
   // them and records evictions. Returns the last sequence. Starts the cursor of each seller
@@ -70,6 +65,10 @@ class Merger final : private ScopePolicy::Rows {
   // Checks that the job's replica id is its user's, claiming a new one, and records how far
   // it was sent rows; false (with the outcome's error) when it belongs to another user.
   bool check_replica(const WriteJob& job, JobOutcome& outcome);
+  // Versions a direct write's changes after every version of the rows they write.
+  void stamp_direct(WriteJob& job);
+  // Whether a direct write's precondition holds: its row still has the entity tag it names.
+  bool precondition_holds(const WriteJob& job);
   // Applies the changes of the job not applied before (past `already`) that may be.
   void apply_changes(const WriteJob& job, std::uint64_t already, Ack& ack);
   // Logs the refusals the writer added to the ack, and fits the ack to the job's protocol.
@@ -95,6 +94,7 @@ class Merger final : private ScopePolicy::Rows {
   HybridClock& server_clock_;
   const SyncServiceOptions& options_;
   const RefusalLog& refusals_;
+  const std::uint64_t now_ms_;
   ScopePolicy scope_;
   ConflictInbox inbox_;
   ReplicaRecord replica_;  // of the job being applied

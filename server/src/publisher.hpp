@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,6 +37,7 @@ struct CommittedGroup {
   std::set<std::string> losers;  // replicas whose value lost a conflict
   struct PendingAck {
     std::shared_ptr<Outbound> out;
+    std::function<void(JobOutcome)> done;  // a direct write's answer, instead of `out`
     bool compressed_frames = false;
     JobOutcome outcome;
   };

@@ -194,6 +194,9 @@ void Server::stop() {
   } catch (const std::exception& e) {
     impl.state->log().error("service_stop_failed", {{"error", e.what()}});
   }
+  // The API's requests waiting on the writer have their answers now; they go out before the
+  // connections close.
+  impl.state->join_blocking();
   impl.state->close_all_gracefully();
   const auto deadline = std::chrono::steady_clock::now() + impl.options.shutdown_timeout;
   if (!impl.state->wait_until_empty(deadline)) {

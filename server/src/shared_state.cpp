@@ -1,5 +1,7 @@
 #include "shared_state.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -24,8 +26,17 @@ SharedState::SharedState(ServerOptions options, std::shared_ptr<SyncService> ser
       log_(options_.log ? options_.log
                         : std::make_shared<Log>(LogFormat::logfmt, LogLevel::error,
                                                 [](std::string_view) {})),
+      rest_api_(service_),
       tls_context_(std::move(tls_context)),
       metrics_access_(make_metrics_access(options_.metrics)) {}
+
+void SharedState::run_blocking(std::function<void()> task) {
+  boost::asio::post(blocking_, std::move(task));
+}
+
+void SharedState::join_blocking() {
+  blocking_.join();
+}
 
 std::shared_ptr<boost::asio::ssl::context> SharedState::tls_context() const {
   std::lock_guard lock(settings_mutex_);

@@ -12,13 +12,17 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "address_filter.hpp"
 #include "libreta/server/log.hpp"
+#include "libreta/server/rest_api.hpp"
 #include "libreta/server/server_options.hpp"
 #include "metrics.hpp"
 
@@ -53,6 +57,10 @@ std::shared_ptr<const MetricsAccessRules> make_metrics_access(const MetricsAcces
 
 class SharedState {
  public:
+  // Threads for the requests that block (REST API): two writes may wait on the writer while
+  // reads go on.
+  static constexpr std::size_t kBlockingThreads = 4;
+
   // `tls_context` null: a plain server. Throws std::invalid_argument for metrics rules
   // that do not parse.
   SharedState(ServerOptions options, std::shared_ptr<SyncService> service,
@@ -60,6 +68,12 @@ class SharedState {
 
   const ServerOptions& options() const { return options_; }
   const std::shared_ptr<SyncService>& service() const { return service_; }
+  // The REST API (/api/v1), and the threads its requests run on: they block on the store and
+  // on the writer, which the network threads must not.
+  RestApi& rest_api() { return rest_api_; }
+  void run_blocking(std::function<void()> task);
+  // Waits for the blocking work queued so far (at stop, once the service has stopped).
+  void join_blocking();
   // The operator's log (a log that writes nowhere when the options have none).
   const Log& log() const { return *log_; }
   TransportCounters& counters() { return counters_; }
@@ -110,6 +124,8 @@ class SharedState {
   const std::shared_ptr<SyncService> service_;
   const std::shared_ptr<Log> log_;
   TransportCounters counters_;
+  RestApi rest_api_;
+  boost::asio::thread_pool blocking_{kBlockingThreads};
 
   mutable std::mutex settings_mutex_;  // the reloadable settings below
   std::shared_ptr<boost::asio::ssl::context> tls_context_;

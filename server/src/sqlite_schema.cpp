@@ -14,7 +14,7 @@ namespace {
 // user with first_seq and sent_seq, conflicts with lost_replica; 5: tokens with expires_ms
 // and last_used_ms. Each version reads the files of the earlier ones; a version 2 row is
 // read as it is and written in the new form.
-constexpr int kServerFileVersion = 5;
+constexpr int kServerFileVersion = 6;
 
 void configure(sqlite::Database& db) {
   db.exec("PRAGMA journal_mode = WAL");
@@ -105,6 +105,17 @@ void add_token_columns(sqlite::Database& db) {
   )sql");
 }
 
+// Brings a file of version 5 to version 6: a conflict may be resolved, by whom, when and how
+// (none before: every conflict is open).
+void add_conflict_resolution_columns(sqlite::Database& db) {
+  if (has_column(db, "conflicts", "resolved_ms")) return;
+  db.exec(R"sql(
+    ALTER TABLE conflicts ADD COLUMN resolved_ms INTEGER;
+    ALTER TABLE conflicts ADD COLUMN resolved_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE conflicts ADD COLUMN resolution TEXT NOT NULL DEFAULT '';
+  )sql");
+}
+
 // The version of the file's format, 0 for a new file. Read before anything is changed: a
 // newer server's file is refused as it is.
 int file_version(sqlite::Database& db) {
@@ -120,6 +131,7 @@ void create_indexes(sqlite::Database& db) {
     CREATE INDEX IF NOT EXISTS rows_scope ON rows(scope, seq);
     CREATE INDEX IF NOT EXISTS rows_customer ON rows(customer);
     CREATE INDEX IF NOT EXISTS conflicts_lost ON conflicts(lost_replica, id);
+    CREATE INDEX IF NOT EXISTS conflicts_open ON conflicts(id) WHERE resolved_ms IS NULL;
   )sql");
 }
 
@@ -154,6 +166,7 @@ void prepare_store_file(sqlite::Database& writer, const std::string& name,
   add_scope_columns(writer);
   add_replica_and_conflict_columns(writer);
   add_token_columns(writer);
+  add_conflict_resolution_columns(writer);
   create_indexes(writer);
   // Stores made before epochs existed get theirs now: devices remember it from their next
   // welcome on.

@@ -76,6 +76,31 @@ class SqliteStore final : public Store {
     return seq;
   }
 
+  std::optional<ServerRow> find_row(std::string_view table, std::string_view id) override {
+    auto reader = borrow_reader();
+    std::optional<ServerRow> row;
+    {
+      auto stmt = reader->prepare(std::string("SELECT ") + kRowColumns +
+                                  " FROM rows WHERE tbl = ? AND id = ?");
+      stmt.bind(1, table).bind(2, id);
+      if (stmt.step()) row = read_row(stmt);
+    }
+    give_back(std::move(reader));
+    return row;
+  }
+
+  std::vector<ServerRow> list_rows(const RowQuery& query) override {
+    auto reader = borrow_reader();
+    std::vector<ServerRow> rows;
+    {
+      auto stmt = reader->prepare(list_rows_sql(query));
+      bind_list_rows(stmt, query);
+      while (stmt.step()) rows.push_back(read_row(stmt));
+    }
+    give_back(std::move(reader));
+    return rows;
+  }
+
   void add_token(const TokenRecord& token) override {
     std::lock_guard lock(write_mutex_);
     auto stmt = writer_.prepare(
@@ -178,6 +203,31 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  std::vector<ConflictRecord> list_conflicts(const ConflictQuery& query) override {
+    auto reader = borrow_reader();
+    std::vector<ConflictRecord> out;
+    {
+      auto stmt = reader->prepare(list_conflicts_sql(query));
+      bind_list_conflicts(stmt, query);
+      while (stmt.step()) out.push_back(read_conflict(stmt));
+    }
+    give_back(std::move(reader));
+    return out;
+  }
+
+  std::optional<ConflictRecord> find_conflict(std::uint64_t id) override {
+    auto reader = borrow_reader();
+    std::optional<ConflictRecord> out;
+    {
+      auto stmt = reader->prepare(std::string("SELECT ") + kConflictColumns +
+                                  " FROM conflicts WHERE id = ?");
+      stmt.bind(1, static_cast<std::int64_t>(id));
+      if (stmt.step()) out = read_conflict(stmt);
+    }
+    give_back(std::move(reader));
+    return out;
+  }
+
   std::vector<ConflictRecord> conflicts_lost_by(std::string_view replica, std::uint64_t after,
                                                 std::size_t limit) override {
     auto reader = borrow_reader();
@@ -202,6 +252,29 @@ class SqliteStore final : public Store {
     stmt = {};
     give_back(std::move(reader));
     return record;
+  }
+
+  std::vector<DeviceRecord> devices(std::size_t limit) override {
+    auto reader = borrow_reader();
+    std::vector<DeviceRecord> out;
+    {
+      auto stmt = reader->prepare(
+          "SELECT replica, user, acked, first_seq, sent_seq, updated_ms FROM replicas "
+          "ORDER BY updated_ms DESC, replica LIMIT ?");
+      stmt.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+      while (stmt.step()) {
+        DeviceRecord device;
+        device.replica = stmt.text(0);
+        device.record.user = stmt.text(1);
+        device.record.acked = static_cast<std::uint64_t>(stmt.integer(2));
+        device.record.first_seq = static_cast<std::uint64_t>(stmt.integer(3));
+        device.record.sent_seq = static_cast<std::uint64_t>(stmt.integer(4));
+        device.updated_ms = static_cast<std::uint64_t>(stmt.integer(5));
+        out.push_back(std::move(device));
+      }
+    }
+    give_back(std::move(reader));
+    return out;
   }
 
   std::vector<DeviceUser> device_users(std::size_t limit) override {

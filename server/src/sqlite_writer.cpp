@@ -155,6 +155,16 @@ class SqliteWriter final : public StoreWriter {
     stmt.run();
   }
 
+  bool resolve_conflict(std::uint64_t id, std::string_view user, std::string_view resolution,
+                        std::uint64_t now_ms) override {
+    auto& stmt = prepare_(
+        "UPDATE conflicts SET resolved_ms = ?, resolved_by = ?, resolution = ? "
+        "WHERE id = ? AND resolved_ms IS NULL");
+    stmt.bind(1, static_cast<std::int64_t>(now_ms)).bind(2, user).bind(3, resolution);
+    stmt.bind(4, static_cast<std::int64_t>(id)).run();
+    return db_.changes() > 0;
+  }
+
   std::uint64_t last_seq() override { return read_last_seq(db_); }
 
   void set_last_seq(std::uint64_t seq) override {

@@ -10,6 +10,7 @@
 
 #include "libreta/protocol/codec.hpp"
 #include "libreta/protocol/compression.hpp"
+#include "libreta/server/direct_write.hpp"
 #include "libreta/server/tokens.hpp"
 #include "live_update.hpp"
 #include "sync_connection_state.hpp"
@@ -281,13 +282,16 @@ void SyncConnection::handle(Hello hello) {
                                                  {"reason", "expired token"}});
     return send_error(ErrorCode::bad_token, "the token has expired; ask for a new one", true);
   }
-  if (hello.replica == kServerReplica) {
+  if (is_reserved_replica_id(hello.replica)) {
     context.refusals.hello_refused("forbidden", {{"user", token->user},
                                                  {"replica", hello.replica},
                                                  {"peer", state_->peer},
                                                  {"reason", "reserved replica id"}});
     return send_error(ErrorCode::forbidden,
-                      "the replica id \"" + std::string(kServerReplica) + "\" is reserved", true);
+                      "the replica id \"" + hello.replica +
+                          "\" is reserved for the server's own writes (\"server\", \"office-…\", "
+                          "\"api-…\")",
+                      true);
   }
   // A replica id belongs to the user who first used it: another user's device saying it
   // could otherwise move its acknowledged sequence and make its real device drop changes.

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "commit_writer.hpp"
+#include "libreta/protocol/codec.hpp"
 #include "metrics.hpp"
 #include "publisher.hpp"
 #include "sync_context.hpp"
@@ -133,8 +134,54 @@ Store& SyncService::store() {
   return impl_->context.store;
 }
 
+const Schema& SyncService::schema() const {
+  return impl_->context.schema;
+}
+
 void SyncService::close_sessions_of_token(const std::string& token_id) {
   impl_->context.sessions.close_sessions_of_token(token_id);
+}
+
+void SyncService::write(DirectWrite write, const std::string& token_id,
+                        std::function<void(DirectWriteResult)> done) {
+  SyncContext& context = impl_->context;
+  WriteJob job;
+  job.direct = true;
+  job.replica = direct_replica_id(write.origin, write.user);
+  job.user = std::move(write.user);
+  job.token_id = token_id;
+  job.peer = origin_name(write.origin);
+  job.role = write.role;
+  job.first_seq = context.counters.last_seq;
+  job.precondition = std::move(write.precondition);
+  job.resolves = std::move(write.resolves);
+  // Checked as a device's push is; the versions and sequences are the writer's.
+  for (auto& change : write.changes) {
+    PushedChange pushed{0, std::move(change)};
+    if (auto status = validate_change(context.schema, pushed.change); !status) {
+      job.refused.push_back(refusal_of(pushed, status.error().code(), status.error().what()));
+    } else {
+      job.changes.push_back(std::move(pushed));
+    }
+  }
+  job.done = [done](JobOutcome outcome) {
+    DirectWriteResult result;
+    result.stale = outcome.stale;
+    if (outcome.error) {
+      result.error = outcome.error->code;
+      result.message = std::move(outcome.error->message);
+    }
+    result.stored = !outcome.error && !outcome.stale;
+    result.refused = std::move(outcome.ack.refused);
+    result.conflicts = std::move(outcome.ack.conflicts);
+    done(std::move(result));
+  };
+  auto answer = job.done;
+  if (impl_->stopping || !context.writes.push(std::move(job))) {
+    JobOutcome outcome;
+    outcome.error = ProtocolError{ErrorCode::shutting_down, "the server is stopping", false};
+    answer(std::move(outcome));
+  }
 }
 
 std::shared_ptr<SyncConnection> SyncService::open_connection(std::shared_ptr<Outbound> out,

@@ -5,17 +5,28 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "libreta/protocol/hlc.hpp"
 #include "libreta/protocol/messages.hpp"
+#include "libreta/server/direct_write.hpp"
 #include "libreta/server/store.hpp"
 #include "libreta/server/sync_connection.hpp"
 
 namespace libreta::server {
+
+// What the writer answers a job: its ack, or an error that closes the connection; for a
+// direct write, whether its precondition failed.
+struct JobOutcome {
+  Ack ack;
+  std::optional<ProtocolError> error;
+  bool stale = false;
+};
 
 // A push (its batch, already validated; an empty push is answered with the replica's
 // acknowledged sequence), or, without `out`, the replica's bookkeeping alone: binding a new
@@ -38,7 +49,18 @@ struct WriteJob {
   std::uint64_t first_seq = 0;     // for a claim: the server's last sequence at hello
   std::shared_ptr<Outbound> out;   // null: bookkeeping only, nothing to answer
   bool compressed_frames = false;  // the connection's protocol takes compressed frames
+  // A write that is not a device's push (direct_write.hpp): the writer versions and numbers
+  // its changes when it applies them, checks its precondition, and answers through `done`
+  // (on the publisher's thread, once the commit is durable; on the writer's when it fails).
+  bool direct = false;
+  std::optional<RowPrecondition> precondition;
+  std::optional<ConflictResolution> resolves;
+  std::function<void(JobOutcome)> done;
 };
+
+// Versions a direct write's changes with the server's clock and its replica id, and numbers
+// them after what the store holds of that replica (`acked`).
+void stamp_direct_write(WriteJob& job, HybridClock& clock, std::uint64_t acked);
 
 // A refusal of one pushed change, for its ack.
 inline RefusedChange refusal_of(const PushedChange& pushed, ErrorCode code, std::string why) {

@@ -65,7 +65,7 @@ bool WriteQueue::take_round(std::vector<WriteJob>& group, std::size_t& changes) 
     }
     changes += queue_[i].changes.size();
     // Bookkeeping costs the writer nothing: it does not count as serving the token.
-    if (queue_[i].out) last_served_[queue_[i].token_id] = groups_formed_;
+    if (queue_[i].out || queue_[i].done) last_served_[queue_[i].token_id] = groups_formed_;
     group.push_back(std::move(queue_[i]));
     taken.push_back(i);
   }

@@ -64,6 +64,11 @@ constexpr const char* kVersion4Additions = R"sql(
   ALTER TABLE replicas ADD COLUMN sent_seq INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE conflicts ADD COLUMN lost_replica TEXT NOT NULL DEFAULT '';
 )sql";
+// What version 5 added (tokens may expire and remember their last use).
+constexpr const char* kVersion5Additions = R"sql(
+  ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;
+  ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;
+)sql";
 
 struct OldStore {
   std::string customer_id;
@@ -90,6 +95,7 @@ OldStore write_store_of_version(const std::filesystem::path& file, int version) 
   db.exec(kVersion1Tables);
   if (version >= 2) db.exec(kVersion2Additions);
   if (version >= 4) db.exec(kVersion4Additions);
+  if (version >= 5) db.exec(kVersion5Additions);
   db.exec("INSERT INTO meta(key, value) VALUES ('last_seq', '1'), ('file_version', '" +
           std::to_string(version) + "')");
 
@@ -141,7 +147,7 @@ std::string file_bytes(const std::filesystem::path& file) {
 
 TEST_CASE("upgrade: a store of every earlier file version opens, and a device syncs from it",
           "[operations][upgrade]") {
-  const int version = GENERATE(1, 2, 3, 4);
+  const int version = GENERATE(1, 2, 3, 4, 5);
   INFO("file version " << version);
   ServerFixture server;
   OldStore old;
@@ -153,12 +159,13 @@ TEST_CASE("upgrade: a store of every earlier file version opens, and a device sy
     sqlite::Database db(server.db_path().string(), false);
     auto stmt = db.prepare("SELECT value FROM meta WHERE key = 'file_version'");
     REQUIRE(stmt.step());
-    CHECK(stmt.text(0) == "5");
+    CHECK(stmt.text(0) == "6");
   }
   CHECK_FALSE(server.store().epoch().empty());
   const auto conflicts = server.store().conflicts();
   REQUIRE(conflicts.size() == 1);
   CHECK(conflicts[0].lost_user == "ben");
+  CHECK_FALSE(conflicts[0].resolved_ms);  // open, as every conflict of an older file
   const auto replica = server.store().replica("ana-laptop");
   REQUIRE(replica.has_value());
   CHECK(replica->acked == 7);
@@ -192,7 +199,7 @@ TEST_CASE("upgrade: a file of a newer server is refused with both versions, and 
   } catch (const Error& e) {
     CHECK(e.code() == ErrorCode::schema_too_new);
     CHECK(std::string(e.what()).find("file format 99") != std::string::npos);
-    CHECK(std::string(e.what()).find("up to 5") != std::string::npos);
+    CHECK(std::string(e.what()).find("up to 6") != std::string::npos);
   }
   CHECK(file_bytes(file) == before);
 }

@@ -26,6 +26,21 @@ HttpResult http_request(std::uint16_t port, std::string_view method, std::string
   return http_raw(port, request, timeout);
 }
 
+HttpResult http_call(std::uint16_t port, std::string_view method, std::string_view target,
+                     const std::vector<std::pair<std::string, std::string>>& headers,
+                     std::string_view body, std::chrono::milliseconds timeout) {
+  std::string request;
+  request.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+  request.append("Host: 127.0.0.1:").append(std::to_string(port)).append("\r\n");
+  for (const auto& [name, value] : headers)
+    request.append(name).append(": ").append(value).append("\r\n");
+  if (!body.empty() || method == "POST" || method == "PATCH")
+    request.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+  request.append("Connection: close\r\n\r\n");
+  request.append(body);
+  return http_raw(port, request, timeout);
+}
+
 HttpResult http_raw(std::uint16_t port, std::string_view bytes, std::chrono::milliseconds timeout) {
   net::io_context ioc;
   beast::tcp_stream stream(ioc);

@@ -31,6 +31,12 @@ struct HttpResult {
 HttpResult http_request(std::uint16_t port, std::string_view method, std::string_view target,
                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+// `METHOD TARGET` with these headers ("Name", "value") and body (with its Content-Length).
+HttpResult http_call(std::uint16_t port, std::string_view method, std::string_view target,
+                     const std::vector<std::pair<std::string, std::string>>& headers,
+                     std::string_view body = {},
+                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 // Writes `bytes` as they are (a malformed request, say) and reads one response.
 HttpResult http_raw(std::uint16_t port, std::string_view bytes,
                     std::chrono::milliseconds timeout = std::chrono::seconds(5));

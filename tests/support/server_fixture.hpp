@@ -46,6 +46,7 @@ class ServerFixture {
 
   server::Store& store() { return *store_; }
   server::SyncService& service() { return *service_; }
+  const std::shared_ptr<server::SyncService>& shared_service() { return service_; }
   server::Server& server() { return *server_; }
   const std::filesystem::path& db_path() const { return db_path_; }
 

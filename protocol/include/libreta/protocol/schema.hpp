@@ -89,10 +89,11 @@ inline constexpr std::size_t kMaxTagLength = 64;
 inline constexpr std::size_t kMaxTagsPerSet = 64;
 
 // Date helpers shared by validation and queries.
-bool is_valid_date(std::string_view text);                   // YYYY-MM-DD, a real calendar day
-bool is_valid_date_time(std::string_view text);              // YYYY-MM-DDTHH:MM:SS(.fff)?Z
-std::int64_t days_from_civil(int year, int month, int day);  // days since 1970-01-01
-std::string civil_from_days(std::int64_t days);              // "YYYY-MM-DD"
+bool is_valid_date(std::string_view text);                     // YYYY-MM-DD, a real calendar day
+bool is_valid_date_time(std::string_view text);                // YYYY-MM-DDTHH:MM:SS(.fff)?Z
+std::int64_t days_from_civil(int year, int month, int day);    // days since 1970-01-01
+std::string civil_from_days(std::int64_t days);                // "YYYY-MM-DD"
+std::string date_time_from_millis(std::uint64_t unix_millis);  // "YYYY-MM-DDTHH:MM:SSZ"
 // Days since 1970-01-01 of a YYYY-MM-DD (or the date part of a date-time) text.
 std::optional<std::int64_t> parse_day_number(std::string_view text);
 

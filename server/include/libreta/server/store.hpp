@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "libreta/protocol/messages.hpp"
@@ -94,6 +95,21 @@ struct ConflictRecord {
   std::uint64_t detected_ms = 0;
   // "concurrent_edit", or "edit_of_deleted" when the kept side is a delete of the row.
   std::string kind = "concurrent_edit";
+  // Once someone in the office (or a seller) dealt with it: when, who, and how ("kept",
+  // "took_lost", "restored"). An open conflict has none.
+  std::optional<std::uint64_t> resolved_ms;
+  std::string resolved_by;
+  std::string resolution;
+};
+
+// A listing of the conflict inbox, in id order.
+struct ConflictQuery {
+  enum class State { open, resolved, any };
+  State state = State::open;
+  const std::string* seller = nullptr;  // only conflicts on rows of that seller's scope
+  std::string table, row;               // only those of a table, of a row, when set
+  std::uint64_t after = 0;              // ids above it: where the previous page ended
+  std::size_t limit = 50;
 };
 
 // A device's replica as the server knows it. Its id belongs to the user who first used it
@@ -105,6 +121,27 @@ struct ReplicaRecord {
   // The highest server sequence the server had sent it rows up to, as last recorded: a
   // row that left its user's scope at or before this was evicted on that device.
   std::uint64_t sent_seq = 0;
+};
+
+// A listing of one table's rows (the office's pages, the REST API), in id order.
+struct RowQuery {
+  std::string table;
+  const std::string* seller = nullptr;  // only rows of that seller's scope; all when null
+  std::string customer;                 // when set, only the rows that belong to it
+  // Only rows whose field has this value; field names are the table's, as the schema says.
+  std::vector<std::pair<std::string, Value>> equals;
+  // Only rows whose tag-set field holds this tag.
+  std::vector<std::pair<std::string, std::string>> tags;
+  std::string after_id;  // only ids above it: where the previous page ended
+  std::size_t limit = 50;
+};
+
+// A device as the server knows it, for the office: its replica record and when it last
+// pushed or was recorded.
+struct DeviceRecord {
+  std::string replica;
+  ReplicaRecord record;
+  std::uint64_t updated_ms = 0;
 };
 
 // One write transaction. Destroying it without commit() rolls everything back.
@@ -134,6 +171,9 @@ class StoreWriter {
   // Raises the replica's sent_seq to `seq` (never lowers it).
   virtual void set_sent(std::string_view replica, std::uint64_t seq) = 0;
   virtual void add_conflict(const ConflictRecord& conflict) = 0;
+  // Marks an open conflict resolved; false when there is no such open conflict.
+  virtual bool resolve_conflict(std::uint64_t id, std::string_view user,
+                                std::string_view resolution, std::uint64_t now_ms) = 0;
   virtual std::uint64_t last_seq() = 0;
   virtual void set_last_seq(std::uint64_t seq) = 0;
   // Makes everything durable; throws (storage_full on a full disk) and leaves nothing
@@ -152,6 +192,10 @@ class Store {
   virtual RowsPage read_page(std::uint64_t after, std::size_t limit, const std::string* seller) = 0;
   virtual std::uint64_t last_seq() = 0;
   virtual std::uint64_t acked(std::string_view replica) = 0;
+  // One row as stored, deleted or not; nothing when the row was never written.
+  virtual std::optional<ServerRow> find_row(std::string_view table, std::string_view id) = 0;
+  // The rows the query selects, deleted ones left out, at most `query.limit`.
+  virtual std::vector<ServerRow> list_rows(const RowQuery& query) = 0;
 
   virtual void add_token(const TokenRecord& token) = 0;
   virtual std::optional<TokenRecord> find_token_by_hash(std::string_view hash) = 0;
@@ -168,7 +212,11 @@ class Store {
   // The conflicts in which a value of `replica` lost, with an id above `after`, in id order.
   virtual std::vector<ConflictRecord> conflicts_lost_by(std::string_view replica,
                                                         std::uint64_t after, std::size_t limit) = 0;
+  virtual std::vector<ConflictRecord> list_conflicts(const ConflictQuery& query) = 0;
+  virtual std::optional<ConflictRecord> find_conflict(std::uint64_t id) = 0;
   virtual std::optional<ReplicaRecord> replica(std::string_view replica) = 0;
+  // The `limit` devices seen last, most recent first.
+  virtual std::vector<DeviceRecord> devices(std::size_t limit) = 0;
   // Who uses each device: the `limit` devices seen last, most recent first.
   virtual std::vector<DeviceUser> device_users(std::size_t limit) = 0;
   // How many rows a page read from `after` onwards would go through, to the end: of the

@@ -18,6 +18,8 @@
 #include <string_view>
 
 #include "libreta/protocol/hlc.hpp"
+#include "libreta/protocol/schema.hpp"
+#include "libreta/server/direct_write.hpp"
 #include "libreta/server/log.hpp"
 #include "libreta/server/store.hpp"
 #include "libreta/server/sync_connection.hpp"
@@ -130,8 +132,15 @@ class SyncService : public std::enable_shared_from_this<SyncService> {
   // may block briefly, not from a connection's strand.
   SyncServiceReadiness readiness() const;
   Store& store();
+  const Schema& schema() const;
   // Closes every session authenticated with the token (it was revoked), at once.
   void close_sessions_of_token(const std::string& token_id);
+  // A write from the office or the API (direct_write.hpp), queued for the writer beside the
+  // devices' pushes; `done` runs once it is durable and announced, or refused, or failed (on
+  // one of the service's threads: it must not block). `token_id` shares the writer's rounds
+  // fairly with the devices' tokens.
+  void write(DirectWrite write, const std::string& token_id,
+             std::function<void(DirectWriteResult)> done);
 
  private:
   struct Impl;
