@@ -97,6 +97,10 @@ const std::vector<Setting>& settings() {
        "Empty: none.",
        true},
 
+      {"office", "hosts", &ServerConfig::office_hosts,
+       "The server's names the office pages answer to (HOST or HOST:PORT, as browsers reach "
+       "it); this machine's loopback names always."},
+
       {"sync", "page_cache_mib", &ServerConfig::page_cache_mib,
        "Memory for pages of pulls that read everything (managers' devices), encoded once and "
        "shared; 0: none.",
@@ -450,6 +454,7 @@ ServerOptions server_options(const ServerConfig& config) {
   options.idle_timeout = seconds(config.idle_timeout_seconds);
   options.shutdown_timeout = seconds(config.shutdown_timeout_seconds);
   options.metrics = metrics_access(config);
+  options.office_hosts = config.office_hosts;
   return options;
 }
 

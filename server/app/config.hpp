@@ -33,6 +33,8 @@ struct ServerConfig {
   bool metrics_enabled = true;
   std::vector<std::string> metrics_allow = {"127.0.0.0/8", "::1"};
   std::string metrics_token_sha256;
+  // [office]
+  std::vector<std::string> office_hosts;
   // [sync]
   std::int64_t page_cache_mib = 32;
   std::int64_t max_group_changes = 10'000;

@@ -17,6 +17,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <nlohmann/json.hpp>
 
+#include "libreta/server/office_pages.hpp"
 #include "libreta/server/rest_api.hpp"
 #include "libreta/server/sync_service.hpp"
 #include "libreta/server/tokens.hpp"
@@ -199,7 +200,8 @@ void HttpSession::handle(Request request) {
         stream_);
     return;
   }
-  if (RestApi::owns(path)) return handle_api(std::move(request));
+  if (RestApi::owns(path)) return handle_face(std::move(request), Face::api);
+  if (OfficePages::owns(path)) return handle_face(std::move(request), Face::office);
   const bool known = path == kHealthPath || path == kReadyPath || path == kMetricsPath;
   // Counted by path only when the path is one of ours: a scan of random paths must not
   // grow the metrics.
@@ -227,7 +229,7 @@ void HttpSession::handle(Request request) {
   answer(error_response(http::status::not_found, "not_found", version, keep_alive));
 }
 
-void HttpSession::handle_api(Request request) {
+void HttpSession::handle_face(Request request, Face face) {
   web::Request plain;
   plain.method = std::string(request.method_string());
   const std::string_view target(request.target().data(), request.target().size());
@@ -244,26 +246,28 @@ void HttpSession::handle_api(Request request) {
   plain.peer = peer_;
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
-  // Off the network threads: the API reads the store and waits on the writer.
+  // Off the network threads: the faces read the store and wait on the writer.
   state_->run_blocking([self = shared_from_this(), executor = tcp().get_executor(),
-                        plain = std::move(plain), version, keep_alive] {
+                        plain = std::move(plain), version, keep_alive, face] {
     web::Response answer;
     try {
-      answer = self->state_->rest_api().handle(plain);
+      answer = face == Face::api ? self->state_->rest_api().handle(plain)
+                                 : self->state_->office().handle(plain);
     } catch (const std::exception& e) {
       self->state_->log().error("api_failed", {{"peer", self->peer_}, {"error", e.what()}});
       answer = web::Response::json(R"({"code":"internal","status":500})", 500);
     }
-    net::post(executor, [self, answer = std::move(answer), version, keep_alive]() mutable {
+    net::post(executor, [self, answer = std::move(answer), version, keep_alive, face]() mutable {
       Response response{static_cast<http::status>(answer.status), version};
       response.set(http::field::server, "libreta-server");
-      response.set(http::field::cache_control, "no-store");
-      for (auto& header : answer.headers) response.set(header.name, header.value);
+      if (!answer.header("Cache-Control")) response.set(http::field::cache_control, "no-store");
+      // Several headers of one name (Set-Cookie) stay several.
+      for (auto& header : answer.headers) response.insert(header.name, header.value);
       response.keep_alive(keep_alive);
       response.body() = std::move(answer.body);
       response.prepare_payload();
-      self->state_->counters().requests.add(
-          {std::string("/api/v1"), std::to_string(response.result_int())});
+      self->state_->counters().requests.add({std::string(face == Face::api ? "/api/v1" : "/office"),
+                                             std::to_string(response.result_int())});
       self->send(std::move(response));
     });
   });

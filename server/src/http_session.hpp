@@ -1,8 +1,8 @@
 // One accepted TCP connection while it speaks HTTP: answers `GET /healthz`, `/readyz` and
-// `/metrics`, hands `/api/v1` to the REST API, turns an upgrade request for `/sync` into a
-// WebsocketSession, and refuses everything else with a JSON error.
-// On a TLS server the connection first completes a TLS handshake (within the handshake
-// timeout), and everything after, the WebSocket included, goes through that TLS stream.
+// `/metrics`, hands `/api/v1` to the REST API and `/office` to the office pages, turns an upgrade
+// request for `/sync` into a WebsocketSession, and refuses everything else with a JSON error. On a
+// TLS server the connection first completes a TLS handshake (within the handshake timeout), and
+// everything after, the WebSocket included, goes through that TLS stream.
 //
 // Ownership: kept alive by its pending handlers; on upgrade the socket moves to the
 // WebsocketSession and this object ends.
@@ -51,8 +51,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle(Request request);
-  // A REST API request (/api/v1), answered from the blocking threads.
-  void handle_api(Request request);
+  // A request of the REST API (/api/v1) or of the office pages (/office), answered from the
+  // blocking threads.
+  enum class Face { api, office };
+  void handle_face(Request request, Face face);
   Response healthz(const Request& request) const;
   Response readyz(const Request& request) const;
   Response metrics(const Request& request);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <exception>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -35,6 +36,29 @@ bool is_loopback(const net::ip::address& address) {
     return net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).is_loopback();
   }
   return address.is_loopback();
+}
+
+// The Host values the office answers to: this machine's loopback names, the address listened
+// on when it is one address, and the configured names; a name without a port takes `port`.
+std::set<std::string> office_hosts(const ServerOptions& options, std::uint16_t port) {
+  std::vector<std::string> names = {"localhost", "127.0.0.1", "[::1]"};
+  const bool any = options.address == "0.0.0.0" || options.address == "::";
+  if (!any) {
+    names.push_back(options.address.find(':') != std::string::npos ? "[" + options.address + "]"
+                                                                   : options.address);
+  }
+  names.insert(names.end(), options.office_hosts.begin(), options.office_hosts.end());
+  std::set<std::string> hosts;
+  for (const auto& name : names) {
+    const bool has_port =
+        !name.empty() && name.back() != ']' &&
+        name.find(':', name.rfind(']') == std::string::npos ? 0 : name.rfind(']')) !=
+            std::string::npos;
+    hosts.insert(has_port ? name : name + ":" + std::to_string(port));
+    // Browsers leave out the scheme's default port.
+    if (!has_port && (port == 443 || port == 80)) hosts.insert(name);
+  }
+  return hosts;
 }
 
 }  // namespace
@@ -137,6 +161,7 @@ void Server::start() {
   impl.state = std::move(state);
   impl.listener = std::move(listener);
   impl.port = impl.listener->port();
+  impl.state->office().set_allowed_hosts(office_hosts(impl.options, impl.port));
   impl.listener->run();
   if (impl.options.idle_timeout.count() > 0) {
     impl.keep_alive_timer = std::make_unique<net::steady_timer>(*impl.ioc);

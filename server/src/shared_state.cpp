@@ -11,6 +11,16 @@
 
 namespace libreta::server {
 
+namespace {
+
+OfficeOptions office_options(bool tls) {
+  OfficeOptions options;
+  options.tls = tls;  // the hosts come once the port is known (Server::start)
+  return options;
+}
+
+}  // namespace
+
 std::shared_ptr<const MetricsAccessRules> make_metrics_access(const MetricsAccess& access) {
   auto rules = std::make_shared<MetricsAccessRules>();
   rules->enabled = access.enabled;
@@ -27,6 +37,7 @@ SharedState::SharedState(ServerOptions options, std::shared_ptr<SyncService> ser
                         : std::make_shared<Log>(LogFormat::logfmt, LogLevel::error,
                                                 [](std::string_view) {})),
       rest_api_(service_),
+      office_(service_, office_options(tls_context != nullptr)),
       tls_context_(std::move(tls_context)),
       metrics_access_(make_metrics_access(options_.metrics)) {}
 

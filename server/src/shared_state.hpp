@@ -22,6 +22,7 @@
 
 #include "address_filter.hpp"
 #include "libreta/server/log.hpp"
+#include "libreta/server/office_pages.hpp"
 #include "libreta/server/rest_api.hpp"
 #include "libreta/server/server_options.hpp"
 #include "metrics.hpp"
@@ -71,6 +72,7 @@ class SharedState {
   // The REST API (/api/v1), and the threads its requests run on: they block on the store and
   // on the writer, which the network threads must not.
   RestApi& rest_api() { return rest_api_; }
+  OfficePages& office() { return office_; }
   void run_blocking(std::function<void()> task);
   // Waits for the blocking work queued so far (at stop, once the service has stopped).
   void join_blocking();
@@ -125,6 +127,7 @@ class SharedState {
   const std::shared_ptr<Log> log_;
   TransportCounters counters_;
   RestApi rest_api_;
+  OfficePages office_;
   boost::asio::thread_pool blocking_{kBlockingThreads};
 
   mutable std::mutex settings_mutex_;  // the reloadable settings below

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <exception>
+#include <future>
 #include <utility>
 
 #include "commit_writer.hpp"
@@ -132,6 +133,17 @@ SyncServiceReadiness SyncService::readiness() const {
 
 Store& SyncService::store() {
   return impl_->context.store;
+}
+
+std::optional<DirectWriteResult> SyncService::write_and_wait(DirectWrite write,
+                                                             const std::string& token_id,
+                                                             std::chrono::milliseconds timeout) {
+  auto promise = std::make_shared<std::promise<DirectWriteResult>>();
+  auto answer = promise->get_future();
+  this->write(std::move(write), token_id,
+              [promise](DirectWriteResult result) { promise->set_value(std::move(result)); });
+  if (answer.wait_for(timeout) != std::future_status::ready) return std::nullopt;
+  return answer.get();
 }
 
 const Schema& SyncService::schema() const {

@@ -129,8 +129,9 @@ void add_table_paths(json& paths, const TableSpec& table, std::size_t max_page) 
 
   const json id_parameter = json::array(
       {{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}});
-  json get_responses{{"200", json_response("The row; its ETag header is its version", schema_ref(name))},
-                     {"404", problem_response("No such row in the caller's scope")}};
+  json get_responses{
+      {"200", json_response("The row; its ETag header is its version", schema_ref(name))},
+      {"404", problem_response("No such row in the caller's scope")}};
   add_common_problems(get_responses);
   json patch_responses = get_responses;
   patch_responses["200"] = json_response("The row as written", schema_ref(name));

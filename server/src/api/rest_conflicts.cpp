@@ -4,6 +4,7 @@
 // change, and marks the conflict resolved in the same transaction.
 #include <nlohmann/json.hpp>
 
+#include "conflict_resolution.hpp"
 #include "libreta/protocol/value_json.hpp"
 #include "problem.hpp"
 #include "rest_api_impl.hpp"
@@ -11,10 +12,6 @@
 namespace libreta::server {
 
 namespace {
-
-constexpr std::string_view kKeep = "keep";
-constexpr std::string_view kTakeLost = "take_lost";
-constexpr std::string_view kRestore = "restore";
 
 nlohmann::json side_json(const Value& value, const std::string& user, const Version& version) {
   return {{"value", value_to_json(value)},
@@ -121,42 +118,15 @@ web::Response RestApi::Impl::resolve_conflict(const ApiCaller& caller, std::stri
   }
   const auto row = store.find_row(conflict->table, conflict->row);
   if (!row) return api::problem(404, "not_found", "the conflict's row is gone");
-  std::vector<Change> changes;
-  ConflictResolution resolution{conflict->id, ""};
-  if (action == kKeep) {
-    resolution.resolution = "kept";
-  } else if (action == kTakeLost && conflict->kind == "concurrent_edit") {
-    resolution.resolution = "took_lost";
-    changes.push_back(Change{conflict->table,
-                             conflict->row,
-                             conflict->field,
-                             {},
-                             conflict->lost_value,
-                             Version{},
-                             row->versions.field(conflict->field)});
-  } else if (action == kRestore && conflict->kind == "edit_of_deleted") {
-    resolution.resolution = "restored";
-    changes.push_back(Change{conflict->table,
-                             conflict->row,
-                             kDeletedField,
-                             {},
-                             Value(false),
-                             Version{},
-                             row->versions.field(kDeletedField)});
-    changes.push_back(Change{conflict->table,
-                             conflict->row,
-                             conflict->field,
-                             {},
-                             conflict->lost_value,
-                             Version{},
-                             row->versions.field(conflict->field)});
-  } else {
+  auto plan = plan_resolution(*conflict, *row, action);
+  if (!plan) {
     return api::problem(422, "invalid_value",
                         conflict->kind == "edit_of_deleted"
                             ? "action takes keep (the row stays deleted) or restore"
                             : "action takes keep or take_lost");
   }
-  if (auto failed = submit(caller, std::move(changes), std::nullopt, std::move(resolution))) {
+  if (auto failed =
+          submit(caller, std::move(plan->changes), std::nullopt, std::move(plan->resolution))) {
     if (failed->status == 412) {
       return api::problem(409, "already_resolved",
                           "conflict " + std::string(id) + " was resolved meanwhile");

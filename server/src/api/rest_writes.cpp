@@ -1,7 +1,6 @@
 // The REST API's writes: a create, a patch or a delete becomes changes (row_json.hpp), checked
 // against the caller's scope, then handed to the sync service as a direct write; the answer
 // waits until it is stored and announced to the devices.
-#include <future>
 #include <nlohmann/json.hpp>
 
 #include "libreta/protocol/hlc.hpp"
@@ -87,17 +86,14 @@ std::optional<web::Response> RestApi::Impl::submit(const ApiCaller& caller,
   write.changes = std::move(changes);
   write.precondition = std::move(precondition);
   write.resolves = std::move(resolves);
-  auto promise = std::make_shared<std::promise<DirectWriteResult>>();
-  auto answer = promise->get_future();
-  service->write(std::move(write), caller.token_id,
-                 [promise](DirectWriteResult result) { promise->set_value(std::move(result)); });
-  if (answer.wait_for(options.write_timeout) != std::future_status::ready) {
+  auto answer = service->write_and_wait(std::move(write), caller.token_id, options.write_timeout);
+  if (!answer) {
     web::Response response = api::problem(
         503, "timeout", "the server is busy: the write may still be stored; read before retrying");
     response.add("Retry-After", "5");
     return response;
   }
-  DirectWriteResult result = answer.get();
+  DirectWriteResult& result = *answer;
   if (result.error) return api::problem_of(*result.error, result.message);
   if (result.stale) {
     return api::problem(412, "stale",

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "libreta/protocol/labels.hpp"
+
 namespace libreta::cli {
 
 enum class Lang { en, es };
@@ -39,19 +41,12 @@ std::span<const CatalogEntry> message_catalog();
 // singular and a plural form: the first when {0} is "1".
 std::string tr(Lang lang, Msg id, std::initializer_list<std::string_view> args = {});
 
-// The label of a field ("Razón social"/"Name"), by field name; the name itself when unknown.
-std::string_view field_label(std::string_view field, Lang lang);
-// The label of a choice value ("activo" for status "active"); the value itself when
-// unknown. `field` may also be "boolean", "rfm_segment" or "date_kind".
-std::string_view choice_label(std::string_view field, std::string_view value, Lang lang);
-
-struct LabelEntry {
-  const char* key;
-  const char* value;
-  const char* es;
-  const char* en;
-};
-std::span<const LabelEntry> field_labels();   // key: field name, value: unused ("")
-std::span<const LabelEntry> choice_labels();  // key: field, value: the choice
+// The labels of fields and choices (libreta/protocol/labels.hpp) in the seller's language.
+inline std::string_view field_label(std::string_view field, Lang lang) {
+  return libreta::field_label(field, lang == Lang::es);
+}
+inline std::string_view choice_label(std::string_view field, std::string_view value, Lang lang) {
+  return libreta::choice_label(field, value, lang == Lang::es);
+}
 
 }  // namespace libreta::cli

@@ -94,6 +94,10 @@ struct ServerOptions {
 
   MetricsAccess metrics;
 
+  // The names the office pages answer to (the Host header, HOST or HOST:PORT; a name without
+  // a port takes the listening one), besides localhost, 127.0.0.1 and [::1].
+  std::vector<std::string> office_hosts;
+
   // The operator's log: a line per connection closed, limit hit, TLS handshake failed,
   // handler failure. Null: no log.
   std::shared_ptr<Log> log;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -141,6 +142,11 @@ class SyncService : public std::enable_shared_from_this<SyncService> {
   // fairly with the devices' tokens.
   void write(DirectWrite write, const std::string& token_id,
              std::function<void(DirectWriteResult)> done);
+  // The same, waiting for the answer at most `timeout`; nothing when it did not come in time
+  // (the write may still be stored). For the office's and the API's threads, never a
+  // connection's.
+  std::optional<DirectWriteResult> write_and_wait(DirectWrite write, const std::string& token_id,
+                                                  std::chrono::milliseconds timeout);
 
  private:
   struct Impl;

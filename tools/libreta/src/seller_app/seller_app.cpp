@@ -3,16 +3,18 @@
 #include "seller_app.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
+#include <variant>
 
 #include "assets.hpp"
 #include "libreta/web/cookies.hpp"
+#include "libreta/web/guard.hpp"
+#include "libreta/web/session_store.hpp"
 #include "screen.hpp"
 
 namespace libreta::cli {
@@ -30,27 +32,6 @@ constexpr std::size_t kMaxPasswordFailures = 5;
 constexpr std::chrono::minutes kPasswordWindow{1};
 
 using Clock = std::chrono::steady_clock;
-
-std::string random_token() {
-  unsigned char bytes[24];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no random bytes");
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  for (const unsigned char b : bytes) out += kAlphabet[b & 63];
-  return out;
-}
-
-// Spanish when the browser's first language is; English otherwise.
-Lang lang_of(const web::Request& request) {
-  const auto accept = request.header("accept-language");
-  if (!accept) return Lang::en;
-  std::string_view first = *accept;
-  first = first.substr(0, first.find_first_of(",;"));
-  while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
-  return first.size() >= 2 && (first.substr(0, 2) == "es" || first.substr(0, 2) == "ES") ? Lang::es
-                                                                                         : Lang::en;
-}
 
 std::vector<std::string_view> segments(std::string_view path) {
   std::vector<std::string_view> out;
@@ -76,46 +57,27 @@ std::string password_digest(std::string_view salt, std::string_view password) {
   return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
 }
 
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
-// Headers every answer carries: nothing is loaded from elsewhere, no page frames this one,
-// nothing about the book is cached or told to another site.
-void secure_headers(web::Response& response) {
-  response.add("Content-Security-Policy",
-               "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-  response.add("X-Content-Type-Options", "nosniff");
-  // same-origin, not no-referrer: under no-referrer a browser posts forms with "Origin: null",
-  // which the origin check below refuses.
-  response.add("Referrer-Policy", "same-origin");
-  response.add("X-Frame-Options", "DENY");
-  if (!response.header("Cache-Control")) response.add("Cache-Control", "no-store");
+// Spanish when the browser's first language is; English otherwise.
+Lang lang_of(const web::Request& request) {
+  return web::prefers_spanish(request) ? Lang::es : Lang::en;
 }
 
 web::Response plain(int status, std::string text) {
   web::Response response = web::Response::text(std::move(text) + "\n", status);
-  secure_headers(response);
+  web::add_security_headers(response);
   return response;
 }
 
 }  // namespace
 
 struct SellerApp::Impl {
-  struct Session {
-    std::string csrf;
-    Clock::time_point last_used;
-  };
+  using Session = web::SessionStore<std::monostate>::Session;
 
   std::unique_ptr<client::Replica> replica;
   SellerAppOptions options;
   std::set<std::string> allowed_hosts;
   std::map<std::string, Clock::time_point> sign_in_keys;  // key → when it was made
-  std::map<std::string, Session> sessions;                // cookie value → session
+  web::SessionStore<std::monostate> sessions{kSessionIdle, kMaxSessions};
   std::mutex keys_mutex;                     // new_sign_in_key() may come from another thread
   std::string password_salt, password_hash;  // empty: no sign-in by password
   std::vector<Clock::time_point> password_failures;
@@ -126,7 +88,7 @@ struct SellerApp::Impl {
   web::Response sign_in_with_password(const web::Request& request, Lang lang);
   web::Response new_session();
   bool same_origin(const web::Request& request) const;
-  Session* session_of(const web::Request& request);
+  std::optional<Session> session_of(const web::Request& request);
   web::Response route(app::Screen& s, const std::vector<std::string_view>& parts);
   std::string notice(const app::Screen& s);
 };
@@ -136,7 +98,7 @@ SellerApp::SellerApp(std::unique_ptr<client::Replica> replica, SellerAppOptions 
   impl_->replica = std::move(replica);
   impl_->options = std::move(options);
   if (!impl_->options.password.empty()) {
-    impl_->password_salt = random_token();
+    impl_->password_salt = web::random_token();
     impl_->password_hash = password_digest(impl_->password_salt, impl_->options.password);
     OPENSSL_cleanse(impl_->options.password.data(), impl_->options.password.size());
     impl_->options.password.clear();
@@ -151,28 +113,21 @@ void SellerApp::set_allowed_hosts(std::vector<std::string> hosts) {
 
 std::string SellerApp::new_sign_in_key() {
   std::lock_guard lock(impl_->keys_mutex);
-  std::string key = random_token();
+  std::string key = web::random_token();
   impl_->sign_in_keys[key] = Clock::now();
   return key;
 }
 
 web::Response SellerApp::handle(const web::Request& request) {
   web::Response response = impl_->handle(request);
-  secure_headers(response);
+  web::add_security_headers(response);
   return response;
 }
 
-SellerApp::Impl::Session* SellerApp::Impl::session_of(const web::Request& request) {
+std::optional<SellerApp::Impl::Session> SellerApp::Impl::session_of(const web::Request& request) {
   const auto value = web::cookie(request, kSessionCookie);
-  if (!value) return nullptr;
-  const auto it = sessions.find(*value);
-  if (it == sessions.end()) return nullptr;
-  if (Clock::now() - it->second.last_used > kSessionIdle) {
-    sessions.erase(it);
-    return nullptr;
-  }
-  it->second.last_used = Clock::now();
-  return &it->second;
+  if (!value) return std::nullopt;
+  return sessions.find(*value);
 }
 
 namespace {
@@ -198,15 +153,7 @@ web::Response password_page(Lang lang, int status, std::optional<Msg> problem) {
 }  // namespace
 
 web::Response SellerApp::Impl::new_session() {
-  if (sessions.size() >= kMaxSessions) {
-    auto oldest = sessions.begin();
-    for (auto it = sessions.begin(); it != sessions.end(); ++it) {
-      if (it->second.last_used < oldest->second.last_used) oldest = it;
-    }
-    sessions.erase(oldest);
-  }
-  const std::string id = random_token();
-  sessions[id] = Session{random_token(), Clock::now()};
+  const std::string id = sessions.open({});
   web::Response response = web::Response::redirect("/");
   web::CookieOptions cookie;
   cookie.secure = options.tls;
@@ -215,11 +162,7 @@ web::Response SellerApp::Impl::new_session() {
 }
 
 bool SellerApp::Impl::same_origin(const web::Request& request) const {
-  const auto origin = request.header("origin");
-  if (!origin) return true;  // a browser that sends none sends no cross-site form either
-  const std::string scheme = options.tls ? "https://" : "http://";
-  return (*origin).starts_with(scheme) &&
-         allowed_hosts.count(std::string((*origin).substr(scheme.size())));
+  return web::same_origin(request, options.tls, allowed_hosts);
 }
 
 web::Response SellerApp::Impl::sign_in_with_password(const web::Request& request, Lang lang) {
@@ -234,7 +177,7 @@ web::Response SellerApp::Impl::sign_in_with_password(const web::Request& request
     return response;
   }
   const std::string given = web::Params::parse(request.body).value("password");
-  if (!constant_time_equal(password_digest(password_salt, given), password_hash)) {
+  if (!web::constant_time_equal(password_digest(password_salt, given), password_hash)) {
     password_failures.push_back(now);
     return password_page(lang, 403, Msg::app_password_wrong);
   }
@@ -263,8 +206,7 @@ web::Response SellerApp::Impl::sign_in(const web::Request& request, Lang lang) {
 web::Response SellerApp::Impl::handle(const web::Request& request) {
   const Lang lang = lang_of(request);
   // DNS rebinding: a page of another site that made its name point here names that site.
-  const auto host = request.header("host");
-  if (!host || !allowed_hosts.count(std::string(*host))) {
+  if (!web::allowed_host(request, allowed_hosts)) {
     return plain(421, tr(lang, Msg::app_wrong_host));
   }
   if (request.method != "GET" && request.method != "POST") {
@@ -286,7 +228,7 @@ web::Response SellerApp::Impl::handle(const web::Request& request) {
   }
   if (parts.size() == 1 && parts[0] == "signin") return sign_in(request, lang);
 
-  Session* session = session_of(request);
+  const auto session = session_of(request);
   if (!session) {
     // With a password, a browser without a session is shown where to give it.
     if (!password_hash.empty() && request.method == "GET")
@@ -317,7 +259,7 @@ web::Response SellerApp::Impl::handle(const web::Request& request) {
       return plain(415, tr(lang, Msg::app_bad_form));
     }
     s.form = web::Params::parse(request.body);
-    if (!constant_time_equal(s.form.value("csrf"), session->csrf)) {
+    if (!web::constant_time_equal(s.form.value("csrf"), session->csrf)) {
       return plain(403, tr(lang, Msg::app_bad_csrf));
     }
   }

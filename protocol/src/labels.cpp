@@ -1,7 +1,6 @@
-// The labels of fields and of their choices (messages.hpp), Spanish and English.
-#include "messages.hpp"
+#include "libreta/protocol/labels.hpp"
 
-namespace libreta::cli {
+namespace libreta {
 namespace {
 
 // Field labels, shared by every table that has a field of that name. They are also the
@@ -114,18 +113,18 @@ std::span<const LabelEntry> choice_labels() {
   return kChoiceLabels;
 }
 
-std::string_view field_label(std::string_view field, Lang lang) {
+std::string_view field_label(std::string_view field, bool spanish) {
   for (const auto& entry : kFieldLabels) {
-    if (field == entry.key) return lang == Lang::es ? entry.es : entry.en;
+    if (field == entry.key) return spanish ? entry.es : entry.en;
   }
   return field;
 }
 
-std::string_view choice_label(std::string_view field, std::string_view value, Lang lang) {
+std::string_view choice_label(std::string_view field, std::string_view value, bool spanish) {
   for (const auto& entry : kChoiceLabels) {
-    if (field == entry.key && value == entry.value) return lang == Lang::es ? entry.es : entry.en;
+    if (field == entry.key && value == entry.value) return spanish ? entry.es : entry.en;
   }
   return value;
 }
 
-}  // namespace libreta::cli
+}  // namespace libreta
