@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e/device.hpp"
-#include "libreta/server/office_pages.hpp"
 #include "libreta/protocol/ids.hpp"
+#include "libreta/server/office_pages.hpp"
 #include "libreta/web/cookies.hpp"
 #include "libreta/web/form.hpp"
 #include "support/http_client.hpp"
