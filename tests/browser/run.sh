@@ -25,4 +25,4 @@ if [ ! -d node_modules ]; then
 fi
 
 export LIBRETA_BUILD_DIR="$build"
-exec node --test --test-reporter=spec seller_app.test.js
+exec node --test --test-reporter=spec seller_app.test.js office.test.js

@@ -87,15 +87,20 @@ web::Response OfficePages::Impl::book(const office::Visit& v) {
   if (more) rows.resize(options.page_rows);
 
   std::string content = "<h1>" + h(v.t(Text::book_title)) + "</h1>";
-  content += "<section class=\"card\"><form class=\"filters\" method=\"get\" action=\"/office\">";
+  // Folded away on a phone until asked for, so that the book comes first; open while a
+  // filter is set.
+  const bool filtered = !filter_params(v).items().empty();
+  content += std::string("<details class=\"card\"") + (filtered ? " open" : "") + "><summary>" +
+             h(v.t(Text::filter)) +
+             "</summary><form class=\"filters\" method=\"get\" action=\"/office\">";
   for (const char* name : kFilters) content += filter_control(v, *customers.field(name));
   content += "<div><button type=\"submit\">" + h(v.t(Text::filter)) + "</button></div></form>";
   content += "<p class=\"pager\"><a href=\"/office/book.csv?" + h(filter_params(v).encode()) +
-             "\" download>" + h(v.t(Text::export_csv)) + "</a></p></section>";
+             "\" download>" + h(v.t(Text::export_csv)) + "</a></p></details>";
   if (rows.empty()) {
     content += "<p class=\"card\">" + h(v.t(Text::no_customers)) + "</p>";
   } else {
-    content += "<div class=\"table-wrap\"><table><thead><tr>";
+    content += "<div class=\"table-wrap\"><table class=\"book\"><thead><tr>";
     for (const char* column : kColumns)
       content += "<th scope=\"col\">" + h(field_label(column, v.spanish)) + "</th>";
     content += "</tr></thead><tbody>";
@@ -109,7 +114,9 @@ web::Response OfficePages::Impl::book(const office::Visit& v) {
           content += "<td><a href=\"/office/customers/" + h(web::percent_encode(row.id)) + "\">" +
                      h(shown) + "</a></td>";
         } else {
-          content += "<td>" + h(shown) + "</td>";
+          const bool empty = it == row.fields.end() || it->second.is_null();
+          content += std::string("<td") + (empty ? " class=\"empty\"" : "") + " data-label=\"" +
+                     h(field_label(column, v.spanish)) + "\">" + h(shown) + "</td>";
         }
       }
       content += "</tr>";

@@ -21,7 +21,7 @@ header.bar a { color: #fff; text-decoration: none; padding: .5rem 0; }
 header.bar a[aria-current] { border-bottom: 2px solid #fff; }
 header.bar .who { margin-left: auto; font-size: .9rem; opacity: .85; }
 header.bar form { margin: 0; }
-header.bar button { background: transparent; color: #fff; border: 1px solid #fff8; min-height: 36px; }
+header.bar button { background: transparent; color: #fff; border: 1px solid #fff8; }
 main { max-width: 72rem; margin: 0 auto; padding: 1rem; }
 h1 { font-size: 1.4rem; margin: .5rem 0 1rem; }
 h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
@@ -42,6 +42,10 @@ table { width: 100%; border-collapse: collapse; background: var(--paper); }
 th, td { text-align: left; padding: .55rem .6rem; border-bottom: 1px solid var(--line);
          vertical-align: top; }
 th { font-size: .85rem; color: var(--muted); font-weight: 600; }
+.card > h2:first-child { margin-top: 0; }
+details.card > summary { cursor: pointer; min-height: 44px; display: flex; align-items: center;
+                         font-weight: 600; color: var(--accent); }
+details.card[open] > summary { margin-bottom: .75rem; }
 .pager { display: flex; gap: 1rem; margin: 1rem 0; flex-wrap: wrap; }
 dl.fields { display: grid; grid-template-columns: minmax(8rem, 14rem) 1fr; gap: .35rem 1rem; margin: 0; }
 dl.fields dt { color: var(--muted); }
@@ -59,6 +63,15 @@ dl.fields dd { margin: 0; overflow-wrap: anywhere; }
 main.signin { max-width: 24rem; margin-top: 10vh; }
 main.signin form { display: grid; gap: .75rem; }
 @media (max-width: 40rem) {
+  /* The book as a list: the name on its line, the rest after it. */
+  table.book thead { display: none; }
+  table.book tr { display: block; padding: .6rem .75rem; border-bottom: 1px solid var(--line); }
+  table.book td { display: inline; padding: 0; border: 0; }
+  table.book td:first-child { display: block; font-weight: 600; }
+  table.book td:first-child a { display: inline-block; min-height: 44px; padding-top: .6rem; }
+  table.book td.empty { display: none; }
+  table.book td:nth-child(2)::before { content: attr(data-label) ": "; color: var(--muted); }
+  table.book td + td:not(:nth-child(2))::before { content: " · "; color: var(--muted); }
   .sides { grid-template-columns: 1fr; }
   dl.fields { grid-template-columns: 1fr; }
   dl.fields dd { margin-bottom: .5rem; }

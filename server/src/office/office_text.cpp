@@ -19,7 +19,11 @@ constexpr Entry kTexts[] = {
 
 std::string text(bool spanish, Text id, std::initializer_list<std::string_view> args) {
   const Entry& entry = kTexts[static_cast<std::size_t>(id)];
-  const std::string_view pattern = spanish ? entry.es : entry.en;
+  std::string_view pattern = spanish ? entry.es : entry.en;
+  if (const auto bar = pattern.find('|'); bar != std::string_view::npos) {
+    const bool one = args.size() > 0 && *args.begin() == "1";
+    pattern = one ? pattern.substr(0, bar) : pattern.substr(bar + 1);
+  }
   std::string out;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     const std::size_t n =
