@@ -103,4 +103,15 @@ void SessionRegistry::close_sessions_of_token(const std::string& token_id) {
   }
 }
 
+std::set<std::string> SessionRegistry::connected_replicas() {
+  std::lock_guard lock(mutex_);
+  std::set<std::string> out;
+  for (const auto& [token, sessions] : sessions_by_token_) {
+    for (const auto& weak : sessions) {
+      if (auto session = weak.lock()) out.insert(session->replica());
+    }
+  }
+  return out;
+}
+
 }  // namespace libreta::server

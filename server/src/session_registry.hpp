@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ class SessionRegistry {
   void fan_out(const std::shared_ptr<const CommitNotice>& notice);
   // Closes every session authenticated with the token (it was revoked).
   void close_sessions_of_token(const std::string& token_id);
+  // The replica ids of the devices connected now (their hello accepted).
+  std::set<std::string> connected_replicas();
 
  private:
   using Sessions = std::vector<std::weak_ptr<SyncConnection>>;

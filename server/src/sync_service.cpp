@@ -146,6 +146,10 @@ std::optional<DirectWriteResult> SyncService::write_and_wait(DirectWrite write,
   return answer.get();
 }
 
+std::set<std::string> SyncService::connected_replicas() {
+  return impl_->context.sessions.connected_replicas();
+}
+
 const Schema& SyncService::schema() const {
   return impl_->context.schema;
 }

@@ -210,6 +210,23 @@ describe("the office's pages in a browser", { concurrency: false }, () => {
     assert.equal(conflicts.items[0].resolved.by, 'marta');
   });
 
+  step("lists the devices and moves a seller's customers to another", async () => {
+    const page = world.page;
+    await page.goto(world.origin + '/office/devices');
+    assert.match(await textOf(page.locator('main')), /ana/);
+    assert.deepEqual(await pageProblems(page), []);
+    await screenshot(page, 'devices');
+    await page.getByRole('link', { name: 'Reasignar' }).click();
+    await page.locator('#from').fill('luis');
+    await page.locator('#to').fill('ana');
+    await submit(page, page.getByRole('button', { name: 'Reasignar' }), 200);
+    assert.match(await textOf(page.locator('.notice')), /2 clientes pasados de luis a ana/);
+    assert.deepEqual(await pageProblems(page), []);
+    await seller('sync');
+    const { stdout } = await seller('--json', 'customer', 'show', world.ids['Ferretería Ruiz']);
+    assert.equal(JSON.parse(stdout).customer.owner, 'ana');
+  });
+
   step('at a desk the book is a table; nothing loads from elsewhere', async () => {
     const page = world.page;
     await page.setViewportSize(DESK);

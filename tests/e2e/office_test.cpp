@@ -289,3 +289,45 @@ TEST_CASE("office: served by libreta-server beside sync and the API", "[e2e][off
                  "GET /office HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
             .status == 421);
 }
+
+TEST_CASE("office: every customer of a seller's territory goes to another, devices listed",
+          "[e2e][office]") {
+  ServerFixture server;
+  server::OfficePages office(server.shared_service(), office_options());
+  const std::string north = add_customer(server, "Norte Uno", "ana", "Lugo");
+  const std::string south = add_customer(server, "Sur Uno", "ana", "Huelva");
+  for (const auto& [id, territory] : {std::pair{north, "norte"}, std::pair{south, "sur"}}) {
+    server::DirectWrite write;
+    write.user = "marta";
+    write.role = server::Role::manager;
+    write.changes.push_back(
+        Change{tables::customers, id, "territory", {}, Value(territory), Version{}, Version{}});
+    REQUIRE(server.service().write_and_wait(std::move(write), "test", kDeadline)->stored);
+  }
+  Device luis(server, server.create_token("luis", server::Role::seller));
+  luis.sync().start();
+  REQUIRE(luis.sync().wait_until_synced(kDeadline));
+  Browser manager(office);
+  REQUIRE(manager.sign_in(server.create_token("marta", server::Role::manager)));
+
+  REQUIRE(manager.get("/office/reassign").status == 200);
+  const auto refused = manager.post("/office/reassign", {{"from", "ana"}, {"to", "ana"}});
+  CHECK(refused.status == 422);
+  const auto done =
+      manager.post("/office/reassign", {{"from", "ana"}, {"territory", "norte"}, {"to", "luis"}});
+  REQUIRE(done.status == 200);
+  CHECK(done.body.find("1 cliente pasado de ana a luis") != std::string::npos);
+  CHECK(server.store().find_row(tables::customers, north)->scope == "luis");
+  CHECK(server.store().find_row(tables::customers, south)->scope == "ana");
+  // Luis's device receives the customer it was given, and only that one.
+  REQUIRE(luis.sync().wait_until(
+      [&](const SyncStatus&) { return luis.field(north, "name") == Value("Norte Uno"); },
+      kDeadline));
+  CHECK_FALSE(luis.app().get(tables::customers, south));
+
+  const auto devices = manager.get("/office/devices");
+  REQUIRE(devices.status == 200);
+  CHECK(devices.body.find("luis") != std::string::npos);
+  CHECK(devices.body.find("<td data-label=\"Conectado ahora\">Sí</td>") != std::string::npos);
+  CHECK(devices.body.find("oficina o API") != std::string::npos);
+}

@@ -268,14 +268,16 @@ void add_feed_paths(json& paths, std::size_t max_page) {
                                {{"summary", "Committed changes after a cursor"},
                                 {"parameters", parameters},
                                 {"responses", responses}}}};
-  json device{{"type", "object"},
-              {"required", {"device", "user", "acknowledged_seq", "sent_seq", "last_seen"}},
-              {"properties",
-               {{"device", {{"type", "string"}}},
-                {"user", {{"type", "string"}}},
-                {"acknowledged_seq", {{"type", "integer"}}},
-                {"sent_seq", {{"type", "integer"}}},
-                {"last_seen", {{"type", "string"}, {"format", "date-time"}}}}}};
+  json device{
+      {"type", "object"},
+      {"required", {"device", "user", "connected", "acknowledged_seq", "sent_seq", "last_seen"}},
+      {"properties",
+       {{"device", {{"type", "string"}}},
+        {"connected", {{"type", "boolean"}}},
+        {"user", {{"type", "string"}}},
+        {"acknowledged_seq", {{"type", "integer"}}},
+        {"sent_seq", {{"type", "integer"}}},
+        {"last_seen", {{"type", "string"}, {"format", "date-time"}}}}}};
   json device_responses{
       {"200", json_response("The devices seen last first",
                             {{"type", "object"},

@@ -74,9 +74,11 @@ web::Response RestApi::Impl::devices(const ApiCaller& caller, const web::Request
                         "limit takes a number from 1 to " + std::to_string(options.max_page));
   }
   nlohmann::json items = nlohmann::json::array();
+  const auto connected = service->connected_replicas();
   for (const auto& device : store.devices(*limit)) {
     items.push_back({{"device", device.replica},
                      {"user", device.record.user},
+                     {"connected", connected.count(device.replica) > 0},
                      {"acknowledged_seq", device.record.acked},
                      {"sent_seq", device.record.sent_seq},
                      {"last_seen", date_time_from_millis(device.updated_ms)}});

@@ -89,6 +89,9 @@ struct OfficePages::Impl {
   web::Response customer(const office::Visit& v, const std::string& id, std::string notice = {});
   web::Response save_customer(const office::Visit& v, const std::string& id);
   web::Response inbox(const office::Visit& v, std::string notice = {});
+  web::Response devices(const office::Visit& v);
+  web::Response reassign_page(const office::Visit& v, std::string notice = {}, int status = 200);
+  web::Response reassign(const office::Visit& v);
   web::Response resolve(const office::Visit& v, const std::string& id);
 
   // The customers the book's filters select, from `after` on.

@@ -17,6 +17,7 @@ body { margin: 0; font: 16px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, 
 a { color: var(--accent); }
 header.bar { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1.25rem;
              padding: .6rem 1rem; background: var(--ink); color: #fff; }
+header.bar nav { display: flex; flex-wrap: wrap; gap: 0 1.25rem; }
 header.bar a { color: #fff; text-decoration: none; padding: .5rem 0; }
 header.bar a[aria-current] { border-bottom: 2px solid #fff; }
 header.bar .who { margin-left: auto; font-size: .9rem; opacity: .85; }
@@ -72,6 +73,8 @@ main.signin form { display: grid; gap: .75rem; }
   table.book td.empty { display: none; }
   table.book td:nth-child(2)::before { content: attr(data-label) ": "; color: var(--muted); }
   table.book td + td:not(:nth-child(2))::before { content: " · "; color: var(--muted); }
+  table.devices td { display: block; }
+  table.book.devices td + td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); }
   .sides { grid-template-columns: 1fr; }
   dl.fields { grid-template-columns: 1fr; }
   dl.fields dd { margin-bottom: .5rem; }
@@ -89,18 +92,25 @@ std::string csrf_field(const Visit& v) {
 }
 
 web::Response page(const Visit& v, std::string_view title, const std::string& content, int status) {
-  const bool on_conflicts = v.request.path.starts_with("/office/conflicts");
+  std::string links;
+  for (const auto& [path, label] :
+       {std::pair{"/office", Text::book}, std::pair{"/office/conflicts", Text::conflicts},
+        std::pair{"/office/devices", Text::devices},
+        std::pair{"/office/reassign", Text::reassign}}) {
+    const bool current =
+        std::string_view(path) == "/office"
+            ? v.request.path == "/office" || v.request.path.starts_with("/office/customers")
+            : v.request.path.starts_with(path);
+    links += std::string("<a href=\"") + path + "\"" + (current ? " aria-current=\"page\"" : "") +
+             ">" + h(v.t(label)) + "</a>";
+  }
   std::string body = "<!doctype html><html lang=\"" + std::string(v.spanish ? "es" : "en") +
                      "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
                      "content=\"width=device-width, initial-scale=1\"><title>" +
                      h(title) +
                      " · libreta</title><link rel=\"stylesheet\" "
-                     "href=\"/office/assets/office.css\"></head><body><header class=\"bar\">"
-                     "<a href=\"/office\"" +
-                     (on_conflicts ? "" : " aria-current=\"page\"") + ">" + h(v.t(Text::book)) +
-                     "</a><a href=\"/office/conflicts\"" +
-                     (on_conflicts ? " aria-current=\"page\"" : "") + ">" +
-                     h(v.t(Text::conflicts)) + "</a><span class=\"who\">" + h(v.officer.user) +
+                     "href=\"/office/assets/office.css\"></head><body><header class=\"bar\"><nav>" +
+                     links + "</nav><span class=\"who\">" + h(v.officer.user) +
                      "</span><form method=\"post\" action=\"/office/signout\">" + csrf_field(v) +
                      "<button type=\"submit\">" + h(v.t(Text::sign_out)) +
                      "</button></form></header><main>" + content + "</main></body></html>";

@@ -180,6 +180,8 @@ web::Response OfficePages::Impl::route(office::Visit& v, const std::vector<std::
   if (parts.size() == 2 && parts[0] == "customers")
     return post ? save_customer(v, parts[1]) : customer(v, parts[1]);
   if (parts.size() == 1 && parts[0] == "conflicts" && !post) return inbox(v);
+  if (parts.size() == 1 && parts[0] == "devices" && !post) return devices(v);
+  if (parts.size() == 1 && parts[0] == "reassign") return post ? reassign(v) : reassign_page(v);
   if (parts.size() == 2 && parts[0] == "conflicts" && post) return resolve(v, parts[1]);
   return office::message_page(v, 404, v.t(Text::not_found));
 }

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -134,6 +135,8 @@ class SyncService : public std::enable_shared_from_this<SyncService> {
   SyncServiceReadiness readiness() const;
   Store& store();
   const Schema& schema() const;
+  // The replica ids of the devices connected now.
+  std::set<std::string> connected_replicas();
   // Closes every session authenticated with the token (it was revoked), at once.
   void close_sessions_of_token(const std::string& token_id);
   // A write from the office or the API (direct_write.hpp), queued for the writer beside the
