@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <mutex>
+#include <type_traits>
 
 #include "libreta/protocol/canonical.hpp"
 #include "libreta/sqlite/sqlite.hpp"
@@ -77,28 +78,23 @@ class SqliteStore final : public Store {
   }
 
   std::optional<ServerRow> find_row(std::string_view table, std::string_view id) override {
-    auto reader = borrow_reader();
-    std::optional<ServerRow> row;
-    {
-      auto stmt = reader->prepare(std::string("SELECT ") + kRowColumns +
-                                  " FROM rows WHERE tbl = ? AND id = ?");
+    return with_reader([&](sqlite::Database& reader) -> std::optional<ServerRow> {
+      auto stmt = reader.prepare(std::string("SELECT ") + kRowColumns +
+                                 " FROM rows WHERE tbl = ? AND id = ?");
       stmt.bind(1, table).bind(2, id);
-      if (stmt.step()) row = read_row(stmt);
-    }
-    give_back(std::move(reader));
-    return row;
+      if (!stmt.step()) return std::nullopt;
+      return read_row(stmt);
+    });
   }
 
   std::vector<ServerRow> list_rows(const RowQuery& query) override {
-    auto reader = borrow_reader();
-    std::vector<ServerRow> rows;
-    {
-      auto stmt = reader->prepare(list_rows_sql(query));
+    return with_reader([&](sqlite::Database& reader) {
+      std::vector<ServerRow> rows;
+      auto stmt = reader.prepare(list_rows_sql(query));
       bind_list_rows(stmt, query);
       while (stmt.step()) rows.push_back(read_row(stmt));
-    }
-    give_back(std::move(reader));
-    return rows;
+      return rows;
+    });
   }
 
   void add_token(const TokenRecord& token) override {
@@ -204,28 +200,23 @@ class SqliteStore final : public Store {
   }
 
   std::vector<ConflictRecord> list_conflicts(const ConflictQuery& query) override {
-    auto reader = borrow_reader();
-    std::vector<ConflictRecord> out;
-    {
-      auto stmt = reader->prepare(list_conflicts_sql(query));
+    return with_reader([&](sqlite::Database& reader) {
+      std::vector<ConflictRecord> out;
+      auto stmt = reader.prepare(list_conflicts_sql(query));
       bind_list_conflicts(stmt, query);
       while (stmt.step()) out.push_back(read_conflict(stmt));
-    }
-    give_back(std::move(reader));
-    return out;
+      return out;
+    });
   }
 
   std::optional<ConflictRecord> find_conflict(std::uint64_t id) override {
-    auto reader = borrow_reader();
-    std::optional<ConflictRecord> out;
-    {
-      auto stmt = reader->prepare(std::string("SELECT ") + kConflictColumns +
-                                  " FROM conflicts WHERE id = ?");
+    return with_reader([&](sqlite::Database& reader) -> std::optional<ConflictRecord> {
+      auto stmt = reader.prepare(std::string("SELECT ") + kConflictColumns +
+                                 " FROM conflicts WHERE id = ?");
       stmt.bind(1, static_cast<std::int64_t>(id));
-      if (stmt.step()) out = read_conflict(stmt);
-    }
-    give_back(std::move(reader));
-    return out;
+      if (!stmt.step()) return std::nullopt;
+      return read_conflict(stmt);
+    });
   }
 
   std::vector<ConflictRecord> conflicts_lost_by(std::string_view replica, std::uint64_t after,
@@ -255,10 +246,9 @@ class SqliteStore final : public Store {
   }
 
   std::vector<DeviceRecord> devices(std::size_t limit) override {
-    auto reader = borrow_reader();
-    std::vector<DeviceRecord> out;
-    {
-      auto stmt = reader->prepare(
+    return with_reader([&](sqlite::Database& reader) {
+      std::vector<DeviceRecord> out;
+      auto stmt = reader.prepare(
           "SELECT replica, user, acked, first_seq, sent_seq, updated_ms FROM replicas "
           "ORDER BY updated_ms DESC, replica LIMIT ?");
       stmt.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
@@ -272,9 +262,8 @@ class SqliteStore final : public Store {
         device.updated_ms = static_cast<std::uint64_t>(stmt.integer(5));
         out.push_back(std::move(device));
       }
-    }
-    give_back(std::move(reader));
-    return out;
+      return out;
+    });
   }
 
   std::vector<DeviceUser> device_users(std::size_t limit) override {
@@ -342,6 +331,16 @@ class SqliteStore final : public Store {
     auto reader = std::make_unique<sqlite::Database>(file_.string(), false);
     reader->exec("PRAGMA query_only = ON");
     return reader;
+  }
+
+  // Runs `read` on a pooled read connection, then gives the connection back (a `read` that
+  // throws drops it instead).
+  template <class Read>
+  std::invoke_result_t<Read, sqlite::Database&> with_reader(Read read) {
+    auto reader = borrow_reader();
+    auto result = read(*reader);
+    give_back(std::move(reader));
+    return result;
   }
 
   void give_back(std::unique_ptr<sqlite::Database> reader) {

@@ -7,13 +7,13 @@
 // with LIBRETA_UPDATE_DOC_IMAGES=1 they are also copied to docs/images/.
 'use strict';
 
-const { describe, it, before, after } = require('node:test');
+const { describe, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
-const { Child, run, layoutProblems, wordProblems, axeProblems } = require('./support');
+const { Child, run, layoutProblems, wordProblems, axeProblems, stepper, textOf } = require('./support');
 
 const BUILD = path.resolve(process.env.LIBRETA_BUILD_DIR || path.join(__dirname, '../../build'));
 const BIN = {
@@ -74,18 +74,7 @@ async function submit(page, button, expected = 303) {
   await page.waitForLoadState();
 }
 
-const textOf = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ').trim();
-
-function step(name, fn) {
-  it(name, { timeout: 90_000 }, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      world.failed = true;
-      throw e;
-    }
-  });
-}
+const step = stepper(world);
 
 before(
   async () => {

@@ -23,6 +23,8 @@ const {
   layoutProblems,
   wordProblems,
   axeProblems,
+  stepper,
+  textOf,
 } = require('./support');
 
 const BUILD = path.resolve(process.env.LIBRETA_BUILD_DIR || path.join(__dirname, '../../build'));
@@ -204,21 +206,8 @@ async function saveForm(page) {
   await page.waitForURL(/\?notice=saved$/);
 }
 
-async function textOf(locator) {
-  return (await locator.innerText()).replace(/\s+/g, ' ').trim();
-}
-
 // Each step records a failure, so that the end can tell where the logs are.
-function step(name, fn, options = {}) {
-  it(name, { timeout: 90_000, ...options }, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      world.failed = true;
-      throw e;
-    }
-  });
-}
+const step = stepper(world);
 
 // ---- Set-up and tear-down ----------------------------------------------------------------------
 

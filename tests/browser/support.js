@@ -5,6 +5,7 @@
 'use strict';
 
 const assert = require('node:assert/strict');
+const { it } = require('node:test');
 const { spawn, execFile } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -153,6 +154,27 @@ function run(command, args, { env = {}, timeout = 60_000 } = {}) {
   });
 }
 
+// ---- Steps -------------------------------------------------------------------------------------
+
+// A test step that, when it fails, marks `world.failed`, so that the end can tell where the logs
+// were kept.
+function stepper(world) {
+  return (name, fn, options = {}) =>
+    it(name, { timeout: 90_000, ...options }, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        world.failed = true;
+        throw e;
+      }
+    });
+}
+
+// The text of an element as a reader sees it, white space folded.
+async function textOf(locator) {
+  return (await locator.innerText()).replace(/\s+/g, ' ').trim();
+}
+
 // ---- Checks run inside a page ------------------------------------------------------------------
 
 // Horizontal overflow, tap targets under 44 px and inputs under 16 px (a phone zooms into them).
@@ -278,6 +300,8 @@ async function axeProblems(page, axeSource) {
 }
 
 module.exports = {
+  stepper,
+  textOf,
   eventually,
   pause,
   Child,
