@@ -341,11 +341,17 @@ void SyncConnection::handle(Hello hello) {
                                                     {"role", role_name(state_->role)},
                                                     {"protocol", state_->protocol}});
   }
+  send_welcome(hello, *token, record);
+}
+
+void SyncConnection::send_welcome(const Hello& hello, const TokenRecord& token,
+                                  const std::optional<ReplicaRecord>& record) {
+  auto& context = *state_->context;
   Welcome welcome;
   welcome.protocol = std::min(hello.protocol, kProtocolVersion);
   welcome.schema = context.schema.version();
-  welcome.user = token->user;
-  welcome.role = role_name(token->role);
+  welcome.user = token.user;
+  welcome.role = role_name(token.role);
   welcome.acked = record ? record->acked : 0;
   if (state_->protocol >= kStoreEpochProtocol) welcome.epoch = context.epoch;
   if (state_->protocol >= kPullTotalProtocol) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,8 @@ class Outbound {
 };
 
 struct CommitNotice;
+struct ReplicaRecord;
+struct TokenRecord;
 struct SyncContext;
 struct WriteJob;
 
@@ -103,6 +106,10 @@ class SyncConnection : public std::enable_shared_from_this<SyncConnection> {
   void set_live(bool live);
   // {role, protocol}: the labels this connection is counted under while authenticated.
   std::vector<std::string> authenticated_labels() const;
+  // The welcome of an accepted hello: the session's protocol, the user, what the server holds
+  // of this replica, the store's epoch and the devices' users.
+  void send_welcome(const Hello& hello, const TokenRecord& token,
+                    const std::optional<ReplicaRecord>& record);
 
   std::unique_ptr<State> state_;
 };
