@@ -16,6 +16,12 @@ namespace libreta::fault {
 
 namespace {
 
+bool is_automatic(const std::string& table, const std::string& key) {
+  const TableSpec* spec = customer_book_schema().table(table);
+  const FieldSpec* field = spec ? spec->field(key) : nullptr;
+  return field && field->automatic;
+}
+
 struct ServerRowState {
   Record fields;
   RowVersions versions;
@@ -291,6 +297,9 @@ CheckReport check_fault_run(const std::filesystem::path& server_db,
       ++report.superseded_seen;
     } else if (in_inbox) {
       ++report.superseded_conflict;
+    } else if (is_automatic(write.table, write.key)) {
+      // The software sets it on every write: a replaced value is nobody's work lost.
+      ++report.superseded_automatic;
     } else if (unknown_base) {
       ++report.unverifiable;
     } else {

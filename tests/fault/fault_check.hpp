@@ -22,6 +22,8 @@ struct CheckReport {
   std::uint64_t superseded_own = 0;        // ... replaced by a later write of the same device
   std::uint64_t superseded_seen = 0;       // ... replaced by a writer who had seen them
   std::uint64_t superseded_conflict = 0;   // ... replaced concurrently, the loss in the inbox
+  std::uint64_t superseded_automatic = 0;  // ... an automatic field (updated_at): no entry
+
   std::uint64_t unverifiable = 0;          // ... replaced by a write whose base was not logged,
                                            // or was a write nobody logged (a device killed
                                            // between committing and logging it)

@@ -197,6 +197,7 @@ std::string FaultRunReport::summary() const {
   out << "  writes present: " << check.present << "  superseded by own: " << check.superseded_own
       << "  by a writer who saw them: " << check.superseded_seen
       << "  concurrently, in the inbox: " << check.superseded_conflict
+      << "  automatic fields: " << check.superseded_automatic
       << "  unverifiable: " << check.unverifiable << "  tag removes: " << check.tag_removes << "\n";
   out << "  changes lost: " << check.lost << "\n";
   out << "  time to converge: " << converge_time.count() << " ms\n";
