@@ -265,7 +265,21 @@ TEST_CASE(
   put.method = "PUT";
   put.headers.push_back({"host", kHost});
   CHECK(office.handle(put).status == 405);
+  // A conflict's number is the whole path part, nothing after it.
+  REQUIRE(manager.get("/office").status == 200);  // a page, and with it the form token
+  CHECK(manager.post("/office/conflicts/1abc", {{"action", "keep"}}).status == 404);
   CHECK(server.service().stats().last_seq == before);
+
+  // A deleted customer is neither shown nor edited: the inbox restores it.
+  server::DirectWrite removal;
+  removal.user = "marta";
+  removal.changes.push_back(
+      Change{tables::customers, id, "deleted", {}, Value(true), Version{}, Version{}});
+  REQUIRE(server.service().write_and_wait(std::move(removal), "test", kDeadline)->stored);
+  const std::uint64_t deleted = server.service().stats().last_seq;
+  CHECK(manager.get("/office/customers/" + id).status == 404);
+  CHECK(manager.post("/office/customers/" + id, {{"city", "Huelva"}}).status == 404);
+  CHECK(server.service().stats().last_seq == deleted);
 }
 
 TEST_CASE("office: served by libreta-server beside sync and the API", "[e2e][office]") {

@@ -104,15 +104,23 @@ nlohmann::json form_value(const FieldSpec& field, const std::string& text) {
   }
 }
 
+// The customer as stored, unless it was never written or is deleted.
+std::optional<ServerRow> live_customer(Store& store, const TableSpec& table,
+                                       const std::string& id) {
+  auto row = store.find_row(table.name, id);
+  if (!row) return std::nullopt;
+  const auto deleted = row->fields.find(kDeletedField);
+  if (deleted != row->fields.end() && deleted->second == Value(true)) return std::nullopt;
+  return row;
+}
+
 }  // namespace
 
 web::Response OfficePages::Impl::customer(const office::Visit& v, const std::string& id,
                                           std::string notice) {
   const TableSpec& table = *schema.scope_table();
-  const auto row = store.find_row(table.name, id);
-  const auto deleted = row ? row->fields.find(kDeletedField) : Record::const_iterator();
-  if (!row || (deleted != row->fields.end() && deleted->second == Value(true)))
-    return office::message_page(v, 404, v.t(Text::not_found));
+  const auto row = live_customer(store, table, id);
+  if (!row) return office::message_page(v, 404, v.t(Text::not_found));
   const auto name = row->fields.find("name");
   const std::string title =
       name != row->fields.end() && name->second.is_text() ? name->second.as_text() : id;
@@ -187,7 +195,8 @@ web::Response OfficePages::Impl::customer(const office::Visit& v, const std::str
 
 web::Response OfficePages::Impl::save_customer(const office::Visit& v, const std::string& id) {
   const TableSpec& table = *schema.scope_table();
-  const auto row = store.find_row(table.name, id);
+  // A deleted customer is not edited here: its conflicts restore it (the inbox).
+  const auto row = live_customer(store, table, id);
   if (!row) return office::message_page(v, 404, v.t(Text::not_found));
   nlohmann::json body = nlohmann::json::object();
   for (const auto& field : table.fields) {

@@ -2,6 +2,7 @@
 // with who wrote them, from which device and when; and what the office decides of each:
 // keep the value that won, take the one that lost (a new change), or bring back a customer
 // deleted while someone edited it, with that edit.
+#include <charconv>
 #include <map>
 
 #include "conflict_resolution.hpp"
@@ -91,12 +92,11 @@ web::Response OfficePages::Impl::inbox(const office::Visit& v, std::string notic
 }
 
 web::Response OfficePages::Impl::resolve(const office::Visit& v, const std::string& id) {
+  // The whole path part is the number, or there is no such conflict ("12abc" is not 12).
   std::uint64_t number = 0;
-  try {
-    number = std::stoull(id);
-  } catch (const std::exception&) {
+  const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), number);
+  if (id.empty() || ec != std::errc() || end != id.data() + id.size())
     return office::message_page(v, 404, v.t(Text::not_found));
-  }
   const auto conflict = store.find_conflict(number);
   if (!conflict) return office::message_page(v, 404, v.t(Text::not_found));
   if (conflict->resolved_ms) {
